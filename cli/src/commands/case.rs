@@ -1,0 +1,126 @@
+//! `eropaf case …`: create, list, search, show, set status, export and merge cases.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use eropaf_core::model::{CaseStatus, CaseType, Resident};
+
+use crate::home::Home;
+use crate::print::{self, describe};
+
+#[derive(Subcommand)]
+pub enum CaseCommand {
+    /// Open a new case; prints its id.
+    New {
+        /// The resident's name (the only field a case needs).
+        #[arg(long)]
+        resident: String,
+        /// wmo, jeugd, participatiewet, schuldhulp or other.
+        #[arg(long = "type")]
+        case_type: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// All cases, or those whose resident name matches --search.
+    List {
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One case with its visits, assessments and reviews.
+    Show {
+        case_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the status (open, closed, escalated); also settles a status conflict.
+    Status { case_id: String, status: String },
+    /// Settle a field two devices set concurrently (see `case show`) by choosing a value.
+    Resolve { case_id: String, path: String, value: String },
+    /// Write the case document to a file, for another replica to merge.
+    Export {
+        case_id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Merge a case document exported by another replica.
+    Merge { file: PathBuf },
+}
+
+pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
+    let mut device = home.open()?;
+    match command {
+        CaseCommand::New { resident, case_type, address, phone, json } => {
+            let case_type =
+                case_type.as_deref().map(CaseType::parse).transpose().map_err(|e| describe(&e))?;
+            let resident = Resident { address, phone, ..Resident::named(resident) };
+            let id = device.new_case(&resident, case_type).map_err(|e| describe(&e))?;
+            if json {
+                print::json(&serde_json::json!({ "id": id }))
+            } else {
+                println!("{id}");
+                Ok(())
+            }
+        }
+        CaseCommand::List { search, json } => {
+            let cases = match search {
+                Some(query) => device.search(&query),
+                None => device.cases(),
+            }
+            .map_err(|e| describe(&e))?;
+            if json {
+                print::json(&cases)
+            } else {
+                print::case_list(&cases);
+                Ok(())
+            }
+        }
+        CaseCommand::Show { case_id, json } => {
+            let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let case = device.case(&id).map_err(|e| describe(&e))?;
+            if json {
+                print::json(&case)
+            } else {
+                print::case_detail(&case);
+                Ok(())
+            }
+        }
+        CaseCommand::Status { case_id, status } => {
+            let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let status = CaseStatus::parse(&status).map_err(|e| describe(&e))?;
+            device.set_status(&id, status).map_err(|e| describe(&e))?;
+            println!("Status: {}", status.label());
+            Ok(())
+        }
+        CaseCommand::Resolve { case_id, path, value } => {
+            let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            device.resolve_conflict(&id, &path, &value).map_err(|e| describe(&e))?;
+            println!("Conflict in {path} opgelost: {value}");
+            Ok(())
+        }
+        CaseCommand::Export { case_id, out } => {
+            let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let bytes = device.export_case(&id).map_err(|e| describe(&e))?;
+            std::fs::write(&out, bytes)
+                .map_err(|e| format!("kan {} niet schrijven: {e}", out.display()))?;
+            println!(
+                "Casus {} geëxporteerd naar {} (onversleuteld: bewaar het veilig)",
+                print::short(&id),
+                out.display()
+            );
+            Ok(())
+        }
+        CaseCommand::Merge { file } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| format!("kan {} niet lezen: {e}", file.display()))?;
+            let id = device.merge_case(&bytes).map_err(|e| describe(&e))?;
+            println!("Samengevoegd: casus {}", print::short(&id));
+            Ok(())
+        }
+    }
+}

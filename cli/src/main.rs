@@ -1,0 +1,84 @@
+//! `eropaf`: the desktop and office client over eropaf-core. Parses the command line, opens
+//! the device store in the home directory, and prints for people (Dutch) or for scripts
+//! (`--json`).
+
+mod commands;
+mod demo;
+mod home;
+mod print;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{assess, case, framework, visit};
+
+#[derive(Parser)]
+#[command(
+    name = "eropaf",
+    version,
+    about = "Eropaf: outreach work, recorded offline and encrypted"
+)]
+struct Cli {
+    /// This device's home directory (its encrypted store).
+    #[arg(long, global = true, env = "EROPAF_HOME")]
+    home: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create this device's identity and encrypted store.
+    Init {
+        /// The device's name, e.g. the worker's name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cases: create, list, show, export and merge.
+    #[command(subcommand)]
+    Case(case::CaseCommand),
+    /// Home visits.
+    #[command(subcommand)]
+    Visit(visit::VisitCommand),
+    /// Weigh a decision against the team's value framework.
+    #[command(subcommand)]
+    Assess(assess::AssessCommand),
+    /// The team's value frameworks.
+    #[command(subcommand)]
+    Framework(framework::FrameworkCommand),
+    /// The whole story, on stores in a temporary directory (or --dir).
+    Demo {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Exit after the story instead of serving the console.
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("eropaf: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let home = home::Home::new(cli.home);
+    match cli.command {
+        Command::Init { name, json } => commands::init(&home, &name, json),
+        Command::Case(command) => case::run(&home, command),
+        Command::Visit(command) => visit::run(&home, command),
+        Command::Assess(command) => assess::run(&home, command),
+        Command::Framework(command) => framework::run(&home, command),
+        Command::Demo { dir, no_serve } => demo::run(dir, no_serve),
+    }
+}

@@ -1,0 +1,670 @@
+//! A case's document: how a case, its visits, assessments and reviews are laid out, the edits
+//! a worker makes to it, and reading it back (with autosurgeon) including the fields that were
+//! set concurrently and now need a person to choose.
+//!
+//! Every text object a later edit might touch (notes, answers, motivations) is created together
+//! with its parent record by one device, so concurrent edits land in the same text and merge
+//! character by character instead of one object replacing another.
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::transaction::Transactable;
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+};
+use autosurgeon::Hydrate;
+use chrono::{DateTime, Utc};
+
+use super::{collect_conflicts, opt_text, put_text, update_text, Millis};
+
+use crate::checklist::{Answers, Framework, Item, ValueVerdict, Verdict};
+use crate::model::{
+    Assessment, Case, CaseStatus, CaseType, Conflict, LifeDomain, NewVisit, Observation, Resident,
+    Review, ReviewVerdict, Score, Visit,
+};
+use crate::{Error, Result};
+
+/// Bumped when the layout changes in a way older readers cannot follow.
+const SCHEMA: u64 = 1;
+
+/// One case's automerge document.
+pub struct CaseDoc {
+    doc: AutoCommit,
+}
+
+impl CaseDoc {
+    /// A new case document, written by `actor`.
+    pub fn create(
+        actor: &[u8],
+        id: &str,
+        resident: &Resident,
+        case_type: Option<CaseType>,
+        now: DateTime<Utc>,
+    ) -> Result<CaseDoc> {
+        validate_resident(resident)?;
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
+        doc.put(ROOT, "schema", SCHEMA)?;
+        doc.put(ROOT, "id", id)?;
+        doc.put(ROOT, "created_at", ScalarValue::Timestamp(now.timestamp_millis()))?;
+        doc.put(ROOT, "status", CaseStatus::Open.key())?;
+        if let Some(case_type) = case_type {
+            doc.put(ROOT, "case_type", case_type.key())?;
+        }
+        let resident_obj = doc.put_object(ROOT, "resident", ObjType::Map)?;
+        put_text(&mut doc, &resident_obj, "name", resident.name.trim())?;
+        for (field, value) in resident_optional_fields(resident) {
+            put_text(&mut doc, &resident_obj, field, value.trim())?;
+        }
+        doc.put_object(ROOT, "visits", ObjType::Map)?;
+        doc.put_object(ROOT, "assessments", ObjType::Map)?;
+        doc.put_object(ROOT, "reviews", ObjType::Map)?;
+        doc.commit();
+        Ok(CaseDoc { doc })
+    }
+
+    /// Loads saved bytes (a snapshot followed by any number of incremental saves).
+    pub fn load(chunks: &[Vec<u8>], actor: &[u8]) -> Result<CaseDoc> {
+        let (first, rest) =
+            chunks.split_first().ok_or_else(|| Error::Document("no data".into()))?;
+        let mut doc = AutoCommit::load(first)?.with_actor(ActorId::from(actor));
+        for chunk in rest {
+            doc.load_incremental(chunk)?;
+        }
+        Ok(CaseDoc { doc })
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes made after `heads`, in automerge's incremental format.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Merges changes from another replica. Returns whether anything new arrived.
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
+        let before = self.doc.get_heads();
+        self.doc.load_incremental(bytes)?;
+        if !self.doc.get_missing_deps(&[]).is_empty() {
+            return Err(Error::Document("the changes depend on changes this device lacks".into()));
+        }
+        Ok(self.doc.get_heads() != before)
+    }
+
+    /// Every actor that wrote to this document.
+    pub fn actors(&mut self) -> Vec<Vec<u8>> {
+        let mut actors: Vec<Vec<u8>> =
+            self.doc.get_changes(&[]).iter().map(|c| c.actor_id().to_bytes().to_vec()).collect();
+        actors.sort();
+        actors.dedup();
+        actors
+    }
+
+    pub fn read(&self) -> Result<Case> {
+        let data: CaseData = autosurgeon::hydrate(&self.doc)?;
+        if data.schema > SCHEMA {
+            return Err(Error::Document(format!(
+                "written by a newer version (schema {}); update Eropaf",
+                data.schema
+            )));
+        }
+        let mut visits: Vec<Visit> = data.visits.into_values().map(VisitData::into_visit).collect();
+        visits.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        let mut assessments: Vec<Assessment> =
+            data.assessments.into_values().map(AssessmentData::into_assessment).collect();
+        assessments.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        let mut reviews: Vec<Review> =
+            data.reviews.into_values().map(ReviewData::into_review).collect();
+        reviews.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        Ok(Case {
+            id: data.id,
+            resident: data.resident.into_resident(),
+            status: data.status,
+            case_type: data.case_type,
+            created_at: data.created_at.0,
+            visits,
+            assessments,
+            reviews,
+            conflicts: self.conflicts()?,
+        })
+    }
+
+    /// Single-valued fields that hold more than one value after a merge. Text and list
+    /// objects never conflict (they merge), and records live under random ids, so what shows
+    /// up here is a real disagreement between two people.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let mut found = Vec::new();
+        collect_conflicts(&self.doc, &ROOT, "", &mut found)?;
+        Ok(found)
+    }
+
+    pub fn set_status(&mut self, status: CaseStatus) -> Result<()> {
+        self.doc.put(ROOT, "status", status.key())?;
+        self.commit()
+    }
+
+    pub fn set_case_type(&mut self, case_type: CaseType) -> Result<()> {
+        self.doc.put(ROOT, "case_type", case_type.key())?;
+        self.commit()
+    }
+
+    /// Replaces the resident's details: text fields are updated by diff so a concurrent edit
+    /// on another device still merges; fields left empty are removed from the document.
+    pub fn update_resident(&mut self, resident: &Resident) -> Result<()> {
+        validate_resident(resident)?;
+        let obj = self.map_at(&["resident"])?;
+        update_text(&mut self.doc, &obj, "name", resident.name.trim())?;
+        let present: HashMap<&str, &str> = resident_optional_fields(resident).into_iter().collect();
+        for field in ["address", "phone", "household"] {
+            match present.get(field) {
+                Some(value) => update_text(&mut self.doc, &obj, field, value.trim())?,
+                None => self.doc.delete(&obj, field)?,
+            }
+        }
+        self.commit()
+    }
+
+    pub fn add_visit(
+        &mut self,
+        id: &str,
+        author: &str,
+        visit: &NewVisit,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let visits = self.map_at(&["visits"])?;
+        let obj = self.doc.put_object(&visits, id, ObjType::Map)?;
+        self.doc.put(&obj, "id", id)?;
+        self.doc.put(&obj, "author", author)?;
+        self.doc.put(
+            &obj,
+            "at",
+            ScalarValue::Timestamp(visit.at.unwrap_or(now).timestamp_millis()),
+        )?;
+        if let Some(place) = visit.place.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            put_text(&mut self.doc, &obj, "place", place)?;
+        }
+        let present = self.doc.put_object(&obj, "present", ObjType::List)?;
+        for (index, person) in
+            visit.present.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).enumerate()
+        {
+            self.doc.insert(&present, index, person)?;
+        }
+        put_text(&mut self.doc, &obj, "note", visit.note.trim())?;
+        let observations = self.doc.put_object(&obj, "observations", ObjType::List)?;
+        for observation in &visit.observations {
+            insert_observation(&mut self.doc, &observations, observation)?;
+        }
+        self.commit()
+    }
+
+    pub fn edit_visit_note(&mut self, visit_id: &str, note: &str) -> Result<()> {
+        let visit = self.record("visit", "visits", visit_id)?;
+        update_text(&mut self.doc, &visit, "note", note.trim())?;
+        self.commit()
+    }
+
+    /// Appends to the visit's observations; concurrent appends on two devices keep both.
+    pub fn add_observation(&mut self, visit_id: &str, observation: &Observation) -> Result<()> {
+        let visit = self.record("visit", "visits", visit_id)?;
+        let list = self.child(&visit, "observations")?;
+        insert_observation(&mut self.doc, &list, observation)?;
+        self.commit()
+    }
+
+    /// Starts an assessment. Every step answer and value motivation is created now as an
+    /// empty text, so that later edits on any device merge into it.
+    pub fn start_assessment(
+        &mut self,
+        id: &str,
+        author: &str,
+        framework: &Framework,
+        question: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(Error::invalid("question", "describe the decision under consideration"));
+        }
+        let assessments = self.map_at(&["assessments"])?;
+        let obj = self.doc.put_object(&assessments, id, ObjType::Map)?;
+        self.doc.put(&obj, "id", id)?;
+        self.doc.put(&obj, "author", author)?;
+        self.doc.put(&obj, "created_at", ScalarValue::Timestamp(now.timestamp_millis()))?;
+        self.doc.put(&obj, "framework_id", framework.id.as_str())?;
+        self.doc.put(&obj, "framework_version", u64::from(framework.version))?;
+        put_text(&mut self.doc, &obj, "question", question)?;
+        let steps = self.doc.put_object(&obj, "steps", ObjType::Map)?;
+        for step in &framework.steps {
+            put_text(&mut self.doc, &steps, &step.key, "")?;
+        }
+        let verdicts = self.doc.put_object(&obj, "verdicts", ObjType::Map)?;
+        for value in &framework.values {
+            let entry = self.doc.put_object(&verdicts, &value.key, ObjType::Map)?;
+            put_text(&mut self.doc, &entry, "motivation", "")?;
+        }
+        put_text(&mut self.doc, &obj, "decision", "")?;
+        self.doc.put(&obj, "maatwerk", false)?;
+        self.commit()
+    }
+
+    pub fn answer(&mut self, assessment_id: &str, item: &Item, text: &str) -> Result<()> {
+        let assessment = self.record("assessment", "assessments", assessment_id)?;
+        let (parent, field) = match item {
+            Item::Step(key) => (self.child(&assessment, "steps")?, key.as_str()),
+            Item::Decision => (assessment, "decision"),
+            Item::Value(_) => return Err(Error::invalid("item", "a value takes a verdict")),
+        };
+        update_text(&mut self.doc, &parent, field, text.trim())?;
+        self.commit()
+    }
+
+    pub fn set_verdict(
+        &mut self,
+        assessment_id: &str,
+        value_key: &str,
+        verdict: Verdict,
+        motivation: &str,
+    ) -> Result<()> {
+        let assessment = self.record("assessment", "assessments", assessment_id)?;
+        let verdicts = self.child(&assessment, "verdicts")?;
+        let entry = match self.doc.get(&verdicts, value_key)? {
+            Some((Value::Object(ObjType::Map), obj)) => obj,
+            _ => return Err(Error::not_found("value", value_key)),
+        };
+        self.doc.put(&entry, "verdict", verdict.key())?;
+        update_text(&mut self.doc, &entry, "motivation", motivation.trim())?;
+        self.commit()
+    }
+
+    pub fn set_maatwerk(
+        &mut self,
+        assessment_id: &str,
+        maatwerk: bool,
+        budget_cents: Option<u64>,
+    ) -> Result<()> {
+        let assessment = self.record("assessment", "assessments", assessment_id)?;
+        self.doc.put(&assessment, "maatwerk", maatwerk)?;
+        match budget_cents {
+            Some(cents) => self.doc.put(&assessment, "budget_cents", cents)?,
+            None => self.doc.delete(&assessment, "budget_cents")?,
+        }
+        self.commit()
+    }
+
+    pub fn add_review(&mut self, review: &Review) -> Result<()> {
+        self.record("assessment", "assessments", &review.assessment_id)?;
+        let reviews = self.map_at(&["reviews"])?;
+        let obj = self.doc.put_object(&reviews, review.id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "id", review.id.as_str())?;
+        self.doc.put(&obj, "assessment_id", review.assessment_id.as_str())?;
+        self.doc.put(&obj, "at", ScalarValue::Timestamp(review.at.timestamp_millis()))?;
+        self.doc.put(&obj, "reviewer", review.reviewer_device.as_str())?;
+        self.doc.put(&obj, "verdict", review.verdict.key())?;
+        put_text(&mut self.doc, &obj, "note", review.note.trim())?;
+        if let Some(rung) = &review.escalated_to {
+            self.doc.put(&obj, "escalated_to", rung.as_str())?;
+        }
+        self.commit()
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.doc.commit();
+        Ok(())
+    }
+
+    fn map_at(&self, path: &[&str]) -> Result<ObjId> {
+        let mut obj = ROOT;
+        for key in path {
+            obj = self.child(&obj, key)?;
+        }
+        Ok(obj)
+    }
+
+    fn child(&self, parent: &ObjId, key: &str) -> Result<ObjId> {
+        match self.doc.get(parent, key)? {
+            Some((Value::Object(_), obj)) => Ok(obj),
+            _ => Err(Error::Document(format!("the document lacks {key:?}"))),
+        }
+    }
+
+    fn record(&self, what: &'static str, collection: &str, id: &str) -> Result<ObjId> {
+        let map = self.map_at(&[collection])?;
+        match self.doc.get(&map, id)? {
+            Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+            _ => Err(Error::not_found(what, id)),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn fork(&mut self, actor: &[u8]) -> CaseDoc {
+        CaseDoc { doc: self.doc.fork().with_actor(ActorId::from(actor)) }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn merge(&mut self, other: &mut CaseDoc) -> Result<()> {
+        self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+}
+
+fn validate_resident(resident: &Resident) -> Result<()> {
+    if resident.name.trim().is_empty() {
+        return Err(Error::invalid("resident.name", "a case needs the resident's name"));
+    }
+    Ok(())
+}
+
+fn resident_optional_fields(resident: &Resident) -> Vec<(&'static str, &str)> {
+    [("address", &resident.address), ("phone", &resident.phone), ("household", &resident.household)]
+        .into_iter()
+        .filter_map(|(field, value)| {
+            value.as_deref().filter(|v| !v.trim().is_empty()).map(|v| (field, v))
+        })
+        .collect()
+}
+
+fn insert_observation(doc: &mut AutoCommit, list: &ObjId, observation: &Observation) -> Result<()> {
+    let index = doc.length(list);
+    let obj = doc.insert_object(list, index, ObjType::Map)?;
+    put_text(doc, &obj, "text", &observation.text)?;
+    if let Some(domain) = observation.domain {
+        doc.put(&obj, "domain", domain.key())?;
+    }
+    if let Some(score) = observation.score {
+        doc.put(&obj, "score", u64::from(score.value()))?;
+    }
+    Ok(())
+}
+
+// ---- reading: autosurgeon types mirroring the layout written above ----
+
+#[derive(Hydrate)]
+struct CaseData {
+    schema: u64,
+    id: String,
+    created_at: Millis,
+    resident: ResidentData,
+    status: CaseStatus,
+    #[autosurgeon(missing = "Option::default")]
+    case_type: Option<CaseType>,
+    visits: HashMap<String, VisitData>,
+    assessments: HashMap<String, AssessmentData>,
+    reviews: HashMap<String, ReviewData>,
+}
+
+#[derive(Hydrate)]
+struct ResidentData {
+    name: autosurgeon::Text,
+    #[autosurgeon(missing = "Option::default")]
+    address: Option<autosurgeon::Text>,
+    #[autosurgeon(missing = "Option::default")]
+    phone: Option<autosurgeon::Text>,
+    #[autosurgeon(missing = "Option::default")]
+    household: Option<autosurgeon::Text>,
+}
+
+impl ResidentData {
+    fn into_resident(self) -> Resident {
+        Resident {
+            name: self.name.as_str().to_string(),
+            address: opt_text(self.address),
+            phone: opt_text(self.phone),
+            household: opt_text(self.household),
+        }
+    }
+}
+
+#[derive(Hydrate)]
+struct VisitData {
+    id: String,
+    author: String,
+    at: Millis,
+    #[autosurgeon(missing = "Option::default")]
+    place: Option<autosurgeon::Text>,
+    present: Vec<String>,
+    note: autosurgeon::Text,
+    observations: Vec<ObservationData>,
+}
+
+impl VisitData {
+    fn into_visit(self) -> Visit {
+        Visit {
+            id: self.id,
+            at: self.at.0,
+            author_device: self.author,
+            place: opt_text(self.place),
+            present: self.present,
+            note: self.note.as_str().to_string(),
+            observations: self
+                .observations
+                .into_iter()
+                .map(ObservationData::into_observation)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Hydrate)]
+struct ObservationData {
+    text: autosurgeon::Text,
+    #[autosurgeon(missing = "Option::default")]
+    domain: Option<LifeDomain>,
+    #[autosurgeon(missing = "Option::default")]
+    score: Option<u8>,
+}
+
+impl ObservationData {
+    fn into_observation(self) -> Observation {
+        Observation {
+            text: self.text.as_str().to_string(),
+            domain: self.domain,
+            // Scores are validated before they are written; one out of range can only come
+            // from a foreign writer and is dropped rather than shown wrong.
+            score: self.score.and_then(|s| Score::new(s).ok()),
+        }
+    }
+}
+
+#[derive(Hydrate)]
+struct AssessmentData {
+    id: String,
+    author: String,
+    created_at: Millis,
+    framework_id: String,
+    framework_version: u32,
+    question: autosurgeon::Text,
+    steps: BTreeMap<String, autosurgeon::Text>,
+    verdicts: BTreeMap<String, VerdictData>,
+    decision: autosurgeon::Text,
+    maatwerk: bool,
+    #[autosurgeon(missing = "Option::default")]
+    budget_cents: Option<u64>,
+}
+
+impl AssessmentData {
+    fn into_assessment(self) -> Assessment {
+        Assessment {
+            id: self.id,
+            created_at: self.created_at.0,
+            author_device: self.author,
+            framework_id: self.framework_id,
+            framework_version: self.framework_version,
+            answers: Answers {
+                question: self.question.as_str().to_string(),
+                steps: self.steps.into_iter().map(|(k, v)| (k, v.as_str().to_string())).collect(),
+                verdicts: self
+                    .verdicts
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            k,
+                            ValueVerdict {
+                                verdict: v.verdict,
+                                motivation: v.motivation.as_str().to_string(),
+                            },
+                        )
+                    })
+                    .collect(),
+                decision: self.decision.as_str().to_string(),
+                maatwerk: self.maatwerk,
+                budget_cents: self.budget_cents,
+            },
+        }
+    }
+}
+
+#[derive(Hydrate)]
+struct VerdictData {
+    #[autosurgeon(missing = "Option::default")]
+    verdict: Option<Verdict>,
+    motivation: autosurgeon::Text,
+}
+
+#[derive(Hydrate)]
+struct ReviewData {
+    id: String,
+    assessment_id: String,
+    at: Millis,
+    reviewer: String,
+    verdict: ReviewVerdict,
+    note: autosurgeon::Text,
+    #[autosurgeon(missing = "Option::default")]
+    escalated_to: Option<String>,
+}
+
+impl ReviewData {
+    fn into_review(self) -> Review {
+        Review {
+            id: self.id,
+            assessment_id: self.assessment_id,
+            at: self.at.0,
+            reviewer_device: self.reviewer,
+            verdict: self.verdict,
+            note: self.note.as_str().to_string(),
+            escalated_to: self.escalated_to,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(n: u8) -> Vec<u8> {
+        let mut a = vec![n; 16];
+        a.extend_from_slice(&[0xAA; 8]);
+        a
+    }
+
+    fn willem() -> CaseDoc {
+        CaseDoc::create(
+            &actor(1),
+            "c1",
+            &Resident::named("Willem"),
+            Some(CaseType::Participatiewet),
+            Utc::now(),
+        )
+        .unwrap()
+    }
+
+    fn visit(note: &str) -> NewVisit {
+        NewVisit { note: note.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn a_new_case_holds_only_what_was_given() {
+        let case = willem().read().unwrap();
+        assert_eq!(case.resident, Resident::named("Willem"));
+        assert_eq!(case.status, CaseStatus::Open);
+        assert!(case.visits.is_empty() && case.conflicts.is_empty());
+        let err = CaseDoc::create(&actor(1), "c2", &Resident::named("  "), None, Utc::now()).err();
+        assert!(
+            matches!(err, Some(Error::InvalidInput { ref field, .. }) if field == "resident.name")
+        );
+    }
+
+    #[test]
+    fn concurrent_visits_are_both_kept() {
+        let mut a = willem();
+        let mut b = a.fork(&actor(2));
+        a.add_visit("v1", "aa", &visit("Auto staat voor de deur"), Utc::now()).unwrap();
+        b.add_visit("v2", "bb", &visit("Vader belt: hij rijdt Willem naar werk"), Utc::now())
+            .unwrap();
+        a.merge(&mut b).unwrap();
+        let case = a.read().unwrap();
+        let notes: Vec<&str> = case.visits.iter().map(|v| v.note.as_str()).collect();
+        assert_eq!(case.visits.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn concurrent_note_edits_interleave() {
+        let mut a = willem();
+        a.add_visit("v1", "aa", &visit("Willem werkt bij de bakker."), Utc::now()).unwrap();
+        let mut b = a.fork(&actor(2));
+        a.edit_visit_note("v1", "Willem werkt sinds maart bij de bakker.").unwrap();
+        b.edit_visit_note("v1", "Willem werkt bij de bakker. Hij begint om vijf uur.").unwrap();
+        a.merge(&mut b).unwrap();
+        let note = a.read().unwrap().visits[0].note.clone();
+        assert_eq!(note, "Willem werkt sinds maart bij de bakker. Hij begint om vijf uur.");
+    }
+
+    #[test]
+    fn concurrent_status_is_a_conflict_until_a_person_chooses() {
+        let mut a = willem();
+        let mut b = a.fork(&actor(2));
+        a.set_status(CaseStatus::Closed).unwrap();
+        b.set_status(CaseStatus::Escalated).unwrap();
+        a.merge(&mut b).unwrap();
+        let case = a.read().unwrap();
+        assert_eq!(case.conflicts.len(), 1);
+        assert_eq!(case.conflicts[0].path, "status");
+        let mut values = case.conflicts[0].values.clone();
+        values.sort();
+        assert_eq!(values, ["closed", "escalated"]);
+
+        a.set_status(CaseStatus::Escalated).unwrap();
+        let case = a.read().unwrap();
+        assert!(case.conflicts.is_empty());
+        assert_eq!(case.status, CaseStatus::Escalated);
+    }
+
+    #[test]
+    fn resident_fields_can_be_added_and_removed() {
+        let mut doc = willem();
+        let full =
+            Resident { address: Some("Dorpsstraat 1".into()), ..Resident::named("Willem Jansen") };
+        doc.update_resident(&full).unwrap();
+        assert_eq!(doc.read().unwrap().resident, full);
+        doc.update_resident(&Resident::named("Willem Jansen")).unwrap();
+        assert_eq!(doc.read().unwrap().resident.address, None);
+    }
+
+    #[test]
+    fn unknown_records_are_not_found() {
+        let mut doc = willem();
+        assert!(matches!(
+            doc.edit_visit_note("nope", "x"),
+            Err(Error::NotFound { what: "visit", .. })
+        ));
+        assert!(matches!(
+            doc.answer("nope", &Item::Decision, "x"),
+            Err(Error::NotFound { what: "assessment", .. })
+        ));
+    }
+
+    #[test]
+    fn saved_changes_reload_to_the_same_case() {
+        let mut doc = willem();
+        let snapshot = doc.save();
+        let heads = doc.heads();
+        doc.add_visit("v1", "aa", &visit("Eerste bezoek"), Utc::now()).unwrap();
+        let delta = doc.save_after(&heads);
+        let reloaded = CaseDoc::load(&[snapshot, delta], &actor(3)).unwrap();
+        assert_eq!(reloaded.read().unwrap(), doc.read().unwrap());
+    }
+}

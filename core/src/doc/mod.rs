@@ -1,0 +1,118 @@
+//! Automerge documents: one per case (`case`) and one for the team (`team`), plus the small
+//! pieces both use: texts that merge by character, timestamps, enums stored as keys, and
+//! finding fields that were set concurrently.
+
+mod case;
+mod team;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use autosurgeon::{Hydrate, HydrateError};
+use chrono::{DateTime, TimeZone, Utc};
+
+pub use case::CaseDoc;
+pub use team::TeamDoc;
+
+use crate::checklist::Verdict;
+use crate::model::{CaseStatus, CaseType, Conflict, LifeDomain, ReviewVerdict};
+use crate::Result;
+
+pub(crate) fn put_text(doc: &mut AutoCommit, parent: &ObjId, key: &str, text: &str) -> Result<()> {
+    let obj = doc.put_object(parent, key, ObjType::Text)?;
+    doc.splice_text(&obj, 0, 0, text)?;
+    Ok(())
+}
+
+/// Edits an existing text by diff (so concurrent edits interleave), or creates it when the
+/// field did not exist yet (an optional resident field being filled in for the first time).
+pub(crate) fn update_text(
+    doc: &mut AutoCommit,
+    parent: &ObjId,
+    key: &str,
+    text: &str,
+) -> Result<()> {
+    match doc.get(parent, key)? {
+        Some((Value::Object(ObjType::Text), obj)) => {
+            doc.update_text(&obj, text)?;
+            Ok(())
+        }
+        _ => put_text(doc, parent, key, text),
+    }
+}
+
+pub(crate) fn collect_conflicts(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    path: &str,
+    found: &mut Vec<Conflict>,
+) -> Result<()> {
+    match doc.object_type(obj)? {
+        ObjType::Map | ObjType::Table => {
+            for key in doc.keys(obj).collect::<Vec<_>>() {
+                let child_path =
+                    if path.is_empty() { key.clone() } else { format!("{path}/{key}") };
+                let values = doc.get_all(obj, key.as_str())?;
+                if values.len() > 1 {
+                    found.push(Conflict {
+                        path: child_path.clone(),
+                        values: values.iter().map(|(v, id)| render(doc, v, id)).collect(),
+                    });
+                }
+                for (value, id) in values {
+                    if let Value::Object(_) = value {
+                        collect_conflicts(doc, &id, &child_path, found)?;
+                    }
+                }
+            }
+        }
+        ObjType::List => {
+            for index in 0..doc.length(obj) {
+                if let Some((Value::Object(_), id)) = doc.get(obj, index)? {
+                    collect_conflicts(doc, &id, &format!("{path}/{index}"), found)?;
+                }
+            }
+        }
+        ObjType::Text => {}
+    }
+    Ok(())
+}
+
+fn render(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> String {
+    match value {
+        Value::Scalar(scalar) => match scalar.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            other => other.to_string(),
+        },
+        Value::Object(ObjType::Text) => doc.text(id).unwrap_or_default(),
+        Value::Object(_) => "(record)".to_string(),
+    }
+}
+
+pub(crate) fn opt_text(text: Option<autosurgeon::Text>) -> Option<String> {
+    text.map(|t| t.as_str().to_string()).filter(|t| !t.is_empty())
+}
+
+/// An automerge timestamp (milliseconds since the epoch).
+pub(crate) struct Millis(pub DateTime<Utc>);
+
+impl Hydrate for Millis {
+    fn hydrate_timestamp(millis: i64) -> Result<Self, HydrateError> {
+        Utc.timestamp_millis_opt(millis)
+            .single()
+            .map(Millis)
+            .ok_or_else(|| HydrateError::unexpected("a time", format!("{millis} ms")))
+    }
+}
+
+/// Stored enums are their snake_case keys.
+macro_rules! hydrate_from_key {
+    ($($ty:ty),+) => {$(
+        impl Hydrate for $ty {
+            fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+                <$ty>::parse(s).map_err(|e| HydrateError::unexpected(stringify!($ty), e.to_string()))
+            }
+        }
+    )+};
+}
+
+hydrate_from_key!(CaseStatus, CaseType, LifeDomain, ReviewVerdict, Verdict);

@@ -1,0 +1,501 @@
+//! `Eropaf`: one unlocked device — its identity, its encrypted store and the things a worker
+//! does with cases. Every call that records something has reached the disk when it returns.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::checklist::{self, Framework, Item, Progress, Verdict};
+use crate::crypto::{self, DeviceId, DeviceIdentity};
+use crate::doc::{CaseDoc, TeamDoc};
+use crate::model::{
+    Assessment, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
+};
+use crate::store::{DocKind, Store, Unlock};
+use crate::{Error, Result};
+
+const META_IDENTITY: &str = "device_identity";
+const META_DEVICE_NAME: &str = "device_name";
+const TEAM_DOC_ID: &str = "team";
+/// Enough for a worker's day of cases; a phone has little memory to spare.
+const CACHE_LIMIT: usize = 64;
+
+/// An assessment with what the checklist says about it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AssessmentView {
+    pub case_id: String,
+    pub assessment: Assessment,
+    pub framework_title: String,
+    pub progress: Progress,
+    pub justification: String,
+}
+
+pub struct Eropaf {
+    store: Store,
+    identity: DeviceIdentity,
+    device_name: String,
+    /// Actor id for this session's changes: the device id plus a random tail.
+    actor: Vec<u8>,
+    /// Loaded case documents with the store version they reflect.
+    cache: HashMap<String, (i64, CaseDoc)>,
+}
+
+impl Eropaf {
+    /// Makes a new device store in `dir`: identity, store key, and the shipped framework.
+    pub fn create(dir: &Path, unlock: Unlock<'_>, device_name: &str) -> Result<Eropaf> {
+        let device_name = device_name.trim();
+        if device_name.is_empty() {
+            return Err(Error::invalid("name", "give this device a name, e.g. the worker's name"));
+        }
+        let identity = DeviceIdentity::generate()?;
+        let actor = crypto::session_actor(identity.id())?;
+        let mut store = Store::create(dir, unlock)?;
+        let builtin_source = Framework::builtin_source();
+        let mut team = TeamDoc::create(&actor)?;
+        team.install_framework(&Framework::builtin(), builtin_source)?;
+        let tx = store.transaction()?;
+        tx.put_meta(META_IDENTITY, identity.pkcs8())?;
+        tx.put_meta(META_DEVICE_NAME, device_name.as_bytes())?;
+        tx.put_snapshot(TEAM_DOC_ID, DocKind::Team, &team.save())?;
+        tx.commit()?;
+        Ok(Eropaf {
+            store,
+            identity,
+            device_name: device_name.to_string(),
+            actor,
+            cache: HashMap::new(),
+        })
+    }
+
+    pub fn open(dir: &Path, unlock: Unlock<'_>) -> Result<Eropaf> {
+        let store = Store::open(dir, unlock)?;
+        let pkcs8 = store
+            .meta(META_IDENTITY)?
+            .ok_or_else(|| Error::Corrupt("no device identity".into()))?;
+        let identity = DeviceIdentity::from_pkcs8(&pkcs8)?;
+        let device_name = store
+            .meta(META_DEVICE_NAME)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let actor = crypto::session_actor(identity.id())?;
+        Ok(Eropaf { store, identity, device_name, actor, cache: HashMap::new() })
+    }
+
+    pub fn device_id(&self) -> DeviceId {
+        self.identity.id()
+    }
+
+    pub fn device_name(&self) -> &str {
+        &self.device_name
+    }
+
+    pub fn store_dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    // ---- cases ----
+
+    pub fn new_case(&mut self, resident: &Resident, case_type: Option<CaseType>) -> Result<String> {
+        let id = crypto::random_id()?;
+        let mut doc = CaseDoc::create(&self.actor, &id, resident, case_type, Utc::now())?;
+        let summary = doc.read()?.summary();
+        let tx = self.store.transaction()?;
+        tx.put_snapshot(&id, DocKind::Case, &doc.save())?;
+        tx.put_summary(&summary)?;
+        let version = tx.doc_state(&id)?.map(|s| s.version).unwrap_or_default();
+        tx.commit()?;
+        self.remember(&id, version, doc);
+        Ok(id)
+    }
+
+    /// All cases, by resident name. Reads only the sealed summaries.
+    pub fn cases(&self) -> Result<Vec<CaseSummary>> {
+        let mut cases = self.store.case_summaries()?;
+        cases.sort_by_cached_key(|c| (fold(&c.resident.name), c.id.clone()));
+        Ok(cases)
+    }
+
+    /// Cases whose resident name contains `query`, ignoring case and accents ("aisha" finds
+    /// "Aïsha").
+    pub fn search(&self, query: &str) -> Result<Vec<CaseSummary>> {
+        let needle = fold(query.trim());
+        let mut cases = self.cases()?;
+        cases.retain(|c| fold(&c.resident.name).contains(&needle));
+        Ok(cases)
+    }
+
+    /// The full id of the one case whose id starts with `prefix` (at least 4 characters), so
+    /// people can type a short id as git users do.
+    pub fn resolve_case_id(&self, prefix: &str) -> Result<String> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if prefix.len() < 4 {
+            return Err(Error::invalid("case id", "give at least 4 characters of the case id"));
+        }
+        let ids = self.store.doc_ids(DocKind::Case)?;
+        let mut matches = ids.into_iter().filter(|id| id.starts_with(&prefix));
+        match (matches.next(), matches.next()) {
+            (Some(id), None) => Ok(id),
+            (None, _) => Err(Error::not_found("case", prefix)),
+            (Some(_), Some(_)) => {
+                Err(Error::invalid("case id", format!("{prefix} matches several cases")))
+            }
+        }
+    }
+
+    pub fn case(&mut self, case_id: &str) -> Result<Case> {
+        self.with_case(case_id, |doc| doc.read())
+    }
+
+    pub fn update_resident(&mut self, case_id: &str, resident: &Resident) -> Result<()> {
+        self.write_case(case_id, |doc| doc.update_resident(resident))
+    }
+
+    pub fn set_status(&mut self, case_id: &str, status: CaseStatus) -> Result<()> {
+        self.write_case(case_id, |doc| doc.set_status(status))
+    }
+
+    pub fn set_case_type(&mut self, case_id: &str, case_type: CaseType) -> Result<()> {
+        self.write_case(case_id, |doc| doc.set_case_type(case_type))
+    }
+
+    /// Settles a field that two devices set concurrently, by choosing one value (or a new
+    /// one). Only fields that are in conflict can be resolved this way.
+    pub fn resolve_conflict(&mut self, case_id: &str, path: &str, value: &str) -> Result<()> {
+        self.write_case(case_id, |doc| {
+            if !doc.conflicts()?.iter().any(|c| c.path == path) {
+                return Err(Error::invalid("path", format!("{path} is not in conflict")));
+            }
+            let parts: Vec<&str> = path.split('/').collect();
+            match parts.as_slice() {
+                ["status"] => doc.set_status(CaseStatus::parse(value)?),
+                ["case_type"] => doc.set_case_type(CaseType::parse(value)?),
+                ["assessments", assessment, "verdicts", value_key, "verdict"] => {
+                    let motivation = doc
+                        .read()?
+                        .assessment(assessment)?
+                        .answers
+                        .verdicts
+                        .get(*value_key)
+                        .map(|v| v.motivation.clone())
+                        .unwrap_or_default();
+                    doc.set_verdict(assessment, value_key, Verdict::parse(value)?, &motivation)
+                }
+                ["assessments", assessment, "maatwerk"] => {
+                    let budget = doc.read()?.assessment(assessment)?.answers.budget_cents;
+                    let maatwerk = parse_bool(value)?;
+                    doc.set_maatwerk(assessment, maatwerk, budget)
+                }
+                ["assessments", assessment, "budget_cents"] => {
+                    let maatwerk = doc.read()?.assessment(assessment)?.answers.maatwerk;
+                    let cents = value.parse().map_err(|_| {
+                        Error::invalid("budget_cents", "not a whole number of cents")
+                    })?;
+                    doc.set_maatwerk(assessment, maatwerk, Some(cents))
+                }
+                _ => Err(Error::invalid("path", format!("{path} cannot be resolved here"))),
+            }
+        })
+    }
+
+    // ---- visits ----
+
+    /// Records a visit; returns its id. Durable when this returns.
+    pub fn record_visit(&mut self, case_id: &str, visit: &NewVisit) -> Result<String> {
+        let id = crypto::random_id()?;
+        let author = self.device_id().to_hex();
+        self.write_case(case_id, |doc| doc.add_visit(&id, &author, visit, Utc::now()))?;
+        Ok(id)
+    }
+
+    pub fn edit_visit_note(&mut self, case_id: &str, visit_id: &str, note: &str) -> Result<()> {
+        self.write_case(case_id, |doc| doc.edit_visit_note(visit_id, note))
+    }
+
+    pub fn add_observation(
+        &mut self,
+        case_id: &str,
+        visit_id: &str,
+        observation: &Observation,
+    ) -> Result<()> {
+        self.write_case(case_id, |doc| doc.add_observation(visit_id, observation))
+    }
+
+    // ---- the value checklist ----
+
+    /// The newest version of each framework installed for the team.
+    pub fn frameworks(&self) -> Result<Vec<Framework>> {
+        let mut latest: Vec<Framework> = Vec::new();
+        for framework in self.team_doc()?.frameworks()? {
+            match latest.last_mut() {
+                Some(last) if last.id == framework.id => *last = framework,
+                _ => latest.push(framework),
+            }
+        }
+        Ok(latest)
+    }
+
+    pub fn framework(&self, id: &str, version: u32) -> Result<Framework> {
+        self.team_doc()?
+            .frameworks()?
+            .into_iter()
+            .find(|f| f.id == id && f.version == version)
+            .ok_or_else(|| Error::not_found("framework", format!("{id} version {version}")))
+    }
+
+    /// Adds a new framework version from its TOML source (malformed sources are refused with
+    /// the line and the problem).
+    pub fn install_framework(&mut self, source: &str) -> Result<Framework> {
+        let framework = Framework::parse(source)?;
+        let mut team = self.team_doc()?;
+        let heads = team.heads();
+        team.install_framework(&framework, source)?;
+        let tx = self.store.transaction()?;
+        tx.append_changes(TEAM_DOC_ID, &team.save_after(&heads))?;
+        tx.commit()?;
+        Ok(framework)
+    }
+
+    /// Starts weighing a decision for a case against a framework (the team's newest version
+    /// of `framework_id`, or of the first framework when none is named).
+    pub fn start_assessment(
+        &mut self,
+        case_id: &str,
+        question: &str,
+        framework_id: Option<&str>,
+    ) -> Result<String> {
+        let frameworks = self.frameworks()?;
+        let framework = match framework_id {
+            Some(wanted) => frameworks
+                .into_iter()
+                .find(|f| f.id == wanted)
+                .ok_or_else(|| Error::not_found("framework", wanted))?,
+            None => {
+                frameworks.into_iter().next().ok_or_else(|| Error::not_found("framework", "any"))?
+            }
+        };
+        let id = crypto::random_id()?;
+        let author = self.device_id().to_hex();
+        self.write_case(case_id, |doc| {
+            doc.start_assessment(&id, &author, &framework, question, Utc::now())
+        })?;
+        Ok(id)
+    }
+
+    /// Answers one step of the omgekeerde toets, or the proposed decision. Refused while an
+    /// earlier item is still open: the law comes last.
+    pub fn answer(
+        &mut self,
+        case_id: &str,
+        assessment_id: &str,
+        item: &Item,
+        text: &str,
+    ) -> Result<()> {
+        if text.trim().is_empty() {
+            return Err(Error::invalid("answer", "the answer is empty"));
+        }
+        let framework = self.assessment_framework(case_id, assessment_id)?;
+        self.write_case(case_id, |doc| {
+            let case = doc.read()?;
+            checklist::check_can_answer(
+                &framework,
+                &case.assessment(assessment_id)?.answers,
+                item,
+            )?;
+            doc.answer(assessment_id, item, text)
+        })
+    }
+
+    pub fn set_verdict(
+        &mut self,
+        case_id: &str,
+        assessment_id: &str,
+        value_key: &str,
+        verdict: Verdict,
+        motivation: &str,
+    ) -> Result<()> {
+        if verdict != Verdict::NotRelevant && motivation.trim().is_empty() {
+            return Err(Error::invalid(
+                "motivation",
+                "say briefly why this value supports, strains or conflicts",
+            ));
+        }
+        let framework = self.assessment_framework(case_id, assessment_id)?;
+        self.write_case(case_id, |doc| {
+            let case = doc.read()?;
+            let item = Item::Value(value_key.to_string());
+            checklist::check_can_answer(
+                &framework,
+                &case.assessment(assessment_id)?.answers,
+                &item,
+            )?;
+            doc.set_verdict(assessment_id, value_key, verdict, motivation)
+        })
+    }
+
+    /// Marks the decision as departing from standard policy, optionally with an amount from
+    /// the maatwerkbudget.
+    pub fn set_maatwerk(
+        &mut self,
+        case_id: &str,
+        assessment_id: &str,
+        maatwerk: bool,
+        budget_cents: Option<u64>,
+    ) -> Result<()> {
+        self.write_case(case_id, |doc| doc.set_maatwerk(assessment_id, maatwerk, budget_cents))
+    }
+
+    /// The assessment, which item is next, what is missing, and its justification text.
+    pub fn assessment(&mut self, case_id: &str, assessment_id: &str) -> Result<AssessmentView> {
+        let case = self.case(case_id)?;
+        let assessment = case.assessment(assessment_id)?.clone();
+        let framework = self.framework(&assessment.framework_id, assessment.framework_version)?;
+        Ok(AssessmentView {
+            case_id: case.id,
+            progress: checklist::progress(&framework, &assessment.answers),
+            justification: checklist::justification(&framework, &assessment.answers),
+            framework_title: framework.title,
+            assessment,
+        })
+    }
+
+    // ---- replicas ----
+
+    /// The whole case document, for another replica to merge.
+    pub fn export_case(&mut self, case_id: &str) -> Result<Vec<u8>> {
+        self.with_case(case_id, |doc| Ok(doc.save()))
+    }
+
+    /// Merges a case document (or changes to it) from another replica; creates the case if
+    /// this device did not have it. Returns the case id.
+    pub fn merge_case(&mut self, bytes: &[u8]) -> Result<String> {
+        let mut incoming = CaseDoc::load(&[bytes.to_vec()], &self.actor)
+            .map_err(|e| Error::invalid("case document", e))?;
+        let id = incoming.read().map_err(|e| Error::invalid("case document", e))?.id;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid("case document", "the document has no valid case id"));
+        }
+        if self.store.doc_state(&id)?.is_some() {
+            self.write_case(&id, |doc| doc.merge_bytes(bytes).map(|_| ()))?;
+        } else {
+            let summary = incoming.read()?.summary();
+            let tx = self.store.transaction()?;
+            tx.put_snapshot(&id, DocKind::Case, &incoming.save())?;
+            tx.put_summary(&summary)?;
+            tx.commit()?;
+        }
+        Ok(id)
+    }
+
+    // ---- plumbing ----
+
+    fn assessment_framework(&mut self, case_id: &str, assessment_id: &str) -> Result<Framework> {
+        let (id, version) = self.with_case(case_id, |doc| {
+            let case = doc.read()?;
+            let a = case.assessment(assessment_id)?;
+            Ok((a.framework_id.clone(), a.framework_version))
+        })?;
+        self.framework(&id, version)
+    }
+
+    fn team_doc(&self) -> Result<TeamDoc> {
+        let stored = self
+            .store
+            .load_doc(TEAM_DOC_ID)?
+            .ok_or_else(|| Error::Corrupt("no team document".into()))?;
+        TeamDoc::load(&stored.chunks, &self.actor)
+    }
+
+    fn with_case<T>(
+        &mut self,
+        case_id: &str,
+        read: impl FnOnce(&mut CaseDoc) -> Result<T>,
+    ) -> Result<T> {
+        let state =
+            self.store.doc_state(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
+        let mut doc = match self.cache.remove(case_id) {
+            Some((version, doc)) if version == state.version => doc,
+            _ => {
+                let stored = self
+                    .store
+                    .load_doc(case_id)?
+                    .ok_or_else(|| Error::not_found("case", case_id))?;
+                CaseDoc::load(&stored.chunks, &self.actor)?
+            }
+        };
+        let result = read(&mut doc);
+        self.remember(case_id, state.version, doc);
+        result
+    }
+
+    /// Applies `edit` to a case and stores the resulting changes and summary in one
+    /// transaction. If `edit` fails, the in-memory copy is dropped and the store is untouched.
+    fn write_case<T>(
+        &mut self,
+        case_id: &str,
+        edit: impl FnOnce(&mut CaseDoc) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self.store.transaction()?;
+        let state = tx.doc_state(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
+        let mut doc = match self.cache.remove(case_id) {
+            Some((version, doc)) if version == state.version => doc,
+            _ => {
+                let stored =
+                    tx.load_doc(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
+                CaseDoc::load(&stored.chunks, &self.actor)?
+            }
+        };
+        let heads = doc.heads();
+        let out = edit(&mut doc)?;
+        let changes = doc.save_after(&heads);
+        if changes.is_empty() {
+            drop(tx);
+            self.remember(case_id, state.version, doc);
+            return Ok(out);
+        }
+        let changes_len = tx.append_changes(case_id, &changes)?;
+        // Compact once the changes outgrow the snapshot: loading stays one snapshot plus a
+        // few small chunks, and a write stays one small insert in between.
+        if changes_len > state.snapshot_len {
+            tx.put_snapshot(case_id, DocKind::Case, &doc.save())?;
+        }
+        tx.put_summary(&doc.read()?.summary())?;
+        let version = tx.doc_state(case_id)?.map(|s| s.version).unwrap_or_default();
+        tx.commit()?;
+        self.remember(case_id, version, doc);
+        Ok(out)
+    }
+
+    fn remember(&mut self, case_id: &str, version: i64, doc: CaseDoc) {
+        if self.cache.len() >= CACHE_LIMIT && !self.cache.contains_key(case_id) {
+            if let Some(evict) = self.cache.keys().next().cloned() {
+                self.cache.remove(&evict);
+            }
+        }
+        self.cache.insert(case_id.to_string(), (version, doc));
+    }
+}
+
+/// Lower case without accents, for matching names as people type them.
+fn fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn parse_bool(value: &str) -> Result<bool> {
+    match value.trim() {
+        "true" | "ja" => Ok(true),
+        "false" | "nee" => Ok(false),
+        other => Err(Error::invalid("value", format!("{other:?} is not true or false"))),
+    }
+}
+
+/// A point in time for display and for the CLI's `--at`.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::invalid("at", format!("{s:?} is not an RFC 3339 time ({e})")))
+}

@@ -1,0 +1,127 @@
+//! The one error type of eropaf-core: each case is something a caller can act on.
+//! Messages never contain resident data (names, notes), so errors can be logged.
+
+use std::fmt;
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The thing asked for does not exist on this device.
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+
+    /// Bad input from a caller; nothing was changed.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+
+    /// A value framework file could not be read; `line` is 1-based.
+    #[error("value framework, line {line}: {message}")]
+    InvalidFramework { line: usize, message: String },
+
+    /// The key or passphrase does not open this store.
+    #[error("the store is locked: wrong passphrase or store key")]
+    WrongKey,
+
+    /// The store directory has no store yet (run `init` first).
+    #[error("no store in {0}")]
+    NoStore(String),
+
+    /// The store already exists where a new one was asked for.
+    #[error("a store already exists in {0}")]
+    AlreadyExists(String),
+
+    /// The database file is damaged or truncated; it was not changed.
+    #[error("the store is damaged: {0}")]
+    Corrupt(String),
+
+    /// SQLite or the file system failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+
+    /// The key store of the platform failed.
+    #[error("key store error: {0}")]
+    KeyStore(String),
+
+    /// A cryptographic operation failed (not a wrong key: see `WrongKey`).
+    #[error("crypto error: {0}")]
+    Crypto(String),
+
+    /// A case document could not be read or changed.
+    #[error("document error: {0}")]
+    Document(String),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, reason: impl fmt::Display) -> Self {
+        Error::InvalidInput { field: field.into(), reason: reason.to_string() }
+    }
+
+    pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound { what, id: id.into() }
+    }
+}
+
+impl Error {
+    /// A Dutch sentence for the worker: what went wrong and, where there is one, what to do.
+    pub fn message_nl(&self) -> String {
+        match self {
+            Error::NotFound { what, id } => format!("{} {id} bestaat niet op dit apparaat.", noun_nl(what)),
+            Error::InvalidInput { field, reason } => format!("Ongeldige invoer bij {field}: {reason}"),
+            Error::InvalidFramework { line, message } => {
+                format!("Het waardenkader klopt niet, regel {line}: {message}")
+            }
+            Error::WrongKey => "Onjuist wachtwoord of sleutel: de opslag blijft op slot.".into(),
+            Error::NoStore(dir) => format!("Er is nog geen opslag in {dir}. Begin met `eropaf init`."),
+            Error::AlreadyExists(dir) => format!("In {dir} staat al een opslag; er is niets overschreven."),
+            Error::Corrupt(detail) => format!(
+                "De opslag is beschadigd ({detail}). Er is niets gewijzigd; zet een reservekopie terug of synchroniseer opnieuw."
+            ),
+            Error::Storage(detail) => format!("Opslaan lukte niet ({detail}). Er is niets half weggeschreven."),
+            Error::KeyStore(detail) => format!("De sleutelopslag van het apparaat gaf een fout: {detail}"),
+            Error::Crypto(detail) => format!("Versleuteling mislukte: {detail}"),
+            Error::Document(detail) => format!("Het dossier kon niet worden gelezen of gewijzigd: {detail}"),
+        }
+    }
+}
+
+fn noun_nl(what: &str) -> &str {
+    match what {
+        "case" => "Casus",
+        "visit" => "Bezoek",
+        "assessment" => "Afweging",
+        "framework" => "Waardenkader",
+        "value" => "Waarde",
+        "step" => "Stap",
+        other => other,
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        match e.sqlite_error_code() {
+            Some(DatabaseCorrupt | NotADatabase) => Error::Corrupt(e.to_string()),
+            _ => Error::Storage(e.to_string()),
+        }
+    }
+}
+
+impl From<automerge::AutomergeError> for Error {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Error::Document(e.to_string())
+    }
+}
+
+impl From<autosurgeon::HydrateError> for Error {
+    fn from(e: autosurgeon::HydrateError) -> Self {
+        Error::Document(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}

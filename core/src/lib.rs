@@ -1,0 +1,15 @@
+//! eropaf-core: everything an Eropaf device does, shared by the phone apps (through UniFFI)
+//! and the desktop command. Case documents are automerge CRDTs; the local store holds them
+//! sealed with AES-256-GCM.
+
+pub mod checklist;
+pub mod crypto;
+pub mod doc;
+mod eropaf;
+pub mod error;
+pub mod model;
+pub mod store;
+
+pub use eropaf::{parse_time, AssessmentView, Eropaf};
+pub use error::{Error, Result};
+pub use store::Unlock;

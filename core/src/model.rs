@@ -1,0 +1,451 @@
+//! The records of a case as callers see them: resident, visits, observations, assessments,
+//! reviews. Read from a case document by `doc`; plain data, serialisable for the CLI's JSON.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::checklist::Answers;
+use crate::{Error, Result};
+
+/// A resident or household. Only the name is needed; everything else is optional, and
+/// absent fields are never written (data minimisation).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resident {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household: Option<String>,
+}
+
+impl Resident {
+    pub fn named(name: impl Into<String>) -> Self {
+        Resident { name: name.into(), ..Default::default() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Open,
+    Closed,
+    Escalated,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseType {
+    Wmo,
+    Jeugd,
+    Participatiewet,
+    Schuldhulp,
+    Other,
+}
+
+/// Life domains in the style of the Zelfredzaamheid-Matrix, with our own short descriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifeDomain {
+    Financien,
+    WerkOpleiding,
+    Tijdsbesteding,
+    Huisvesting,
+    HuiselijkeRelaties,
+    GeestelijkeGezondheid,
+    LichamelijkeGezondheid,
+    Middelengebruik,
+    BasaleAdl,
+    InstrumenteleAdl,
+    SociaalNetwerk,
+    MaatschappelijkeParticipatie,
+    Justitie,
+}
+
+/// A 1–5 self-sufficiency score: 1 acute problems … 5 fully self-sufficient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct Score(u8);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    pub text: String,
+    #[serde(default)]
+    pub domain: Option<LifeDomain>,
+    #[serde(default)]
+    pub score: Option<Score>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Visit {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub author_device: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    pub present: Vec<String>,
+    pub note: String,
+    pub observations: Vec<Observation>,
+}
+
+/// What a worker enters to record a visit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewVisit {
+    pub at: Option<DateTime<Utc>>,
+    pub place: Option<String>,
+    pub present: Vec<String>,
+    pub note: String,
+    pub observations: Vec<Observation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Assessment {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub author_device: String,
+    pub framework_id: String,
+    pub framework_version: u32,
+    #[serde(flatten)]
+    pub answers: Answers,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewVerdict {
+    Approved,
+    ChangesRequested,
+    Escalated,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Review {
+    pub id: String,
+    pub assessment_id: String,
+    pub at: DateTime<Utc>,
+    pub reviewer_device: String,
+    pub verdict: ReviewVerdict,
+    pub note: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalated_to: Option<String>,
+}
+
+/// A single-valued field that was set concurrently on two devices. Automerge keeps every
+/// value; a person chooses, and until then the case shows all of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// Where the field lives, e.g. `status` or `assessments/<id>/verdicts/<value>/verdict`.
+    pub path: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Case {
+    pub id: String,
+    pub resident: Resident,
+    pub status: CaseStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_type: Option<CaseType>,
+    pub created_at: DateTime<Utc>,
+    /// Sorted by time of the visit, then id, so every device lists them alike.
+    pub visits: Vec<Visit>,
+    pub assessments: Vec<Assessment>,
+    pub reviews: Vec<Review>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// The small sealed row kept beside each case document, so that listing and searching never
+/// load the documents themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: String,
+    pub resident: ResidentName,
+    pub status: CaseStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_type: Option<CaseType>,
+    pub visit_count: u32,
+    pub assessment_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_visit_at: Option<DateTime<Utc>>,
+    pub conflict_count: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentName {
+    pub name: String,
+}
+
+impl Case {
+    pub fn summary(&self) -> CaseSummary {
+        CaseSummary {
+            id: self.id.clone(),
+            resident: ResidentName { name: self.resident.name.clone() },
+            status: self.status,
+            case_type: self.case_type,
+            visit_count: count(self.visits.len()),
+            assessment_count: count(self.assessments.len()),
+            last_visit_at: self.visits.iter().map(|v| v.at).max(),
+            conflict_count: count(self.conflicts.len()),
+        }
+    }
+
+    pub fn assessment(&self, id: &str) -> Result<&Assessment> {
+        self.assessments
+            .iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| Error::not_found("assessment", id))
+    }
+
+    pub fn visit(&self, id: &str) -> Result<&Visit> {
+        self.visits.iter().find(|v| v.id == id).ok_or_else(|| Error::not_found("visit", id))
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Generates `key()`, `parse()` and `ALL` for an enum whose stored form is a snake_case key.
+macro_rules! keyed_enum {
+    ($ty:ident, $what:literal, { $($variant:ident => $key:literal, $label:literal;)+ }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            pub fn key(self) -> &'static str {
+                match self { $($ty::$variant => $key),+ }
+            }
+
+            /// The Dutch name shown to workers.
+            pub fn label(self) -> &'static str {
+                match self { $($ty::$variant => $label),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<Self> {
+                let wanted = s.trim();
+                Self::ALL.iter().copied().find(|v| v.key() == wanted).ok_or_else(|| {
+                    let keys: Vec<&str> = Self::ALL.iter().map(|v| v.key()).collect();
+                    Error::invalid($what, format!("unknown value {wanted:?}; expected one of {}", keys.join(", ")))
+                })
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.key())
+            }
+        }
+    };
+}
+
+keyed_enum!(CaseStatus, "status", {
+    Open => "open", "Open";
+    Closed => "closed", "Gesloten";
+    Escalated => "escalated", "Geëscaleerd";
+});
+
+keyed_enum!(CaseType, "case_type", {
+    Wmo => "wmo", "Wmo";
+    Jeugd => "jeugd", "Jeugdwet";
+    Participatiewet => "participatiewet", "Participatiewet";
+    Schuldhulp => "schuldhulp", "Schuldhulpverlening";
+    Other => "other", "Overig";
+});
+
+keyed_enum!(ReviewVerdict, "verdict", {
+    Approved => "approved", "Goedgekeurd";
+    ChangesRequested => "changes_requested", "Aanpassing gevraagd";
+    Escalated => "escalated", "Geëscaleerd";
+});
+
+keyed_enum!(LifeDomain, "domain", {
+    Financien => "financien", "Financiën";
+    WerkOpleiding => "werk_opleiding", "Werk & opleiding";
+    Tijdsbesteding => "tijdsbesteding", "Tijdsbesteding";
+    Huisvesting => "huisvesting", "Huisvesting";
+    HuiselijkeRelaties => "huiselijke_relaties", "Huiselijke relaties";
+    GeestelijkeGezondheid => "geestelijke_gezondheid", "Geestelijke gezondheid";
+    LichamelijkeGezondheid => "lichamelijke_gezondheid", "Lichamelijke gezondheid";
+    Middelengebruik => "middelengebruik", "Middelengebruik";
+    BasaleAdl => "basale_adl", "Basale ADL";
+    InstrumenteleAdl => "instrumentele_adl", "Instrumentele ADL";
+    SociaalNetwerk => "sociaal_netwerk", "Sociaal netwerk";
+    MaatschappelijkeParticipatie => "maatschappelijke_participatie", "Maatschappelijke participatie";
+    Justitie => "justitie", "Justitie";
+});
+
+impl LifeDomain {
+    /// Our own one-line description of the domain (not the ZRM criteria texts).
+    pub fn description(self) -> &'static str {
+        match self {
+            LifeDomain::Financien => "Inkomen, vaste lasten en schulden",
+            LifeDomain::WerkOpleiding => "Betaald werk, opleiding of het zoeken daarnaar",
+            LifeDomain::Tijdsbesteding => "Een zinvolle en regelmatige dagbesteding",
+            LifeDomain::Huisvesting => "Een veilige, betaalbare en passende woonplek",
+            LifeDomain::HuiselijkeRelaties => "Hoe het gaat tussen de mensen in huis",
+            LifeDomain::GeestelijkeGezondheid => "Psychisch welzijn en hulp daarbij",
+            LifeDomain::LichamelijkeGezondheid => "Lichamelijke klachten, zorg en medicatie",
+            LifeDomain::Middelengebruik => "Alcohol, drugs, medicijnen of gokken",
+            LifeDomain::BasaleAdl => "Zelf eten, wassen, aankleden en bewegen",
+            LifeDomain::InstrumenteleAdl => "Huishouden, boodschappen en post regelen",
+            LifeDomain::SociaalNetwerk => "Familie, vrienden en buren om op terug te vallen",
+            LifeDomain::MaatschappelijkeParticipatie => {
+                "Meedoen in buurt, vereniging of vrijwilligerswerk"
+            }
+            LifeDomain::Justitie => "Contact met politie of justitie",
+        }
+    }
+}
+
+impl Score {
+    pub fn new(value: u8) -> Result<Score> {
+        if (1..=5).contains(&value) {
+            Ok(Score(value))
+        } else {
+            Err(Error::invalid("score", format!("{value} is not between 1 and 5")))
+        }
+    }
+
+    pub fn value(self) -> u8 {
+        self.0
+    }
+
+    pub fn label(self) -> &'static str {
+        match self.0 {
+            1 => "Acute problematiek",
+            2 => "Niet zelfredzaam",
+            3 => "Beperkt zelfredzaam",
+            4 => "Voldoende zelfredzaam",
+            _ => "Volledig zelfredzaam",
+        }
+    }
+}
+
+impl TryFrom<u8> for Score {
+    type Error = Error;
+
+    fn try_from(value: u8) -> Result<Score> {
+        Score::new(value)
+    }
+}
+
+impl From<Score> for u8 {
+    fn from(score: Score) -> u8 {
+        score.0
+    }
+}
+
+impl Observation {
+    /// Parses the CLI form `DOMAIN:SCORE:TEXT`, where domain and score may be left empty
+    /// (`::Kijkt weer vooruit`), or plain text without colons.
+    pub fn parse_cli(spec: &str) -> Result<Observation> {
+        let mut parts = spec.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(domain), Some(score), Some(text)) => {
+                let domain = match domain.trim() {
+                    "" => None,
+                    d => Some(LifeDomain::parse(d)?),
+                };
+                let score = match score.trim() {
+                    "" => None,
+                    s => {
+                        let n: u8 = s.parse().map_err(|_| {
+                            Error::invalid("score", format!("{s:?} is not a number from 1 to 5"))
+                        })?;
+                        Some(Score::new(n)?)
+                    }
+                };
+                Observation::new(text, domain, score)
+            }
+            _ => Observation::new(spec, None, None),
+        }
+    }
+
+    pub fn new(
+        text: &str,
+        domain: Option<LifeDomain>,
+        score: Option<Score>,
+    ) -> Result<Observation> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::invalid("observation", "the text is empty"));
+        }
+        Ok(Observation { text: text.to_string(), domain, score })
+    }
+}
+
+/// Parses an amount in euros as people write it ("750", "1234,50", "1.234,50", "€ 12.5")
+/// into cents.
+pub fn parse_euro_cents(text: &str) -> Result<u64> {
+    let invalid = || Error::invalid("budget", format!("{text:?} is not an amount in euros"));
+    let cleaned: String =
+        text.trim().trim_start_matches('€').trim().chars().filter(|c| *c != ' ').collect();
+    // With a comma, the comma is the decimal mark and dots group thousands (Dutch style).
+    let normalised =
+        if cleaned.contains(',') { cleaned.replace('.', "").replace(',', ".") } else { cleaned };
+    let (whole, fraction) = normalised.split_once('.').unwrap_or((&normalised, ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+    {
+        return Err(invalid());
+    }
+    let euros: u64 = whole.parse().map_err(|_| invalid())?;
+    let cents: u64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<2}").parse().map_err(|_| invalid())?
+    };
+    euros.checked_mul(100).and_then(|c| c.checked_add(cents)).ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observation_cli_form_parses_domain_score_and_text() {
+        let o = Observation::parse_cli("financien:2:Huurachterstand van drie maanden").unwrap();
+        assert_eq!(o.domain, Some(LifeDomain::Financien));
+        assert_eq!(o.score.map(Score::value), Some(2));
+        assert_eq!(o.text, "Huurachterstand van drie maanden");
+
+        let bare = Observation::parse_cli("::Kijkt weer vooruit").unwrap();
+        assert_eq!((bare.domain, bare.score), (None, None));
+        let plain = Observation::parse_cli("Geen post geopend").unwrap();
+        assert_eq!(plain.text, "Geen post geopend");
+    }
+
+    #[test]
+    fn bad_observations_name_the_field() {
+        let err = Observation::parse_cli("financien:7:Te hoog").unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "score"));
+        let err = Observation::parse_cli("geld:3:Onbekend domein").unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "domain"));
+        let err = Observation::parse_cli("financien:3:   ").unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "observation"));
+    }
+
+    #[test]
+    fn euro_amounts_parse_as_people_write_them() {
+        assert_eq!(parse_euro_cents("750").unwrap(), 75_000);
+        assert_eq!(parse_euro_cents("1234,50").unwrap(), 123_450);
+        assert_eq!(parse_euro_cents("€ 1.234,5").unwrap(), 123_450);
+        assert_eq!(parse_euro_cents("12.05").unwrap(), 1_205);
+        for bad in ["", "abc", "-5", "1,234", "1.2.3"] {
+            assert!(parse_euro_cents(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_domain_key_from_the_design_is_known() {
+        let keys = "financien werk_opleiding tijdsbesteding huisvesting huiselijke_relaties \
+                    geestelijke_gezondheid lichamelijke_gezondheid middelengebruik basale_adl \
+                    instrumentele_adl sociaal_netwerk maatschappelijke_participatie justitie";
+        for key in keys.split_whitespace() {
+            assert_eq!(LifeDomain::parse(key).unwrap().key(), key);
+        }
+        assert_eq!(LifeDomain::ALL.len(), 13);
+    }
+}

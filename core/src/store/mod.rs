@@ -1,0 +1,396 @@
+//! The encrypted local store: one SQLite file (WAL, full fsync) whose rows that could identify
+//! a resident are sealed with the store key before they reach SQLite. Owns unlocking, the
+//! numbered migrations, and durable writes through [`StoreTx`].
+
+mod file_check;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+
+use crate::crypto::{KeyStore, PassphraseParams, Sealer, SecretKey};
+use crate::model::CaseSummary;
+use crate::{Error, Result};
+
+pub const DB_FILE: &str = "eropaf.db";
+
+/// Numbered migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+const META_PASSPHRASE: &str = "passphrase_params";
+const META_KEY_CHECK: &str = "key_check";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"eropaf store v1";
+
+/// How the store key is obtained.
+pub enum Unlock<'a> {
+    /// Desktop: Argon2id over a passphrase; the salt lives in the store.
+    Passphrase(&'a str),
+    /// Phones: the platform key store keeps a random key.
+    KeyStore(&'a dyn KeyStore),
+    /// A key the caller already holds (tests, benchmarks, tools).
+    Key(SecretKey),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocKind {
+    Case,
+    Team,
+}
+
+impl DocKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Case => "case",
+            DocKind::Team => "team",
+        }
+    }
+}
+
+/// A document as stored: the snapshot, then the incremental changes written since.
+pub struct StoredDoc {
+    pub chunks: Vec<Vec<u8>>,
+    pub snapshot_len: usize,
+    pub changes_len: usize,
+}
+
+/// What a cached copy needs to know to tell whether it is still current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocState {
+    pub version: i64,
+    pub snapshot_len: usize,
+    pub changes_len: usize,
+}
+
+pub struct Store {
+    conn: Connection,
+    sealer: Sealer,
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Creates a new store in `dir` (made if missing). Fails if one is there already.
+    pub fn create(dir: &Path, unlock: Unlock<'_>) -> Result<Store> {
+        let path = dir.join(DB_FILE);
+        if path.exists() {
+            return Err(Error::AlreadyExists(dir.display().to_string()));
+        }
+        std::fs::create_dir_all(dir)?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let result = Self::initialise(conn, dir, unlock);
+        if result.is_err() {
+            // Nothing usable was made; leave no half-created store behind.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        result
+    }
+
+    fn initialise(conn: Connection, dir: &Path, unlock: Unlock<'_>) -> Result<Store> {
+        configure(&conn)?;
+        migrate(&conn)?;
+        let (key, params) = match unlock {
+            Unlock::Passphrase(passphrase) => {
+                let params = PassphraseParams::recommended()?;
+                (params.derive(passphrase)?, Some(params))
+            }
+            Unlock::KeyStore(key_store) => {
+                let key = match key_store.load_key()? {
+                    Some(existing) => SecretKey::from_slice(&existing)?,
+                    None => {
+                        let key = SecretKey::generate()?;
+                        key_store.save_key(key.as_bytes())?;
+                        key
+                    }
+                };
+                (key, None)
+            }
+            Unlock::Key(key) => (key, None),
+        };
+        let sealer = Sealer::new(&key);
+        let mut store = Store { conn, sealer, dir: dir.to_path_buf() };
+        let tx = store.transaction()?;
+        if let Some(params) = params {
+            let json = serde_json::to_vec(&params).map_err(|e| Error::Storage(e.to_string()))?;
+            tx.put_meta_clear(META_PASSPHRASE, &json)?;
+        }
+        tx.put_meta(META_KEY_CHECK, KEY_CHECK_PLAINTEXT)?;
+        tx.commit()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store. A wrong key or passphrase, or a damaged file, gives an error
+    /// and writes nothing.
+    pub fn open(dir: &Path, unlock: Unlock<'_>) -> Result<Store> {
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(Error::NoStore(dir.display().to_string()));
+        }
+        file_check::check(&path)?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        let key = match unlock {
+            Unlock::Passphrase(passphrase) => {
+                let json: Vec<u8> = meta_clear(&conn, META_PASSPHRASE)?.ok_or(Error::WrongKey)?;
+                let params: PassphraseParams = serde_json::from_slice(&json)
+                    .map_err(|e| Error::Corrupt(format!("passphrase parameters: {e}")))?;
+                params.derive(passphrase)?
+            }
+            Unlock::KeyStore(key_store) => {
+                let key = key_store.load_key()?.ok_or_else(|| {
+                    Error::KeyStore("the key store holds no key for this store".into())
+                })?;
+                SecretKey::from_slice(&key)?
+            }
+            Unlock::Key(key) => key,
+        };
+        let sealer = Sealer::new(&key);
+        let check = meta_clear(&conn, META_KEY_CHECK)?
+            .ok_or_else(|| Error::Corrupt("the store has no key check".into()))?;
+        match sealer.open(META_KEY_CHECK.as_bytes(), &check) {
+            Ok(plain) if plain == KEY_CHECK_PLAINTEXT => {}
+            _ => return Err(Error::WrongKey),
+        }
+        migrate(&conn)?;
+        Ok(Store { conn, sealer, dir: dir.to_path_buf() })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// All writes go through a transaction; nothing is visible or durable until `commit`.
+    pub fn transaction(&mut self) -> Result<StoreTx<'_>> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(StoreTx { tx, sealer: &self.sealer })
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        meta_clear(&self.conn, key)?
+            .map(|sealed| self.sealer.open(meta_aad(key).as_bytes(), &sealed))
+            .transpose()
+    }
+
+    pub fn load_doc(&self, doc_id: &str) -> Result<Option<StoredDoc>> {
+        load_doc(&self.conn, &self.sealer, doc_id)
+    }
+
+    /// The document's write counter and sizes, without reading it.
+    pub fn doc_state(&self, doc_id: &str) -> Result<Option<DocState>> {
+        doc_state(&self.conn, doc_id)
+    }
+
+    pub fn doc_ids(&self, kind: DocKind) -> Result<Vec<String>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT doc_id FROM docs WHERE kind = ?1 ORDER BY doc_id")?;
+        let ids =
+            stmt.query_map([kind.as_str()], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Decrypts every case summary; no document is loaded.
+    pub fn case_summaries(&self) -> Result<Vec<CaseSummary>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT doc_id, summary FROM docs WHERE kind = 'case'")?;
+        let mut rows = stmt.query([])?;
+        let mut summaries = Vec::new();
+        while let Some(row) = rows.next()? {
+            let doc_id: String = row.get(0)?;
+            let sealed: Option<Vec<u8>> = row.get(1)?;
+            let sealed =
+                sealed.ok_or_else(|| Error::Corrupt(format!("case {doc_id} has no summary")))?;
+            let plain = self.sealer.open(summary_aad(&doc_id).as_bytes(), &sealed)?;
+            let summary: CaseSummary = serde_json::from_slice(&plain)
+                .map_err(|e| Error::Corrupt(format!("case summary: {e}")))?;
+            summaries.push(summary);
+        }
+        Ok(summaries)
+    }
+}
+
+/// A write transaction over the store. Dropping it without `commit` rolls everything back.
+pub struct StoreTx<'a> {
+    tx: Transaction<'a>,
+    sealer: &'a Sealer,
+}
+
+impl StoreTx<'_> {
+    pub fn load_doc(&self, doc_id: &str) -> Result<Option<StoredDoc>> {
+        load_doc(&self.tx, self.sealer, doc_id)
+    }
+
+    pub fn doc_state(&self, doc_id: &str) -> Result<Option<DocState>> {
+        doc_state(&self.tx, doc_id)
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    pub fn put_meta(&self, key: &str, plaintext: &[u8]) -> Result<()> {
+        let sealed = self.sealer.seal(meta_aad(key).as_bytes(), plaintext)?;
+        self.put_meta_clear(key, &sealed)
+    }
+
+    fn put_meta_clear(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Writes a whole document: a new one, or a compacted one whose changes fold into it.
+    pub fn put_snapshot(&self, doc_id: &str, kind: DocKind, snapshot: &[u8]) -> Result<()> {
+        let sealed = self.sealer.seal(snapshot_aad(doc_id).as_bytes(), snapshot)?;
+        self.tx.execute(
+            "INSERT INTO docs (doc_id, kind, snapshot, snapshot_len, changes_len) VALUES (?1, ?2, ?3, ?4, 0)
+             ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot,
+                 snapshot_len = excluded.snapshot_len, changes_len = 0, version = version + 1",
+            params![doc_id, kind.as_str(), sealed, to_i64(snapshot.len())],
+        )?;
+        self.tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [doc_id])?;
+        Ok(())
+    }
+
+    /// Appends incremental changes to a stored document; returns the bytes of changes now
+    /// waiting beside the snapshot, for the caller's compaction decision.
+    pub fn append_changes(&self, doc_id: &str, changes: &[u8]) -> Result<usize> {
+        let seq: i64 = self.tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_changes WHERE doc_id = ?1",
+            [doc_id],
+            |r| r.get(0),
+        )?;
+        let sealed = self.sealer.seal(change_aad(doc_id, seq).as_bytes(), changes)?;
+        self.tx.execute(
+            "INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
+            params![doc_id, seq, sealed],
+        )?;
+        let total: i64 = self.tx.query_row(
+            "UPDATE docs SET changes_len = changes_len + ?2, version = version + 1 WHERE doc_id = ?1 RETURNING changes_len",
+            params![doc_id, to_i64(changes.len())],
+            |r| r.get(0),
+        )?;
+        Ok(to_usize(total))
+    }
+
+    pub fn put_summary(&self, summary: &CaseSummary) -> Result<()> {
+        let json = serde_json::to_vec(summary).map_err(|e| Error::Storage(e.to_string()))?;
+        let sealed = self.sealer.seal(summary_aad(&summary.id).as_bytes(), &json)?;
+        let updated = self.tx.execute(
+            "UPDATE docs SET summary = ?2 WHERE doc_id = ?1",
+            params![summary.id, sealed],
+        )?;
+        if updated != 1 {
+            return Err(Error::not_found("case", summary.id.clone()));
+        }
+        Ok(())
+    }
+}
+
+fn load_doc(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Option<StoredDoc>> {
+    let row = conn
+        .prepare_cached("SELECT snapshot, snapshot_len, changes_len FROM docs WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+        .optional()?;
+    let Some((snapshot, snapshot_len, changes_len)) = row else { return Ok(None) };
+    let mut chunks = vec![sealer.open(snapshot_aad(doc_id).as_bytes(), &snapshot)?];
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([doc_id])?;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let sealed: Vec<u8> = row.get(1)?;
+        chunks.push(sealer.open(change_aad(doc_id, seq).as_bytes(), &sealed)?);
+    }
+    Ok(Some(StoredDoc {
+        chunks,
+        snapshot_len: to_usize(snapshot_len),
+        changes_len: to_usize(changes_len),
+    }))
+}
+
+fn doc_state(conn: &Connection, doc_id: &str) -> Result<Option<DocState>> {
+    Ok(conn
+        .prepare_cached("SELECT version, snapshot_len, changes_len FROM docs WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| {
+            Ok(DocState {
+                version: r.get(0)?,
+                snapshot_len: to_usize(r.get(1)?),
+                changes_len: to_usize(r.get(2)?),
+            })
+        })
+        .optional()?)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    // WAL with FULL sync: a call that returned has reached the disk, even on power loss.
+    // Temp tables in memory: SQLite never spills (sealed, but still) rows to temp files.
+    // secure_delete: freed pages are zeroed, so erased ciphertext does not linger.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA secure_delete = ON;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let applied = to_usize(applied);
+    if applied > MIGRATIONS.len() {
+        return Err(Error::Storage(format!(
+            "the store was written by a newer Eropaf (schema {applied}); update the app"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", to_i64(index + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn meta_clear(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+// Associated data binds each sealed value to its place: a row copied elsewhere fails to open.
+fn meta_aad(key: &str) -> String {
+    key.to_string()
+}
+
+fn snapshot_aad(doc_id: &str) -> String {
+    format!("docs/{doc_id}/snapshot")
+}
+
+fn summary_aad(doc_id: &str) -> String {
+    format!("docs/{doc_id}/summary")
+}
+
+fn change_aad(doc_id: &str, seq: i64) -> String {
+    format!("doc_changes/{doc_id}/{seq}")
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_usize(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
