@@ -93,9 +93,9 @@ fn story(dir: &Path) -> Result<(), Error> {
         "Willem heeft een bijstandsuitkering aangevraagd. Op zijn naam staat een auto. Zonder auto verliest hij zijn baan.",
     )?;
     phone.set_status(&willem, eropaf_core::model::CaseStatus::Escalated)?;
-    laptop.set_status(&willem, eropaf_core::model::CaseStatus::Open)?;
+    laptop.set_status(&willem, eropaf_core::model::CaseStatus::Closed)?;
     println!("Telefoon: een bezoek bij de bakkerij, notitie aangevuld, status 'geëscaleerd'.");
-    println!("Laptop: een telefoongesprek, dezelfde notitie anders aangevuld, status 'open'.");
+    println!("Laptop: een telefoongesprek, dezelfde notitie anders aangevuld, status 'gesloten'.");
 
     heading("3. Samenvoegen: niemands werk gaat verloren");
     let from_laptop = laptop.export_case(&willem)?;
