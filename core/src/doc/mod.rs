@@ -3,6 +3,8 @@
 //! finding fields that were set concurrently.
 
 mod case;
+#[cfg(test)]
+mod convergence;
 mod team;
 
 use automerge::transaction::Transactable;
