@@ -499,3 +499,108 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Error::invalid("at", format!("{s:?} is not an RFC 3339 time ({e})")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+
+    fn device(dir: &Path, key: &SecretKey) -> Eropaf {
+        Eropaf::create(dir, Unlock::Key(key.clone()), "Sanne").unwrap()
+    }
+
+    fn note(text: &str) -> NewVisit {
+        NewVisit { note: text.into(), ..NewVisit::default() }
+    }
+
+    #[test]
+    fn many_visits_survive_compaction_and_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::generate().unwrap();
+        let mut sanne = device(dir.path(), &key);
+        let case = sanne.new_case(&Resident::named("Willem"), None).unwrap();
+        for n in 0..150 {
+            sanne.record_visit(&case, &note(&format!("bezoek {n}"))).unwrap();
+        }
+        let state = sanne.store.doc_state(&case).unwrap().unwrap();
+        assert!(state.changes_len <= state.snapshot_len, "compaction keeps changes below the snapshot");
+        drop(sanne);
+        let mut reopened = Eropaf::open(dir.path(), Unlock::Key(key)).unwrap();
+        let visits = reopened.case(&case).unwrap().visits;
+        assert_eq!(visits.len(), 150);
+        assert_eq!(reopened.cases().unwrap()[0].visit_count, 150);
+    }
+
+    #[test]
+    fn two_handles_on_one_store_lose_nothing() {
+        // A second process (say, the CLI while the app runs) writes between our writes: the
+        // stale cached copy must be noticed, not compacted over the other's changes.
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::generate().unwrap();
+        let mut first = device(dir.path(), &key);
+        let case = first.new_case(&Resident::named("Aïsha"), None).unwrap();
+        let mut second = Eropaf::open(dir.path(), Unlock::Key(key)).unwrap();
+        for n in 0..40 {
+            first.record_visit(&case, &note(&format!("eerste {n}"))).unwrap();
+            second.record_visit(&case, &note(&format!("tweede {n}"))).unwrap();
+        }
+        assert_eq!(first.case(&case).unwrap().visits.len(), 80);
+        assert_eq!(second.case(&case).unwrap().visits.len(), 80);
+    }
+
+    #[test]
+    fn search_ignores_case_and_accents_and_lists_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sanne = device(dir.path(), &SecretKey::generate().unwrap());
+        for name in ["Willem Bakker", "Aïsha El Amrani", "ahmed Yusuf"] {
+            sanne.new_case(&Resident::named(name), None).unwrap();
+        }
+        let names = |cases: Vec<CaseSummary>| cases.into_iter().map(|c| c.resident.name).collect::<Vec<_>>();
+        assert_eq!(names(sanne.cases().unwrap()), ["ahmed Yusuf", "Aïsha El Amrani", "Willem Bakker"]);
+        assert_eq!(names(sanne.search("AISHA").unwrap()), ["Aïsha El Amrani"]);
+        assert!(sanne.search("Jansen").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_edit_leaves_the_case_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sanne = device(dir.path(), &SecretKey::generate().unwrap());
+        let case = sanne.new_case(&Resident::named("Willem"), None).unwrap();
+        let assessment = sanne.start_assessment(&case, "Auto meetellen?", None).unwrap();
+        let before = sanne.case(&case).unwrap();
+        let law_first = sanne.answer(&case, &assessment, &Item::Step("wettelijke_kaders".into()), "Art. 34");
+        assert!(matches!(law_first, Err(Error::InvalidInput { .. })));
+        let no_motivation = sanne.set_verdict(&case, &assessment, "rechtmatig", Verdict::Conflicts, " ");
+        assert!(matches!(no_motivation, Err(Error::InvalidInput { .. })));
+        assert_eq!(sanne.case(&case).unwrap(), before);
+    }
+
+    #[test]
+    fn replicas_merge_through_exported_documents() {
+        let key = SecretKey::generate().unwrap();
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut a = device(a_dir.path(), &key);
+        let mut b = device(b_dir.path(), &key);
+        let case = a.new_case(&Resident::named("Willem"), None).unwrap();
+        assert_eq!(b.merge_case(&a.export_case(&case).unwrap()).unwrap(), case);
+        a.record_visit(&case, &note("op de telefoon")).unwrap();
+        b.record_visit(&case, &note("op de laptop")).unwrap();
+        a.merge_case(&b.export_case(&case).unwrap()).unwrap();
+        b.merge_case(&a.export_case(&case).unwrap()).unwrap();
+        assert_eq!(a.case(&case).unwrap(), b.case(&case).unwrap());
+        assert_eq!(a.case(&case).unwrap().visits.len(), 2);
+        assert!(matches!(a.merge_case(b"geen automerge"), Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn framework_versions_only_go_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sanne = device(dir.path(), &SecretKey::generate().unwrap());
+        let source = Framework::builtin_source();
+        assert!(matches!(sanne.install_framework(source), Err(Error::InvalidInput { .. })));
+        let v2 = source.replacen("version = 1", "version = 2", 1);
+        assert_eq!(sanne.install_framework(&v2).unwrap().version, 2);
+        assert_eq!(sanne.frameworks().unwrap()[0].version, 2);
+        assert!(sanne.framework("wijkteam-standaard", 1).is_ok(), "old versions stay for old assessments");
+    }
+}
