@@ -37,7 +37,10 @@ impl SecretKey {
 
     pub fn from_slice(bytes: &[u8]) -> Result<SecretKey> {
         let array: [u8; KEY_LEN] = bytes.try_into().map_err(|_| {
-            Error::invalid("key", format!("a store key has {KEY_LEN} bytes, not {}", bytes.len()))
+            Error::invalid(
+                "key",
+                format!("een opslagsleutel heeft {KEY_LEN} bytes, niet {}", bytes.len()),
+            )
         })?;
         Ok(SecretKey(Zeroizing::new(array)))
     }
@@ -78,7 +81,7 @@ impl PassphraseParams {
 
     pub fn derive(&self, passphrase: &str) -> Result<SecretKey> {
         if passphrase.is_empty() {
-            return Err(Error::invalid("passphrase", "the passphrase is empty"));
+            return Err(Error::invalid("passphrase", "het wachtwoord is leeg"));
         }
         let salt = hex::decode(&self.salt).map_err(|e| Error::Corrupt(format!("salt: {e}")))?;
         let params =

@@ -47,7 +47,10 @@ impl Eropaf {
     pub fn create(dir: &Path, unlock: Unlock<'_>, device_name: &str) -> Result<Eropaf> {
         let device_name = device_name.trim();
         if device_name.is_empty() {
-            return Err(Error::invalid("name", "give this device a name, e.g. the worker's name"));
+            return Err(Error::invalid(
+                "name",
+                "geef dit apparaat een naam, bijvoorbeeld die van de medewerker",
+            ));
         }
         let identity = DeviceIdentity::generate()?;
         let actor = crypto::session_actor(identity.id())?;
@@ -131,16 +134,17 @@ impl Eropaf {
     pub fn resolve_case_id(&self, prefix: &str) -> Result<String> {
         let prefix = prefix.trim().to_ascii_lowercase();
         if prefix.len() < 4 {
-            return Err(Error::invalid("case id", "give at least 4 characters of the case id"));
+            return Err(Error::invalid("case id", "geef minstens 4 tekens van het casusnummer"));
         }
         let ids = self.store.doc_ids(DocKind::Case)?;
         let mut matches = ids.into_iter().filter(|id| id.starts_with(&prefix));
         match (matches.next(), matches.next()) {
             (Some(id), None) => Ok(id),
             (None, _) => Err(Error::not_found("case", prefix)),
-            (Some(_), Some(_)) => {
-                Err(Error::invalid("case id", format!("{prefix} matches several cases")))
-            }
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "case id",
+                format!("{prefix} past bij meer dan één casus; geef meer tekens"),
+            )),
         }
     }
 
@@ -165,7 +169,7 @@ impl Eropaf {
     pub fn resolve_conflict(&mut self, case_id: &str, path: &str, value: &str) -> Result<()> {
         self.write_case(case_id, |doc| {
             if !doc.conflicts()?.iter().any(|c| c.path == path) {
-                return Err(Error::invalid("path", format!("{path} is not in conflict")));
+                return Err(Error::invalid("path", format!("{path} staat niet in conflict")));
             }
             let parts: Vec<&str> = path.split('/').collect();
             match parts.as_slice() {
@@ -189,12 +193,12 @@ impl Eropaf {
                 }
                 ["assessments", assessment, "budget_cents"] => {
                     let maatwerk = doc.read()?.assessment(assessment)?.answers.maatwerk;
-                    let cents = value.parse().map_err(|_| {
-                        Error::invalid("budget_cents", "not a whole number of cents")
-                    })?;
+                    let cents = value
+                        .parse()
+                        .map_err(|_| Error::invalid("budget_cents", "geen heel aantal centen"))?;
                     doc.set_maatwerk(assessment, maatwerk, Some(cents))
                 }
-                _ => Err(Error::invalid("path", format!("{path} cannot be resolved here"))),
+                _ => Err(Error::invalid("path", format!("{path} kan hier niet worden opgelost"))),
             }
         })
     }
@@ -293,7 +297,7 @@ impl Eropaf {
         text: &str,
     ) -> Result<()> {
         if text.trim().is_empty() {
-            return Err(Error::invalid("answer", "the answer is empty"));
+            return Err(Error::invalid("answer", "het antwoord is leeg"));
         }
         let framework = self.assessment_framework(case_id, assessment_id)?;
         self.write_case(case_id, |doc| {
@@ -318,7 +322,7 @@ impl Eropaf {
         if verdict != Verdict::NotRelevant && motivation.trim().is_empty() {
             return Err(Error::invalid(
                 "motivation",
-                "say briefly why this value supports, strains or conflicts",
+                "zeg kort waarom deze waarde het besluit steunt, ermee schuurt of ermee strijdig is",
             ));
         }
         let framework = self.assessment_framework(case_id, assessment_id)?;
@@ -374,7 +378,10 @@ impl Eropaf {
             .map_err(|e| Error::invalid("case document", e))?;
         let id = incoming.read().map_err(|e| Error::invalid("case document", e))?.id;
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid("case document", "the document has no valid case id"));
+            return Err(Error::invalid(
+                "case document",
+                "het document heeft geen geldig casusnummer",
+            ));
         }
         if self.store.doc_state(&id)?.is_some() {
             self.write_case(&id, |doc| doc.merge_bytes(bytes).map(|_| ()))?;
@@ -489,15 +496,18 @@ fn parse_bool(value: &str) -> Result<bool> {
     match value.trim() {
         "true" | "ja" => Ok(true),
         "false" | "nee" => Ok(false),
-        other => Err(Error::invalid("value", format!("{other:?} is not true or false"))),
+        other => Err(Error::invalid("value", format!("{other:?} is geen ja of nee"))),
     }
 }
 
 /// A point in time for display and for the CLI's `--at`.
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Error::invalid("at", format!("{s:?} is not an RFC 3339 time ({e})")))
+    DateTime::parse_from_rfc3339(s.trim()).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        Error::invalid(
+            "at",
+            format!("{s:?} is geen tijdstip in RFC 3339-vorm, zoals 2026-11-02T10:00:00Z ({e})"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -523,7 +533,10 @@ mod tests {
             sanne.record_visit(&case, &note(&format!("bezoek {n}"))).unwrap();
         }
         let state = sanne.store.doc_state(&case).unwrap().unwrap();
-        assert!(state.changes_len <= state.snapshot_len, "compaction keeps changes below the snapshot");
+        assert!(
+            state.changes_len <= state.snapshot_len,
+            "compaction keeps changes below the snapshot"
+        );
         drop(sanne);
         let mut reopened = Eropaf::open(dir.path(), Unlock::Key(key)).unwrap();
         let visits = reopened.case(&case).unwrap().visits;
@@ -555,8 +568,13 @@ mod tests {
         for name in ["Willem Bakker", "Aïsha El Amrani", "ahmed Yusuf"] {
             sanne.new_case(&Resident::named(name), None).unwrap();
         }
-        let names = |cases: Vec<CaseSummary>| cases.into_iter().map(|c| c.resident.name).collect::<Vec<_>>();
-        assert_eq!(names(sanne.cases().unwrap()), ["ahmed Yusuf", "Aïsha El Amrani", "Willem Bakker"]);
+        let names = |cases: Vec<CaseSummary>| {
+            cases.into_iter().map(|c| c.resident.name).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(sanne.cases().unwrap()),
+            ["ahmed Yusuf", "Aïsha El Amrani", "Willem Bakker"]
+        );
         assert_eq!(names(sanne.search("AISHA").unwrap()), ["Aïsha El Amrani"]);
         assert!(sanne.search("Jansen").unwrap().is_empty());
     }
@@ -568,9 +586,11 @@ mod tests {
         let case = sanne.new_case(&Resident::named("Willem"), None).unwrap();
         let assessment = sanne.start_assessment(&case, "Auto meetellen?", None).unwrap();
         let before = sanne.case(&case).unwrap();
-        let law_first = sanne.answer(&case, &assessment, &Item::Step("wettelijke_kaders".into()), "Art. 34");
+        let law_first =
+            sanne.answer(&case, &assessment, &Item::Step("wettelijke_kaders".into()), "Art. 34");
         assert!(matches!(law_first, Err(Error::InvalidInput { .. })));
-        let no_motivation = sanne.set_verdict(&case, &assessment, "rechtmatig", Verdict::Conflicts, " ");
+        let no_motivation =
+            sanne.set_verdict(&case, &assessment, "rechtmatig", Verdict::Conflicts, " ");
         assert!(matches!(no_motivation, Err(Error::InvalidInput { .. })));
         assert_eq!(sanne.case(&case).unwrap(), before);
     }
@@ -600,7 +620,11 @@ mod tests {
         assert!(matches!(sanne.install_framework(source), Err(Error::InvalidInput { .. })));
         let v2 = source.replacen("version = 1", "version = 2", 1);
         assert_eq!(sanne.install_framework(&v2).unwrap().version, 2);
+        assert!(matches!(sanne.install_framework(&v2), Err(Error::InvalidInput { .. })));
         assert_eq!(sanne.frameworks().unwrap()[0].version, 2);
-        assert!(sanne.framework("wijkteam-standaard", 1).is_ok(), "old versions stay for old assessments");
+        assert!(
+            sanne.framework("wijkteam-standaard", 1).is_ok(),
+            "old versions stay for old assessments"
+        );
     }
 }

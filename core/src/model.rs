@@ -226,7 +226,7 @@ macro_rules! keyed_enum {
                 let wanted = s.trim();
                 Self::ALL.iter().copied().find(|v| v.key() == wanted).ok_or_else(|| {
                     let keys: Vec<&str> = Self::ALL.iter().map(|v| v.key()).collect();
-                    Error::invalid($what, format!("unknown value {wanted:?}; expected one of {}", keys.join(", ")))
+                    Error::invalid($what, format!("onbekende waarde {wanted:?}; kies uit {}", keys.join(", ")))
                 })
             }
         }
@@ -303,7 +303,7 @@ impl Score {
         if (1..=5).contains(&value) {
             Ok(Score(value))
         } else {
-            Err(Error::invalid("score", format!("{value} is not between 1 and 5")))
+            Err(Error::invalid("score", format!("{value} ligt niet tussen 1 en 5")))
         }
     }
 
@@ -351,7 +351,10 @@ impl Observation {
                     "" => None,
                     s => {
                         let n: u8 = s.parse().map_err(|_| {
-                            Error::invalid("score", format!("{s:?} is not a number from 1 to 5"))
+                            Error::invalid(
+                                "score",
+                                format!("{s:?} is geen getal van 1 tot en met 5"),
+                            )
                         })?;
                         Some(Score::new(n)?)
                     }
@@ -369,7 +372,7 @@ impl Observation {
     ) -> Result<Observation> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(Error::invalid("observation", "the text is empty"));
+            return Err(Error::invalid("observation", "de tekst is leeg"));
         }
         Ok(Observation { text: text.to_string(), domain, score })
     }
@@ -378,7 +381,7 @@ impl Observation {
 /// Parses an amount in euros as people write it ("750", "1234,50", "1.234,50", "€ 12.5")
 /// into cents.
 pub fn parse_euro_cents(text: &str) -> Result<u64> {
-    let invalid = || Error::invalid("budget", format!("{text:?} is not an amount in euros"));
+    let invalid = || Error::invalid("budget", format!("{text:?} is geen bedrag in euro's"));
     let cleaned: String =
         text.trim().trim_start_matches('€').trim().chars().filter(|c| *c != ' ').collect();
     // With a comma, the comma is the decimal mark and dots group thousands (Dutch style).

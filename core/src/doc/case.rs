@@ -228,7 +228,7 @@ impl CaseDoc {
     ) -> Result<()> {
         let question = question.trim();
         if question.is_empty() {
-            return Err(Error::invalid("question", "describe the decision under consideration"));
+            return Err(Error::invalid("question", "beschrijf het besluit dat je overweegt"));
         }
         let assessments = self.map_at(&["assessments"])?;
         let obj = self.doc.put_object(&assessments, id, ObjType::Map)?;
@@ -257,7 +257,9 @@ impl CaseDoc {
         let (parent, field) = match item {
             Item::Step(key) => (self.child(&assessment, "steps")?, key.as_str()),
             Item::Decision => (assessment, "decision"),
-            Item::Value(_) => return Err(Error::invalid("item", "a value takes a verdict")),
+            Item::Value(_) => {
+                return Err(Error::invalid("item", "een waarde krijgt een oordeel, geen antwoord"))
+            }
         };
         update_text(&mut self.doc, &parent, field, text.trim())?;
         self.commit()
@@ -354,7 +356,10 @@ impl CaseDoc {
 
 fn validate_resident(resident: &Resident) -> Result<()> {
     if resident.name.trim().is_empty() {
-        return Err(Error::invalid("resident.name", "a case needs the resident's name"));
+        return Err(Error::invalid(
+            "resident.name",
+            "een casus heeft de naam van de bewoner nodig",
+        ));
     }
     Ok(())
 }

@@ -12,12 +12,30 @@ use crate::model::{CaseStatus, NewVisit, Observation, Resident};
 
 #[derive(Clone, Debug)]
 enum Op {
-    AddVisit { replica: usize, note: String },
-    EditNote { replica: usize, visit: usize, note: String },
-    Observe { replica: usize, visit: usize, text: String },
-    SetStatus { replica: usize, status: CaseStatus },
+    AddVisit {
+        replica: usize,
+        note: String,
+    },
+    EditNote {
+        replica: usize,
+        visit: usize,
+        note: String,
+    },
+    Observe {
+        replica: usize,
+        visit: usize,
+        text: String,
+    },
+    SetStatus {
+        replica: usize,
+        status: CaseStatus,
+    },
     /// `from` sends everything it has to `to`, possibly twice.
-    Deliver { from: usize, to: usize, twice: bool },
+    Deliver {
+        from: usize,
+        to: usize,
+        twice: bool,
+    },
 }
 
 fn op(replicas: usize) -> impl Strategy<Value = Op> {
@@ -25,8 +43,16 @@ fn op(replicas: usize) -> impl Strategy<Value = Op> {
     let text = "[a-z ]{0,12}";
     prop_oneof![
         (r.clone(), text).prop_map(|(replica, note)| Op::AddVisit { replica, note }),
-        (r.clone(), 0..4usize, text).prop_map(|(replica, visit, note)| Op::EditNote { replica, visit, note }),
-        (r.clone(), 0..4usize, "[a-z]{1,8}").prop_map(|(replica, visit, text)| Op::Observe { replica, visit, text }),
+        (r.clone(), 0..4usize, text).prop_map(|(replica, visit, note)| Op::EditNote {
+            replica,
+            visit,
+            note
+        }),
+        (r.clone(), 0..4usize, "[a-z]{1,8}").prop_map(|(replica, visit, text)| Op::Observe {
+            replica,
+            visit,
+            text
+        }),
         (r.clone(), prop::sample::select(CaseStatus::ALL.to_vec()))
             .prop_map(|(replica, status)| Op::SetStatus { replica, status }),
         (r.clone(), r, any::<bool>()).prop_map(|(from, to, twice)| Op::Deliver { from, to, twice }),

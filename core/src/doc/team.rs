@@ -67,16 +67,16 @@ impl TeamDoc {
             Some((Value::Object(ObjType::Map), obj)) => obj,
             _ => return Err(Error::Document("the team document lacks frameworks".into())),
         };
-        if let Some(existing) = self.frameworks()?.iter().find(|f| f.id == framework.id) {
-            if existing.version >= framework.version {
-                return Err(Error::invalid(
-                    "version",
-                    format!(
-                        "framework {} already has version {}; raise the version number",
-                        framework.id, existing.version
-                    ),
-                ));
-            }
+        let newest =
+            self.frameworks()?.iter().filter(|f| f.id == framework.id).map(|f| f.version).max();
+        if let Some(newest) = newest.filter(|v| *v >= framework.version) {
+            return Err(Error::invalid(
+                "version",
+                format!(
+                    "waardenkader {} heeft al versie {newest}; verhoog het versienummer",
+                    framework.id
+                ),
+            ));
         }
         let obj = self.doc.put_object(&frameworks, key.as_str(), ObjType::Map)?;
         self.doc.put(&obj, "source", source)?;
