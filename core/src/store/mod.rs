@@ -49,8 +49,6 @@ impl DocKind {
 /// A document as stored: the snapshot, then the incremental changes written since.
 pub struct StoredDoc {
     pub chunks: Vec<Vec<u8>>,
-    pub snapshot_len: usize,
-    pub changes_len: usize,
 }
 
 /// What a cached copy needs to know to tell whether it is still current.
@@ -299,12 +297,10 @@ impl StoreTx<'_> {
 
 fn load_doc(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Option<StoredDoc>> {
     let row = conn
-        .prepare_cached("SELECT snapshot, snapshot_len, changes_len FROM docs WHERE doc_id = ?1")?
-        .query_row([doc_id], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        })
+        .prepare_cached("SELECT snapshot FROM docs WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| r.get::<_, Vec<u8>>(0))
         .optional()?;
-    let Some((snapshot, snapshot_len, changes_len)) = row else { return Ok(None) };
+    let Some(snapshot) = row else { return Ok(None) };
     let mut chunks = vec![sealer.open(snapshot_aad(doc_id).as_bytes(), &snapshot)?];
     let mut stmt =
         conn.prepare_cached("SELECT seq, bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
@@ -314,11 +310,7 @@ fn load_doc(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Option<S
         let sealed: Vec<u8> = row.get(1)?;
         chunks.push(sealer.open(change_aad(doc_id, seq).as_bytes(), &sealed)?);
     }
-    Ok(Some(StoredDoc {
-        chunks,
-        snapshot_len: to_usize(snapshot_len),
-        changes_len: to_usize(changes_len),
-    }))
+    Ok(Some(StoredDoc { chunks }))
 }
 
 fn doc_state(conn: &Connection, doc_id: &str) -> Result<Option<DocState>> {
@@ -393,4 +385,59 @@ fn to_i64(n: usize) -> i64 {
 
 fn to_usize(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Stands in for the Android Keystore / iOS Keychain.
+    #[derive(Default)]
+    struct MemoryKeyStore(Mutex<Option<Vec<u8>>>);
+
+    impl KeyStore for MemoryKeyStore {
+        fn load_key(&self) -> Result<Option<Vec<u8>>> {
+            Ok(self.0.lock().map_err(|_| Error::KeyStore("poisoned".into()))?.clone())
+        }
+
+        fn save_key(&self, key: &[u8]) -> Result<()> {
+            *self.0.lock().map_err(|_| Error::KeyStore("poisoned".into()))? = Some(key.to_vec());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_platform_key_store_supplies_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let platform = MemoryKeyStore::default();
+        Store::create(dir.path(), Unlock::KeyStore(&platform)).unwrap();
+        assert_eq!(
+            platform.load_key().unwrap().map(|k| k.len()),
+            Some(32),
+            "a key was made and saved"
+        );
+        Store::open(dir.path(), Unlock::KeyStore(&platform)).unwrap();
+
+        let wiped = MemoryKeyStore::default();
+        assert!(matches!(
+            Store::open(dir.path(), Unlock::KeyStore(&wiped)),
+            Err(Error::KeyStore(_))
+        ));
+        let other = MemoryKeyStore(Mutex::new(Some(vec![7; 32])));
+        assert!(matches!(Store::open(dir.path(), Unlock::KeyStore(&other)), Err(Error::WrongKey)));
+    }
+
+    #[test]
+    fn a_store_from_a_newer_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::generate().unwrap();
+        let store = Store::create(dir.path(), Unlock::Key(key.clone())).unwrap();
+        store.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(store);
+        assert!(
+            matches!(Store::open(dir.path(), Unlock::Key(key)), Err(Error::Storage(m)) if m.contains("newer"))
+        );
+    }
 }
