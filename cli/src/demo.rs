@@ -9,13 +9,19 @@ use eropaf_core::checklist::{Item, Verdict};
 use eropaf_core::model::{CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
 use eropaf_core::{Eropaf, Error, Unlock};
 
-use crate::print;
+use crate::print::{self, outln};
 
 const PASSPHRASE: &str = "demo-wachtwoord";
 
 pub fn run(dir: Option<PathBuf>, no_serve: bool) -> Result<(), String> {
     let temp;
     let dir = match dir {
+        Some(dir) if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) => {
+            return Err(format!(
+                "{} is niet leeg; kies een nieuwe of lege map voor de demo",
+                dir.display()
+            ));
+        }
         Some(dir) => dir,
         None => {
             temp = tempfile::Builder::new()
@@ -27,7 +33,7 @@ pub fn run(dir: Option<PathBuf>, no_serve: bool) -> Result<(), String> {
     };
     story(&dir).map_err(|e| e.message_nl())?;
     if !no_serve {
-        println!(
+        outln!(
             "\n(De console voor leidinggevenden komt met een volgende versie; de demo stopt hier.)"
         );
     }
@@ -55,7 +61,7 @@ fn story(dir: &Path) -> Result<(), Error> {
             )?],
         },
     )?;
-    println!("Casus {} voor Willem, één bezoek vastgelegd.", print::short(&willem));
+    outln!("Casus {} voor Willem, één bezoek vastgelegd.", print::short(&willem));
     drop(phone);
 
     heading("2. Twee kopieën van dezelfde opslag werken offline verder");
@@ -94,8 +100,8 @@ fn story(dir: &Path) -> Result<(), Error> {
     )?;
     phone.set_status(&willem, eropaf_core::model::CaseStatus::Escalated)?;
     laptop.set_status(&willem, eropaf_core::model::CaseStatus::Closed)?;
-    println!("Telefoon: een bezoek bij de bakkerij, notitie aangevuld, status 'geëscaleerd'.");
-    println!("Laptop: een telefoongesprek, dezelfde notitie anders aangevuld, status 'gesloten'.");
+    outln!("Telefoon: een bezoek bij de bakkerij, notitie aangevuld, status 'geëscaleerd'.");
+    outln!("Laptop: een telefoongesprek, dezelfde notitie anders aangevuld, status 'gesloten'.");
 
     heading("3. Samenvoegen: niemands werk gaat verloren");
     let from_laptop = laptop.export_case(&willem)?;
@@ -106,7 +112,7 @@ fn story(dir: &Path) -> Result<(), Error> {
     print::case_detail(&merged);
     assert_same(&merged, &laptop.case(&willem)?)?;
     for conflict in &merged.conflicts {
-        println!("\nSanne kiest bij '{}' voor 'open': de casus loopt nog.", conflict.path);
+        outln!("\nSanne kiest bij '{}' voor 'open': de casus loopt nog.", conflict.path);
         phone.resolve_conflict(&willem, &conflict.path, "open")?;
     }
 
@@ -150,7 +156,7 @@ fn story(dir: &Path) -> Result<(), Error> {
         .iter()
         .filter(|marker| dir_contains(&phone_dir, marker.as_bytes()))
         .count();
-    println!(
+    outln!(
         "De opslag in {} bevat {} van de 3 gezochte woorden in leesbare vorm.",
         phone_dir.display(),
         readable
@@ -159,7 +165,7 @@ fn story(dir: &Path) -> Result<(), Error> {
 }
 
 fn heading(text: &str) {
-    println!("\n== {text} ==");
+    outln!("\n== {text} ==");
 }
 
 fn at(year: i32, month: u32, day: u32, hour: u32) -> chrono::DateTime<Utc> {
@@ -168,7 +174,7 @@ fn at(year: i32, month: u32, day: u32, hour: u32) -> chrono::DateTime<Utc> {
 
 fn assert_same(a: &eropaf_core::model::Case, b: &eropaf_core::model::Case) -> Result<(), Error> {
     if a.visits == b.visits {
-        println!("\nTelefoon en laptop tonen nu precies hetzelfde dossier.");
+        outln!("\nTelefoon en laptop tonen nu precies hetzelfde dossier.");
         Ok(())
     } else {
         Err(Error::Document("the replicas did not converge".into()))

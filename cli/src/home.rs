@@ -22,6 +22,12 @@ impl Home {
     }
 
     pub fn create(&self, name: &str) -> Result<Eropaf, String> {
+        // Say so before asking for a new passphrase twice.
+        if self.dir.join(eropaf_core::store::DB_FILE).exists() {
+            return Err(describe(&eropaf_core::Error::AlreadyExists(
+                self.dir.display().to_string(),
+            )));
+        }
         let passphrase = passphrase(true)?;
         Eropaf::create(&self.dir, Unlock::Passphrase(&passphrase), name).map_err(|e| describe(&e))
     }

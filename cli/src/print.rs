@@ -1,9 +1,35 @@
 //! Output: Dutch text for people, JSON for scripts. Nothing here decides anything; the core
 //! already sorted, validated and worded what is shown.
 
+use std::io::Write;
+
+use chrono::{DateTime, Local, Utc};
 use eropaf_core::model::{Case, CaseSummary};
 use eropaf_core::{AssessmentView, Error};
 use serde::Serialize;
+
+/// `println!` that treats a closed pipe (`eropaf case list | head -1`) as the reader being
+/// done: everything was already saved before anything is printed, so stop quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::print::write_line(format_args!($($arg)*)) };
+}
+pub(crate) use outln;
+
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{args}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("eropaf: kan niet naar de uitvoer schrijven: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Times are stored in UTC and shown in the worker's own time zone.
+pub fn local(at: DateTime<Utc>) -> DateTime<Local> {
+    at.with_timezone(&Local)
+}
 
 pub fn describe(error: &Error) -> String {
     error.message_nl()
@@ -11,7 +37,7 @@ pub fn describe(error: &Error) -> String {
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -21,7 +47,7 @@ pub fn short(id: &str) -> &str {
 
 pub fn case_list(cases: &[CaseSummary]) {
     if cases.is_empty() {
-        println!("Geen casussen.");
+        outln!("Geen casussen.");
         return;
     }
     for case in cases {
@@ -30,7 +56,7 @@ pub fn case_list(cases: &[CaseSummary]) {
             .map(|t| t.format("%d-%m-%Y").to_string())
             .unwrap_or_else(|| "-".into());
         let conflicts = if case.conflict_count > 0 { "  (conflict: kies een waarde)" } else { "" };
-        println!(
+        outln!(
             "{}  {:<28} {:<10} bezoeken: {:<3} laatste: {}{}",
             short(&case.id),
             case.resident.name,
@@ -43,10 +69,10 @@ pub fn case_list(cases: &[CaseSummary]) {
 }
 
 pub fn case_detail(case: &Case) {
-    println!("Casus {}  {}", short(&case.id), case.resident.name);
-    println!("Status: {}", case.status.label());
+    outln!("Casus {}  {}", short(&case.id), case.resident.name);
+    outln!("Status: {}", case.status.label());
     if let Some(t) = case.case_type {
-        println!("Soort: {}", t.label());
+        outln!("Soort: {}", t.label());
     }
     for (label, value) in [
         ("Adres", &case.resident.address),
@@ -54,49 +80,45 @@ pub fn case_detail(case: &Case) {
         ("Huishouden", &case.resident.household),
     ] {
         if let Some(value) = value {
-            println!("{label}: {value}");
+            outln!("{label}: {value}");
         }
     }
     for conflict in &case.conflicts {
-        println!(
-            "Conflict in {}: {} (kies een waarde)",
-            conflict.path,
-            conflict.values.join(" / ")
-        );
+        outln!("Conflict in {}: {} (kies een waarde)", conflict.path, conflict.values.join(" / "));
     }
-    println!("\nBezoeken ({}):", case.visits.len());
+    outln!("\nBezoeken ({}):", case.visits.len());
     for visit in &case.visits {
         let place = visit.place.as_deref().map(|p| format!(" — {p}")).unwrap_or_default();
-        println!("- {}{}  [{}]", visit.at.format("%d-%m-%Y %H:%M"), place, short(&visit.id));
+        outln!("- {}{}  [{}]", local(visit.at).format("%d-%m-%Y %H:%M"), place, short(&visit.id));
         if !visit.present.is_empty() {
-            println!("  Aanwezig: {}", visit.present.join(", "));
+            outln!("  Aanwezig: {}", visit.present.join(", "));
         }
         if !visit.note.is_empty() {
-            println!("  {}", visit.note);
+            outln!("  {}", visit.note);
         }
         for o in &visit.observations {
             let domain = o.domain.map(|d| format!("{}: ", d.label())).unwrap_or_default();
             let score =
                 o.score.map(|s| format!(" ({} – {})", s.value(), s.label())).unwrap_or_default();
-            println!("  • {domain}{}{score}", o.text);
+            outln!("  • {domain}{}{score}", o.text);
         }
     }
-    println!("\nAfwegingen ({}):", case.assessments.len());
+    outln!("\nAfwegingen ({}):", case.assessments.len());
     for a in &case.assessments {
         let maatwerk = if a.answers.maatwerk { "  [maatwerk]" } else { "" };
-        println!("- {}  {}{}", short(&a.id), a.answers.question, maatwerk);
+        outln!("- {}  {}{}", short(&a.id), a.answers.question, maatwerk);
     }
     if !case.reviews.is_empty() {
-        println!("\nBeoordelingen ({}):", case.reviews.len());
+        outln!("\nBeoordelingen ({}):", case.reviews.len());
         for r in &case.reviews {
-            println!("- {} {}: {}", r.at.format("%d-%m-%Y"), r.verdict.label(), r.note);
+            outln!("- {} {}: {}", local(r.at).format("%d-%m-%Y"), r.verdict.label(), r.note);
         }
     }
 }
 
 pub fn assessment(view: &AssessmentView) {
     let p = &view.progress;
-    println!(
+    outln!(
         "Afweging {} — {} ({} van {} beantwoord)",
         short(&view.assessment.id),
         view.framework_title,
@@ -104,11 +126,11 @@ pub fn assessment(view: &AssessmentView) {
         p.total
     );
     if p.complete {
-        println!("Compleet.");
+        outln!("Compleet.");
     } else {
         for missing in &p.missing {
-            println!("Ontbreekt: {}", missing.reason);
+            outln!("Ontbreekt: {}", missing.reason);
         }
     }
-    println!("\n{}", view.justification);
+    outln!("\n{}", view.justification);
 }

@@ -5,13 +5,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::checklist::{self, Framework, Item, Progress, Verdict};
 use crate::crypto::{self, DeviceId, DeviceIdentity};
 use crate::doc::{CaseDoc, TeamDoc};
 use crate::model::{
-    Assessment, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
+    fold, Assessment, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
 };
 use crate::store::{DocKind, Store, Unlock};
 use crate::{Error, Result};
@@ -145,6 +144,26 @@ impl Eropaf {
                 "case id",
                 format!("{prefix} past bij meer dan één casus; geef meer tekens"),
             )),
+        }
+    }
+
+    /// The full id of the one assessment of a case whose id starts with `prefix`.
+    pub fn resolve_assessment_id(&mut self, case_id: &str, prefix: &str) -> Result<String> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if prefix.len() < 4 {
+            return Err(Error::invalid(
+                "afweging",
+                "geef minstens 4 tekens van het nummer van de afweging",
+            ));
+        }
+        let case = self.case(case_id)?;
+        let mut matches = case.assessments.iter().filter(|a| a.id.starts_with(&prefix));
+        match (matches.next(), matches.next()) {
+            (Some(a), None) => Ok(a.id.clone()),
+            (None, _) => Err(Error::not_found("assessment", prefix)),
+            (Some(_), Some(_)) => {
+                Err(Error::invalid("afweging", format!("{prefix} past bij meer dan één afweging")))
+            }
         }
     }
 
@@ -482,14 +501,6 @@ impl Eropaf {
         }
         self.cache.insert(case_id.to_string(), (version, doc));
     }
-}
-
-/// Lower case without accents, for matching names as people type them.
-fn fold(s: &str) -> String {
-    s.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 fn parse_bool(value: &str) -> Result<bool> {

@@ -5,6 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::checklist::Answers;
 use crate::{Error, Result};
@@ -203,6 +204,14 @@ impl Case {
     }
 }
 
+/// Lower case without accents, for matching what people type ("aisha" finds "Aïsha").
+pub fn fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -222,9 +231,15 @@ macro_rules! keyed_enum {
                 match self { $($ty::$variant => $label),+ }
             }
 
+            /// Accepts the key or the Dutch label, ignoring case and accents
+            /// ("Financien", "financiën", "gesloten").
             pub fn parse(s: &str) -> Result<Self> {
-                let wanted = s.trim();
-                Self::ALL.iter().copied().find(|v| v.key() == wanted).ok_or_else(|| {
+                let wanted = fold(s.trim());
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| fold(v.key()) == wanted || fold(v.label()) == wanted)
+                    .ok_or_else(|| {
                     let keys: Vec<&str> = Self::ALL.iter().map(|v| v.key()).collect();
                     Error::invalid($what, format!("onbekende waarde {wanted:?}; kies uit {}", keys.join(", ")))
                 })
@@ -361,6 +376,10 @@ impl Observation {
                 };
                 Observation::new(text, domain, score)
             }
+            (Some(_), Some(_), None) => Err(Error::invalid(
+                "observation",
+                format!("{spec:?}: schrijf DOMEIN:SCORE:TEKST, of ::TEKST zonder domein en score"),
+            )),
             _ => Observation::new(spec, None, None),
         }
     }
@@ -418,6 +437,9 @@ mod tests {
         assert_eq!((bare.domain, bare.score), (None, None));
         let plain = Observation::parse_cli("Geen post geopend").unwrap();
         assert_eq!(plain.text, "Geen post geopend");
+        let accented = Observation::parse_cli("Financiën:2:Schulden").unwrap();
+        assert_eq!(accented.domain, Some(LifeDomain::Financien));
+        assert!(Observation::parse_cli("financien:2").is_err(), "a mistyped spec is not free text");
     }
 
     #[test]
@@ -450,5 +472,7 @@ mod tests {
             assert_eq!(LifeDomain::parse(key).unwrap().key(), key);
         }
         assert_eq!(LifeDomain::ALL.len(), 13);
+        assert_eq!(CaseStatus::parse("Gesloten").unwrap(), CaseStatus::Closed);
+        assert_eq!(CaseStatus::parse("geescaleerd").unwrap(), CaseStatus::Escalated);
     }
 }

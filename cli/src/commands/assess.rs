@@ -6,7 +6,7 @@ use eropaf_core::model::parse_euro_cents;
 use eropaf_core::Eropaf;
 
 use crate::home::Home;
-use crate::print::{self, describe};
+use crate::print::{self, describe, outln};
 
 #[derive(Subcommand)]
 pub enum AssessCommand {
@@ -65,7 +65,7 @@ pub fn run(home: &Home, command: AssessCommand) -> Result<(), String> {
             if json {
                 return print::json(&view);
             }
-            println!("{id}");
+            outln!("{id}");
             print_next(&view);
             Ok(())
         }
@@ -93,7 +93,7 @@ pub fn run(home: &Home, command: AssessCommand) -> Result<(), String> {
             let cents =
                 budget.as_deref().map(parse_euro_cents).transpose().map_err(|e| describe(&e))?;
             device.set_maatwerk(&case_id, &assessment_id, !off, cents).map_err(|e| describe(&e))?;
-            println!(
+            outln!(
                 "{}",
                 if off { "Volgt het standaardbeleid." } else { "Gemarkeerd als maatwerk." }
             );
@@ -119,20 +119,14 @@ fn resolve(
     assessment_id: &str,
 ) -> Result<(String, String), String> {
     let case_id = device.resolve_case_id(case_id).map_err(|e| describe(&e))?;
-    let case = device.case(&case_id).map_err(|e| describe(&e))?;
-    let mut matches = case.assessments.iter().filter(|a| a.id.starts_with(assessment_id.trim()));
-    match (matches.next(), matches.next()) {
-        (Some(a), None) if !assessment_id.trim().is_empty() => Ok((case_id, a.id.clone())),
-        (Some(_), Some(_)) => {
-            Err(format!("{assessment_id} past bij meer dan één afweging; geef meer tekens."))
-        }
-        _ => Err(format!("Afweging {assessment_id} bestaat niet in deze casus.")),
-    }
+    let assessment_id =
+        device.resolve_assessment_id(&case_id, assessment_id).map_err(|e| describe(&e))?;
+    Ok((case_id, assessment_id))
 }
 
 fn print_next(view: &eropaf_core::AssessmentView) {
     match view.progress.missing.first() {
-        None => println!("Compleet: bekijk de onderbouwing met `eropaf assess show`."),
-        Some(next) => println!("Volgende: {}", next.reason),
+        None => outln!("Compleet: bekijk de onderbouwing met `eropaf assess show`."),
+        Some(next) => outln!("Volgende: {}", next.reason),
     }
 }

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use eropaf_core::model::{CaseStatus, CaseType, Resident};
 
 use crate::home::Home;
-use crate::print::{self, describe};
+use crate::print::{self, describe, outln};
 
 #[derive(Subcommand)]
 pub enum CaseCommand {
@@ -63,7 +63,7 @@ pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
             if json {
                 print::json(&serde_json::json!({ "id": id }))
             } else {
-                println!("{id}");
+                outln!("{id}");
                 Ok(())
             }
         }
@@ -94,13 +94,13 @@ pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
             let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
             let status = CaseStatus::parse(&status).map_err(|e| describe(&e))?;
             device.set_status(&id, status).map_err(|e| describe(&e))?;
-            println!("Status: {}", status.label());
+            outln!("Status: {}", status.label());
             Ok(())
         }
         CaseCommand::Resolve { case_id, path, value } => {
             let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
             device.resolve_conflict(&id, &path, &value).map_err(|e| describe(&e))?;
-            println!("Conflict in {path} opgelost: {value}");
+            outln!("Conflict in {path} opgelost: {value}");
             Ok(())
         }
         CaseCommand::Export { case_id, out } => {
@@ -108,7 +108,7 @@ pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
             let bytes = device.export_case(&id).map_err(|e| describe(&e))?;
             std::fs::write(&out, bytes)
                 .map_err(|e| format!("kan {} niet schrijven: {e}", out.display()))?;
-            println!(
+            outln!(
                 "Casus {} geëxporteerd naar {} (onversleuteld: bewaar het veilig)",
                 print::short(&id),
                 out.display()
@@ -119,7 +119,7 @@ pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
             let bytes = std::fs::read(&file)
                 .map_err(|e| format!("kan {} niet lezen: {e}", file.display()))?;
             let id = device.merge_case(&bytes).map_err(|e| describe(&e))?;
-            println!("Samengevoegd: casus {}", print::short(&id));
+            outln!("Samengevoegd: casus {}", print::short(&id));
             Ok(())
         }
     }

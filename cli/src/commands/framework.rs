@@ -6,7 +6,7 @@ use clap::Subcommand;
 use eropaf_core::checklist::Framework;
 
 use crate::home::Home;
-use crate::print::{self, describe};
+use crate::print::{self, describe, outln};
 
 #[derive(Subcommand)]
 pub enum FrameworkCommand {
@@ -30,7 +30,7 @@ pub enum FrameworkCommand {
 pub fn run(home: &Home, command: FrameworkCommand) -> Result<(), String> {
     if let FrameworkCommand::Check { file } = &command {
         let framework = Framework::parse(&read(file)?).map_err(|e| describe(&e))?;
-        println!("In orde: {} versie {}", framework.title, framework.version);
+        outln!("In orde: {} versie {}", framework.title, framework.version);
         return Ok(());
     }
     let mut device = home.open()?;
@@ -41,7 +41,7 @@ pub fn run(home: &Home, command: FrameworkCommand) -> Result<(), String> {
                 return print::json(&frameworks);
             }
             for f in frameworks {
-                println!("{}  versie {}  {}", f.id, f.version, f.title);
+                outln!("{}  versie {}  {}", f.id, f.version, f.title);
             }
             Ok(())
         }
@@ -55,27 +55,30 @@ pub fn run(home: &Home, command: FrameworkCommand) -> Result<(), String> {
             if json {
                 return print::json(&framework);
             }
-            println!("{} (versie {})", framework.title, framework.version);
-            println!("\nOmgekeerde toets:");
+            outln!("{} (versie {})", framework.title, framework.version);
+            outln!("\nOmgekeerde toets:");
             for (n, step) in framework.steps.iter().enumerate() {
-                println!("{}. {} [{}] — {}", n + 1, step.title, step.key, step.question);
+                outln!("{}. {} [{}] — {}", n + 1, step.title, step.key, step.question);
             }
-            println!("\nWaarden:");
+            outln!("\nWaarden:");
             for value in &framework.values {
-                println!(
+                outln!(
                     "- {} [{}] ({}): {}",
-                    value.title, value.key, value.group, value.description
+                    value.title,
+                    value.key,
+                    value.group,
+                    value.description
                 );
             }
-            println!("\nEscalatieladder:");
+            outln!("\nEscalatieladder:");
             for rung in &framework.escalation {
-                println!("- {} [{}]", rung.title, rung.key);
+                outln!("- {} [{}]", rung.title, rung.key);
             }
             Ok(())
         }
         FrameworkCommand::Install { file } => {
             let framework = device.install_framework(&read(&file)?).map_err(|e| describe(&e))?;
-            println!("Geïnstalleerd: {} versie {}", framework.title, framework.version);
+            outln!("Geïnstalleerd: {} versie {}", framework.title, framework.version);
             Ok(())
         }
         FrameworkCommand::Check { .. } => Ok(()),

@@ -6,7 +6,7 @@ pub mod framework;
 pub mod visit;
 
 use crate::home::Home;
-use crate::print;
+use crate::print::{self, outln};
 
 pub fn init(home: &Home, name: &str, json: bool) -> Result<(), String> {
     let device = home.create(name)?;
@@ -18,8 +18,8 @@ pub fn init(home: &Home, name: &str, json: bool) -> Result<(), String> {
             "revoked": false,
         }))
     } else {
-        println!("Apparaat aangemaakt: {} ({})", device.device_name(), device.device_id());
-        println!("Opslag: {}", device.store_dir().display());
+        outln!("Apparaat aangemaakt: {} ({})", device.device_name(), device.device_id());
+        outln!("Opslag: {}", device.store_dir().display());
         Ok(())
     }
 }

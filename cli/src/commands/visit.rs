@@ -5,7 +5,7 @@ use eropaf_core::model::{NewVisit, Observation};
 use eropaf_core::parse_time;
 
 use crate::home::Home;
-use crate::print::{self, describe};
+use crate::print::{self, describe, outln};
 
 #[derive(Subcommand)]
 pub enum VisitCommand {
@@ -46,7 +46,7 @@ pub fn run(home: &Home, command: VisitCommand) -> Result<(), String> {
     if json {
         print::json(&serde_json::json!({ "id": visit_id, "case_id": id }))
     } else {
-        println!("{visit_id}");
+        outln!("{visit_id}");
         Ok(())
     }
 }
