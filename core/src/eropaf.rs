@@ -556,6 +556,27 @@ mod tests {
     }
 
     #[test]
+    fn every_change_names_the_device_that_made_it() {
+        let key = SecretKey::generate().unwrap();
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut a = device(a_dir.path(), &key);
+        let mut b = device(b_dir.path(), &key);
+        let case = a.new_case(&Resident::named("Willem"), None).unwrap();
+        b.merge_case(&a.export_case(&case).unwrap()).unwrap();
+        b.record_visit(&case, &note("van b")).unwrap();
+        a.merge_case(&b.export_case(&case).unwrap()).unwrap();
+        let actors = a.with_case(&case, |doc| Ok(doc.actors())).unwrap();
+        let mut devices: Vec<DeviceId> =
+            actors.iter().filter_map(|actor| crypto::actor_device(actor)).collect();
+        devices.sort();
+        let mut expected = vec![a.device_id(), b.device_id()];
+        expected.sort();
+        assert_eq!(devices, expected);
+        let author = &a.case(&case).unwrap().visits[0].author_device;
+        assert_eq!(author, &b.device_id().to_hex());
+    }
+
+    #[test]
     fn two_handles_on_one_store_lose_nothing() {
         // A second process (say, the CLI while the app runs) writes between our writes: the
         // stale cached copy must be noticed, not compacted over the other's changes.

@@ -64,13 +64,7 @@ impl CaseDoc {
 
     /// Loads saved bytes (a snapshot followed by any number of incremental saves).
     pub fn load(chunks: &[Vec<u8>], actor: &[u8]) -> Result<CaseDoc> {
-        let (first, rest) =
-            chunks.split_first().ok_or_else(|| Error::Document("no data".into()))?;
-        let mut doc = AutoCommit::load(first)?.with_actor(ActorId::from(actor));
-        for chunk in rest {
-            doc.load_incremental(chunk)?;
-        }
-        Ok(CaseDoc { doc })
+        Ok(CaseDoc { doc: super::load_chunks(chunks, actor)? })
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {

@@ -8,7 +8,7 @@ mod convergence;
 mod team;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use autosurgeon::{Hydrate, HydrateError};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -17,7 +17,17 @@ pub use team::TeamDoc;
 
 use crate::checklist::Verdict;
 use crate::model::{CaseStatus, CaseType, Conflict, LifeDomain, ReviewVerdict};
-use crate::Result;
+use crate::{Error, Result};
+
+/// A document from saved bytes: a snapshot followed by any number of incremental saves.
+pub(crate) fn load_chunks(chunks: &[Vec<u8>], actor: &[u8]) -> Result<AutoCommit> {
+    let (first, rest) = chunks.split_first().ok_or_else(|| Error::Document("no data".into()))?;
+    let mut doc = AutoCommit::load(first)?.with_actor(ActorId::from(actor));
+    for chunk in rest {
+        doc.load_incremental(chunk)?;
+    }
+    Ok(doc)
+}
 
 pub(crate) fn put_text(doc: &mut AutoCommit, parent: &ObjId, key: &str, text: &str) -> Result<()> {
     let obj = doc.put_object(parent, key, ObjType::Text)?;

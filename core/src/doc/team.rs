@@ -38,13 +38,7 @@ impl TeamDoc {
     }
 
     pub fn load(chunks: &[Vec<u8>], actor: &[u8]) -> Result<TeamDoc> {
-        let (first, rest) =
-            chunks.split_first().ok_or_else(|| Error::Document("no data".into()))?;
-        let mut doc = AutoCommit::load(first)?.with_actor(ActorId::from(actor));
-        for chunk in rest {
-            doc.load_incremental(chunk)?;
-        }
-        Ok(TeamDoc { doc })
+        Ok(TeamDoc { doc: super::load_chunks(chunks, actor)? })
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {
