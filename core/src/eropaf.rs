@@ -102,7 +102,7 @@ impl Eropaf {
     pub fn new_case(&mut self, resident: &Resident, case_type: Option<CaseType>) -> Result<String> {
         let id = crypto::random_id()?;
         let mut doc = CaseDoc::create(&self.actor, &id, resident, case_type, Utc::now())?;
-        let summary = doc.read()?.summary();
+        let summary = doc.summary()?;
         let tx = self.store.transaction()?;
         tx.put_snapshot(&id, DocKind::Case, &doc.save())?;
         tx.put_summary(&summary)?;
@@ -371,11 +371,10 @@ impl Eropaf {
 
     /// The assessment, which item is next, what is missing, and its justification text.
     pub fn assessment(&mut self, case_id: &str, assessment_id: &str) -> Result<AssessmentView> {
-        let case = self.case(case_id)?;
-        let assessment = case.assessment(assessment_id)?.clone();
+        let assessment = self.with_case(case_id, |doc| doc.assessment(assessment_id))?;
         let framework = self.framework(&assessment.framework_id, assessment.framework_version)?;
         Ok(AssessmentView {
-            case_id: case.id,
+            case_id: case_id.to_string(),
             progress: checklist::progress(&framework, &assessment.answers),
             justification: checklist::justification(&framework, &assessment.answers),
             framework_title: framework.title,
@@ -405,7 +404,7 @@ impl Eropaf {
         if self.store.doc_state(&id)?.is_some() {
             self.write_case(&id, |doc| doc.merge_bytes(bytes).map(|_| ()))?;
         } else {
-            let summary = incoming.read()?.summary();
+            let summary = incoming.summary()?;
             let tx = self.store.transaction()?;
             tx.put_snapshot(&id, DocKind::Case, &incoming.save())?;
             tx.put_summary(&summary)?;
@@ -418,9 +417,8 @@ impl Eropaf {
 
     fn assessment_framework(&mut self, case_id: &str, assessment_id: &str) -> Result<Framework> {
         let (id, version) = self.with_case(case_id, |doc| {
-            let case = doc.read()?;
-            let a = case.assessment(assessment_id)?;
-            Ok((a.framework_id.clone(), a.framework_version))
+            let a = doc.assessment(assessment_id)?;
+            Ok((a.framework_id, a.framework_version))
         })?;
         self.framework(&id, version)
     }
@@ -486,7 +484,7 @@ impl Eropaf {
         if changes_len > state.snapshot_len {
             tx.put_snapshot(case_id, DocKind::Case, &doc.save())?;
         }
-        tx.put_summary(&doc.read()?.summary())?;
+        tx.put_summary(&doc.summary()?)?;
         let version = tx.doc_state(case_id)?.map(|s| s.version).unwrap_or_default();
         tx.commit()?;
         self.remember(case_id, version, doc);

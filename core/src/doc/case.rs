@@ -19,8 +19,8 @@ use super::{collect_conflicts, opt_text, put_text, update_text, Millis};
 
 use crate::checklist::{Answers, Framework, Item, ValueVerdict, Verdict};
 use crate::model::{
-    Assessment, Case, CaseStatus, CaseType, Conflict, LifeDomain, NewVisit, Observation, Resident,
-    Review, ReviewVerdict, Score, Visit,
+    Assessment, Case, CaseStatus, CaseSummary, CaseType, Conflict, LifeDomain, NewVisit,
+    Observation, Resident, ResidentName, Review, ReviewVerdict, Score, Visit,
 };
 use crate::{Error, Result};
 
@@ -130,11 +130,52 @@ impl CaseDoc {
 
     /// Single-valued fields that hold more than one value after a merge. Text and list
     /// objects never conflict (they merge), and records live under random ids, so what shows
-    /// up here is a real disagreement between two people.
+    /// up here is a real disagreement between two people. Visits are not searched: their
+    /// single values are written once, with the visit, and afterwards only their texts and
+    /// lists change; so the scan does not grow with the number of visits.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
         let mut found = Vec::new();
-        collect_conflicts(&self.doc, &ROOT, "", &mut found)?;
+        collect_conflicts(&self.doc, &ROOT, "", &|path| path == "visits", &mut found)?;
         Ok(found)
+    }
+
+    /// The sealed summary row of this case, read field by field: every write stores one, so
+    /// it must not cost a full read of the document.
+    pub fn summary(&self) -> Result<CaseSummary> {
+        let resident = self.child(&ROOT, "resident")?;
+        let name: autosurgeon::Text = autosurgeon::hydrate_prop(&self.doc, &resident, "name")?;
+        let case_type = match self.doc.get(ROOT, "case_type")? {
+            Some(_) => Some(autosurgeon::hydrate_prop(&self.doc, ROOT, "case_type")?),
+            None => None,
+        };
+        let visits = self.map_at(&["visits"])?;
+        let mut visit_count = 0u32;
+        let mut last_visit_at = None;
+        for key in self.doc.keys(&visits) {
+            let visit = self.child(&visits, &key)?;
+            let at: Millis = autosurgeon::hydrate_prop(&self.doc, &visit, "at")?;
+            visit_count += 1;
+            last_visit_at = last_visit_at.max(Some(at.0));
+        }
+        let assessment_count = self.doc.length(self.map_at(&["assessments"])?);
+        Ok(CaseSummary {
+            id: autosurgeon::hydrate_prop(&self.doc, ROOT, "id")?,
+            resident: ResidentName { name: name.as_str().to_string() },
+            status: autosurgeon::hydrate_prop(&self.doc, ROOT, "status")?,
+            case_type,
+            visit_count,
+            assessment_count: u32::try_from(assessment_count).unwrap_or(u32::MAX),
+            last_visit_at,
+            conflict_count: u32::try_from(self.conflicts()?.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// One assessment, without reading the rest of the case.
+    pub fn assessment(&self, id: &str) -> Result<Assessment> {
+        self.record("assessment", "assessments", id)?;
+        let assessments = self.map_at(&["assessments"])?;
+        let data: AssessmentData = autosurgeon::hydrate_prop(&self.doc, &assessments, id)?;
+        Ok(data.into_assessment())
     }
 
     pub fn set_status(&mut self, status: CaseStatus) -> Result<()> {
@@ -641,6 +682,24 @@ mod tests {
         assert_eq!(doc.read().unwrap().resident, full);
         doc.update_resident(&Resident::named("Willem Jansen")).unwrap();
         assert_eq!(doc.read().unwrap().resident.address, None);
+    }
+
+    #[test]
+    fn the_quick_summary_matches_the_full_read() {
+        let mut a = willem();
+        a.add_visit("v1", "aa", &visit("Eerste"), Utc::now()).unwrap();
+        a.start_assessment("a1", "aa", &Framework::builtin(), "Auto?", Utc::now()).unwrap();
+        let mut b = a.fork(&actor(2));
+        a.set_status(CaseStatus::Closed).unwrap();
+        b.set_status(CaseStatus::Escalated).unwrap();
+        b.add_visit("v2", "bb", &visit("Tweede"), Utc::now()).unwrap();
+        a.merge(&mut b).unwrap();
+        let summary = a.summary().unwrap();
+        assert_eq!(summary, a.read().unwrap().summary());
+        assert_eq!(
+            (summary.visit_count, summary.assessment_count, summary.conflict_count),
+            (2, 1, 1)
+        );
     }
 
     #[test]

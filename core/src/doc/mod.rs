@@ -52,10 +52,13 @@ pub(crate) fn update_text(
     }
 }
 
+/// Walks the document from `obj` and reports every map key holding more than one value,
+/// except under paths `skip` rules out.
 pub(crate) fn collect_conflicts(
     doc: &AutoCommit,
     obj: &ObjId,
     path: &str,
+    skip: &dyn Fn(&str) -> bool,
     found: &mut Vec<Conflict>,
 ) -> Result<()> {
     match doc.object_type(obj)? {
@@ -63,6 +66,9 @@ pub(crate) fn collect_conflicts(
             for key in doc.keys(obj).collect::<Vec<_>>() {
                 let child_path =
                     if path.is_empty() { key.clone() } else { format!("{path}/{key}") };
+                if skip(&child_path) {
+                    continue;
+                }
                 let values = doc.get_all(obj, key.as_str())?;
                 if values.len() > 1 {
                     found.push(Conflict {
@@ -72,7 +78,7 @@ pub(crate) fn collect_conflicts(
                 }
                 for (value, id) in values {
                     if let Value::Object(_) = value {
-                        collect_conflicts(doc, &id, &child_path, found)?;
+                        collect_conflicts(doc, &id, &child_path, skip, found)?;
                     }
                 }
             }
@@ -80,7 +86,7 @@ pub(crate) fn collect_conflicts(
         ObjType::List => {
             for index in 0..doc.length(obj) {
                 if let Some((Value::Object(_), id)) = doc.get(obj, index)? {
-                    collect_conflicts(doc, &id, &format!("{path}/{index}"), found)?;
+                    collect_conflicts(doc, &id, &format!("{path}/{index}"), skip, found)?;
                 }
             }
         }

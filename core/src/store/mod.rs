@@ -240,54 +240,52 @@ impl StoreTx<'_> {
     }
 
     fn put_meta_clear(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
+        let sql = "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        self.tx.prepare_cached(sql)?.execute(params![key, value])?;
         Ok(())
     }
 
     /// Writes a whole document: a new one, or a compacted one whose changes fold into it.
     pub fn put_snapshot(&self, doc_id: &str, kind: DocKind, snapshot: &[u8]) -> Result<()> {
         let sealed = self.sealer.seal(snapshot_aad(doc_id).as_bytes(), snapshot)?;
-        self.tx.execute(
-            "INSERT INTO docs (doc_id, kind, snapshot, snapshot_len, changes_len) VALUES (?1, ?2, ?3, ?4, 0)
-             ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot,
-                 snapshot_len = excluded.snapshot_len, changes_len = 0, version = version + 1",
-            params![doc_id, kind.as_str(), sealed, to_i64(snapshot.len())],
-        )?;
-        self.tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [doc_id])?;
+        let sql = "INSERT INTO docs (doc_id, kind, snapshot, snapshot_len, changes_len)
+                   VALUES (?1, ?2, ?3, ?4, 0)
+                   ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot,
+                       snapshot_len = excluded.snapshot_len, changes_len = 0, version = version + 1";
+        let len = to_i64(snapshot.len());
+        self.tx.prepare_cached(sql)?.execute(params![doc_id, kind.as_str(), sealed, len])?;
+        self.tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([doc_id])?;
         Ok(())
     }
 
     /// Appends incremental changes to a stored document; returns the bytes of changes now
     /// waiting beside the snapshot, for the caller's compaction decision.
     pub fn append_changes(&self, doc_id: &str, changes: &[u8]) -> Result<usize> {
-        let seq: i64 = self.tx.query_row(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_changes WHERE doc_id = ?1",
-            [doc_id],
-            |r| r.get(0),
-        )?;
+        let seq: i64 = self
+            .tx
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_changes WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| r.get(0))?;
         let sealed = self.sealer.seal(change_aad(doc_id, seq).as_bytes(), changes)?;
-        self.tx.execute(
-            "INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
-            params![doc_id, seq, sealed],
-        )?;
-        let total: i64 = self.tx.query_row(
-            "UPDATE docs SET changes_len = changes_len + ?2, version = version + 1 WHERE doc_id = ?1 RETURNING changes_len",
-            params![doc_id, to_i64(changes.len())],
-            |r| r.get(0),
-        )?;
+        self.tx
+            .prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?
+            .execute(params![doc_id, seq, sealed])?;
+        let sql = "UPDATE docs SET changes_len = changes_len + ?2, version = version + 1
+                   WHERE doc_id = ?1 RETURNING changes_len";
+        let total: i64 = self
+            .tx
+            .prepare_cached(sql)?
+            .query_row(params![doc_id, to_i64(changes.len())], |r| r.get(0))?;
         Ok(to_usize(total))
     }
 
     pub fn put_summary(&self, summary: &CaseSummary) -> Result<()> {
         let json = serde_json::to_vec(summary).map_err(|e| Error::Storage(e.to_string()))?;
         let sealed = self.sealer.seal(summary_aad(&summary.id).as_bytes(), &json)?;
-        let updated = self.tx.execute(
-            "UPDATE docs SET summary = ?2 WHERE doc_id = ?1",
-            params![summary.id, sealed],
-        )?;
+        let updated = self
+            .tx
+            .prepare_cached("UPDATE docs SET summary = ?2 WHERE doc_id = ?1")?
+            .execute(params![summary.id, sealed])?;
         if updated != 1 {
             return Err(Error::not_found("case", summary.id.clone()));
         }
