@@ -13,7 +13,7 @@ use automerge::{
     ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
 };
 use autosurgeon::Hydrate;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 
 use super::{collect_conflicts, opt_text, put_text, update_text, Millis};
 
@@ -30,6 +30,16 @@ const SCHEMA: u64 = 1;
 /// One case's automerge document.
 pub struct CaseDoc {
     doc: AutoCommit,
+    /// Visit count and latest visit time for the summary. Reading them means touching every
+    /// visit, so they are counted once per load and then kept up to date by `add_visit`;
+    /// a merge forgets them.
+    visit_stats: Option<VisitStats>,
+}
+
+#[derive(Clone, Copy)]
+struct VisitStats {
+    count: u32,
+    last_at: Option<DateTime<Utc>>,
 }
 
 impl CaseDoc {
@@ -59,12 +69,12 @@ impl CaseDoc {
         doc.put_object(ROOT, "assessments", ObjType::Map)?;
         doc.put_object(ROOT, "reviews", ObjType::Map)?;
         doc.commit();
-        Ok(CaseDoc { doc })
+        Ok(CaseDoc { doc, visit_stats: None })
     }
 
     /// Loads saved bytes (a snapshot followed by any number of incremental saves).
     pub fn load(chunks: &[Vec<u8>], actor: &[u8]) -> Result<CaseDoc> {
-        Ok(CaseDoc { doc: super::load_chunks(chunks, actor)? })
+        Ok(CaseDoc { doc: super::load_chunks(chunks, actor)?, visit_stats: None })
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {
@@ -83,6 +93,7 @@ impl CaseDoc {
     /// Merges changes from another replica. Returns whether anything new arrived.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
         let before = self.doc.get_heads();
+        self.visit_stats = None;
         self.doc.load_incremental(bytes)?;
         if !self.doc.get_missing_deps(&[]).is_empty() {
             return Err(Error::Document("the changes depend on changes this device lacks".into()));
@@ -141,33 +152,43 @@ impl CaseDoc {
 
     /// The sealed summary row of this case, read field by field: every write stores one, so
     /// it must not cost a full read of the document.
-    pub fn summary(&self) -> Result<CaseSummary> {
+    pub fn summary(&mut self) -> Result<CaseSummary> {
         let resident = self.child(&ROOT, "resident")?;
         let name: autosurgeon::Text = autosurgeon::hydrate_prop(&self.doc, &resident, "name")?;
         let case_type = match self.doc.get(ROOT, "case_type")? {
             Some(_) => Some(autosurgeon::hydrate_prop(&self.doc, ROOT, "case_type")?),
             None => None,
         };
-        let visits = self.map_at(&["visits"])?;
-        let mut visit_count = 0u32;
-        let mut last_visit_at = None;
-        for key in self.doc.keys(&visits) {
-            let visit = self.child(&visits, &key)?;
-            let at: Millis = autosurgeon::hydrate_prop(&self.doc, &visit, "at")?;
-            visit_count += 1;
-            last_visit_at = last_visit_at.max(Some(at.0));
-        }
+        let visits = self.visit_stats()?;
         let assessment_count = self.doc.length(self.map_at(&["assessments"])?);
         Ok(CaseSummary {
             id: autosurgeon::hydrate_prop(&self.doc, ROOT, "id")?,
             resident: ResidentName { name: name.as_str().to_string() },
             status: autosurgeon::hydrate_prop(&self.doc, ROOT, "status")?,
             case_type,
-            visit_count,
+            visit_count: visits.count,
             assessment_count: u32::try_from(assessment_count).unwrap_or(u32::MAX),
-            last_visit_at,
+            last_visit_at: visits.last_at,
             conflict_count: u32::try_from(self.conflicts()?.len()).unwrap_or(u32::MAX),
         })
+    }
+
+    fn visit_stats(&mut self) -> Result<VisitStats> {
+        if let Some(stats) = self.visit_stats {
+            return Ok(stats);
+        }
+        let visits = self.map_at(&["visits"])?;
+        let mut stats = VisitStats { count: 0, last_at: None };
+        for item in self.doc.map_range(&visits, ..) {
+            stats.count += 1;
+            if let Some((Value::Scalar(at), _)) = self.doc.get(item.id(), "at")? {
+                if let ScalarValue::Timestamp(millis) = at.as_ref() {
+                    stats.last_at = stats.last_at.max(Utc.timestamp_millis_opt(*millis).single());
+                }
+            }
+        }
+        self.visit_stats = Some(stats);
+        Ok(stats)
     }
 
     /// One assessment, without reading the rest of the case.
@@ -215,11 +236,8 @@ impl CaseDoc {
         let obj = self.doc.put_object(&visits, id, ObjType::Map)?;
         self.doc.put(&obj, "id", id)?;
         self.doc.put(&obj, "author", author)?;
-        self.doc.put(
-            &obj,
-            "at",
-            ScalarValue::Timestamp(visit.at.unwrap_or(now).timestamp_millis()),
-        )?;
+        let at = visit.at.unwrap_or(now);
+        self.doc.put(&obj, "at", ScalarValue::Timestamp(at.timestamp_millis()))?;
         if let Some(place) = visit.place.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             put_text(&mut self.doc, &obj, "place", place)?;
         }
@@ -233,6 +251,12 @@ impl CaseDoc {
         let observations = self.doc.put_object(&obj, "observations", ObjType::List)?;
         for observation in &visit.observations {
             insert_observation(&mut self.doc, &observations, observation)?;
+        }
+        if let Some(stats) = &mut self.visit_stats {
+            stats.count += 1;
+            // Millisecond precision, as stored, so the kept value equals a fresh count.
+            stats.last_at =
+                stats.last_at.max(Utc.timestamp_millis_opt(at.timestamp_millis()).single());
         }
         self.commit()
     }
@@ -379,11 +403,12 @@ impl CaseDoc {
 
     #[cfg(test)]
     pub(crate) fn fork(&mut self, actor: &[u8]) -> CaseDoc {
-        CaseDoc { doc: self.doc.fork().with_actor(ActorId::from(actor)) }
+        CaseDoc { doc: self.doc.fork().with_actor(ActorId::from(actor)), visit_stats: None }
     }
 
     #[cfg(test)]
     pub(crate) fn merge(&mut self, other: &mut CaseDoc) -> Result<()> {
+        self.visit_stats = None;
         self.doc.merge(&mut other.doc)?;
         Ok(())
     }
