@@ -14,7 +14,12 @@ step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
 
 step "benchmarks (quick smoke run; full numbers: cargo bench -p eropaf-core --bench store)"
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
+
+# One closing line over every suite above, so the total is not lost among per-binary lines.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
