@@ -240,6 +240,20 @@ pub fn session_actor(device: DeviceId) -> Result<Vec<u8>> {
     Ok(actor)
 }
 
+/// Checks an Ed25519 signature by the device whose public key is given.
+pub fn verify_signature(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<()> {
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)
+        .verify(message, signature)
+        .map_err(|_| Error::Refused("the signature does not match".into()))
+}
+
+/// SHA-256, for hash chains and ids.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out
+}
+
 /// The device that made a change, read from its actor id.
 pub fn actor_device(actor: &[u8]) -> Option<DeviceId> {
     actor.get(..16).and_then(DeviceId::from_slice)

@@ -48,6 +48,11 @@ pub enum Error {
     #[error("crypto error: {0}")]
     Crypto(String),
 
+    /// Data from another device was refused: a bad signature, an unknown or revoked author,
+    /// a change whose actor does not match its signer, a replay. Never applied.
+    #[error("refused: {0}")]
+    Refused(String),
+
     /// A case document could not be read or changed.
     #[error("document error: {0}")]
     Document(String),
@@ -81,6 +86,7 @@ impl Error {
             Error::Storage(detail) => format!("Opslaan lukte niet ({detail}). Er is niets half weggeschreven."),
             Error::KeyStore(detail) => format!("De sleutelopslag van het apparaat gaf een fout: {detail}"),
             Error::Crypto(detail) => format!("Versleuteling mislukte: {detail}"),
+            Error::Refused(detail) => format!("Gegevens van een ander apparaat zijn geweigerd: {detail}"),
             Error::Document(detail) => format!("Het dossier kon niet worden gelezen of gewijzigd: {detail}"),
         }
     }

@@ -9,6 +9,8 @@ mod eropaf;
 pub mod error;
 pub mod model;
 pub mod store;
+pub mod sync;
+pub mod team;
 
 pub use eropaf::{parse_time, AssessmentView, Eropaf};
 pub use error::{Error, Result};

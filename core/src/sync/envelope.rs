@@ -1,0 +1,1 @@
+//! Envelopes: placeholder until written.

@@ -1,0 +1,3 @@
+//! Sync: envelopes (the unit of sync), and later the outbox, inbox and transport.
+
+pub mod envelope;

@@ -1,0 +1,1 @@
+//! Epochs: placeholder until written.
