@@ -2,6 +2,8 @@
 //! Argon2id passphrase), AES-256-GCM sealing of stored rows, and the device's Ed25519 identity
 //! from which its id and automerge actor ids derive.
 
+mod agreement;
+
 use std::fmt;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -10,6 +12,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
+pub use agreement::{open_sealed, seal_to, AgreementKey, SealedBox};
 
 pub const KEY_LEN: usize = 32;
 const SEAL_VERSION: u8 = 1;
