@@ -4,7 +4,7 @@
 //! stored (sealed) and restored.
 
 use hpke::kem::X25519HkdfSha256;
-use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
+use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
