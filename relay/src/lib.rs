@@ -1,0 +1,1 @@
+//! eropaf-relay: placeholder.
