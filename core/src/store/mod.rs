@@ -3,6 +3,7 @@
 //! numbered migrations, and durable writes through [`StoreTx`].
 
 mod file_check;
+mod team_state;
 
 use std::path::{Path, PathBuf};
 
@@ -11,11 +12,13 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use crate::crypto::{KeyStore, PassphraseParams, Sealer, SecretKey};
 use crate::model::CaseSummary;
 use crate::{Error, Result};
+pub use team_state::{OwnChain, StoredCaseKey};
 
 pub const DB_FILE: &str = "eropaf.db";
 
 /// Numbered migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_initial.sql"), include_str!("migrations/0002_team_sync.sql")];
 
 const META_PASSPHRASE: &str = "passphrase_params";
 const META_KEY_CHECK: &str = "key_check";

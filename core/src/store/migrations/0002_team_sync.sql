@@ -1,0 +1,35 @@
+-- Team membership and sync. Roster entries name members and case keys open case data, so
+-- both are sealed; outbox envelopes are already signed ciphertext and stay as they are.
+
+CREATE TABLE roster_entries (
+    idx   INTEGER PRIMARY KEY,
+    entry BLOB NOT NULL                    -- sealed JSON RosterEntry
+) STRICT;
+
+CREATE TABLE epoch_keys (
+    epoch INTEGER PRIMARY KEY,
+    key   BLOB NOT NULL                    -- sealed 32-byte epoch key
+) STRICT;
+
+CREATE TABLE case_keys (
+    doc_id  TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    epoch   INTEGER NOT NULL,              -- the epoch whose key wraps it for others
+    key     BLOB NOT NULL,                 -- sealed 32-byte case key
+    PRIMARY KEY (doc_id, version)
+) STRICT, WITHOUT ROWID;
+
+-- Envelopes written in the same transaction as the change they carry; removed once the relay
+-- has them.
+CREATE TABLE outbox (
+    id       INTEGER PRIMARY KEY,
+    doc_id   TEXT NOT NULL,
+    envelope BLOB NOT NULL
+) STRICT;
+
+-- Per document: this device's envelope sequence and the hash of its previous envelope.
+CREATE TABLE doc_sync (
+    doc_id   TEXT PRIMARY KEY,
+    own_seq  INTEGER NOT NULL,
+    own_prev BLOB
+) STRICT, WITHOUT ROWID;

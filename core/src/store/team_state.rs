@@ -1,0 +1,243 @@
+//! The store's team and sync state: the roster, epoch keys and case keys (all sealed), the
+//! outbox of signed envelopes waiting for the relay, and this device's envelope chain per
+//! document.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Store, StoreTx};
+use crate::crypto::{Sealer, SecretKey};
+use crate::{Error, Result};
+
+/// A case key as stored: which version, under which epoch it was wrapped.
+pub struct StoredCaseKey {
+    pub version: u32,
+    pub epoch: u32,
+    pub key: SecretKey,
+}
+
+/// This device's position in its own chain of envelopes for one document.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnChain {
+    pub seq: u64,
+    pub prev: Option<[u8; 32]>,
+}
+
+impl Store {
+    /// Roster entries as stored (JSON), in order.
+    pub fn roster_entries(&self) -> Result<Vec<Vec<u8>>> {
+        roster_entries(&self.conn, &self.sealer)
+    }
+
+    pub fn epoch_keys(&self) -> Result<Vec<(u32, SecretKey)>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT epoch, key FROM epoch_keys ORDER BY epoch")?;
+        let mut rows = stmt.query([])?;
+        let mut keys = Vec::new();
+        while let Some(row) = rows.next()? {
+            let epoch: u32 = row.get(0)?;
+            let sealed: Vec<u8> = row.get(1)?;
+            let key = self.sealer.open(epoch_aad(epoch).as_bytes(), &sealed)?;
+            keys.push((epoch, SecretKey::from_slice(&key)?));
+        }
+        Ok(keys)
+    }
+
+    pub fn case_keys(&self, doc_id: &str) -> Result<Vec<StoredCaseKey>> {
+        case_keys(&self.conn, &self.sealer, doc_id)
+    }
+
+    /// Up to `limit` outbox envelopes, oldest first, with their row ids.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT id, envelope FROM outbox ORDER BY id LIMIT ?1")?;
+        let rows = stmt
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn outbox_len(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl StoreTx<'_> {
+    pub fn put_roster_entry(&self, index: u64, json: &[u8]) -> Result<()> {
+        let index =
+            i64::try_from(index).map_err(|_| Error::invalid("roster", "te veel wijzigingen"))?;
+        let sealed = self.sealer.seal(roster_aad(index).as_bytes(), json)?;
+        self.tx
+            .prepare_cached("INSERT INTO roster_entries (idx, entry) VALUES (?1, ?2) ON CONFLICT (idx) DO NOTHING")?
+            .execute(params![index, sealed])?;
+        Ok(())
+    }
+
+    pub fn roster_entries(&self) -> Result<Vec<Vec<u8>>> {
+        roster_entries(&self.tx, self.sealer)
+    }
+
+    pub fn put_epoch_key(&self, epoch: u32, key: &SecretKey) -> Result<()> {
+        let sealed = self.sealer.seal(epoch_aad(epoch).as_bytes(), key.as_bytes())?;
+        self.tx
+            .prepare_cached("INSERT INTO epoch_keys (epoch, key) VALUES (?1, ?2) ON CONFLICT (epoch) DO NOTHING")?
+            .execute(params![epoch, sealed])?;
+        Ok(())
+    }
+
+    pub fn put_case_key(
+        &self,
+        doc_id: &str,
+        version: u32,
+        epoch: u32,
+        key: &SecretKey,
+    ) -> Result<()> {
+        let sealed = self.sealer.seal(case_key_aad(doc_id, version).as_bytes(), key.as_bytes())?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO case_keys (doc_id, version, epoch, key) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (doc_id, version) DO NOTHING",
+            )?
+            .execute(params![doc_id, version, epoch, sealed])?;
+        Ok(())
+    }
+
+    pub fn case_keys(&self, doc_id: &str) -> Result<Vec<StoredCaseKey>> {
+        case_keys(&self.tx, self.sealer, doc_id)
+    }
+
+    /// Crypto-shredding on this device: the case's keys, chain and pending envelopes go.
+    pub fn forget_case_keys(&self, doc_id: &str) -> Result<()> {
+        for sql in [
+            "DELETE FROM case_keys WHERE doc_id = ?1",
+            "DELETE FROM outbox WHERE doc_id = ?1",
+            "DELETE FROM doc_sync WHERE doc_id = ?1",
+        ] {
+            self.tx.prepare_cached(sql)?.execute([doc_id])?;
+        }
+        Ok(())
+    }
+
+    pub fn push_outbox(&self, doc_id: &str, envelope: &[u8]) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT INTO outbox (doc_id, envelope) VALUES (?1, ?2)")?
+            .execute(params![doc_id, envelope])?;
+        Ok(())
+    }
+
+    pub fn remove_outbox(&self, ids: &[i64]) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+        for id in ids {
+            stmt.execute([id])?;
+        }
+        Ok(())
+    }
+
+    pub fn own_chain(&self, doc_id: &str) -> Result<OwnChain> {
+        let row: Option<(i64, Option<Vec<u8>>)> = self
+            .tx
+            .prepare_cached("SELECT own_seq, own_prev FROM doc_sync WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(match row {
+            None => OwnChain::default(),
+            Some((seq, prev)) => OwnChain {
+                seq: u64::try_from(seq).unwrap_or(0),
+                prev: prev.and_then(|p| p.try_into().ok()),
+            },
+        })
+    }
+
+    pub fn put_own_chain(&self, doc_id: &str, chain: &OwnChain) -> Result<()> {
+        let seq =
+            i64::try_from(chain.seq).map_err(|_| Error::Storage("sequence overflow".into()))?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO doc_sync (doc_id, own_seq, own_prev) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET own_seq = excluded.own_seq, own_prev = excluded.own_prev",
+            )?
+            .execute(params![doc_id, seq, chain.prev.map(|p| p.to_vec())])?;
+        Ok(())
+    }
+}
+
+fn roster_entries(conn: &Connection, sealer: &Sealer) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = conn.prepare_cached("SELECT idx, entry FROM roster_entries ORDER BY idx")?;
+    let mut rows = stmt.query([])?;
+    let mut entries = Vec::new();
+    while let Some(row) = rows.next()? {
+        let index: i64 = row.get(0)?;
+        let sealed: Vec<u8> = row.get(1)?;
+        entries.push(sealer.open(roster_aad(index).as_bytes(), &sealed)?);
+    }
+    Ok(entries)
+}
+
+fn case_keys(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Vec<StoredCaseKey>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, epoch, key FROM case_keys WHERE doc_id = ?1 ORDER BY version",
+    )?;
+    let mut rows = stmt.query([doc_id])?;
+    let mut keys = Vec::new();
+    while let Some(row) = rows.next()? {
+        let version: u32 = row.get(0)?;
+        let epoch: u32 = row.get(1)?;
+        let sealed: Vec<u8> = row.get(2)?;
+        let key = sealer.open(case_key_aad(doc_id, version).as_bytes(), &sealed)?;
+        keys.push(StoredCaseKey { version, epoch, key: SecretKey::from_slice(&key)? });
+    }
+    Ok(keys)
+}
+
+fn roster_aad(index: i64) -> String {
+    format!("roster_entries/{index}")
+}
+
+fn epoch_aad(epoch: u32) -> String {
+    format!("epoch_keys/{epoch}")
+}
+
+fn case_key_aad(doc_id: &str, version: u32) -> String {
+    format!("case_keys/{doc_id}/{version}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Unlock;
+
+    #[test]
+    fn team_state_round_trips_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            Store::create(dir.path(), Unlock::Key(SecretKey::generate().unwrap())).unwrap();
+        let epoch_key = SecretKey::generate().unwrap();
+        let case_key = SecretKey::generate().unwrap();
+        let tx = store.transaction().unwrap();
+        tx.put_roster_entry(0, b"{\"member\":\"Sanne de Vries\"}").unwrap();
+        tx.put_epoch_key(1, &epoch_key).unwrap();
+        tx.put_case_key("c1", 1, 1, &case_key).unwrap();
+        tx.push_outbox("c1", b"envelope").unwrap();
+        tx.put_own_chain("c1", &OwnChain { seq: 3, prev: Some([7; 32]) }).unwrap();
+        assert_eq!(tx.own_chain("c1").unwrap(), OwnChain { seq: 3, prev: Some([7; 32]) });
+        tx.commit().unwrap();
+
+        assert_eq!(
+            store.roster_entries().unwrap(),
+            vec![b"{\"member\":\"Sanne de Vries\"}".to_vec()]
+        );
+        assert_eq!(store.epoch_keys().unwrap()[0].1.as_bytes(), epoch_key.as_bytes());
+        assert_eq!(store.case_keys("c1").unwrap()[0].key.as_bytes(), case_key.as_bytes());
+        let outbox = store.outbox(10).unwrap();
+        assert_eq!(outbox.len(), 1);
+
+        let tx = store.transaction().unwrap();
+        tx.remove_outbox(&[outbox[0].0]).unwrap();
+        tx.forget_case_keys("c1").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(store.outbox_len().unwrap(), 0);
+        assert!(store.case_keys("c1").unwrap().is_empty());
+        let db = std::fs::read(dir.path().join(crate::store::DB_FILE)).unwrap();
+        assert!(!db.windows(5).any(|w| w == b"Sanne"), "roster names are sealed");
+    }
+}
