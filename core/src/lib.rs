@@ -12,6 +12,6 @@ pub mod store;
 pub mod sync;
 pub mod team;
 
-pub use eropaf::{parse_time, AssessmentView, Eropaf};
+pub use eropaf::{parse_time, AssessmentView, Eropaf, SyncProgress, SyncReport, TeamInfo};
 pub use error::{Error, Result};
 pub use store::Unlock;

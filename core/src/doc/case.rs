@@ -90,6 +90,17 @@ impl CaseDoc {
         self.doc.save_after(heads)
     }
 
+    /// Every change this device made (actor ids starting with `device`), as change chunks:
+    /// what it publishes when it joins a team or regains the epoch key.
+    pub fn own_changes(&mut self, device: &[u8; 16]) -> Vec<u8> {
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .filter(|c| c.actor_id().to_bytes().starts_with(device))
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect()
+    }
+
     /// Merges changes from another replica. Returns whether anything new arrived.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
         let before = self.doc.get_heads();

@@ -56,6 +56,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// Cases whose own changes still need sealing for the team: never published, or marked.
+    pub fn unpublished_docs(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id FROM docs WHERE kind = 'case'
+               AND (doc_id NOT IN (SELECT doc_id FROM doc_sync) OR doc_id IN (SELECT doc_id FROM unpublished))
+             ORDER BY doc_id",
+        )?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
     pub fn outbox_len(&self) -> Result<u64> {
         let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -115,6 +126,25 @@ impl StoreTx<'_> {
         ] {
             self.tx.prepare_cached(sql)?.execute([doc_id])?;
         }
+        Ok(())
+    }
+
+    pub fn mark_unpublished(&self, doc_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT INTO unpublished (doc_id) VALUES (?1) ON CONFLICT DO NOTHING")?
+            .execute([doc_id])?;
+        Ok(())
+    }
+
+    pub fn clear_unpublished(&self, doc_id: &str) -> Result<()> {
+        self.tx.prepare_cached("DELETE FROM unpublished WHERE doc_id = ?1")?.execute([doc_id])?;
+        Ok(())
+    }
+
+    /// Removes a document and its changes (an erased case).
+    pub fn delete_doc(&self, doc_id: &str) -> Result<()> {
+        self.tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([doc_id])?;
+        self.tx.prepare_cached("DELETE FROM docs WHERE doc_id = ?1")?.execute([doc_id])?;
         Ok(())
     }
 

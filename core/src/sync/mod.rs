@@ -1,3 +1,4 @@
 //! Sync: envelopes (the unit of sync), and later the outbox, inbox and transport.
 
 pub mod envelope;
+pub mod transport;

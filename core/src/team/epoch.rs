@@ -126,6 +126,10 @@ impl CaseKey {
         Ok(CaseKey { version, key: SecretKey::generate()? })
     }
 
+    pub fn from_parts(version: u32, key: SecretKey) -> CaseKey {
+        CaseKey { version, key }
+    }
+
     pub fn secret(&self) -> &SecretKey {
         &self.key
     }

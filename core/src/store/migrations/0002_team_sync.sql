@@ -33,3 +33,9 @@ CREATE TABLE doc_sync (
     own_seq  INTEGER NOT NULL,
     own_prev BLOB
 ) STRICT, WITHOUT ROWID;
+
+-- Cases with changes of this device that are not yet sealed for the team: recorded before the
+-- device joined, or while it lacked the current epoch key.
+CREATE TABLE unpublished (
+    doc_id TEXT PRIMARY KEY
+) STRICT, WITHOUT ROWID;

@@ -1,5 +1,12 @@
 //! `Eropaf`: one unlocked device — its identity, its encrypted store and the things a worker
 //! does with cases. Every call that records something has reached the disk when it returns.
+//! Team membership and sync live in `team`.
+
+mod sync;
+mod team;
+
+pub use sync::{SyncProgress, SyncReport};
+pub use team::TeamInfo;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -7,7 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::checklist::{self, Framework, Item, Progress, Verdict};
-use crate::crypto::{self, DeviceId, DeviceIdentity};
+use crate::crypto::{self, AgreementKey, DeviceId, DeviceIdentity};
 use crate::doc::{CaseDoc, TeamDoc};
 use crate::model::{
     fold, Assessment, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
@@ -16,6 +23,7 @@ use crate::store::{DocKind, Store, Unlock};
 use crate::{Error, Result};
 
 const META_IDENTITY: &str = "device_identity";
+const META_AGREEMENT: &str = "device_agreement_key";
 const META_DEVICE_NAME: &str = "device_name";
 const TEAM_DOC_ID: &str = "team";
 /// Enough for a worker's day of cases; a phone has little memory to spare.
@@ -39,6 +47,10 @@ pub struct Eropaf {
     actor: Vec<u8>,
     /// Loaded case documents with the store version they reflect.
     cache: HashMap<String, (i64, CaseDoc)>,
+    /// X25519 key to which epoch keys are sealed for this device.
+    agreement: AgreementKey,
+    /// The team this device belongs to, once it created or joined one.
+    team: Option<team::TeamState>,
 }
 
 impl Eropaf {
@@ -52,6 +64,7 @@ impl Eropaf {
             ));
         }
         let identity = DeviceIdentity::generate()?;
+        let agreement = AgreementKey::generate()?;
         let actor = crypto::session_actor(identity.id())?;
         let mut store = Store::create(dir, unlock)?;
         let builtin_source = Framework::builtin_source();
@@ -59,6 +72,7 @@ impl Eropaf {
         team.install_framework(&Framework::builtin(), builtin_source)?;
         let tx = store.transaction()?;
         tx.put_meta(META_IDENTITY, identity.pkcs8())?;
+        tx.put_meta(META_AGREEMENT, agreement.to_bytes().as_ref())?;
         tx.put_meta(META_DEVICE_NAME, device_name.as_bytes())?;
         tx.put_snapshot(TEAM_DOC_ID, DocKind::Team, &team.save())?;
         tx.commit()?;
@@ -68,6 +82,8 @@ impl Eropaf {
             device_name: device_name.to_string(),
             actor,
             cache: HashMap::new(),
+            agreement,
+            team: None,
         })
     }
 
@@ -81,8 +97,13 @@ impl Eropaf {
             .meta(META_DEVICE_NAME)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
+        let agreement = match store.meta(META_AGREEMENT)? {
+            Some(bytes) => AgreementKey::from_bytes(&bytes)?,
+            None => return Err(Error::Corrupt("no device agreement key".into())),
+        };
         let actor = crypto::session_actor(identity.id())?;
-        Ok(Eropaf { store, identity, device_name, actor, cache: HashMap::new() })
+        let team = team::TeamState::load(&store)?;
+        Ok(Eropaf { store, identity, device_name, actor, cache: HashMap::new(), agreement, team })
     }
 
     pub fn device_id(&self) -> DeviceId {
@@ -104,8 +125,12 @@ impl Eropaf {
         let mut doc = CaseDoc::create(&self.actor, &id, resident, case_type, Utc::now())?;
         let summary = doc.summary()?;
         let tx = self.store.transaction()?;
-        tx.put_snapshot(&id, DocKind::Case, &doc.save())?;
+        let snapshot = doc.save();
+        tx.put_snapshot(&id, DocKind::Case, &snapshot)?;
         tx.put_summary(&summary)?;
+        if let Some(team) = &self.team {
+            team.publish(&tx, &self.identity, &id, &snapshot)?;
+        }
         let version = tx.doc_state(&id)?.map(|s| s.version).unwrap_or_default();
         tx.commit()?;
         self.remember(&id, version, doc);
@@ -402,7 +427,7 @@ impl Eropaf {
             ));
         }
         if self.store.doc_state(&id)?.is_some() {
-            self.write_case(&id, |doc| doc.merge_bytes(bytes).map(|_| ()))?;
+            self.write_case_as(&id, Publish::Foreign, |doc| doc.merge_bytes(bytes).map(|_| ()))?;
         } else {
             let summary = incoming.summary()?;
             let tx = self.store.transaction()?;
@@ -460,6 +485,17 @@ impl Eropaf {
         case_id: &str,
         edit: impl FnOnce(&mut CaseDoc) -> Result<T>,
     ) -> Result<T> {
+        self.write_case_as(case_id, Publish::Own, edit)
+    }
+
+    /// `publish` says whether the changes are this device's own (sealed for the team in the
+    /// same transaction) or someone else's arriving by merge or sync (never re-published).
+    fn write_case_as<T>(
+        &mut self,
+        case_id: &str,
+        publish: Publish,
+        edit: impl FnOnce(&mut CaseDoc) -> Result<T>,
+    ) -> Result<T> {
         let tx = self.store.transaction()?;
         let state = tx.doc_state(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
         let mut doc = match self.cache.remove(case_id) {
@@ -479,6 +515,9 @@ impl Eropaf {
             return Ok(out);
         }
         let changes_len = tx.append_changes(case_id, &changes)?;
+        if let (Publish::Own, Some(team)) = (publish, &self.team) {
+            team.publish(&tx, &self.identity, case_id, &changes)?;
+        }
         // Compact once the changes outgrow the snapshot: loading stays one snapshot plus a
         // few small chunks, and a write stays one small insert in between.
         if changes_len > state.snapshot_len {
@@ -499,6 +538,12 @@ impl Eropaf {
         }
         self.cache.insert(case_id.to_string(), (version, doc));
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Publish {
+    Own,
+    Foreign,
 }
 
 fn parse_bool(value: &str) -> Result<bool> {

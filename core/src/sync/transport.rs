@@ -1,0 +1,73 @@
+//! The transport the sync engine talks to: the relay's operations, whatever carries them
+//! (HTTP to the office relay today; a peer-to-peer link could implement the same trait).
+//! Each call that needs it is signed by the device given as `signer`.
+
+use crate::crypto::DeviceIdentity;
+use crate::team::epoch::KeyPackage;
+use crate::team::roster::RosterEntry;
+use crate::Result;
+
+/// One entry of the relay's log for a team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pulled {
+    Envelope {
+        server_seq: u64,
+        bytes: Vec<u8>,
+    },
+    /// The document was erased (AVG): forget it and its keys.
+    Erased {
+        server_seq: u64,
+        doc_id: [u8; 16],
+    },
+}
+
+impl Pulled {
+    pub fn server_seq(&self) -> u64 {
+        match self {
+            Pulled::Envelope { server_seq, .. } | Pulled::Erased { server_seq, .. } => *server_seq,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullPage {
+    pub entries: Vec<Pulled>,
+    /// The cursor to ask after next time.
+    pub next_after: u64,
+    pub more: bool,
+}
+
+pub trait Transport {
+    /// Registers a new team with its self-signed genesis entry.
+    fn register_team(&self, genesis: &RosterEntry) -> Result<()>;
+    /// Roster entries from index `from` on.
+    fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>>;
+    fn append_roster(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        entries: &[RosterEntry],
+    ) -> Result<()>;
+    /// Pushes signed envelopes; returns their server sequence numbers, in order.
+    fn push(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        envelopes: &[Vec<u8>],
+    ) -> Result<Vec<u64>>;
+    fn pull(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullPage>;
+    fn put_key_packages(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        packages: &[KeyPackage],
+    ) -> Result<()>;
+    /// The key packages sealed to the signing device.
+    fn key_packages(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<KeyPackage>>;
+}
