@@ -48,6 +48,14 @@ pub enum Error {
     #[error("crypto error: {0}")]
     Crypto(String),
 
+    /// The relay could not be reached or answered with a server error; try again later.
+    #[error("network: {0}")]
+    Network(String),
+
+    /// The relay refused this device: unknown, revoked, or not allowed to do this.
+    #[error("not allowed: {0}")]
+    Unauthorised(String),
+
     /// Data from another device was refused: a bad signature, an unknown or revoked author,
     /// a change whose actor does not match its signer, a replay. Never applied.
     #[error("refused: {0}")]
@@ -86,6 +94,10 @@ impl Error {
             Error::Storage(detail) => format!("Opslaan lukte niet ({detail}). Er is niets half weggeschreven."),
             Error::KeyStore(detail) => format!("De sleutelopslag van het apparaat gaf een fout: {detail}"),
             Error::Crypto(detail) => format!("Versleuteling mislukte: {detail}"),
+            Error::Network(detail) => format!(
+                "Geen verbinding met de relay ({detail}). Alles blijft op dit apparaat bewaard; probeer het later opnieuw."
+            ),
+            Error::Unauthorised(detail) => format!("De relay weigert dit apparaat: {detail}"),
             Error::Refused(detail) => format!("Gegevens van een ander apparaat zijn geweigerd: {detail}"),
             Error::Document(detail) => format!("Het dossier kon niet worden gelezen of gewijzigd: {detail}"),
         }

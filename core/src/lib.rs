@@ -12,6 +12,8 @@ pub mod store;
 pub mod sync;
 pub mod team;
 
-pub use eropaf::{parse_time, AssessmentView, Eropaf, SyncProgress, SyncReport, TeamInfo};
+pub use eropaf::{
+    parse_time, AssessmentView, Eropaf, Invitation, Member, SyncProgress, SyncReport, TeamInfo,
+};
 pub use error::{Error, Result};
 pub use store::Unlock;

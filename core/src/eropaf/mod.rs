@@ -6,7 +6,7 @@ mod sync;
 mod team;
 
 pub use sync::{SyncProgress, SyncReport};
-pub use team::TeamInfo;
+pub use team::{Invitation, Member, TeamInfo};
 
 use std::collections::HashMap;
 use std::path::Path;

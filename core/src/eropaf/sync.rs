@@ -43,6 +43,10 @@ pub struct SyncReport {
     pub refused: Vec<String>,
     pub changed_cases: Vec<String>,
     pub epoch: u32,
+    /// This device asked to join and no supervisor has admitted it yet.
+    pub waiting_for_approval: bool,
+    /// Devices this (supervisor) device admitted during the sync.
+    pub approved: u64,
 }
 
 impl Eropaf {
@@ -51,11 +55,16 @@ impl Eropaf {
         transport: &dyn Transport,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
-        let team_id = self.team_id()?;
         let mut report = SyncReport::default();
         progress(SyncProgress::Roster);
+        if !self.complete_join(transport)? {
+            report.waiting_for_approval = true;
+            return Ok(report);
+        }
+        let team_id = self.team_id()?;
         self.register_if_founder(transport)?;
         self.pull_roster(transport, &team_id)?;
+        report.approved = self.approve_join_requests(transport)?;
         self.pull_key_packages(transport, &team_id)?;
         self.publish_existing_cases()?;
         self.push_outbox(transport, &team_id, &mut report, progress)?;

@@ -6,20 +6,36 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Eropaf;
-use crate::crypto::{DeviceIdentity, SecretKey};
+use crate::crypto::{self, DeviceIdentity, SecretKey};
 use crate::store::{OwnChain, Store, StoreTx};
 use crate::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
-use crate::team::epoch::{CaseKey, EpochKey};
-use crate::team::roster::{DeviceCard, Role, Roster, RosterEntry};
+use crate::sync::request;
+use crate::sync::transport::Transport;
+use crate::team::epoch::{CaseKey, EpochKey, KeyPackage};
+use crate::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
 use crate::{Error, Result};
 
 const META_TEAM: &str = "team";
+const META_INVITATIONS: &str = "invitations";
+const META_PENDING_JOIN: &str = "pending_join";
+/// How long an invitation code works.
+const INVITATION_DAYS: i64 = 7;
+const CODE_PREFIX: &str = "eropaf1";
 
 /// Where the team lives; stored sealed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TeamSettings {
     pub team_id: String,
     pub relay_url: String,
+}
+
+/// One device in the team, as `team members` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub device_id: String,
+    pub member: String,
+    pub role: Role,
+    pub revoked: bool,
 }
 
 /// What a caller sees of the team.
@@ -32,6 +48,63 @@ pub struct TeamInfo {
     pub role: Option<Role>,
     /// This device holds the key of the current epoch (a revoked device does not).
     pub has_current_key: bool,
+}
+
+/// A one-time invitation as text (for a QR code): relay, team, invitation id, secret, role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Invitation {
+    pub code: String,
+    pub relay_url: String,
+    pub team_id: String,
+    pub invitation_id: String,
+    pub role: Role,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    secret: [u8; 16],
+}
+
+impl Invitation {
+    /// Reads an invitation code; a mistyped or truncated code is refused.
+    pub fn parse(code: &str) -> Result<Invitation> {
+        let bad = || Error::invalid("uitnodiging", "dit is geen geldige uitnodigingscode");
+        let parts: Vec<&str> = code.trim().splitn(6, '|').collect();
+        let [prefix, team_id, invitation_id, secret, role, relay_url] = parts.as_slice() else {
+            return Err(bad());
+        };
+        if *prefix != CODE_PREFIX {
+            return Err(bad());
+        }
+        id16(team_id, "uitnodiging")?;
+        id16(invitation_id, "uitnodiging")?;
+        let secret =
+            hex::decode(secret).ok().and_then(|s| <[u8; 16]>::try_from(s).ok()).ok_or_else(bad)?;
+        Ok(Invitation {
+            code: code.trim().to_string(),
+            relay_url: relay_url.to_string(),
+            team_id: team_id.to_string(),
+            invitation_id: invitation_id.to_string(),
+            role: Role::parse(role)?,
+            expires_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            secret,
+        })
+    }
+}
+
+/// What a supervisor device keeps of the invitations it made, to check join proofs itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct IssuedInvitation {
+    invitation_id: String,
+    secret: String,
+    role: Role,
+    expires_at_millis: i64,
+    used: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct PendingJoin {
+    team_id: String,
+    relay_url: String,
+    invitation_id: String,
 }
 
 /// The payload of a key envelope: a case key version, sealed under the epoch key.
@@ -199,6 +272,274 @@ impl Eropaf {
         self.team = Some(TeamState { settings, roster, epoch_keys });
         self.publish_existing_cases()?;
         self.team_info()?.ok_or_else(|| Error::Storage("team not stored".into()))
+    }
+
+    /// A supervisor invites a new device; the code works once, for a week.
+    pub fn invite(&mut self, transport: &dyn Transport, role: Role) -> Result<Invitation> {
+        let team = self
+            .team
+            .as_ref()
+            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
+        let me = self.identity.id().to_hex();
+        if team.roster.role(&me) != Some(Role::Supervisor) || !team.roster.is_active(&me) {
+            return Err(Error::Unauthorised("alleen een leidinggevende kan uitnodigen".into()));
+        }
+        let invitation_id = crypto::random_id()?;
+        let mut secret = [0u8; 16];
+        crypto::fill_random(&mut secret)?;
+        let expires_at = chrono::Utc::now() + chrono::Duration::days(INVITATION_DAYS);
+        let team_id = team.settings.team_id.clone();
+        let relay_url = team.settings.relay_url.clone();
+        transport.create_invitation(
+            &self.identity,
+            &team_id,
+            &invitation_id,
+            &request::secret_hash(&secret),
+            expires_at.timestamp_millis(),
+        )?;
+        let mut issued = self.issued_invitations()?;
+        issued.push(IssuedInvitation {
+            invitation_id: invitation_id.clone(),
+            secret: hex::encode(secret),
+            role,
+            expires_at_millis: expires_at.timestamp_millis(),
+            used: false,
+        });
+        self.put_issued_invitations(&issued)?;
+        let code = format!(
+            "{CODE_PREFIX}|{team_id}|{invitation_id}|{}|{}|{relay_url}",
+            hex::encode(secret),
+            role.key()
+        );
+        Ok(Invitation { code, relay_url, team_id, invitation_id, role, expires_at, secret })
+    }
+
+    /// A new device asks to join with an invitation code. It becomes a member once a
+    /// supervisor device has synced (and so approved it); until then `sync` waits.
+    pub fn join(&mut self, transport: &dyn Transport, invitation: &Invitation) -> Result<()> {
+        if self.team.is_some() {
+            return Err(Error::invalid("team", "dit apparaat hoort al bij een team"));
+        }
+        let card = self.device_card(invitation.role)?;
+        let card_json = serde_json::to_vec(&card).map_err(|e| Error::Crypto(e.to_string()))?;
+        let proof = request::join_proof(&request::secret_hash(&invitation.secret), &card_json);
+        transport.join(&invitation.team_id, &invitation.invitation_id, &card, &proof)?;
+        let pending = PendingJoin {
+            team_id: invitation.team_id.clone(),
+            relay_url: invitation.relay_url.clone(),
+            invitation_id: invitation.invitation_id.clone(),
+        };
+        let tx = self.store.transaction()?;
+        tx.put_meta(
+            META_PENDING_JOIN,
+            &serde_json::to_vec(&pending).map_err(|e| Error::Storage(e.to_string()))?,
+        )?;
+        tx.commit()
+    }
+
+    /// The relay address of this device's team, or of the team it asked to join.
+    pub fn relay_url(&self) -> Result<Option<String>> {
+        if let Some(team) = &self.team {
+            return Ok(Some(team.settings.relay_url.clone()));
+        }
+        Ok(self.pending_join()?.map(|p| p.relay_url))
+    }
+
+    /// For a device that asked to join: once the relay serves it the roster (it was
+    /// approved), take the roster in and become a member. Returns whether it is one now.
+    pub(crate) fn complete_join(&mut self, transport: &dyn Transport) -> Result<bool> {
+        if self.team.is_some() {
+            return Ok(true);
+        }
+        let Some(pending) = self.pending_join()? else { return Ok(false) };
+        let entries = match transport.roster(&self.identity, &pending.team_id) {
+            Ok(entries) => entries,
+            Err(Error::Unauthorised(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let roster = Roster::from_entries(entries)?;
+        if roster.team_id() != pending.team_id || !roster.is_active(&self.identity.id().to_hex()) {
+            return Ok(false);
+        }
+        let settings =
+            TeamSettings { team_id: pending.team_id.clone(), relay_url: pending.relay_url.clone() };
+        let tx = self.store.transaction()?;
+        for entry in roster.entries() {
+            let json = serde_json::to_vec(entry).map_err(|e| Error::Storage(e.to_string()))?;
+            tx.put_roster_entry(entry.index, &json)?;
+        }
+        tx.put_meta(
+            META_TEAM,
+            &serde_json::to_vec(&settings).map_err(|e| Error::Storage(e.to_string()))?,
+        )?;
+        tx.put_meta("team_registered", b"1")?;
+        tx.delete_meta(META_PENDING_JOIN)?;
+        tx.commit()?;
+        self.team = Some(TeamState { settings, roster, epoch_keys: BTreeMap::new() });
+        Ok(true)
+    }
+
+    /// A supervisor device admits the devices that joined with its invitations: checks each
+    /// proof itself (it knows the secret), adds the device to the roster and seals the
+    /// current epoch key to it.
+    pub(crate) fn approve_join_requests(&mut self, transport: &dyn Transport) -> Result<u64> {
+        let Some(team) = &self.team else { return Ok(0) };
+        let me = self.identity.id().to_hex();
+        if team.roster.role(&me) != Some(Role::Supervisor) || !team.roster.is_active(&me) {
+            return Ok(0);
+        }
+        let team_id = team.settings.team_id.clone();
+        let mut issued = self.issued_invitations()?;
+        if !issued.iter().any(|i| !i.used) {
+            return Ok(0);
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut approved = 0;
+        for request in transport.join_requests(&self.identity, &team_id)? {
+            let Some(invitation) =
+                issued.iter_mut().find(|i| i.invitation_id == request.invitation_id)
+            else {
+                continue;
+            };
+            if invitation.used || invitation.expires_at_millis < now {
+                continue;
+            }
+            let secret = hex::decode(&invitation.secret)
+                .map_err(|_| Error::Corrupt("invitation secret".into()))?;
+            let card_json =
+                serde_json::to_vec(&request.card).map_err(|e| Error::Crypto(e.to_string()))?;
+            if !request::verify_join_proof(
+                &request::secret_hash(&secret),
+                &card_json,
+                &request.proof,
+            ) {
+                continue;
+            }
+            let mut card = request.card.clone();
+            card.role = invitation.role;
+            let Some(team) = &mut self.team else { break };
+            if team.roster.device(&card.device_id).is_some() {
+                invitation.used = true;
+                continue;
+            }
+            let mut roster = team.roster.clone();
+            let entry =
+                roster.append(RosterChange::AddDevice { card: card.clone() }, &self.identity)?;
+            transport.append_roster(&self.identity, &team_id, std::slice::from_ref(&entry))?;
+            if let Some(epoch_key) = team.current_epoch_key() {
+                let agreement = hex::decode(&card.agreement_key)
+                    .map_err(|_| Error::Refused("agreement key".into()))?;
+                let package = KeyPackage::create(
+                    &team_id,
+                    epoch_key,
+                    &card.device_id,
+                    &agreement,
+                    &self.identity,
+                )?;
+                transport.put_key_packages(&self.identity, &team_id, &[package])?;
+            }
+            let tx = self.store.transaction()?;
+            let json = serde_json::to_vec(&entry).map_err(|e| Error::Storage(e.to_string()))?;
+            tx.put_roster_entry(entry.index, &json)?;
+            tx.commit()?;
+            team.roster = roster;
+            invitation.used = true;
+            approved += 1;
+        }
+        self.put_issued_invitations(&issued)?;
+        Ok(approved)
+    }
+
+    /// A supervisor revokes a lost or retired device: the relay refuses it from now on, and a
+    /// new epoch starts whose key reaches every other active device but not this one.
+    pub fn revoke(&mut self, transport: &dyn Transport, device_id: &str) -> Result<()> {
+        let team = self
+            .team
+            .as_mut()
+            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
+        let team_id = team.settings.team_id.clone();
+        let mut roster = team.roster.clone();
+        let revoke = roster
+            .append(RosterChange::Revoke { device_id: device_id.to_string() }, &self.identity)?;
+        let epoch = roster.epoch() + 1;
+        let new_epoch = roster.append(RosterChange::NewEpoch { epoch }, &self.identity)?;
+        let epoch_key = EpochKey::generate(epoch)?;
+        let me = self.identity.id().to_hex();
+        let mut packages = Vec::new();
+        for device in roster.active_devices() {
+            if device.card.device_id == me {
+                continue;
+            }
+            let agreement = hex::decode(&device.card.agreement_key)
+                .map_err(|_| Error::Corrupt("agreement key".into()))?;
+            packages.push(KeyPackage::create(
+                &team_id,
+                &epoch_key,
+                &device.card.device_id,
+                &agreement,
+                &self.identity,
+            )?);
+        }
+        transport.append_roster(&self.identity, &team_id, &[revoke.clone(), new_epoch.clone()])?;
+        if !packages.is_empty() {
+            transport.put_key_packages(&self.identity, &team_id, &packages)?;
+        }
+        let tx = self.store.transaction()?;
+        for entry in [&revoke, &new_epoch] {
+            let json = serde_json::to_vec(entry).map_err(|e| Error::Storage(e.to_string()))?;
+            tx.put_roster_entry(entry.index, &json)?;
+        }
+        tx.put_epoch_key(epoch, epoch_key.secret())?;
+        tx.commit()?;
+        team.roster = roster;
+        team.epoch_keys.insert(epoch, epoch_key);
+        Ok(())
+    }
+
+    /// The team's devices as the roster has them.
+    pub fn members(&self) -> Vec<Member> {
+        let Some(team) = &self.team else { return Vec::new() };
+        team.roster
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.change {
+                RosterChange::Genesis { founder: card, .. } | RosterChange::AddDevice { card } => {
+                    Some(card)
+                }
+                _ => None,
+            })
+            .map(|card| Member {
+                device_id: card.device_id.clone(),
+                member: card.member.clone(),
+                role: card.role,
+                revoked: !team.roster.is_active(&card.device_id),
+            })
+            .collect()
+    }
+
+    fn issued_invitations(&self) -> Result<Vec<IssuedInvitation>> {
+        match self.store.meta(META_INVITATIONS)? {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_slice(&json)
+                .map_err(|e| Error::Corrupt(format!("invitations: {e}"))),
+        }
+    }
+
+    fn put_issued_invitations(&mut self, issued: &[IssuedInvitation]) -> Result<()> {
+        let json = serde_json::to_vec(issued).map_err(|e| Error::Storage(e.to_string()))?;
+        let tx = self.store.transaction()?;
+        tx.put_meta(META_INVITATIONS, &json)?;
+        tx.commit()
+    }
+
+    fn pending_join(&self) -> Result<Option<PendingJoin>> {
+        self.store
+            .meta(META_PENDING_JOIN)?
+            .map(|json| {
+                serde_json::from_slice(&json)
+                    .map_err(|e| Error::Corrupt(format!("pending join: {e}")))
+            })
+            .transpose()
     }
 
     pub fn team_info(&self) -> Result<Option<TeamInfo>> {

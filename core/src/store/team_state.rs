@@ -141,6 +141,11 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    pub fn delete_meta(&self, key: &str) -> Result<()> {
+        self.tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([key])?;
+        Ok(())
+    }
+
     /// Removes a document and its changes (an erased case).
     pub fn delete_doc(&self, doc_id: &str) -> Result<()> {
         self.tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([doc_id])?;

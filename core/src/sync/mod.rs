@@ -1,4 +1,6 @@
 //! Sync: envelopes (the unit of sync), and later the outbox, inbox and transport.
 
 pub mod envelope;
+pub mod http;
+pub mod request;
 pub mod transport;

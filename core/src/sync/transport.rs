@@ -4,7 +4,7 @@
 
 use crate::crypto::DeviceIdentity;
 use crate::team::epoch::KeyPackage;
-use crate::team::roster::RosterEntry;
+use crate::team::roster::{DeviceCard, RosterEntry};
 use crate::Result;
 
 /// One entry of the relay's log for a team.
@@ -35,6 +35,14 @@ pub struct PullPage {
     /// The cursor to ask after next time.
     pub next_after: u64,
     pub more: bool,
+}
+
+/// A device asking to join with an invitation, as the relay holds it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct JoinRequest {
+    pub invitation_id: String,
+    pub card: DeviceCard,
+    pub proof: String,
 }
 
 pub trait Transport {
@@ -70,4 +78,21 @@ pub trait Transport {
     ) -> Result<()>;
     /// The key packages sealed to the signing device.
     fn key_packages(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<KeyPackage>>;
+    fn create_invitation(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        invitation_id: &str,
+        secret_hash: &[u8; 32],
+        expires_at_millis: i64,
+    ) -> Result<()>;
+    /// Unauthenticated: the joining device is not in the roster yet; the proof stands in.
+    fn join(
+        &self,
+        team_id: &str,
+        invitation_id: &str,
+        card: &DeviceCard,
+        proof: &str,
+    ) -> Result<()>;
+    fn join_requests(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<JoinRequest>>;
 }

@@ -1,0 +1,211 @@
+//! The HTTP transport to the office relay: JSON over HTTP, every member request signed by the
+//! device (see `request`). Plain HTTP is for loopback; production relays sit behind TLS.
+
+use std::time::Duration;
+
+use reqwest::blocking::{Client, Response};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::request::sign_request;
+use super::transport::{JoinRequest, PullPage, Pulled, Transport};
+use crate::crypto::DeviceIdentity;
+use crate::team::epoch::KeyPackage;
+use crate::team::roster::{DeviceCard, RosterEntry};
+use crate::{Error, Result};
+
+pub struct HttpTransport {
+    base: String,
+    client: Client,
+}
+
+impl HttpTransport {
+    pub fn new(base_url: &str) -> Result<HttpTransport> {
+        let client = Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Network(e.to_string()))?;
+        Ok(HttpTransport { base: base_url.trim_end_matches('/').to_string(), client })
+    }
+
+    fn send(
+        &self,
+        signer: Option<&DeviceIdentity>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let bytes =
+            body.map(serde_json::to_vec).transpose().map_err(|e| Error::Network(e.to_string()))?;
+        let url = format!("{}{path}", self.base);
+        let mut request = match method {
+            "GET" => self.client.get(&url),
+            _ => self.client.post(&url),
+        };
+        if let Some(bytes) = &bytes {
+            request = request.header("content-type", "application/json").body(bytes.clone());
+        }
+        if let Some(signer) = signer {
+            let now = chrono::Utc::now().timestamp_millis();
+            for (name, value) in
+                sign_request(signer, method, path, bytes.as_deref().unwrap_or_default(), now)
+            {
+                request = request.header(name, value);
+            }
+        }
+        let response = request.send().map_err(|e| Error::Network(e.to_string()))?;
+        read(response)
+    }
+}
+
+#[derive(Deserialize)]
+struct RelayErrorBody {
+    error: String,
+}
+
+fn read(response: Response) -> Result<Value> {
+    let status = response.status();
+    let text = response.text().map_err(|e| Error::Network(e.to_string()))?;
+    if status.is_success() {
+        return serde_json::from_str(&text)
+            .map_err(|e| Error::Network(format!("unreadable answer: {e}")));
+    }
+    let message = serde_json::from_str::<RelayErrorBody>(&text).map(|b| b.error).unwrap_or(text);
+    Err(match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Error::Unauthorised(message),
+        StatusCode::GONE => Error::invalid("uitnodiging", message),
+        s if s.is_server_error() => Error::Network(format!("{s}: {message}")),
+        _ => Error::Refused(message),
+    })
+}
+
+fn field<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T> {
+    serde_json::from_value(value.get(name).cloned().unwrap_or(Value::Null))
+        .map_err(|e| Error::Network(format!("the relay's answer lacks {name}: {e}")))
+}
+
+impl Transport for HttpTransport {
+    fn register_team(&self, genesis: &RosterEntry) -> Result<()> {
+        let body = serde_json::to_value(genesis).map_err(|e| Error::Network(e.to_string()))?;
+        self.send(None, "POST", "/v1/teams", Some(&body)).map(|_| ())
+    }
+
+    fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>> {
+        let answer =
+            self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/roster"), None)?;
+        field(&answer, "entries")
+    }
+
+    fn append_roster(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        entries: &[RosterEntry],
+    ) -> Result<()> {
+        let body = json!({ "entries": entries });
+        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/roster"), Some(&body))
+            .map(|_| ())
+    }
+
+    fn push(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        envelopes: &[Vec<u8>],
+    ) -> Result<Vec<u64>> {
+        let body = json!({ "envelopes": envelopes.iter().map(hex::encode).collect::<Vec<_>>() });
+        let answer = self.send(
+            Some(signer),
+            "POST",
+            &format!("/v1/teams/{team_id}/envelopes"),
+            Some(&body),
+        )?;
+        let accepted: Vec<Value> = field(&answer, "accepted")?;
+        accepted.iter().map(|a| field(a, "server_seq")).collect()
+    }
+
+    fn pull(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullPage> {
+        let path = format!("/v1/teams/{team_id}/envelopes?after={after}&limit={limit}");
+        let answer = self.send(Some(signer), "GET", &path, None)?;
+        let list: Vec<Value> = field(&answer, "envelopes")?;
+        let mut entries = Vec::with_capacity(list.len());
+        for item in &list {
+            let server_seq: u64 = field(item, "server_seq")?;
+            let decode = |name: &str| -> Result<Vec<u8>> {
+                let text: String = field(item, name)?;
+                hex::decode(text).map_err(|_| Error::Network(format!("{name} is not hex")))
+            };
+            if item.get("erased_doc").is_some() {
+                let doc_id = <[u8; 16]>::try_from(decode("erased_doc")?)
+                    .map_err(|_| Error::Network("erased_doc is not a document id".into()))?;
+                entries.push(Pulled::Erased { server_seq, doc_id });
+            } else {
+                entries.push(Pulled::Envelope { server_seq, bytes: decode("bytes")? });
+            }
+        }
+        Ok(PullPage {
+            entries,
+            next_after: field(&answer, "next_after")?,
+            more: field(&answer, "more")?,
+        })
+    }
+
+    fn put_key_packages(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        packages: &[KeyPackage],
+    ) -> Result<()> {
+        let body = json!({ "packages": packages });
+        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/key-packages"), Some(&body))
+            .map(|_| ())
+    }
+
+    fn key_packages(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<KeyPackage>> {
+        let answer =
+            self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/key-packages"), None)?;
+        field(&answer, "packages")
+    }
+
+    fn create_invitation(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        invitation_id: &str,
+        secret_hash: &[u8; 32],
+        expires_at_millis: i64,
+    ) -> Result<()> {
+        let body = json!({
+            "invitation_id": invitation_id,
+            "secret_hash": hex::encode(secret_hash),
+            "expires_at": expires_at_millis,
+        });
+        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/invitations"), Some(&body))
+            .map(|_| ())
+    }
+
+    fn join(
+        &self,
+        team_id: &str,
+        invitation_id: &str,
+        card: &DeviceCard,
+        proof: &str,
+    ) -> Result<()> {
+        let body = json!({ "invitation_id": invitation_id, "card": card, "proof": proof });
+        self.send(None, "POST", &format!("/v1/teams/{team_id}/join"), Some(&body)).map(|_| ())
+    }
+
+    fn join_requests(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<JoinRequest>> {
+        let answer =
+            self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/join-requests"), None)?;
+        field(&answer, "join_requests")
+    }
+}
