@@ -1,1 +1,35 @@
-//! eropaf-relay: placeholder.
+//! eropaf-relay: the office relay. A blind, append-only store of signed envelopes per team,
+//! with the signed roster, key packages and join requests; it checks signatures against the
+//! roster and never holds a key or plaintext. Run it with `serve` on a `Storage`.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod signing;
+pub mod storage;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use api::{router, RelayState};
+pub use error::{RelayError, Result};
+pub use signing::{canonical_request, join_proof, secret_hash, sign_request};
+pub use storage::{SqliteStorage, Storage};
+
+/// Serves the relay on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, storage: Arc<dyn Storage>) -> Result<()> {
+    serve_with_shutdown(listener, storage, std::future::pending()).await
+}
+
+/// Serves the relay until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve_with_shutdown(
+    listener: tokio::net::TcpListener,
+    storage: Arc<dyn Storage>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let app = router(RelayState::new(storage));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| RelayError::Server(format!("the relay's listener failed: {e}")))
+}

@@ -1,6 +1,7 @@
 //! The HTTP transport to the office relay: JSON over HTTP, every member request signed by the
 //! device (see `request`). Plain HTTP is for loopback; production relays sit behind TLS.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
@@ -48,7 +49,7 @@ impl HttpTransport {
             request = request.header("content-type", "application/json").body(bytes.clone());
         }
         if let Some(signer) = signer {
-            let now = chrono::Utc::now().timestamp_millis();
+            let now = signing_time();
             for (name, value) in
                 sign_request(signer, method, path, bytes.as_deref().unwrap_or_default(), now)
             {
@@ -57,6 +58,22 @@ impl HttpTransport {
         }
         let response = request.send().map_err(|e| Error::Network(e.to_string()))?;
         read(response)
+    }
+}
+
+/// Milliseconds for a request signature, strictly increasing within the process: Ed25519 is
+/// deterministic, so two identical requests in one millisecond would carry the same signature
+/// and the relay would refuse the second as a replay.
+fn signing_time() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut last = LAST.load(Ordering::SeqCst);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange(last, next, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return next,
+            Err(actual) => last = actual,
+        }
     }
 }
 

@@ -1,0 +1,662 @@
+//! The HTTP routes (axum): team creation, roster, invitations and joining, key packages, the
+//! envelope log (push, pull, compaction, erasure). Each handler reads the raw request, then does
+//! its work on the blocking pool: authenticate against the roster, check, store atomically.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use eropaf_core::sync::envelope::{Envelope, EnvelopeKind};
+use eropaf_core::team::roster::{DeviceCard, Roster, RosterEntry};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{authenticate, Caller, SignedRequest};
+use crate::error::{RelayError, Result};
+use crate::signing::verify_join_proof;
+use crate::storage::{
+    Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage, StoredKind,
+};
+
+/// Largest request body. A maximal envelope (`MAX_BODY`, 16 MiB) is twice that in hex, so
+/// one always fits in a batch of its own.
+pub const MAX_BODY_BYTES: usize = 2 * eropaf_core::sync::envelope::MAX_BODY + 1024 * 1024;
+/// Most envelopes in one push.
+pub const MAX_PUSH_BATCH: usize = 500;
+/// Most log entries in one pull; also the default `limit`.
+pub const MAX_PULL_LIMIT: usize = 1000;
+/// A pull stops adding envelopes once this many envelope bytes are collected (but always
+/// returns at least one), keeping responses under about twice this in hex.
+pub const MAX_PULL_BYTES: usize = 8 * 1024 * 1024;
+/// Most roster entries or key packages in one request.
+pub const MAX_ITEMS: usize = 500;
+/// Furthest an invitation may expire ahead.
+pub const MAX_INVITATION_MILLIS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// Shared by all handlers: the storage and a cache of verified rosters. The cache is
+/// brought up to date from storage on every use (entries are only ever appended), so several
+/// relay processes over one database stay correct.
+#[derive(Clone)]
+pub struct RelayState {
+    storage: Arc<dyn Storage>,
+    rosters: Arc<Mutex<HashMap<String, Arc<Roster>>>>,
+}
+
+impl RelayState {
+    pub fn new(storage: Arc<dyn Storage>) -> RelayState {
+        RelayState { storage, rosters: Arc::default() }
+    }
+
+    /// The team's verified roster, `NotFound` for an unknown team.
+    fn roster(&self, team: &str) -> Result<Arc<Roster>> {
+        let cached = self.rosters.lock().ok().and_then(|cache| cache.get(team).cloned());
+        let from = cached.as_ref().map_or(0, |r| r.len());
+        let fresh = self.storage.roster_entries(team, from)?.ok_or_else(team_not_found)?;
+        let corrupt = |e: eropaf_core::Error| {
+            RelayError::storage(format!("the stored roster of team {team} does not verify: {e}"))
+        };
+        let roster = match cached {
+            Some(cached) if fresh.is_empty() => return Ok(cached),
+            Some(cached) => {
+                let mut roster = (*cached).clone();
+                for entry in fresh {
+                    roster.apply(entry).map_err(corrupt)?;
+                }
+                Arc::new(roster)
+            }
+            None => Arc::new(Roster::from_entries(fresh).map_err(corrupt)?),
+        };
+        if let Ok(mut cache) = self.rosters.lock() {
+            cache.insert(team.to_owned(), roster.clone());
+        }
+        Ok(roster)
+    }
+}
+
+/// All routes, with the body limit.
+pub fn router(state: RelayState) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/teams", post(create_team))
+        .route("/v1/teams/{team}/roster", get(get_roster).post(post_roster))
+        .route("/v1/teams/{team}/invitations", post(post_invitation))
+        .route("/v1/teams/{team}/join", post(post_join))
+        .route("/v1/teams/{team}/join-requests", get(get_join_requests))
+        .route("/v1/teams/{team}/enrolment/{invitation}", get(get_enrolment))
+        .route("/v1/teams/{team}/key-packages", get(get_key_packages).post(post_key_packages))
+        .route("/v1/teams/{team}/envelopes", get(get_envelopes).post(post_envelopes))
+        .route("/v1/teams/{team}/erase", post(post_erase))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn team_not_found() -> RelayError {
+    RelayError::not_found("team_not_found", "No team with this id exists on this relay.")
+}
+
+async fn not_found() -> RelayError {
+    RelayError::not_found("no_such_route", "There is no such route on this relay.")
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "ok": true }))
+}
+
+type Reply = Result<(StatusCode, Json<Value>)>;
+
+fn ok(value: Value) -> Reply {
+    Ok((StatusCode::OK, Json(value)))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RelayError::storage(format!("a relay task failed: {e}")))?
+}
+
+async fn read_body(body: Body) -> Result<Vec<u8>> {
+    to_bytes(body, MAX_BODY_BYTES).await.map(|b| b.to_vec()).map_err(|_| {
+        RelayError::too_large(
+            "body_too_large",
+            format!("The request body is over the relay's limit of {MAX_BODY_BYTES} bytes."),
+        )
+    })
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        RelayError::bad_request(
+            "bad_json",
+            format!("The request body is not the JSON expected: {e}"),
+        )
+    })
+}
+
+/// Lower-case hex of exactly `len` bytes.
+fn hex_id<const N: usize>(field: &str, text: &str) -> Result<[u8; N]> {
+    let bad = || {
+        RelayError::bad_request(
+            "bad_id",
+            format!("{field} must be {} lower-case hex characters.", N * 2),
+        )
+    };
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(bad());
+    }
+    hex::decode(text).ok().and_then(|v| v.try_into().ok()).ok_or_else(bad)
+}
+
+fn check_team_path(team: &str) -> Result<()> {
+    hex_id::<16>("The team id", team).map(|_| ()).map_err(|_| team_not_found())
+}
+
+/// Reads the body, then (on the blocking pool) loads the roster, authenticates the caller and
+/// runs `f`.
+async fn signed<T, F>(state: RelayState, team: String, request: Request, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&RelayState, &str, &Roster, Caller, &[u8]) -> Result<T> + Send + 'static,
+{
+    check_team_path(&team)?;
+    let (parts, body) = request.into_parts();
+    let body = read_body(body).await?;
+    blocking(move || {
+        let roster = state.roster(&team)?;
+        let path_and_query =
+            parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
+        let request = SignedRequest {
+            method: parts.method.as_str(),
+            path_and_query,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let caller = authenticate(state.storage.as_ref(), &roster, &request, now_millis())?;
+        f(&state, &team, &roster, caller, &body)
+    })
+    .await
+}
+
+fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+fn query_number(query: Option<&str>, name: &str) -> Result<Option<u64>> {
+    query_param(query, name)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                RelayError::bad_request(
+                    "bad_query",
+                    format!("The query parameter {name} must be a whole number."),
+                )
+            })
+        })
+        .transpose()
+}
+
+// ---- teams and roster ----
+
+async fn create_team(State(state): State<RelayState>, request: Request) -> Reply {
+    let body = read_body(request.into_body()).await?;
+    blocking(move || {
+        let genesis: RosterEntry = parse_json(&body)?;
+        let roster = Roster::from_entries(vec![genesis.clone()]).map_err(|e| {
+            RelayError::bad_request(
+                "invalid_genesis",
+                format!("The genesis entry does not verify: {e}"),
+            )
+        })?;
+        let team = roster.team_id().to_owned();
+        hex_id::<16>("The team id", &team)?;
+        state.storage.create_team(&team, &genesis, now_millis())?;
+        Ok((StatusCode::CREATED, Json(json!({ "team_id": team, "head": roster.head() }))))
+    })
+    .await
+}
+
+async fn get_roster(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    let query = request.uri().query().map(str::to_owned);
+    signed(state, team, request, move |_, team, roster, _, _| {
+        let from = query_number(query.as_deref(), "from")?.unwrap_or(0);
+        let entries: Vec<&RosterEntry> =
+            roster.entries().iter().filter(|e| e.index >= from).collect();
+        ok(json!({
+            "team_id": team,
+            "length": roster.len(),
+            "head": roster.head(),
+            "entries": entries,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct RosterAppend {
+    entries: Vec<RosterEntry>,
+}
+
+async fn post_roster(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, roster, _caller, body| {
+        let append: RosterAppend = parse_json(body)?;
+        if append.entries.len() > MAX_ITEMS {
+            return Err(RelayError::too_large(
+                "batch_too_large",
+                format!("At most {MAX_ITEMS} roster entries per request."),
+            ));
+        }
+        let stored = roster.len();
+        let mut next = roster.clone();
+        for (i, entry) in append.entries.iter().enumerate() {
+            next.apply(entry.clone()).map_err(|e| {
+                RelayError::bad_request(
+                    "roster_refused",
+                    format!("Roster entry {i} (index {}) was refused: {e}", entry.index),
+                )
+            })?;
+        }
+        let new: Vec<RosterEntry> =
+            append.entries.into_iter().filter(|e| e.index >= stored).collect();
+        if !new.is_empty() {
+            state.storage.append_roster(team, &new)?;
+        }
+        ok(json!({ "length": next.len(), "head": next.head(), "appended": new.len() }))
+    })
+    .await
+}
+
+// ---- invitations and joining ----
+
+#[derive(Deserialize)]
+struct NewInvitation {
+    invitation_id: String,
+    secret_hash: String,
+    expires_at: i64,
+}
+
+async fn post_invitation(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, _, caller, body| {
+        caller.require_supervisor()?;
+        let new: NewInvitation = parse_json(body)?;
+        hex_id::<16>("invitation_id", &new.invitation_id)?;
+        let secret_hash = hex_id::<32>("secret_hash", &new.secret_hash)?;
+        let now = now_millis();
+        if new.expires_at <= now || new.expires_at > now + MAX_INVITATION_MILLIS {
+            return Err(RelayError::bad_request(
+                "bad_expiry",
+                "expires_at must be in the future and at most 30 days ahead (unix milliseconds).",
+            ));
+        }
+        let invitation = Invitation {
+            invitation_id: new.invitation_id.clone(),
+            secret_hash,
+            expires_at: new.expires_at,
+            used_at: None,
+        };
+        state.storage.put_invitation(team, &invitation)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({ "invitation_id": new.invitation_id, "expires_at": new.expires_at })),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct JoinBody {
+    invitation_id: String,
+    card: DeviceCard,
+    proof: String,
+}
+
+async fn post_join(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    check_team_path(&team)?;
+    let body = read_body(request.into_body()).await?;
+    blocking(move || {
+        let roster = state.roster(&team)?;
+        let join: JoinBody = parse_json(&body)?;
+        hex_id::<16>("invitation_id", &join.invitation_id)?;
+        join.card.check().map_err(|e| {
+            RelayError::bad_request("invalid_card", format!("The device card is not valid: {e}"))
+        })?;
+        let now = now_millis();
+        let invitation =
+            state.storage.invitation(&team, &join.invitation_id)?.ok_or_else(|| {
+                RelayError::not_found("invitation_not_found", "No such invitation for this team.")
+            })?;
+        if invitation.used_at.is_some() {
+            return Err(RelayError::gone(
+                "invitation_used",
+                "This invitation has already been used; ask a supervisor for a new one.",
+            ));
+        }
+        if invitation.expires_at <= now {
+            return Err(RelayError::gone(
+                "invitation_expired",
+                "This invitation has expired; ask a supervisor for a new one.",
+            ));
+        }
+        let card_json = serde_json::to_vec(&join.card).map_err(RelayError::storage)?;
+        if !verify_join_proof(&invitation.secret_hash, &card_json, &join.proof) {
+            return Err(RelayError::forbidden(
+                "wrong_proof",
+                "The proof does not match this invitation's secret; check the invitation code.",
+            ));
+        }
+        if roster.device(&join.card.device_id).is_some() {
+            return Err(RelayError::conflict(
+                "already_member",
+                "This device is already in the team's roster.",
+            ));
+        }
+        let request = JoinRequest {
+            invitation_id: join.invitation_id.clone(),
+            card_json: String::from_utf8(card_json).map_err(RelayError::storage)?,
+            proof: join.proof,
+            created_at: now,
+        };
+        state.storage.use_invitation(&team, &request, now)?;
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "status": "pending", "device_id": join.card.device_id })),
+        ))
+    })
+    .await
+}
+
+/// "pending" until the roster holds the device, then "approved", or "revoked" after that.
+fn enrolment_status(roster: &Roster, device_id: &str) -> &'static str {
+    match roster.device(device_id) {
+        None => "pending",
+        Some(d) if d.is_active() => "approved",
+        Some(_) => "revoked",
+    }
+}
+
+fn join_request_json(roster: &Roster, request: &JoinRequest) -> Result<Value> {
+    let card: DeviceCard = serde_json::from_str(&request.card_json)
+        .map_err(|e| RelayError::storage(format!("a stored card does not parse: {e}")))?;
+    Ok(json!({
+        "invitation_id": request.invitation_id,
+        "status": enrolment_status(roster, &card.device_id),
+        "card": card,
+        "proof": request.proof,
+        "created_at": request.created_at,
+    }))
+}
+
+async fn get_join_requests(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, roster, caller, _| {
+        caller.require_supervisor()?;
+        let requests = state.storage.join_requests(team)?;
+        let list =
+            requests.iter().map(|r| join_request_json(roster, r)).collect::<Result<Vec<_>>>()?;
+        ok(json!({ "join_requests": list }))
+    })
+    .await
+}
+
+async fn get_enrolment(
+    State(state): State<RelayState>,
+    Path((team, invitation)): Path<(String, String)>,
+) -> Reply {
+    check_team_path(&team)?;
+    blocking(move || {
+        hex_id::<16>("invitation_id", &invitation)?;
+        let roster = state.roster(&team)?;
+        let request = state.storage.join_request(&team, &invitation)?.ok_or_else(|| {
+            RelayError::not_found(
+                "join_request_not_found",
+                "No device has joined with this invitation yet.",
+            )
+        })?;
+        let card: DeviceCard = serde_json::from_str(&request.card_json)
+            .map_err(|e| RelayError::storage(format!("a stored card does not parse: {e}")))?;
+        ok(json!({
+            "status": enrolment_status(&roster, &card.device_id),
+            "device_id": card.device_id,
+        }))
+    })
+    .await
+}
+
+// ---- key packages ----
+
+#[derive(Deserialize)]
+struct KeyPackages {
+    packages: Vec<Value>,
+}
+
+async fn post_key_packages(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, roster, caller, body| {
+        caller.require_supervisor()?;
+        let packages: KeyPackages = parse_json(body)?;
+        if packages.packages.len() > MAX_ITEMS {
+            return Err(RelayError::too_large(
+                "batch_too_large",
+                format!("At most {MAX_ITEMS} key packages per request."),
+            ));
+        }
+        let mut rows = Vec::with_capacity(packages.packages.len());
+        for (i, package) in packages.packages.iter().enumerate() {
+            let bad = |reason: &str| {
+                RelayError::bad_request("bad_key_package", format!("Key package {i}: {reason}"))
+            };
+            let recipient = package
+                .get("recipient")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("it has no recipient"))?;
+            let epoch = package
+                .get("epoch")
+                .and_then(Value::as_u64)
+                .and_then(|e| u32::try_from(e).ok())
+                .ok_or_else(|| bad("it has no epoch"))?;
+            if package.get("team_id").is_some_and(|t| t.as_str() != Some(team)) {
+                return Err(bad("it is for another team"));
+            }
+            if roster.device(recipient).is_none() {
+                return Err(bad("its recipient is not in the roster; append the device first"));
+            }
+            let json = serde_json::to_string(package).map_err(RelayError::storage)?;
+            rows.push(KeyPackageRow { recipient: recipient.to_owned(), epoch, json });
+        }
+        state.storage.put_key_packages(team, &rows)?;
+        Ok((StatusCode::CREATED, Json(json!({ "stored": rows.len() }))))
+    })
+    .await
+}
+
+async fn get_key_packages(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, _, caller, _| {
+        let rows = state.storage.key_packages(team, &caller.device)?;
+        let packages = rows
+            .iter()
+            .map(|r| serde_json::from_str::<Value>(&r.json))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(RelayError::storage)?;
+        ok(json!({ "packages": packages }))
+    })
+    .await
+}
+
+// ---- envelopes ----
+
+#[derive(Deserialize)]
+struct Push {
+    envelopes: Vec<String>,
+}
+
+fn stored_kind(kind: EnvelopeKind) -> StoredKind {
+    match kind {
+        EnvelopeKind::Changes => StoredKind::Changes,
+        EnvelopeKind::Snapshot => StoredKind::Snapshot,
+        EnvelopeKind::Roster => StoredKind::Roster,
+        EnvelopeKind::KeyPackage => StoredKind::KeyPackage,
+    }
+}
+
+/// Parses and checks one pushed envelope: the caller's own, for this team, signed by the key
+/// the roster holds for it.
+fn check_envelope(team: &str, roster: &Roster, caller: &Caller, text: &str) -> Result<NewEnvelope> {
+    let bytes = hex::decode(text)
+        .map_err(|_| RelayError::bad_request("bad_hex", "The envelope is not hex."))?;
+    let envelope = Envelope::from_bytes(&bytes).map_err(|e| {
+        RelayError::bad_request("malformed_envelope", format!("The envelope does not parse: {e}"))
+    })?;
+    if hex::encode(envelope.header.team_id) != team {
+        return Err(RelayError::forbidden("wrong_team", "The envelope belongs to another team."));
+    }
+    let author = envelope.header.author.to_hex();
+    if author != caller.device {
+        return Err(RelayError::forbidden(
+            "not_author",
+            "A device may only push envelopes it wrote itself.",
+        ));
+    }
+    let key = roster.signing_key(&author).ok_or_else(|| {
+        RelayError::forbidden("unknown_author", "The envelope's author is not in the roster.")
+    })?;
+    envelope.verify(&key).map_err(|e| {
+        RelayError::forbidden("bad_envelope_signature", format!("The envelope was refused: {e}"))
+    })?;
+    Ok(NewEnvelope {
+        hash: envelope.hash(),
+        doc_id: envelope.header.doc_id,
+        author: *envelope.header.author.as_bytes(),
+        kind: stored_kind(envelope.header.kind),
+        covers_server_seq: envelope.header.covers_server_seq,
+        bytes,
+    })
+}
+
+async fn post_envelopes(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, roster, caller, body| {
+        let push: Push = parse_json(body)?;
+        if push.envelopes.len() > MAX_PUSH_BATCH {
+            return Err(RelayError::too_large(
+                "batch_too_large",
+                format!(
+                    "{} envelopes in one push; the limit is {MAX_PUSH_BATCH}. Split the batch.",
+                    push.envelopes.len()
+                ),
+            ));
+        }
+        let batch = push
+            .envelopes
+            .iter()
+            .enumerate()
+            .map(|(i, text)| check_envelope(team, roster, &caller, text).map_err(|e| e.at(i)))
+            .collect::<Result<Vec<_>>>()?;
+        let appended = state.storage.push_envelopes(team, &batch)?;
+        let accepted: Vec<Value> = appended
+            .iter()
+            .map(|a| {
+                json!({
+                    "hash": hex::encode(a.hash),
+                    "server_seq": a.server_seq,
+                    "duplicate": a.duplicate,
+                    "erased": a.erased,
+                })
+            })
+            .collect();
+        ok(json!({ "accepted": accepted }))
+    })
+    .await
+}
+
+async fn get_envelopes(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    let query = request.uri().query().map(str::to_owned);
+    signed(state, team, request, move |state, team, _, _, _| {
+        let after = query_number(query.as_deref(), "after")?.unwrap_or(0);
+        let limit = query_number(query.as_deref(), "limit")?.unwrap_or(MAX_PULL_LIMIT as u64);
+        if limit == 0 {
+            return Err(RelayError::bad_request("bad_query", "limit must be at least 1."));
+        }
+        let limit = usize::try_from(limit).unwrap_or(MAX_PULL_LIMIT).min(MAX_PULL_LIMIT);
+        let (entries, more) = state.storage.pull_envelopes(team, after, limit, MAX_PULL_BYTES)?;
+        let next_after = entries.last().map_or(after, Pulled::server_seq);
+        let list: Vec<Value> = entries
+            .iter()
+            .map(|p| match p {
+                Pulled::Envelope { server_seq, bytes } => {
+                    json!({ "server_seq": server_seq, "bytes": hex::encode(bytes) })
+                }
+                Pulled::Erased { server_seq, doc_id } => {
+                    json!({ "server_seq": server_seq, "erased_doc": hex::encode(doc_id) })
+                }
+            })
+            .collect();
+        ok(json!({ "envelopes": list, "next_after": next_after, "more": more }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Erase {
+    doc_id: String,
+}
+
+async fn post_erase(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, _, caller, body| {
+        caller.require_supervisor()?;
+        let erase: Erase = parse_json(body)?;
+        let doc_id = hex_id::<16>("doc_id", &erase.doc_id)?;
+        let device = hex_id::<16>("device", &caller.device)?;
+        let seq = state.storage.erase_doc(team, &doc_id, &device)?;
+        ok(json!({ "doc_id": erase.doc_id, "server_seq": seq }))
+    })
+    .await
+}

@@ -1,0 +1,113 @@
+//! Signed requests: which device sent a request, checked against the team's roster. A request
+//! carries its device id, a timestamp and an Ed25519 signature over method, target, timestamp
+//! and body hash (`signing::canonical_request`); stale, replayed, unknown and revoked are refused.
+
+use axum::http::HeaderMap;
+use eropaf_core::crypto::{sha256, verify_signature};
+use eropaf_core::team::roster::{Role, Roster};
+
+use crate::error::{RelayError, Result};
+use crate::signing::{canonical_request, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use crate::storage::Storage;
+
+/// How far a request's timestamp may be from the relay's clock, either way.
+pub const MAX_CLOCK_SKEW_MILLIS: i64 = 5 * 60 * 1000;
+
+/// The parts of an HTTP request that are signed.
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    pub path_and_query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// An authenticated, active member device of the team.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Lower-case hex device id.
+    pub device: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn require_supervisor(&self) -> Result<()> {
+        if self.role == Role::Supervisor {
+            Ok(())
+        } else {
+            Err(RelayError::forbidden("not_supervisor", "Only a supervisor's device may do this."))
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        RelayError::unauthorized(
+            "unsigned_request",
+            format!("The request is not signed: the {name} header is missing or unreadable."),
+        )
+    })
+}
+
+/// Checks the request against `roster` and records its signature as seen. Order: malformed
+/// or stale (401), unknown device (401), bad signature (401), revoked (403), replay (409).
+/// A replay is checked last so only a valid signature is ever recorded.
+pub fn authenticate(
+    storage: &dyn Storage,
+    roster: &Roster,
+    request: &SignedRequest<'_>,
+    now_millis: i64,
+) -> Result<Caller> {
+    let device = header(request.headers, HEADER_DEVICE)?;
+    let timestamp_text = header(request.headers, HEADER_TIMESTAMP)?;
+    let signature_hex = header(request.headers, HEADER_SIGNATURE)?;
+    let timestamp: i64 = timestamp_text.parse().map_err(|_| {
+        RelayError::unauthorized("bad_timestamp", "The request timestamp is not unix milliseconds.")
+    })?;
+    if (now_millis - timestamp).abs() > MAX_CLOCK_SKEW_MILLIS {
+        return Err(RelayError::unauthorized(
+            "stale_request",
+            "The request's timestamp is more than 5 minutes from the relay's clock; check the \
+             device's clock and send it again.",
+        ));
+    }
+    let Some(public_key) = roster.signing_key(device) else {
+        return Err(RelayError::unauthorized(
+            "unknown_device",
+            "This device is not in the team's roster.",
+        ));
+    };
+    let signature = hex::decode(signature_hex).map_err(|_| {
+        RelayError::unauthorized("bad_signature", "The request signature is not hex.")
+    })?;
+    let message =
+        canonical_request(request.method, request.path_and_query, timestamp, request.body);
+    verify_signature(&public_key, &message, &signature).map_err(|_| {
+        RelayError::unauthorized(
+            "bad_signature",
+            "The request signature does not match the device's key.",
+        )
+    })?;
+    if !roster.is_active(device) {
+        return Err(RelayError::forbidden(
+            "revoked_device",
+            "This device has been revoked from the team.",
+        ));
+    }
+    let role = roster.role(device).unwrap_or(Role::Worker);
+    // A signature is valid at most 2 × skew around its timestamp; remember it that long.
+    let expires_at = timestamp.saturating_add(MAX_CLOCK_SKEW_MILLIS + 1000);
+    let fresh = storage.record_request(
+        roster.team_id(),
+        device,
+        &sha256(&signature),
+        expires_at,
+        now_millis,
+    )?;
+    if !fresh {
+        return Err(RelayError::conflict(
+            "replayed_request",
+            "This exact request was received before; sign a new one.",
+        ));
+    }
+    Ok(Caller { device: device.to_owned(), role })
+}

@@ -1,0 +1,124 @@
+//! The relay's one error type: each case maps to an HTTP status and a JSON body
+//! `{"error": sentence, "code": machine-readable code}` (plus `"index"` for the envelope of a
+//! batch that was refused). Every error leaves storage unchanged.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+pub type Result<T, E = RelayError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// 400: malformed input.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: who sent the request could not be established.
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// 403: the sender is known but may not do this.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 404
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// 409: conflicts with what is stored (an existing team, a replayed request, a roster
+    /// that moved on).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 410: an invitation that was used or has expired.
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
+    /// 413: over a size or batch limit.
+    #[error("{message}")]
+    TooLarge { code: &'static str, message: String },
+    /// One envelope of a batch was refused; the status is the inner error's.
+    #[error("envelope {index}: {source}")]
+    Envelope { index: usize, source: Box<RelayError> },
+    /// 500: the relay's storage failed. The detail is for the relay's log, not the client.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// The listener failed (binding, accepting); never sent to a client.
+    #[error("server error: {0}")]
+    Server(String),
+}
+
+macro_rules! ctor {
+    ($name:ident, $variant:ident) => {
+        pub fn $name(code: &'static str, message: impl Into<String>) -> RelayError {
+            RelayError::$variant { code, message: message.into() }
+        }
+    };
+}
+
+impl RelayError {
+    ctor!(bad_request, BadRequest);
+    ctor!(unauthorized, Unauthorized);
+    ctor!(forbidden, Forbidden);
+    ctor!(not_found, NotFound);
+    ctor!(conflict, Conflict);
+    ctor!(gone, Gone);
+    ctor!(too_large, TooLarge);
+
+    pub fn at(self, index: usize) -> RelayError {
+        RelayError::Envelope { index, source: Box::new(self) }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RelayError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            RelayError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            RelayError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            RelayError::NotFound { .. } => StatusCode::NOT_FOUND,
+            RelayError::Conflict { .. } => StatusCode::CONFLICT,
+            RelayError::Gone { .. } => StatusCode::GONE,
+            RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::Envelope { source, .. } => source.status(),
+            RelayError::Storage(_) | RelayError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            RelayError::BadRequest { code, .. }
+            | RelayError::Unauthorized { code, .. }
+            | RelayError::Forbidden { code, .. }
+            | RelayError::NotFound { code, .. }
+            | RelayError::Conflict { code, .. }
+            | RelayError::Gone { code, .. }
+            | RelayError::TooLarge { code, .. } => code,
+            RelayError::Envelope { source, .. } => source.code(),
+            RelayError::Storage(_) => "storage",
+            RelayError::Server(_) => "server",
+        }
+    }
+
+    /// A storage error from a backend (SQLite now, PostgreSQL later).
+    pub fn storage(detail: impl std::fmt::Display) -> RelayError {
+        RelayError::Storage(detail.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for RelayError {
+    fn from(e: rusqlite::Error) -> Self {
+        RelayError::Storage(e.to_string())
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            RelayError::Storage(detail) => {
+                eprintln!("eropaf-relay: storage error: {detail}");
+                "The relay could not reach its storage; nothing was changed. Try again later."
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut body = serde_json::json!({ "error": message, "code": self.code() });
+        if let RelayError::Envelope { index, .. } = &self {
+            body["index"] = serde_json::json!(index);
+        }
+        (self.status(), Json(body)).into_response()
+    }
+}

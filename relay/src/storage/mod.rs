@@ -1,0 +1,176 @@
+//! What the relay stores, behind one trait so that a PostgreSQL backend can follow the SQLite
+//! one. Methods are synchronous: the HTTP layer calls them inside `tokio::task::spawn_blocking`,
+//! so a slow disk never stalls the async runtime. Every method is atomic: on error, nothing.
+
+mod sqlite;
+
+pub use sqlite::SqliteStorage;
+
+use eropaf_core::team::roster::RosterEntry;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// A verified envelope, ready to append. The relay has checked it; storage does not.
+#[derive(Clone, Debug)]
+pub struct NewEnvelope {
+    pub hash: [u8; 32],
+    pub doc_id: [u8; 16],
+    pub author: [u8; 16],
+    pub kind: StoredKind,
+    /// `Some` for a snapshot that states the relay sequence it covers.
+    pub covers_server_seq: Option<u64>,
+    pub bytes: Vec<u8>,
+}
+
+/// The envelope kinds as the relay stores them (text in SQL, for legibility).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoredKind {
+    Changes,
+    Snapshot,
+    Roster,
+    KeyPackage,
+}
+
+impl StoredKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoredKind::Changes => "changes",
+            StoredKind::Snapshot => "snapshot",
+            StoredKind::Roster => "roster",
+            StoredKind::KeyPackage => "key_package",
+        }
+    }
+}
+
+/// What became of one pushed envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub hash: [u8; 32],
+    pub server_seq: u64,
+    /// The envelope was already stored (its existing sequence is returned).
+    pub duplicate: bool,
+    /// Its document was erased: the envelope was dropped and `server_seq` is the erasure's.
+    pub erased: bool,
+}
+
+/// One entry of the team's log, as pulled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pulled {
+    Envelope {
+        server_seq: u64,
+        bytes: Vec<u8>,
+    },
+    /// The document was erased at this sequence; its envelopes are gone.
+    Erased {
+        server_seq: u64,
+        doc_id: [u8; 16],
+    },
+}
+
+impl Pulled {
+    pub fn server_seq(&self) -> u64 {
+        match self {
+            Pulled::Envelope { server_seq, .. } | Pulled::Erased { server_seq, .. } => *server_seq,
+        }
+    }
+}
+
+/// A one-time invitation. Only the hash of its secret is kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub invitation_id: String,
+    pub secret_hash: [u8; 32],
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A device's request to join, waiting for a supervisor device to add it to the roster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub invitation_id: String,
+    /// The `DeviceCard` as JSON, exactly as the joining device proved it.
+    pub card_json: String,
+    /// Hex HMAC (see `signing::join_proof`).
+    pub proof: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// An epoch key package: opaque JSON, indexed by its recipient and epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPackageRow {
+    pub recipient: String,
+    pub epoch: u32,
+    pub json: String,
+}
+
+pub trait Storage: Send + Sync {
+    /// Creates a team from its verified genesis entry. `Conflict` when the team exists.
+    fn create_team(&self, team: &str, genesis: &RosterEntry, now: i64) -> Result<()>;
+
+    /// Roster entries with `index >= from`, in order; `None` when the team does not exist.
+    fn roster_entries(&self, team: &str, from: u64) -> Result<Option<Vec<RosterEntry>>>;
+
+    /// Appends verified entries, which must start at the stored length. `Conflict` when another
+    /// append got there first (the caller re-verifies against the new roster).
+    fn append_roster(&self, team: &str, entries: &[RosterEntry]) -> Result<()>;
+
+    /// Records a request signature as seen until `expires_at`, dropping expired ones. Returns
+    /// `false` (and records nothing) when it was seen before: a replay.
+    fn record_request(
+        &self,
+        team: &str,
+        device: &str,
+        signature_hash: &[u8; 32],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool>;
+
+    /// Appends a batch in one transaction, each with the team's next server sequence. An
+    /// envelope already stored (same hash) keeps its sequence; one for an erased document is
+    /// dropped. A new snapshot with `covers_server_seq` is followed, in the same transaction,
+    /// by `compact` with `min(covers, its own sequence - 1)`, so a crash cannot leave a stored
+    /// snapshot uncompacted. Returns one `Appended` per input, in order.
+    fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>>;
+
+    /// Up to `limit` log entries with `server_seq > after`, in order, stopping early once
+    /// `max_bytes` of envelope bytes are collected (at least one entry is returned if any).
+    /// The bool says whether more entries follow.
+    fn pull_envelopes(
+        &self,
+        team: &str,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<Pulled>, bool)>;
+
+    /// After a snapshot of `doc_id` covering `covers` was stored: deletes that document's
+    /// changes and snapshots with `server_seq <= covers`, except the newest snapshot among
+    /// them. Returns how many were deleted.
+    fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize>;
+
+    /// Erases a document: deletes all its envelopes and appends one tombstone entry that
+    /// pullers see. Idempotent: erasing again returns the existing tombstone's sequence.
+    fn erase_doc(&self, team: &str, doc_id: &[u8; 16], author: &[u8; 16]) -> Result<u64>;
+
+    /// `Conflict` when the invitation id exists.
+    fn put_invitation(&self, team: &str, invitation: &Invitation) -> Result<()>;
+
+    fn invitation(&self, team: &str, invitation_id: &str) -> Result<Option<Invitation>>;
+
+    /// Marks the invitation used and stores the join request, atomically. `Gone` when it was
+    /// used or expired in the meantime.
+    fn use_invitation(&self, team: &str, request: &JoinRequest, now: i64) -> Result<()>;
+
+    fn join_requests(&self, team: &str) -> Result<Vec<JoinRequest>>;
+
+    fn join_request(&self, team: &str, invitation_id: &str) -> Result<Option<JoinRequest>>;
+
+    /// Stores key packages, replacing one for the same recipient and epoch.
+    fn put_key_packages(&self, team: &str, packages: &[KeyPackageRow]) -> Result<()>;
+
+    /// The packages for one recipient, by epoch.
+    fn key_packages(&self, team: &str, recipient: &str) -> Result<Vec<KeyPackageRow>>;
+}

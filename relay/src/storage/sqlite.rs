@@ -1,0 +1,542 @@
+//! The SQLite backend: one file in WAL mode with `synchronous=FULL` (an acknowledged push
+//! survives a power cut), numbered migrations, and `secure_delete` so compacted and erased
+//! envelopes are overwritten rather than left in free pages. One connection behind a mutex.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use eropaf_core::team::roster::RosterEntry;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{Appended, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage};
+use crate::error::{RelayError, Result};
+
+/// Migration `n` (1-based) takes the schema from `user_version` n-1 to n. Append only.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// SQLite storage. SQLite serialises writers anyway, so one connection behind a `Mutex` loses
+/// little; every call holds the lock only for its own statements, and callers run it on
+/// tokio's blocking pool.
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStorage> {
+        let conn = Connection::open(path)?;
+        SqliteStorage::setup(conn)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn open_in_memory() -> Result<SqliteStorage> {
+        SqliteStorage::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<SqliteStorage> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // journal_mode answers with a row, so it is queried rather than updated.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(RelayError::storage(format!(
+                "the database has schema version {version}; this relay knows up to {known}"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStorage { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| RelayError::storage("a storage call panicked earlier"))
+    }
+}
+
+fn seq_to_sql(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn seq_from_sql(seq: i64) -> u64 {
+    u64::try_from(seq).unwrap_or(0)
+}
+
+/// `Storage::compact` inside the caller's transaction.
+fn compact_in(tx: &Connection, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize> {
+    let covers = seq_to_sql(covers);
+    let keep: Option<i64> = tx.query_row(
+        "SELECT MAX(server_seq) FROM envelopes
+         WHERE team_id = ?1 AND doc_id = ?2 AND kind = 'snapshot' AND tombstoned = 0
+           AND server_seq <= ?3",
+        params![team, &doc_id[..], covers],
+        |row| row.get(0),
+    )?;
+    Ok(tx.execute(
+        "DELETE FROM envelopes
+         WHERE team_id = ?1 AND doc_id = ?2 AND kind IN ('changes', 'snapshot')
+           AND tombstoned = 0 AND server_seq <= ?3 AND server_seq != ?4",
+        params![team, &doc_id[..], covers, keep.unwrap_or(-1)],
+    )?)
+}
+
+fn entry_json(entry: &RosterEntry) -> Result<String> {
+    serde_json::to_string(entry).map_err(RelayError::storage)
+}
+
+fn gone_used() -> RelayError {
+    RelayError::gone(
+        "invitation_used",
+        "This invitation has already been used; ask a supervisor for a new one.",
+    )
+}
+
+fn gone_expired() -> RelayError {
+    RelayError::gone(
+        "invitation_expired",
+        "This invitation has expired; ask a supervisor for a new one.",
+    )
+}
+
+impl Storage for SqliteStorage {
+    fn create_team(&self, team: &str, genesis: &RosterEntry, now: i64) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM teams WHERE team_id = ?1)",
+            [team],
+            |row| row.get(0),
+        )?;
+        if exists {
+            return Err(RelayError::conflict(
+                "team_exists",
+                format!("Team {team} already exists."),
+            ));
+        }
+        tx.execute("INSERT INTO teams (team_id, created_at) VALUES (?1, ?2)", params![team, now])?;
+        tx.execute(
+            "INSERT INTO roster_entries (team_id, idx, entry) VALUES (?1, 0, ?2)",
+            params![team, entry_json(genesis)?],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn roster_entries(&self, team: &str, from: u64) -> Result<Option<Vec<RosterEntry>>> {
+        let conn = self.conn()?;
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM teams WHERE team_id = ?1)",
+            [team],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            return Ok(None);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT entry FROM roster_entries WHERE team_id = ?1 AND idx >= ?2 ORDER BY idx",
+        )?;
+        let rows =
+            stmt.query_map(params![team, seq_to_sql(from)], |row| row.get::<_, String>(0))?;
+        let mut entries = Vec::new();
+        for json in rows {
+            let entry = serde_json::from_str(&json?).map_err(|e| {
+                RelayError::storage(format!("a stored roster entry does not parse: {e}"))
+            })?;
+            entries.push(entry);
+        }
+        Ok(Some(entries))
+    }
+
+    fn append_roster(&self, team: &str, entries: &[RosterEntry]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let len: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM roster_entries WHERE team_id = ?1",
+            [team],
+            |row| row.get(0),
+        )?;
+        for (i, entry) in entries.iter().enumerate() {
+            if seq_to_sql(entry.index) != len + i as i64 {
+                return Err(RelayError::conflict(
+                    "roster_changed",
+                    "The roster changed while this request was checked; fetch it and try again.",
+                ));
+            }
+            tx.execute(
+                "INSERT INTO roster_entries (team_id, idx, entry) VALUES (?1, ?2, ?3)",
+                params![team, seq_to_sql(entry.index), entry_json(entry)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record_request(
+        &self,
+        team: &str,
+        device: &str,
+        signature_hash: &[u8; 32],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM seen_requests WHERE expires_at < ?1", [now])?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO seen_requests (signature_hash, team_id, device, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![&signature_hash[..], team, device, expires_at],
+        )?;
+        tx.commit()?;
+        Ok(inserted == 1)
+    }
+
+    fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut last_seq: i64 = tx
+            .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| RelayError::not_found("team_not_found", "No such team."))?;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT server_seq FROM envelopes WHERE team_id = ?1 AND hash = ?2",
+            )?;
+            let mut erased = tx.prepare_cached(
+                "SELECT server_seq FROM envelopes
+                 WHERE team_id = ?1 AND doc_id = ?2 AND tombstoned = 1",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for envelope in batch {
+                let existing: Option<i64> = find
+                    .query_row(params![team, &envelope.hash[..]], |row| row.get(0))
+                    .optional()?;
+                if let Some(seq) = existing {
+                    out.push(Appended {
+                        hash: envelope.hash,
+                        server_seq: seq_from_sql(seq),
+                        duplicate: true,
+                        erased: false,
+                    });
+                    continue;
+                }
+                let tombstone: Option<i64> = erased
+                    .query_row(params![team, &envelope.doc_id[..]], |row| row.get(0))
+                    .optional()?;
+                if let Some(seq) = tombstone {
+                    out.push(Appended {
+                        hash: envelope.hash,
+                        server_seq: seq_from_sql(seq),
+                        duplicate: false,
+                        erased: true,
+                    });
+                    continue;
+                }
+                last_seq += 1;
+                insert.execute(params![
+                    team,
+                    last_seq,
+                    &envelope.hash[..],
+                    &envelope.doc_id[..],
+                    &envelope.author[..],
+                    envelope.kind.as_str(),
+                    &envelope.bytes,
+                ])?;
+                if let Some(covers) = envelope.covers_server_seq {
+                    // A snapshot cannot cover itself or anything after it.
+                    let covers = covers.min(seq_from_sql(last_seq - 1));
+                    compact_in(&tx, team, &envelope.doc_id, covers)?;
+                }
+                out.push(Appended {
+                    hash: envelope.hash,
+                    server_seq: seq_from_sql(last_seq),
+                    duplicate: false,
+                    erased: false,
+                });
+            }
+        }
+        tx.execute("UPDATE teams SET last_seq = ?2 WHERE team_id = ?1", params![team, last_seq])?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn pull_envelopes(
+        &self,
+        team: &str,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<Pulled>, bool)> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT server_seq, doc_id, bytes, tombstoned FROM envelopes
+             WHERE team_id = ?1 AND server_seq > ?2 ORDER BY server_seq LIMIT ?3",
+        )?;
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
+        let mut rows = stmt.query(params![team, seq_to_sql(after), fetch])?;
+        let mut out = Vec::new();
+        let mut bytes_total = 0usize;
+        let mut more = false;
+        while let Some(row) = rows.next()? {
+            if out.len() >= limit || (!out.is_empty() && bytes_total >= max_bytes) {
+                more = true;
+                break;
+            }
+            let server_seq = seq_from_sql(row.get(0)?);
+            let tombstoned: bool = row.get(3)?;
+            if tombstoned {
+                let doc: Vec<u8> = row.get(1)?;
+                let doc_id = doc
+                    .try_into()
+                    .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
+                out.push(Pulled::Erased { server_seq, doc_id });
+            } else {
+                let bytes: Vec<u8> = row.get(2)?;
+                bytes_total += bytes.len();
+                out.push(Pulled::Envelope { server_seq, bytes });
+            }
+        }
+        Ok((out, more))
+    }
+
+    fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted = compact_in(&tx, team, doc_id, covers)?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    fn erase_doc(&self, team: &str, doc_id: &[u8; 16], author: &[u8; 16]) -> Result<u64> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT server_seq FROM envelopes
+                 WHERE team_id = ?1 AND doc_id = ?2 AND tombstoned = 1",
+                params![team, &doc_id[..]],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(seq) = existing {
+            return Ok(seq_from_sql(seq));
+        }
+        let last_seq: i64 = tx
+            .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| RelayError::not_found("team_not_found", "No such team."))?;
+        tx.execute(
+            "DELETE FROM envelopes WHERE team_id = ?1 AND doc_id = ?2",
+            params![team, &doc_id[..]],
+        )?;
+        let seq = last_seq + 1;
+        tx.execute(
+            "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes, tombstoned)
+             VALUES (?1, ?2, NULL, ?3, ?4, 'erased', NULL, 1)",
+            params![team, seq, &doc_id[..], &author[..]],
+        )?;
+        tx.execute("UPDATE teams SET last_seq = ?2 WHERE team_id = ?1", params![team, seq])?;
+        tx.commit()?;
+        Ok(seq_from_sql(seq))
+    }
+
+    fn put_invitation(&self, team: &str, invitation: &Invitation) -> Result<()> {
+        let conn = self.conn()?;
+        let inserted = conn.execute(
+            "INSERT OR IGNORE INTO invitations (team_id, invitation_id, secret_hash, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                team,
+                invitation.invitation_id,
+                &invitation.secret_hash[..],
+                invitation.expires_at
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(RelayError::conflict(
+                "invitation_exists",
+                "An invitation with this id already exists.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn invitation(&self, team: &str, invitation_id: &str) -> Result<Option<Invitation>> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT secret_hash, expires_at, used_at FROM invitations
+                 WHERE team_id = ?1 AND invitation_id = ?2",
+                params![team, invitation_id],
+                |row| {
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, Option<i64>>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((hash, expires_at, used_at)) = row else {
+            return Ok(None);
+        };
+        let secret_hash = hash
+            .try_into()
+            .map_err(|_| RelayError::storage("a stored secret hash is malformed"))?;
+        Ok(Some(Invitation {
+            invitation_id: invitation_id.to_owned(),
+            secret_hash,
+            expires_at,
+            used_at,
+        }))
+    }
+
+    fn use_invitation(&self, team: &str, request: &JoinRequest, now: i64) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state: Option<(i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT expires_at, used_at FROM invitations
+                 WHERE team_id = ?1 AND invitation_id = ?2",
+                params![team, request.invitation_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        match state {
+            None => {
+                return Err(RelayError::not_found(
+                    "invitation_not_found",
+                    "No such invitation for this team.",
+                ))
+            }
+            Some((_, Some(_))) => return Err(gone_used()),
+            Some((expires_at, None)) if expires_at <= now => return Err(gone_expired()),
+            Some(_) => {}
+        }
+        tx.execute(
+            "UPDATE invitations SET used_at = ?3 WHERE team_id = ?1 AND invitation_id = ?2",
+            params![team, request.invitation_id, now],
+        )?;
+        tx.execute(
+            "INSERT INTO join_requests (team_id, invitation_id, card, proof, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                team,
+                request.invitation_id,
+                request.card_json,
+                request.proof,
+                request.created_at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn join_requests(&self, team: &str) -> Result<Vec<JoinRequest>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT invitation_id, card, proof, created_at FROM join_requests
+             WHERE team_id = ?1 ORDER BY created_at, invitation_id",
+        )?;
+        let rows = stmt.query_map([team], |row| {
+            Ok(JoinRequest {
+                invitation_id: row.get(0)?,
+                card_json: row.get(1)?,
+                proof: row.get(2)?,
+                created_at: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn join_request(&self, team: &str, invitation_id: &str) -> Result<Option<JoinRequest>> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                "SELECT card, proof, created_at FROM join_requests
+                 WHERE team_id = ?1 AND invitation_id = ?2",
+                params![team, invitation_id],
+                |row| {
+                    Ok(JoinRequest {
+                        invitation_id: invitation_id.to_owned(),
+                        card_json: row.get(0)?,
+                        proof: row.get(1)?,
+                        created_at: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn put_key_packages(&self, team: &str, packages: &[KeyPackageRow]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for p in packages {
+            tx.execute(
+                "INSERT OR REPLACE INTO key_packages (team_id, recipient, epoch, json)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![team, p.recipient, p.epoch, p.json],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn key_packages(&self, team: &str, recipient: &str) -> Result<Vec<KeyPackageRow>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT epoch, json FROM key_packages WHERE team_id = ?1 AND recipient = ?2
+             ORDER BY epoch",
+        )?;
+        let rows = stmt.query_map(params![team, recipient], |row| {
+            Ok(KeyPackageRow {
+                recipient: recipient.to_owned(),
+                epoch: row.get(0)?,
+                json: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn reopening_keeps_the_schema_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        drop(SqliteStorage::open(&path).unwrap());
+        drop(SqliteStorage::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let error = SqliteStorage::open(&path).err().unwrap();
+        assert!(error.to_string().contains("schema version 99"), "{error}");
+    }
+
+    #[test]
+    fn a_seen_request_is_refused_until_it_expires() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let hash = [3u8; 32];
+        assert!(storage.record_request("t", "d", &hash, 1_000, 0).unwrap());
+        assert!(!storage.record_request("t", "d", &hash, 1_000, 500).unwrap());
+        // Past its expiry the row is dropped (the timestamp check refuses it by then).
+        assert!(storage.record_request("t", "d", &hash, 3_000, 2_000).unwrap());
+    }
+}

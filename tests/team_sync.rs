@@ -1,0 +1,134 @@
+//! Team sync over the real relay on loopback: a supervisor and two workers enrol, record
+//! visits to the same case while offline, sync, and all see everything; a revoked device reads
+//! nothing written after its revocation; an invitation works once; the relay's database holds
+//! no case text.
+
+#![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
+
+use eropaf_core::model::{NewVisit, Resident};
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::team::roster::Role;
+use eropaf_core::{Eropaf, Error, Invitation};
+use eropaf_tests::{create_device, files_containing, new_key, TestRelay};
+
+fn sync(device: &mut Eropaf, relay: &HttpTransport) -> eropaf_core::SyncReport {
+    device.sync(relay, &mut |_| {}).unwrap()
+}
+
+fn visit(note: &str) -> NewVisit {
+    NewVisit { note: note.into(), ..NewVisit::default() }
+}
+
+struct Team {
+    _dirs: Vec<tempfile::TempDir>,
+    relay: TestRelay,
+    transport: HttpTransport,
+    supervisor: Eropaf,
+    workers: Vec<Eropaf>,
+}
+
+/// A supervisor and `workers` enrolled workers, all synced.
+fn team(workers: usize) -> Team {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let transport = HttpTransport::new(&relay.url).unwrap();
+    let key = new_key();
+    let mut dirs = vec![relay_dir];
+    let supervisor_dir = tempfile::tempdir().unwrap();
+    let mut supervisor = create_device(supervisor_dir.path(), &key, "Marieke (leidinggevende)");
+    dirs.push(supervisor_dir);
+    supervisor.create_team("Wijkteam Noord", &relay.url).unwrap();
+    sync(&mut supervisor, &transport);
+    let mut enrolled = Vec::new();
+    for n in 0..workers {
+        let dir = tempfile::tempdir().unwrap();
+        let mut worker = create_device(dir.path(), &key, &format!("Werker {n}"));
+        dirs.push(dir);
+        let invitation = supervisor.invite(&transport, Role::Worker).unwrap();
+        let code = Invitation::parse(&invitation.code).unwrap();
+        worker.join(&transport, &code).unwrap();
+        assert!(sync(&mut worker, &transport).waiting_for_approval);
+        assert_eq!(sync(&mut supervisor, &transport).approved, 1);
+        let report = sync(&mut worker, &transport);
+        assert!(!report.waiting_for_approval);
+        enrolled.push(worker);
+    }
+    Team { _dirs: dirs, relay, transport, supervisor, workers: enrolled }
+}
+
+#[test]
+fn concurrent_offline_visits_to_one_case_reach_every_device() {
+    let mut t = team(2);
+    let case = t.workers[0].new_case(&Resident::named("Aïsha El Amrani"), None).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    sync(&mut t.workers[1], &t.transport);
+    assert_eq!(t.workers[1].case(&case).unwrap().resident.name, "Aïsha El Amrani");
+
+    // Both offline: each records a visit to the same case.
+    t.workers[0]
+        .record_visit(&case, &visit("Huurachterstand besproken, 750 euro per maand"))
+        .unwrap();
+    t.workers[1]
+        .record_visit(&case, &visit("Samen naar het loket voor bijzondere bijstand"))
+        .unwrap();
+    for worker in t.workers.iter_mut() {
+        sync(worker, &t.transport);
+    }
+    sync(&mut t.supervisor, &t.transport);
+    sync(&mut t.workers[0], &t.transport);
+
+    let expected = t.workers[0].case(&case).unwrap();
+    assert_eq!(expected.visits.len(), 2);
+    assert_eq!(t.workers[1].case(&case).unwrap(), expected);
+    assert_eq!(t.supervisor.case(&case).unwrap(), expected);
+
+    // Syncing again moves nothing and changes nothing.
+    let again = sync(&mut t.workers[1], &t.transport);
+    assert_eq!((again.pushed, again.applied), (0, 0));
+    assert_eq!(t.workers[1].case(&case).unwrap(), expected);
+
+    let relay_dir = t.relay.db.parent().unwrap().to_path_buf();
+    for marker in ["Aïsha", "Huurachterstand", "bijzondere bijstand"] {
+        let found = files_containing(&relay_dir, marker.as_bytes());
+        assert!(found.is_empty(), "{marker:?} readable at the relay: {found:?}");
+    }
+}
+
+#[test]
+fn a_revoked_device_reads_nothing_written_after_its_revocation() {
+    let mut t = team(2);
+    let case = t.supervisor.new_case(&Resident::named("Willem Bakker"), None).unwrap();
+    sync(&mut t.supervisor, &t.transport);
+    for worker in t.workers.iter_mut() {
+        sync(worker, &t.transport);
+        assert_eq!(worker.case(&case).unwrap().visits.len(), 0);
+    }
+    let lost = t.workers[1].device_id().to_hex();
+    t.supervisor.revoke(&t.transport, &lost).unwrap();
+    sync(&mut t.workers[0], &t.transport); // receives the new epoch key
+    t.workers[0].record_visit(&case, &visit("Na de intrekking: nieuwe afspraken")).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    sync(&mut t.supervisor, &t.transport);
+    assert_eq!(t.supervisor.case(&case).unwrap().visits.len(), 1);
+
+    let err = t.workers[1].sync(&t.transport, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, Error::Unauthorised(_)), "the relay refuses a revoked device: {err:?}");
+    assert_eq!(t.workers[1].case(&case).unwrap().visits.len(), 0);
+    let members = t.supervisor.members();
+    assert!(members.iter().any(|m| m.device_id == lost && m.revoked));
+}
+
+#[test]
+fn an_invitation_works_once() {
+    let mut t = team(0);
+    let invitation = t.supervisor.invite(&t.transport, Role::Worker).unwrap();
+    let code = Invitation::parse(&invitation.code).unwrap();
+    let key = new_key();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut first = create_device(a.path(), &key, "Eerste");
+    let mut second = create_device(b.path(), &key, "Tweede");
+    first.join(&t.transport, &code).unwrap();
+    let err = second.join(&t.transport, &code).unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. } | Error::Refused(_)), "{err:?}");
+    assert!(Invitation::parse("eropaf1|kapot").is_err());
+}
