@@ -189,9 +189,18 @@ impl TeamState {
         if let Some(current) = keys.iter().rev().find(|k| k.epoch == epoch_key.epoch) {
             return Ok(CaseKey::from_parts(current.version, current.key.clone()));
         }
-        // A new epoch (after a revocation) starts a new case key version: what is written from
-        // now on cannot be read with any key a revoked device may hold.
-        let version = keys.last().map(|k| k.version + 1).unwrap_or(1);
+        // A new epoch (after a revocation) starts a new case key: what is written from now on
+        // cannot be read with any key a revoked device may hold. Key ids are random, not
+        // counted: two devices starting a key for the same case while offline must not both
+        // call theirs "version 2", or one of them would be unreadable to everyone else.
+        let version = loop {
+            let mut bytes = [0u8; 4];
+            crypto::fill_random(&mut bytes)?;
+            let candidate = u32::from_be_bytes(bytes);
+            if candidate != 0 && !keys.iter().any(|k| k.version == candidate) {
+                break candidate;
+            }
+        };
         let case_key = CaseKey::generate(version)?;
         tx.put_case_key(doc_id, version, epoch_key.epoch, case_key.secret())?;
         let announcement =
@@ -426,17 +435,18 @@ impl Eropaf {
             let entry =
                 roster.append(RosterChange::AddDevice { card: card.clone() }, &self.identity)?;
             transport.append_roster(&self.identity, &team_id, std::slice::from_ref(&entry))?;
-            if let Some(epoch_key) = team.current_epoch_key() {
-                let agreement = hex::decode(&card.agreement_key)
-                    .map_err(|_| Error::Refused("agreement key".into()))?;
-                let package = KeyPackage::create(
-                    &team_id,
-                    epoch_key,
-                    &card.device_id,
-                    &agreement,
-                    &self.identity,
-                )?;
-                transport.put_key_packages(&self.identity, &team_id, &[package])?;
+            // Every epoch key this device holds: a newcomer reads the team's history too.
+            let agreement = hex::decode(&card.agreement_key)
+                .map_err(|_| Error::Refused("agreement key".into()))?;
+            let packages = team
+                .epoch_keys
+                .values()
+                .map(|key| {
+                    KeyPackage::create(&team_id, key, &card.device_id, &agreement, &self.identity)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if !packages.is_empty() {
+                transport.put_key_packages(&self.identity, &team_id, &packages)?;
             }
             let tx = self.store.transaction()?;
             let json = serde_json::to_vec(&entry).map_err(|e| Error::Storage(e.to_string()))?;
@@ -494,6 +504,24 @@ impl Eropaf {
         team.roster = roster;
         team.epoch_keys.insert(epoch, epoch_key);
         Ok(())
+    }
+
+    /// Erases a case (AVG): the relay tombstones its envelopes, and every device destroys the
+    /// case and its keys at its next sync; this device does so now. Supervisors only.
+    pub fn erase_case(&mut self, transport: &dyn Transport, case_id: &str) -> Result<()> {
+        if self.store.doc_state(case_id)?.is_none() {
+            return Err(Error::not_found("case", case_id));
+        }
+        if let Some(team) = &self.team {
+            let me = self.identity.id().to_hex();
+            if team.roster.role(&me) != Some(Role::Supervisor) {
+                return Err(Error::Unauthorised(
+                    "alleen een leidinggevende kan een casus wissen".into(),
+                ));
+            }
+            transport.erase(&self.identity, &team.settings.team_id, case_id)?;
+        }
+        self.forget_case(case_id)
     }
 
     /// The team's devices as the roster has them.

@@ -220,6 +220,12 @@ impl Transport for HttpTransport {
         self.send(None, "POST", &format!("/v1/teams/{team_id}/join"), Some(&body)).map(|_| ())
     }
 
+    fn erase(&self, signer: &DeviceIdentity, team_id: &str, doc_id: &str) -> Result<()> {
+        let body = json!({ "doc_id": doc_id });
+        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/erase"), Some(&body))
+            .map(|_| ())
+    }
+
     fn join_requests(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<JoinRequest>> {
         let answer =
             self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/join-requests"), None)?;

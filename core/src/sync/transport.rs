@@ -95,4 +95,6 @@ pub trait Transport {
         proof: &str,
     ) -> Result<()>;
     fn join_requests(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<JoinRequest>>;
+    /// Tombstones a document's envelopes (supervisors only).
+    fn erase(&self, signer: &DeviceIdentity, team_id: &str, doc_id: &str) -> Result<()>;
 }
