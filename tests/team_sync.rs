@@ -132,3 +132,74 @@ fn an_invitation_works_once() {
     assert!(matches!(err, Error::InvalidInput { .. } | Error::Refused(_)), "{err:?}");
     assert!(Invitation::parse("eropaf1|kapot").is_err());
 }
+
+#[test]
+fn an_erased_case_disappears_from_every_device_at_its_next_sync() {
+    let mut t = team(1);
+    let case = t.workers[0].new_case(&Resident::named("Te wissen bewoner"), None).unwrap();
+    t.workers[0].record_visit(&case, &visit("Eerste bezoek")).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    sync(&mut t.supervisor, &t.transport);
+    assert!(t.supervisor.case(&case).is_ok());
+
+    let err = t.workers[0].erase_case(&t.transport, &case).unwrap_err();
+    assert!(matches!(err, Error::Unauthorised(_)), "workers cannot erase: {err:?}");
+    t.supervisor.erase_case(&t.transport, &case).unwrap();
+    assert!(matches!(t.supervisor.case(&case), Err(Error::NotFound { .. })));
+
+    sync(&mut t.workers[0], &t.transport);
+    assert!(matches!(t.workers[0].case(&case), Err(Error::NotFound { .. })));
+    assert!(t.workers[0].cases().unwrap().is_empty());
+
+    // A new device bootstrapping later never sees it either.
+    let dir = tempfile::tempdir().unwrap();
+    let mut late = create_device(dir.path(), &new_key(), "Later");
+    let invitation = t.supervisor.invite(&t.transport, Role::Worker).unwrap();
+    late.join(&t.transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
+    sync(&mut t.supervisor, &t.transport);
+    sync(&mut late, &t.transport);
+    assert!(late.cases().unwrap().is_empty());
+}
+
+#[test]
+fn a_device_that_joins_later_reads_the_whole_history() {
+    let mut t = team(2);
+    let case = t.workers[0].new_case(&Resident::named("Willem Bakker"), None).unwrap();
+    t.workers[0].record_visit(&case, &visit("In het eerste tijdvak")).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    // A revocation starts epoch 2: the newcomer must read both epochs' envelopes.
+    let lost = t.workers[1].device_id().to_hex();
+    t.supervisor.revoke(&t.transport, &lost).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    t.workers[0].record_visit(&case, &visit("In het tweede tijdvak")).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut newcomer = create_device(dir.path(), &new_key(), "Nieuwe collega");
+    let invitation = t.supervisor.invite(&t.transport, Role::Worker).unwrap();
+    newcomer.join(&t.transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
+    sync(&mut t.supervisor, &t.transport);
+    let report = sync(&mut newcomer, &t.transport);
+    assert_eq!(report.unreadable, 0, "{report:?}");
+    assert_eq!(newcomer.case(&case).unwrap().visits.len(), 2);
+}
+
+#[test]
+fn a_busy_case_is_snapshotted_so_newcomers_pull_little() {
+    let mut t = team(1);
+    let case = t.workers[0].new_case(&Resident::named("Drukke casus"), None).unwrap();
+    for n in 0..70 {
+        t.workers[0].record_visit(&case, &visit(&format!("bezoek {n}"))).unwrap();
+    }
+    let report = sync(&mut t.workers[0], &t.transport);
+    assert!(report.pushed > 70, "the visits and then a snapshot went out: {report:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut newcomer = create_device(dir.path(), &new_key(), "Nieuwe collega");
+    let invitation = t.supervisor.invite(&t.transport, Role::Worker).unwrap();
+    newcomer.join(&t.transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
+    sync(&mut t.supervisor, &t.transport);
+    let report = sync(&mut newcomer, &t.transport);
+    assert_eq!(newcomer.case(&case).unwrap().visits.len(), 70);
+    assert!(report.pulled < 10, "the relay dropped what the snapshot covers: {report:?}");
+}

@@ -20,6 +20,8 @@ const META_CURSOR: &str = "sync_cursor";
 const META_REGISTERED: &str = "team_registered";
 const PUSH_BATCH: usize = 200;
 const PULL_PAGE: u32 = 500;
+/// A device snapshots a case at the relay once this many envelopes piled up since the last.
+const SNAPSHOT_AFTER: u32 = 64;
 
 /// Where a sync is, for a progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -69,6 +71,9 @@ impl Eropaf {
         self.publish_existing_cases()?;
         self.push_outbox(transport, &team_id, &mut report, progress)?;
         self.pull_envelopes(transport, &team_id, &mut report, progress)?;
+        if self.snapshot_due_cases()? > 0 {
+            self.push_outbox(transport, &team_id, &mut report, progress)?;
+        }
         report.epoch = self.team.as_ref().map(|t| t.roster.epoch()).unwrap_or_default();
         report.changed_cases.sort();
         report.changed_cases.dedup();
@@ -196,15 +201,23 @@ impl Eropaf {
         let mut cursor = self.cursor()?;
         loop {
             let page = transport.pull(&self.identity, team_id, cursor, PULL_PAGE)?;
+            let mut seen: Vec<(String, bool)> = Vec::new();
             for entry in &page.entries {
                 report.pulled += 1;
                 match entry {
-                    Pulled::Envelope { bytes, .. } => self.apply_envelope(bytes, report)?,
+                    Pulled::Envelope { bytes, .. } => {
+                        seen.extend(self.apply_envelope(bytes, report)?)
+                    }
                     Pulled::Erased { doc_id, .. } => self.forget_case(&hex::encode(doc_id))?,
                 }
             }
             cursor = page.next_after.max(cursor);
             let tx = self.store.transaction()?;
+            for (doc_id, readable) in &seen {
+                if tx.doc_state(doc_id)?.is_some() {
+                    tx.count_relay_envelope(doc_id, *readable)?;
+                }
+            }
             tx.put_meta(META_CURSOR, &cursor.to_be_bytes())?;
             tx.commit()?;
             progress(SyncProgress::Pulling { applied: report.applied });
@@ -223,42 +236,67 @@ impl Eropaf {
             .unwrap_or(0))
     }
 
-    /// Verifies and applies one envelope. A refusal is reported and the sync goes on: one
-    /// bad envelope must not keep a worker from everything else.
-    fn apply_envelope(&mut self, bytes: &[u8], report: &mut SyncReport) -> Result<()> {
+    /// Verifies and applies one envelope; returns the case it belonged to and whether this
+    /// device could read it. A refusal is reported and the sync goes on: one bad envelope must
+    /// not keep a worker from everything else.
+    fn apply_envelope(
+        &mut self,
+        bytes: &[u8],
+        report: &mut SyncReport,
+    ) -> Result<Option<(String, bool)>> {
         match self.open_envelope(bytes) {
-            Ok(Opened::Own) => Ok(()),
-            Ok(Opened::Unreadable) => {
+            Ok(Opened::Own { doc_id }) => Ok(Some((doc_id, true))),
+            Ok(Opened::Unreadable { doc_id }) => {
                 report.unreadable += 1;
-                Ok(())
+                Ok(Some((doc_id, false)))
             }
             Ok(Opened::CaseKey { doc_id, version, epoch, key }) => {
                 let tx = self.store.transaction()?;
                 tx.put_case_key(&doc_id, version, epoch, &key)?;
-                tx.commit()
+                tx.commit()?;
+                Ok(None)
             }
             Ok(Opened::Changes { doc_id, payload }) => {
                 match self.apply_case_payload(&doc_id, &payload) {
                     Ok(changed) => {
                         if changed {
                             report.applied += 1;
-                            report.changed_cases.push(doc_id);
+                            report.changed_cases.push(doc_id.clone());
                         }
-                        Ok(())
+                        Ok(Some((doc_id, true)))
                     }
                     Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
                     Err(e) => {
                         report.refused.push(format!("case {}: {e}", short(&doc_id)));
-                        Ok(())
+                        Ok(Some((doc_id, false)))
                     }
                 }
             }
             Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
             Err(e) => {
                 report.refused.push(e.to_string());
-                Ok(())
+                Ok(None)
             }
         }
+    }
+
+    /// Snapshots, for the relay, the cases whose envelopes piled up; returns how many.
+    fn snapshot_due_cases(&mut self) -> Result<usize> {
+        let covers = self.cursor()?;
+        let due = self.store.docs_due_for_snapshot(SNAPSHOT_AFTER)?;
+        let mut sealed = 0;
+        for doc_id in due {
+            let snapshot = self.with_case(&doc_id, |doc| Ok(doc.save()))?;
+            let tx = self.store.transaction()?;
+            if let Some(team) = &self.team {
+                if team.publish_snapshot(&tx, &self.identity, &doc_id, &snapshot, covers)? {
+                    tx.reset_since_snapshot(&doc_id)?;
+                    sealed += 1;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(sealed)
     }
 
     fn open_envelope(&self, bytes: &[u8]) -> Result<Opened> {
@@ -273,14 +311,14 @@ impl Eropaf {
             Error::Refused(format!("an envelope by device {author}, which is not in the roster"))
         })?;
         envelope.verify(&signing_key)?;
-        if header.author == self.device_id() {
-            return Ok(Opened::Own);
-        }
         let doc_id = hex::encode(header.doc_id);
+        if header.author == self.device_id() {
+            return Ok(Opened::Own { doc_id });
+        }
         match header.kind {
             EnvelopeKind::KeyPackage => {
                 let Some(epoch_key) = team.epoch_keys.get(&header.key_version) else {
-                    return Ok(Opened::Unreadable);
+                    return Ok(Opened::Unreadable { doc_id });
                 };
                 let payload = envelope.open(epoch_key.secret())?;
                 let announcement: CaseKeyAnnouncement = serde_json::from_slice(&payload)
@@ -299,7 +337,7 @@ impl Eropaf {
             EnvelopeKind::Changes | EnvelopeKind::Snapshot => {
                 let keys = self.store.case_keys(&doc_id)?;
                 let Some(case_key) = keys.iter().find(|k| k.version == header.key_version) else {
-                    return Ok(Opened::Unreadable);
+                    return Ok(Opened::Unreadable { doc_id });
                 };
                 let payload = envelope.open(&case_key.key)?;
                 if header.kind == EnvelopeKind::Changes {
@@ -354,8 +392,8 @@ impl Eropaf {
 }
 
 enum Opened {
-    Own,
-    Unreadable,
+    Own { doc_id: String },
+    Unreadable { doc_id: String },
     CaseKey { doc_id: String, version: u32, epoch: u32, key: SecretKey },
     Changes { doc_id: String, payload: Vec<u8> },
 }

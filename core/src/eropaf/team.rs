@@ -166,15 +166,31 @@ impl TeamState {
             return Ok(false);
         };
         let case_key = self.case_key_for_writing(tx, identity, epoch_key, doc_id)?;
-        self.seal_into_outbox(
-            tx,
-            identity,
-            doc_id,
-            EnvelopeKind::Changes,
-            case_key.version,
-            case_key.secret(),
-            payload,
-        )?;
+        let sealing =
+            Sealing { kind: EnvelopeKind::Changes, key_version: case_key.version, covers: None };
+        self.seal_into_outbox(tx, identity, doc_id, sealing, case_key.secret(), payload)?;
+        Ok(true)
+    }
+
+    /// Seals a whole document as a snapshot that covers the relay's log up to `covers`, so the
+    /// relay may drop the envelopes it replaces. Only called by a device that applied every
+    /// envelope of the document up to there.
+    pub fn publish_snapshot(
+        &self,
+        tx: &StoreTx<'_>,
+        identity: &DeviceIdentity,
+        doc_id: &str,
+        snapshot: &[u8],
+        covers: u64,
+    ) -> Result<bool> {
+        let Some(epoch_key) = self.current_epoch_key() else { return Ok(false) };
+        let case_key = self.case_key_for_writing(tx, identity, epoch_key, doc_id)?;
+        let sealing = Sealing {
+            kind: EnvelopeKind::Snapshot,
+            key_version: case_key.version,
+            covers: Some(covers),
+        };
+        self.seal_into_outbox(tx, identity, doc_id, sealing, case_key.secret(), snapshot)?;
         Ok(true)
     }
 
@@ -207,43 +223,45 @@ impl TeamState {
             CaseKeyAnnouncement { version, key: hex::encode(case_key.secret().as_bytes()) };
         let payload =
             serde_json::to_vec(&announcement).map_err(|e| Error::Crypto(e.to_string()))?;
-        self.seal_into_outbox(
-            tx,
-            identity,
-            doc_id,
-            EnvelopeKind::KeyPackage,
-            epoch_key.epoch,
-            epoch_key.secret(),
-            &payload,
-        )?;
+        let sealed =
+            Sealing { kind: EnvelopeKind::KeyPackage, key_version: epoch_key.epoch, covers: None };
+        self.seal_into_outbox(tx, identity, doc_id, sealed, epoch_key.secret(), &payload)?;
         Ok(case_key)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn seal_into_outbox(
         &self,
         tx: &StoreTx<'_>,
         identity: &DeviceIdentity,
         doc_id: &str,
-        kind: EnvelopeKind,
-        key_version: u32,
+        sealing: Sealing,
         key: &SecretKey,
         payload: &[u8],
     ) -> Result<()> {
         let chain = tx.own_chain(doc_id)?;
-        let header = EnvelopeHeader::new(
+        let mut header = EnvelopeHeader::new(
             self.team_id_bytes()?,
             id16(doc_id, "case id")?,
-            key_version,
+            sealing.key_version,
             identity.id(),
             chain.seq + 1,
             chain.prev,
-            kind,
+            sealing.kind,
         )?;
+        if let Some(covers) = sealing.covers {
+            header = header.covering(covers);
+        }
         let envelope = Envelope::seal(header, key, payload, identity)?;
         tx.push_outbox(doc_id, &envelope.to_bytes())?;
         tx.put_own_chain(doc_id, &OwnChain { seq: chain.seq + 1, prev: Some(envelope.hash()) })
     }
+}
+
+/// How an envelope is sealed: its kind, which key, and what a snapshot covers.
+struct Sealing {
+    kind: EnvelopeKind,
+    key_version: u32,
+    covers: Option<u64>,
 }
 
 impl Eropaf {

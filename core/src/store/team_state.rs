@@ -67,6 +67,16 @@ impl Store {
         Ok(ids)
     }
 
+    /// Documents with at least `threshold` envelopes at the relay since their last snapshot.
+    pub fn docs_due_for_snapshot(&self, threshold: u32) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id FROM doc_sync WHERE since_snapshot >= ?1
+               AND doc_id IN (SELECT doc_id FROM docs WHERE kind = 'case') ORDER BY doc_id",
+        )?;
+        let ids = stmt.query_map([threshold], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
     pub fn outbox_len(&self) -> Result<u64> {
         let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -165,6 +175,30 @@ impl StoreTx<'_> {
         for id in ids {
             stmt.execute([id])?;
         }
+        Ok(())
+    }
+
+    /// Counts an envelope of the document seen at the relay; `readable: false` rules out
+    /// snapshots of it by this device for good.
+    pub fn count_relay_envelope(&self, doc_id: &str, readable: bool) -> Result<()> {
+        let sql = if readable {
+            "INSERT INTO doc_sync (doc_id, own_seq, since_snapshot) VALUES (?1, 0, 1)
+             ON CONFLICT (doc_id) DO UPDATE SET since_snapshot = since_snapshot + 1
+             WHERE since_snapshot >= 0"
+        } else {
+            "INSERT INTO doc_sync (doc_id, own_seq, since_snapshot) VALUES (?1, 0, -1)
+             ON CONFLICT (doc_id) DO UPDATE SET since_snapshot = -1"
+        };
+        self.tx.prepare_cached(sql)?.execute([doc_id])?;
+        Ok(())
+    }
+
+    pub fn reset_since_snapshot(&self, doc_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE doc_sync SET since_snapshot = 0 WHERE doc_id = ?1 AND since_snapshot >= 0",
+            )?
+            .execute([doc_id])?;
         Ok(())
     }
 

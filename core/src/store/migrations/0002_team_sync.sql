@@ -28,10 +28,13 @@ CREATE TABLE outbox (
 ) STRICT;
 
 -- Per document: this device's envelope sequence and the hash of its previous envelope.
+-- `since_snapshot` counts the relay's envelopes for the document since its last snapshot;
+-- below zero once this device met one it could not read (it must then never snapshot it).
 CREATE TABLE doc_sync (
-    doc_id   TEXT PRIMARY KEY,
-    own_seq  INTEGER NOT NULL,
-    own_prev BLOB
+    doc_id         TEXT PRIMARY KEY,
+    own_seq        INTEGER NOT NULL,
+    own_prev       BLOB,
+    since_snapshot INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 
 -- Cases with changes of this device that are not yet sealed for the team: recorded before the
