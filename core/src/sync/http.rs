@@ -1,5 +1,6 @@
 //! The HTTP transport to the office relay: JSON over HTTP, every member request signed by the
-//! device (see `request`). Plain HTTP is for loopback; production relays sit behind TLS.
+//! device (see `request`). `https://` relays are reached over rustls (ring provider, the
+//! platform's certificate verifier); plain `http://` is for loopback and tests.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     pub fn new(base_url: &str) -> Result<HttpTransport> {
+        // TLS through rustls on ring, the crypto library the rest of the core uses. Installing
+        // fails harmlessly when a provider is already installed for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
