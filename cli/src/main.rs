@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{assess, case, framework, visit};
+use crate::commands::{assess, case, framework, relay, team, visit};
 
 #[derive(Parser)]
 #[command(
@@ -50,7 +50,18 @@ enum Command {
     /// The team's value frameworks.
     #[command(subcommand)]
     Framework(framework::FrameworkCommand),
-    /// The whole story, on stores in a temporary directory (or --dir).
+    /// The team: create it, invite and enrol devices, list and revoke them.
+    #[command(subcommand)]
+    Team(team::TeamCommand),
+    /// Push this device's changes to the team's relay and pull the others'.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The office relay.
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
+    /// The whole story, on stores in a temporary directory (or --dir), with an embedded relay.
     Demo {
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -79,6 +90,9 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Visit(command) => visit::run(&home, command),
         Command::Assess(command) => assess::run(&home, command),
         Command::Framework(command) => framework::run(&home, command),
+        Command::Team(command) => team::run(&home, command),
+        Command::Sync { json } => commands::sync::run(&home, json),
+        Command::Relay(command) => relay::run(command),
         Command::Demo { dir, no_serve } => demo::run(dir, no_serve),
     }
 }

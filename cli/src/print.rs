@@ -3,9 +3,11 @@
 
 use std::io::Write;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Local, Utc};
 use eropaf_core::model::{Case, CaseSummary};
-use eropaf_core::{AssessmentView, Error};
+use eropaf_core::{AssessmentView, Error, Member, SyncReport};
 use serde::Serialize;
 
 /// `println!` that treats a closed pipe (`eropaf case list | head -1`) as the reader being
@@ -33,6 +35,27 @@ pub fn local(at: DateTime<Utc>) -> DateTime<Local> {
 
 pub fn describe(error: &Error) -> String {
     error.message_nl()
+}
+
+/// An error from talking to the relay. When the relay refuses this device, say what that
+/// most likely means and what to do, in Dutch: the relay's own reason is English.
+pub fn describe_relay(error: &Error) -> String {
+    match error {
+        Error::Unauthorised(detail)
+            if detail.contains("revoked") || detail.contains("ingetrokken") =>
+        {
+            "De relay weigert dit apparaat: het is uit het team ingetrokken. Wat op dit apparaat \
+             staat blijft hier, maar het kan niet meer synchroniseren. Is dat een vergissing, \
+             vraag dan een leidinggevende om een nieuwe uitnodiging."
+                .into()
+        }
+        Error::Unauthorised(_) => format!(
+            "{} Staat dit apparaat nog in het team en staat de klok goed? Vraag het zo nodig \
+             aan een leidinggevende.",
+            error.message_nl()
+        ),
+        _ => error.message_nl(),
+    }
 }
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), String> {
@@ -133,4 +156,57 @@ pub fn assessment(view: &AssessmentView) {
         }
     }
     outln!("\n{}", view.justification);
+}
+
+/// The team's devices, one a line, with the full id (`team revoke` takes it or a prefix).
+pub fn members(members: &[Member], this_device: &str) {
+    for m in members {
+        let mut notes = Vec::new();
+        if m.device_id == this_device {
+            notes.push("dit apparaat");
+        }
+        if m.revoked {
+            notes.push("ingetrokken");
+        }
+        let notes =
+            if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
+        outln!("{}  {:<28} {}{}", m.device_id, m.member, m.role.label(), notes);
+    }
+}
+
+/// What a sync moved, for people. `names` maps case ids to residents' names.
+pub fn sync_report(report: &SyncReport, names: &HashMap<String, String>) {
+    if report.waiting_for_approval {
+        outln!(
+            "Nog niet toegelaten: een leidinggevende moet eerst synchroniseren (`eropaf sync`) \
+             om dit apparaat toe te laten. Synchroniseer daarna opnieuw."
+        );
+        return;
+    }
+    outln!(
+        "Gesynchroniseerd: {} verstuurd, {} opgehaald, {} toegepast.",
+        report.pushed,
+        report.pulled,
+        report.applied
+    );
+    if report.approved > 0 {
+        let noun = if report.approved == 1 { "apparaat" } else { "apparaten" };
+        outln!("Toegelaten tot het team: {} {noun}.", report.approved);
+    }
+    if !report.changed_cases.is_empty() {
+        outln!("Bijgewerkte casussen:");
+        for id in &report.changed_cases {
+            let name = names.get(id).map(String::as_str).unwrap_or("(gewist)");
+            outln!("  {}  {name}", short(id));
+        }
+    }
+    if report.unreadable > 0 {
+        outln!(
+            "Niet te lezen: {} (geschreven na een intrekking, of de sleutel is nog niet binnen).",
+            report.unreadable
+        );
+    }
+    for reason in &report.refused {
+        outln!("Geweigerd (niet toegepast): {reason}");
+    }
 }

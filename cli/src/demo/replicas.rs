@@ -1,46 +1,17 @@
-//! `eropaf demo`: the story told on real stores. Two replicas of one worker's store record a
-//! home visit to Willem offline and merge; then the worker weighs the decision about his car
-//! against the team's values and reads the justification. Later issues add sync and review.
+//! Part 1 of the demo: two replicas of one worker's store record a home visit to Willem
+//! offline and merge; then the worker weighs the decision about his car against the team's
+//! values and reads the justification. Stores in `DIR/telefoon` and `DIR/laptop`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use chrono::{TimeZone, Utc};
 use eropaf_core::checklist::{Item, Verdict};
 use eropaf_core::model::{CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
 use eropaf_core::{Eropaf, Error, Unlock};
 
+use super::{at, dir_contains, heading, PASSPHRASE};
 use crate::print::{self, outln};
 
-const PASSPHRASE: &str = "demo-wachtwoord";
-
-pub fn run(dir: Option<PathBuf>, no_serve: bool) -> Result<(), String> {
-    let temp;
-    let dir = match dir {
-        Some(dir) if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) => {
-            return Err(format!(
-                "{} is niet leeg; kies een nieuwe of lege map voor de demo",
-                dir.display()
-            ));
-        }
-        Some(dir) => dir,
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("eropaf-demo-")
-                .tempdir()
-                .map_err(|e| e.to_string())?;
-            temp.path().to_path_buf()
-        }
-    };
-    story(&dir).map_err(|e| e.message_nl())?;
-    if !no_serve {
-        outln!(
-            "\n(De console voor leidinggevenden komt met een volgende versie; de demo stopt hier.)"
-        );
-    }
-    Ok(())
-}
-
-fn story(dir: &Path) -> Result<(), Error> {
+pub fn story(dir: &Path) -> Result<(), Error> {
     let phone_dir = dir.join("telefoon");
     let laptop_dir = dir.join("laptop");
     heading("1. Sanne, buurtwerker, legt een casus aan op haar telefoon");
@@ -164,14 +135,6 @@ fn story(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn heading(text: &str) {
-    outln!("\n== {text} ==");
-}
-
-fn at(year: i32, month: u32, day: u32, hour: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(year, month, day, hour, 0, 0).single().unwrap_or_else(Utc::now)
-}
-
 fn assert_same(a: &eropaf_core::model::Case, b: &eropaf_core::model::Case) -> Result<(), Error> {
     if a.visits == b.visits {
         outln!("\nTelefoon en laptop tonen nu precies hetzelfde dossier.");
@@ -188,13 +151,4 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), Error> {
         std::fs::copy(entry.path(), to.join(entry.file_name()))?;
     }
     Ok(())
-}
-
-fn dir_contains(dir: &Path, marker: &[u8]) -> bool {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path()).ok())
-        .any(|bytes| bytes.windows(marker.len()).any(|w| w == marker))
 }

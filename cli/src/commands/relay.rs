@@ -1,0 +1,169 @@
+//! `eropaf relay serve`: the office relay on SQLite, in the foreground until Ctrl-C; and the
+//! same relay on a background thread for the demo. The relay itself is `eropaf_relay`; this
+//! module only binds, reports the address and stops it cleanly.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Subcommand;
+use eropaf_relay::SqliteStorage;
+
+#[derive(Subcommand)]
+pub enum RelayCommand {
+    /// Run the office relay on a SQLite database until Ctrl-C. The first line printed is the
+    /// address it listens on (port 0 picks a free port).
+    Serve {
+        /// The relay's database file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Address and port to listen on, e.g. 127.0.0.1:7300 or 0.0.0.0:7300.
+        #[arg(long, default_value = "127.0.0.1:7300")]
+        listen: String,
+    },
+}
+
+pub fn run(command: RelayCommand) -> Result<(), String> {
+    let RelayCommand::Serve { db, listen } = command;
+    let storage = open_storage(&db)?;
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let listener = bind(&listen).await?;
+        let address = local_address(&listener)?;
+        status(format_args!("Relay luistert op http://{address}"));
+        status(format_args!("Database: {}", db.display()));
+        if !address.ip().is_loopback() {
+            eprintln!(
+                "Let op: de relay spreekt onversleuteld HTTP. Zet hem achter TLS (een reverse \
+                 proxy met een certificaat) voordat telefoons hem via het netwerk gebruiken."
+            );
+        }
+        if address.ip().is_unspecified() {
+            eprintln!(
+                "Telefoons bereiken de relay op het netwerkadres van deze computer, poort {}.",
+                address.port()
+            );
+        }
+        status(format_args!("Stoppen: Ctrl-C."));
+        eropaf_relay::serve_with_shutdown(listener, Arc::new(storage), stop_signal())
+            .await
+            .map_err(|e| format!("De relay is gestopt met een fout: {e}"))?;
+        status(format_args!("Relay gestopt."));
+        Ok(())
+    })
+}
+
+/// A status line of the running relay. Not `outln!`: a script that read the address and
+/// closed the pipe (`eropaf relay serve … | head -1`) must not stop the relay.
+fn status(line: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// The relay on its own thread and tokio runtime, on a free loopback port, until dropped.
+pub struct Background {
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    pub fn start(db: &Path) -> Result<Background, String> {
+        let storage = open_storage(db)?;
+        let runtime = runtime()?;
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let listener = match bind("127.0.0.1:0").await {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        let _ = address_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = address_tx.send(local_address(&listener));
+                let shutdown = async move {
+                    let _ = shutdown_rx.await;
+                };
+                if let Err(e) =
+                    eropaf_relay::serve_with_shutdown(listener, Arc::new(storage), shutdown).await
+                {
+                    eprintln!("eropaf: de relay van de demo is gestopt met een fout: {e}");
+                }
+            });
+        });
+        let address = address_rx
+            .recv()
+            .map_err(|_| "de relay van de demo startte niet".to_string())
+            .and_then(|address| address)?;
+        Ok(Background {
+            url: format!("http://{address}"),
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn open_storage(db: &Path) -> Result<SqliteStorage, String> {
+    SqliteStorage::open(db)
+        .map_err(|e| format!("De relaydatabase {} kan niet worden geopend: {e}", db.display()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("De relay kan niet starten: {e}"))
+}
+
+async fn bind(listen: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("De relay kan niet luisteren op {listen}: {e}"))
+}
+
+fn local_address(listener: &tokio::net::TcpListener) -> Result<SocketAddr, String> {
+    listener.local_addr().map_err(|e| format!("Het adres van de relay is onbekend: {e}"))
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM from a service manager: stop taking requests, finish those in
+/// flight. If a signal cannot be listened for, the relay runs until the process is killed.
+async fn stop_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    eprintln!("Relay stopt: lopende verzoeken worden afgemaakt…");
+}

@@ -1,0 +1,301 @@
+//! `eropaf team …`: start a team, invite and enrol devices, list and revoke them. Input is
+//! checked before the store is opened; every change the relay must know about is sent to it
+//! at once.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use clap::Subcommand;
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::team::roster::Role;
+use eropaf_core::{Invitation, Member};
+use serde::Serialize;
+
+use super::sync;
+use crate::home::Home;
+use crate::print::{self, describe, describe_relay, outln};
+
+/// How many characters of a device id `team revoke` needs at least.
+const MIN_PREFIX: usize = 4;
+
+#[derive(Subcommand)]
+pub enum TeamCommand {
+    /// Start a team: this device becomes its first supervisor and registers it at the relay.
+    Create {
+        /// The team's name, e.g. "Wijkteam Noord".
+        #[arg(long)]
+        name: String,
+        /// The office relay, e.g. http://127.0.0.1:7300.
+        #[arg(long)]
+        relay: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A one-time invitation code for a new device (text for a QR code), valid for a week.
+    Invite {
+        /// worker or supervisor (medewerker, leidinggevende).
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enrol this device with an invitation code; a supervisor's next sync admits it.
+    Join {
+        /// The code from `eropaf team invite` (quote it: it contains `|`).
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The team's devices: id, member, role, revoked.
+    Members {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a lost or retired device by its id or a unique prefix of at least 4 characters.
+    Revoke {
+        device_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(home: &Home, command: TeamCommand) -> Result<(), String> {
+    match command {
+        TeamCommand::Create { name, relay, json } => create(home, &name, &relay, json),
+        TeamCommand::Invite { role, json } => invite(home, &role, json),
+        TeamCommand::Join { code, json } => join(home, &code, json),
+        TeamCommand::Members { json } => members(home, json),
+        TeamCommand::Revoke { device_id, json } => revoke(home, &device_id, json),
+    }
+}
+
+fn create(home: &Home, name: &str, relay: &str, json: bool) -> Result<(), String> {
+    // A mistyped address would leave a team on this device that no relay knows: check first.
+    check_reachable(relay)?;
+    let mut device = home.open()?;
+    let info = device.create_team(name, relay).map_err(|e| describe(&e))?;
+    sync::sync(&mut device, !json).map_err(|e| {
+        format!(
+            "Team {} is op dit apparaat aangemaakt, maar de relay kent het nog niet: {e}\n\
+             Draai `eropaf sync` zodra de relay bereikbaar is.",
+            info.team_name
+        )
+    })?;
+    if json {
+        return print::json(&info);
+    }
+    outln!("Team {} aangemaakt.", info.team_name);
+    outln!("Team-id: {}", info.team_id);
+    outln!("Relay: {} (kent het team nu)", info.relay_url);
+    outln!("Dit apparaat ({}) is de eerste leidinggevende.", device.device_name());
+    outln!("Nodig anderen uit met `eropaf team invite --role worker`.");
+    Ok(())
+}
+
+fn invite(home: &Home, role: &str, json: bool) -> Result<(), String> {
+    let role = Role::parse(role).map_err(|e| describe(&e))?;
+    let mut device = home.open()?;
+    let transport = super::relay(&device)?;
+    let invitation = device.invite(&transport, role).map_err(|e| describe_relay(&e))?;
+    if json {
+        return print::json(&invitation);
+    }
+    outln!(
+        "Eenmalige uitnodiging als {}, geldig tot {}:",
+        role.label().to_lowercase(),
+        print::local(invitation.expires_at).format("%d-%m-%Y %H:%M")
+    );
+    outln!("{}", invitation.code);
+    outln!("\nOp het nieuwe apparaat: eropaf team join '{}'", invitation.code);
+    outln!("Daarna laat een synchronisatie van een leidinggevende het apparaat toe.");
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Joined<'a> {
+    team_id: &'a str,
+    relay_url: &'a str,
+    role: Role,
+    waiting_for_approval: bool,
+}
+
+fn join(home: &Home, code: &str, json: bool) -> Result<(), String> {
+    let invitation = Invitation::parse(code).map_err(|e| describe(&e))?;
+    let mut device = home.open()?;
+    let transport = HttpTransport::new(&invitation.relay_url).map_err(|e| describe(&e))?;
+    device.join(&transport, &invitation).map_err(|e| describe_relay(&e))?;
+    if !json {
+        outln!(
+            "Aangemeld bij team {} via {} als {}.",
+            print::short(&invitation.team_id),
+            invitation.relay_url,
+            invitation.role.label().to_lowercase()
+        );
+    }
+    // The request is at the relay; whether this first sync works or not, it stays there.
+    let report = match sync::sync(&mut device, !json) {
+        Ok(report) => Some(report),
+        Err(e) => {
+            eprintln!("eropaf: {e}");
+            None
+        }
+    };
+    let waiting = report.as_ref().is_none_or(|r| r.waiting_for_approval);
+    if json {
+        return print::json(&Joined {
+            team_id: &invitation.team_id,
+            relay_url: &invitation.relay_url,
+            role: invitation.role,
+            waiting_for_approval: waiting,
+        });
+    }
+    match report {
+        Some(report) if !waiting => {
+            outln!("Toegelaten: dit apparaat is lid van het team.");
+            sync::print_report(&device, &report)?;
+        }
+        _ => outln!(
+            "Een leidinggevende moet nu synchroniseren (`eropaf sync`) om dit apparaat toe te \
+             laten; synchroniseer daarna zelf met `eropaf sync`."
+        ),
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct MemberRow<'a> {
+    #[serde(flatten)]
+    member: &'a Member,
+    this_device: bool,
+}
+
+fn members(home: &Home, json: bool) -> Result<(), String> {
+    let device = home.open()?;
+    let me = device.device_id().to_hex();
+    let members = device.members();
+    if json {
+        let rows: Vec<MemberRow<'_>> = members
+            .iter()
+            .map(|member| MemberRow { member, this_device: member.device_id == me })
+            .collect();
+        return print::json(&rows);
+    }
+    let Some(info) = device.team_info().map_err(|e| describe(&e))? else {
+        match device.relay_url().map_err(|e| describe(&e))? {
+            Some(relay) => outln!(
+                "Dit apparaat wacht op toelating tot een team (relay {relay}). Synchroniseer \
+                 met `eropaf sync` nadat een leidinggevende dat deed."
+            ),
+            None => outln!("Dit apparaat hoort nog niet bij een team."),
+        }
+        return Ok(());
+    };
+    outln!("Team {} (tijdvak {})", info.team_name, info.epoch);
+    print::members(&members, &me);
+    Ok(())
+}
+
+fn revoke(home: &Home, prefix: &str, json: bool) -> Result<(), String> {
+    let prefix = prefix.trim().to_ascii_lowercase();
+    if prefix.len() < MIN_PREFIX || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "Geef het apparaat-id, of de eerste {MIN_PREFIX} tekens of meer ervan (0-9, a-f); \
+             zie `eropaf team members`."
+        ));
+    }
+    let mut device = home.open()?;
+    if device.team_info().map_err(|e| describe(&e))?.is_none() {
+        return Err(super::NOT_IN_TEAM.into());
+    }
+    // The newest roster first: a device admitted elsewhere can be found, and the revocation
+    // is appended to the roster the relay has.
+    sync::sync(&mut device, !json)?;
+    let members = device.members();
+    let matching: Vec<&Member> =
+        members.iter().filter(|m| m.device_id.starts_with(&prefix)).collect();
+    let target = match matching.as_slice() {
+        [one] => *one,
+        [] => return Err(format!("Apparaat {prefix} staat niet in de teamlijst.")),
+        many => {
+            let ids: Vec<String> =
+                many.iter().map(|m| format!("{} ({})", m.device_id, m.member)).collect();
+            return Err(format!(
+                "{prefix} past bij meer dan één apparaat: {}. Geef meer tekens.",
+                ids.join(", ")
+            ));
+        }
+    };
+    if target.device_id == device.device_id().to_hex() {
+        return Err(
+            "Dit is dit apparaat zelf. Laat een andere leidinggevende het intrekken.".into()
+        );
+    }
+    if target.revoked {
+        return Err(format!(
+            "Apparaat {} ({}) is al ingetrokken.",
+            target.device_id, target.member
+        ));
+    }
+    let transport = super::relay(&device)?;
+    device.revoke(&transport, &target.device_id).map_err(|e| describe_relay(&e))?;
+    let info = device.team_info().map_err(|e| describe(&e))?;
+    let epoch = info.map(|i| i.epoch).unwrap_or_default();
+    if json {
+        return print::json(&serde_json::json!({
+            "device_id": target.device_id,
+            "member": target.member,
+            "revoked": true,
+            "epoch": epoch,
+        }));
+    }
+    outln!("Ingetrokken: {} ({}).", target.member, target.device_id);
+    outln!(
+        "De relay weigert dit apparaat vanaf nu. Wat vanaf nu wordt vastgelegd, valt onder een \
+         nieuwe teamsleutel (tijdvak {epoch}) die het niet krijgt."
+    );
+    Ok(())
+}
+
+/// Checks that something answers at the relay address (host and port), with a Dutch reason
+/// when not. The address itself is checked again by the core.
+fn check_reachable(url: &str) -> Result<(), String> {
+    let unreachable = |why: String| {
+        format!("De relay op {url} is niet bereikbaar ({why}). Er is geen team aangemaakt.")
+    };
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        "Het adres van de relay begint met http:// of https://, bijvoorbeeld \
+         http://127.0.0.1:7300."
+            .to_string()
+    })?;
+    let default_port = match scheme {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err("Het adres van de relay begint met http:// of https://.".into()),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => {
+            let port = port.parse::<u16>().map_err(|_| unreachable(format!("poort {port:?}")))?;
+            (host, port)
+        }
+        _ => (authority, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(unreachable("er staat geen host in het adres".into()));
+    }
+    let addresses: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| unreachable(format!("{host} is onbekend: {e}")))?
+        .collect();
+    let mut last_error = None;
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, Duration::from_secs(5)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(unreachable(last_error.map_or_else(|| "geen adres".into(), |e| e.to_string())))
+}

@@ -1,0 +1,71 @@
+//! `eropaf demo`: the story told on real stores. Part 1: one worker, two replicas, a merge and
+//! a weighed decision. Part 2: a team on an embedded relay — enrolment, a case both workers
+//! visit offline, the merge on the supervisor's device, and a lost phone revoked.
+
+mod replicas;
+mod team;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{TimeZone, Utc};
+
+use crate::print::outln;
+
+/// Every store of the demo opens with this passphrase.
+const PASSPHRASE: &str = "demo-wachtwoord";
+
+pub fn run(dir: Option<PathBuf>, no_serve: bool) -> Result<(), String> {
+    let temp;
+    let dir = match dir {
+        Some(dir) if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) => {
+            return Err(format!(
+                "{} is niet leeg; kies een nieuwe of lege map voor de demo",
+                dir.display()
+            ));
+        }
+        Some(dir) => dir,
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("eropaf-demo-")
+                .tempdir()
+                .map_err(|e| e.to_string())?;
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("kan de map {} niet aanmaken: {e}", dir.display()))?;
+    outln!("### Deel 1: één werker, twee kopieën van haar opslag");
+    replicas::story(&dir).map_err(|e| e.message_nl())?;
+    outln!("\n### Deel 2: het wijkteam synchroniseert via de relay op kantoor");
+    team::story(&dir)?;
+    if !no_serve {
+        outln!(
+            "\n(De console voor leidinggevenden komt met een volgende versie; de demo stopt hier.)"
+        );
+    }
+    Ok(())
+}
+
+fn heading(text: &str) {
+    outln!("\n== {text} ==");
+}
+
+fn at(year: i32, month: u32, day: u32, hour: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, hour, 0, 0).single().unwrap_or_else(Utc::now)
+}
+
+/// Whether any file directly in `dir` holds `marker`.
+fn dir_contains(dir: &Path, marker: &[u8]) -> bool {
+    files_contain(dir, "", marker)
+}
+
+/// Whether any file directly in `dir` whose name starts with `prefix` holds `marker`.
+fn files_contain(dir: &Path, prefix: &str, marker: &[u8]) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .any(|bytes| bytes.windows(marker.len()).any(|w| w == marker))
+}

@@ -1,0 +1,247 @@
+//! Part 2 of the demo: a relay on a loopback port, Marieke (supervisor) and two workers, Sanne
+//! and Daan, each on their own store (`DIR/supervisor`, `DIR/sanne`, `DIR/daan`, the relay in
+//! `DIR/relay.db`). Everything goes through the same core calls and HTTP as `eropaf sync`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use eropaf_core::model::{Case, CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::team::roster::Role;
+use eropaf_core::{Eropaf, Error, Invitation, SyncReport, Unlock};
+
+use super::{at, files_contain, heading, PASSPHRASE};
+use crate::commands::relay::Background;
+use crate::print::{self, describe_relay, local, outln};
+
+const AFTER_REVOCATION: &str =
+    "Betalingsregeling getekend: 50 euro per maand. Aïsha begint in januari aan een mbo-opleiding.";
+
+/// Core errors as the Dutch sentence a person reads.
+trait Dutch<T> {
+    fn nl(self) -> Result<T, String>;
+}
+
+impl<T> Dutch<T> for Result<T, Error> {
+    fn nl(self) -> Result<T, String> {
+        self.map_err(|e| e.message_nl())
+    }
+}
+
+pub fn story(dir: &Path) -> Result<(), String> {
+    heading("6. De relay op kantoor start");
+    let db = dir.join("relay.db");
+    let relay = Background::start(&db)?;
+    let transport = HttpTransport::new(&relay.url).nl()?;
+    outln!("Relay luistert op {} (database: {}).", relay.url, db.display());
+    outln!("De relay bewaart alleen ondertekende, versleutelde enveloppen: lezen kan hij ze niet.");
+
+    heading("7. Marieke, leidinggevende, maakt het team aan");
+    let mut marieke =
+        Eropaf::create(&dir.join("supervisor"), Unlock::Passphrase(PASSPHRASE), "Marieke").nl()?;
+    let info = marieke.create_team("Wijkteam Noord", &relay.url).nl()?;
+    sync(&mut marieke, &transport)?;
+    outln!(
+        "Team {} (id {}); Marieke is de eerste leidinggevende.",
+        info.team_name,
+        print::short(&info.team_id)
+    );
+
+    heading("8. Sanne en Daan worden uitgenodigd en sluiten aan");
+    let mut sanne = enrol(dir, "Sanne", &mut marieke, &transport)?;
+    let mut daan = enrol(dir, "Daan", &mut marieke, &transport)?;
+    outln!("\nDe teamlijst op Mariekes apparaat:");
+    print::members(&marieke.members(), &marieke.device_id().to_hex());
+
+    heading("9. Sanne legt de casus van Aïsha aan");
+    let resident = Resident {
+        household: Some("Woont alleen; haar vader is in september overleden".into()),
+        ..Resident::named("Aïsha El Amrani")
+    };
+    let aisha = sanne.new_case(&resident, Some(CaseType::Schuldhulp)).nl()?;
+    sanne
+        .record_visit(
+            &aisha,
+            &NewVisit {
+                at: Some(at(2026, 11, 3, 9)),
+                place: Some("Thuis".into()),
+                present: vec!["Aïsha".into()],
+                note: "Aïsha is achttien. Haar vader is in september overleden; hij betaalde de \
+                       huur. De huur is 750 euro per maand en die kan ze niet betalen."
+                    .into(),
+                observations: vec![
+                    Observation::new(
+                        "Geen eigen inkomen; de huur van oktober en november is niet betaald.",
+                        Some(LifeDomain::Financien),
+                        Some(Score::new(1).nl()?),
+                    )
+                    .nl()?,
+                    Observation::new(
+                        "Het huurcontract staat nog op naam van haar vader.",
+                        Some(LifeDomain::Huisvesting),
+                        Some(Score::new(2).nl()?),
+                    )
+                    .nl()?,
+                ],
+            },
+        )
+        .nl()?;
+    let report = sync(&mut sanne, &transport)?;
+    outln!("Sanne legt het eerste bezoek vast en synchroniseert: {} verstuurd.", report.pushed);
+    let report = sync(&mut daan, &transport)?;
+    outln!(
+        "Daan synchroniseert: {} opgehaald; de casus staat nu ook op zijn telefoon.",
+        report.pulled
+    );
+
+    heading("10. Offline gaan Sanne en Daan allebei langs");
+    let by_sanne = "Samen de woningcorporatie gebeld: het huurcontract kan op Aïsha's naam, de \
+                    achterstand wordt een betalingsregeling.";
+    let by_daan = "Met Aïsha naar het Jongerenloket: bijstand aangevraagd, en bijzondere bijstand \
+                   voor de kosten van de begrafenis.";
+    sanne.record_visit(&aisha, &visit(at(2026, 11, 10, 8), "Thuis", by_sanne)).nl()?;
+    daan.record_visit(&aisha, &visit(at(2026, 11, 10, 14), "Jongerenloket", by_daan)).nl()?;
+    outln!("Sanne, 's ochtends: {by_sanne}");
+    outln!("Daan, 's middags: {by_daan}");
+    outln!(
+        "Geen van beide telefoons had verbinding: elk bezoek staat alleen op het eigen toestel."
+    );
+
+    heading("11. Terug op kantoor synchroniseert iedereen");
+    for (name, device) in [("Sanne", &mut sanne), ("Daan", &mut daan), ("Marieke", &mut marieke)] {
+        let r = sync(device, &transport)?;
+        outln!("{name}: {} verstuurd, {} opgehaald, {} toegepast.", r.pushed, r.pulled, r.applied);
+    }
+    let names = member_names(&marieke);
+    let merged = marieke.case(&aisha).nl()?;
+    outln!("\nOp Mariekes apparaat:");
+    show_case(&merged, &names);
+    expect(merged.visits.len() == 3, "Mariekes apparaat heeft niet alle drie de bezoeken")?;
+
+    heading("12. Daans telefoon is kwijt: Marieke trekt hem in");
+    let daan_id = daan.device_id().to_hex();
+    marieke.revoke(&transport, &daan_id).map_err(|e| describe_relay(&e))?;
+    let epoch = marieke.team_info().nl()?.map(|i| i.epoch).unwrap_or_default();
+    outln!("Ingetrokken: Daan ({}), telefoon verloren.", print::short(&daan_id));
+    outln!(
+        "Nieuw tijdvak {epoch}: de nieuwe teamsleutel gaat naar Sanne, niet naar Daans telefoon."
+    );
+    print::members(&marieke.members(), &marieke.device_id().to_hex());
+
+    heading("13. Sanne gaat weer langs");
+    sync(&mut sanne, &transport)?;
+    outln!("Sanne synchroniseert en krijgt de sleutel van tijdvak {epoch}.");
+    sanne.record_visit(&aisha, &visit(at(2026, 11, 17, 9), "Thuis", AFTER_REVOCATION)).nl()?;
+    let report = sync(&mut sanne, &transport)?;
+    outln!("Sanne legt het bezoek vast: {AFTER_REVOCATION}");
+    outln!("Sanne synchroniseert: {} verstuurd.", report.pushed);
+    sync(&mut marieke, &transport)?;
+    let on_marieke = marieke.case(&aisha).nl()?;
+    outln!("Op Mariekes apparaat: {} bezoeken.", on_marieke.visits.len());
+
+    heading("14. Daans telefoon probeert te synchroniseren");
+    match daan.sync(&transport, &mut |_| {}) {
+        Ok(_) => return Err("de relay liet de ingetrokken telefoon van Daan toe".into()),
+        Err(e) => outln!("Geweigerd: {}", describe_relay(&e)),
+    }
+    let on_daan = daan.case(&aisha).nl()?;
+    let has_new = on_daan.visits.iter().any(|v| v.note == AFTER_REVOCATION);
+    outln!(
+        "Op Daans telefoon: {} bezoeken; het bezoek van na de intrekking staat er {}.",
+        on_daan.visits.len(),
+        if has_new { "wél op" } else { "niet op" }
+    );
+    expect(!has_new, "de ingetrokken telefoon heeft het nieuwe bezoek")?;
+
+    heading("15. Niets leesbaars bij de relay");
+    let markers = ["Aïsha", "Jongerenloket", "betalingsregeling"];
+    let readable = markers.iter().filter(|m| files_contain(dir, "relay.db", m.as_bytes())).count();
+    outln!(
+        "De relaydatabase bevat {readable} van de {} gezochte woorden in leesbare vorm.",
+        markers.len()
+    );
+    drop(relay);
+    Ok(())
+}
+
+/// A new worker's device: Marieke invites it, it joins with the code, Marieke's sync admits
+/// it, and its own sync brings it the roster and the team key.
+fn enrol(
+    dir: &Path,
+    name: &str,
+    supervisor: &mut Eropaf,
+    transport: &HttpTransport,
+) -> Result<Eropaf, String> {
+    let home = dir.join(name.to_lowercase());
+    let mut device = Eropaf::create(&home, Unlock::Passphrase(PASSPHRASE), name).nl()?;
+    let invitation = supervisor.invite(transport, Role::Worker).map_err(|e| describe_relay(&e))?;
+    outln!(
+        "Marieke nodigt {name} uit: {}… (eenmalig, geldig tot {})",
+        invitation.code.get(..16).unwrap_or(&invitation.code),
+        local(invitation.expires_at).format("%d-%m-%Y")
+    );
+    let code = Invitation::parse(&invitation.code).nl()?;
+    device.join(transport, &code).map_err(|e| describe_relay(&e))?;
+    let waiting = sync(&mut device, transport)?.waiting_for_approval;
+    outln!(
+        "{name} meldt zich aan met de code{}.",
+        if waiting { " en wacht op toelating" } else { "" }
+    );
+    let approved = sync(supervisor, transport)?.approved;
+    outln!("Marieke synchroniseert en laat {approved} apparaat toe.");
+    let report = sync(&mut device, transport)?;
+    let has_key = device.team_info().nl()?.is_some_and(|i| i.has_current_key);
+    expect(!report.waiting_for_approval && has_key, &format!("{name} is niet toegelaten"))?;
+    outln!("{name} synchroniseert: lid van het team, met de teamsleutel.");
+    Ok(device)
+}
+
+fn sync(device: &mut Eropaf, transport: &HttpTransport) -> Result<SyncReport, String> {
+    let report = device.sync(transport, &mut |_| {}).map_err(|e| describe_relay(&e))?;
+    // In the story nothing is forged: a refusal here is a fault, not a plot point.
+    match report.refused.first() {
+        Some(reason) => Err(format!("een envelop werd geweigerd: {reason}")),
+        None => Ok(report),
+    }
+}
+
+fn visit(at: chrono::DateTime<chrono::Utc>, place: &str, note: &str) -> NewVisit {
+    NewVisit {
+        at: Some(at),
+        place: Some(place.into()),
+        present: vec!["Aïsha".into()],
+        note: note.into(),
+        observations: Vec::new(),
+    }
+}
+
+fn member_names(device: &Eropaf) -> HashMap<String, String> {
+    device.members().into_iter().map(|m| (m.device_id, m.member)).collect()
+}
+
+/// A case with who recorded each visit.
+fn show_case(case: &Case, names: &HashMap<String, String>) {
+    outln!("Casus {}  {}  ({})", print::short(&case.id), case.resident.name, case.status.label());
+    if let Some(household) = &case.resident.household {
+        outln!("Huishouden: {household}");
+    }
+    outln!("Bezoeken ({}):", case.visits.len());
+    for visit in &case.visits {
+        let author = names.get(&visit.author_device).map_or("?", String::as_str);
+        let place = visit.place.as_deref().map(|p| format!(" — {p}")).unwrap_or_default();
+        outln!("- {}{place}, door {author}", local(visit.at).format("%d-%m-%Y %H:%M"));
+        outln!("  {}", visit.note);
+        for o in &visit.observations {
+            let domain = o.domain.map(|d| format!("{}: ", d.label())).unwrap_or_default();
+            outln!("  • {domain}{}", o.text);
+        }
+    }
+}
+
+fn expect(holds: bool, problem: &str) -> Result<(), String> {
+    if holds {
+        Ok(())
+    } else {
+        Err(format!("de demo liep anders dan verwacht: {problem}"))
+    }
+}

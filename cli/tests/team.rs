@@ -1,0 +1,275 @@
+//! End-to-end tests of team sync through the `eropaf` binary: a real `relay serve` child on a
+//! loopback port, a supervisor and a worker on their own homes, enrolment, a case crossing over,
+//! revocation refused in Dutch; and `demo --no-serve` telling the team story.
+// Tests: an unwrap that fails is a failing test, with the panic message as the report.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const PASSPHRASE: &str = "correct paard batterij nietje";
+
+fn command(home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eropaf"));
+    command
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("EROPAF_HOME")
+        .env("EROPAF_PASSPHRASE", PASSPHRASE)
+        .stdin(Stdio::null());
+    command
+}
+
+fn eropaf(home: &Path, args: &[&str]) -> Output {
+    command(home, args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+#[track_caller]
+fn ok(home: &Path, args: &[&str]) -> String {
+    let out = eropaf(home, args);
+    assert!(
+        out.status.success(),
+        "eropaf {args:?} failed ({}):\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+#[track_caller]
+fn ok_json(home: &Path, args: &[&str]) -> Value {
+    let stdout = ok(home, args);
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("eropaf {args:?} printed no JSON ({e}):\n{stdout}"))
+}
+
+/// A command that must fail: non-zero exit, nothing on stdout; returns stderr.
+#[track_caller]
+fn fails(home: &Path, args: &[&str]) -> String {
+    let out = eropaf(home, args);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "eropaf {args:?} should have failed; stderr:\n{stderr}");
+    assert!(out.stdout.is_empty(), "eropaf {args:?} failed but printed:\n{}", text(&out.stdout));
+    assert!(!stderr.trim().is_empty(), "eropaf {args:?} failed without saying why");
+    stderr
+}
+
+#[track_caller]
+fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer} in {value:#}"))
+}
+
+#[track_caller]
+fn num_at(value: &Value, pointer: &str) -> u64 {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no number at {pointer} in {value:#}"))
+}
+
+/// `eropaf relay serve` as a child process on a free loopback port; killed when dropped.
+struct Relay {
+    child: Child,
+    url: String,
+    // Held open so the relay's later status lines never meet a closed pipe.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Relay {
+    fn start(db: &Path) -> Relay {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eropaf"))
+            .args(["relay", "serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("Relay luistert op ")
+            .unwrap_or_else(|| panic!("the relay's first line names no address: {first:?}"))
+            .to_string();
+        assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
+        Relay { child, url, _stdout: stdout }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn members_by_name(members: &Value) -> Vec<(String, String, bool)> {
+    let mut rows: Vec<_> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(str_at(m, "/device_id").len(), 32, "{m:#}");
+            (
+                str_at(m, "/member").to_string(),
+                str_at(m, "/role").to_string(),
+                m["revoked"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
+    let temp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&temp.path().join("relay.db"));
+    let office = temp.path().join("marieke");
+    let phone = temp.path().join("sanne");
+    let (office, phone) = (office.as_path(), phone.as_path());
+    ok(office, &["init", "--name", "Marieke"]);
+    let sanne = ok_json(phone, &["init", "--name", "Sanne", "--json"]);
+    let sanne_id = str_at(&sanne, "/device_id").to_string();
+
+    // Nothing to sync with before there is a team; an unreachable relay creates no team.
+    let stderr = fails(office, &["sync"]);
+    assert!(stderr.contains("hoort nog niet bij een team"), "{stderr}");
+    let stderr = fails(office, &["team", "create", "--name", "X", "--relay", "http://127.0.0.1:1"]);
+    assert!(stderr.contains("niet bereikbaar") && stderr.contains("geen team"), "{stderr}");
+
+    // The supervisor starts the team; the relay knows it at once (invitations need that).
+    let created =
+        ok(office, &["team", "create", "--name", "Wijkteam Noord", "--relay", &relay.url]);
+    assert!(created.contains("Wijkteam Noord"), "{created}");
+    let stderr = fails(office, &["team", "invite", "--role", "baas"]);
+    assert!(stderr.contains("baas"), "{stderr}");
+    let invitation = ok_json(office, &["team", "invite", "--role", "worker", "--json"]);
+    let code = str_at(&invitation, "/code").to_string();
+    let expires = chrono::DateTime::parse_from_rfc3339(str_at(&invitation, "/expires_at")).unwrap();
+    assert!(expires > chrono::Utc::now(), "expired at once: {invitation:#}");
+
+    // The worker joins and waits until a supervisor's sync admits her.
+    let stderr = fails(phone, &["team", "join", "eropaf1|kapot"]);
+    assert!(stderr.contains("uitnodigingscode"), "{stderr}");
+    let joined = ok(phone, &["team", "join", &code]);
+    assert!(joined.contains("leidinggevende moet"), "{joined}");
+    let waiting = ok_json(phone, &["sync", "--json"]);
+    assert_eq!(waiting["waiting_for_approval"], Value::Bool(true), "{waiting:#}");
+    let admitting = ok_json(office, &["sync", "--json"]);
+    assert_eq!(num_at(&admitting, "/approved"), 1, "{admitting:#}");
+    let admitted = ok_json(phone, &["sync", "--json"]);
+    assert_eq!(admitted["waiting_for_approval"], Value::Bool(false), "{admitted:#}");
+    // The code works once.
+    let stranger = temp.path().join("vreemde");
+    ok(&stranger, &["init", "--name", "Vreemde"]);
+    let second_use = eropaf(&stranger, &["team", "join", &code]);
+    assert!(!second_use.status.success(), "a used code was accepted again");
+
+    let expected = vec![
+        ("Marieke".to_string(), "supervisor".to_string(), false),
+        ("Sanne".to_string(), "worker".to_string(), false),
+    ];
+    for home in [office, phone] {
+        let members = ok_json(home, &["team", "members", "--json"]);
+        assert_eq!(members_by_name(&members), expected, "{members:#}");
+    }
+
+    // A case made on the phone reaches the office, with its visit.
+    let case = ok_json(phone, &["case", "new", "--resident", "Aïsha El Amrani", "--json"]);
+    let case = str_at(&case, "/id").to_string();
+    let note = "Huur van 750 euro per maand kan ze niet betalen.";
+    ok(phone, &["visit", "add", &case, "--note", note]);
+    let pushed = ok_json(phone, &["sync", "--json"]);
+    assert!(num_at(&pushed, "/pushed") >= 2, "{pushed:#}");
+    let pulled = ok_json(office, &["sync", "--json"]);
+    assert!(pulled["changed_cases"].as_array().unwrap().contains(&Value::from(case.as_str())));
+    let list = ok_json(office, &["case", "list", "--json"]);
+    let listed = list.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{list:#}");
+    assert_eq!(str_at(&listed[0], "/id"), case);
+    assert_eq!(str_at(&listed[0], "/resident/name"), "Aïsha El Amrani");
+    let shown = ok_json(office, &["case", "show", &case, "--json"]);
+    assert_eq!(str_at(&shown, "/visits/0/note"), note);
+    assert_eq!(str_at(&shown, "/visits/0/author_device"), sanne_id);
+    // For people: what moved, in Dutch.
+    assert!(ok(office, &["sync"]).contains("Gesynchroniseerd"));
+
+    // Revocation by a short prefix; the revoked phone is refused, in Dutch, and gets nothing.
+    let stderr = fails(office, &["team", "revoke", "ab"]);
+    assert!(stderr.contains("4 tekens"), "{stderr}");
+    let revoked = ok(office, &["team", "revoke", &sanne_id[..6]]);
+    assert!(revoked.contains("Ingetrokken") && revoked.contains("Sanne"), "{revoked}");
+    let members = ok_json(office, &["team", "members", "--json"]);
+    assert_eq!(
+        members_by_name(&members),
+        vec![
+            ("Marieke".to_string(), "supervisor".to_string(), false),
+            ("Sanne".to_string(), "worker".to_string(), true),
+        ]
+    );
+    ok(office, &["visit", "add", &case, "--note", "Na de intrekking vastgelegd."]);
+    ok(office, &["sync"]);
+    let stderr = fails(phone, &["sync"]);
+    assert!(stderr.contains("De relay weigert dit apparaat"), "{stderr}");
+    assert!(stderr.contains("ingetrokken"), "{stderr}");
+    let on_phone = ok_json(phone, &["case", "show", &case, "--json"]);
+    assert_eq!(on_phone["visits"].as_array().unwrap().len(), 1, "{on_phone:#}");
+}
+
+#[test]
+fn demo_tells_the_team_story() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_eropaf"))
+        .args(["demo", "--no-serve", "--dir"])
+        .arg(&dir)
+        .env_remove("EROPAF_HOME")
+        .env_remove("EROPAF_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{}", text(&out.stderr));
+
+    // The merged case on the supervisor's device: both offline visits, each by its author.
+    let merged = stdout
+        .split("Op Mariekes apparaat:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no merged case shown:\n{stdout}"));
+    assert!(merged.contains("Aïsha El Amrani"), "{stdout}");
+    assert!(merged.contains("Bezoeken (3):"), "{stdout}");
+    assert!(merged.contains("door Sanne") && merged.contains("door Daan"), "{stdout}");
+    assert!(merged.contains("woningcorporatie") && merged.contains("Jongerenloket"), "{stdout}");
+
+    // The revocation: Daan's phone is refused and lacks the visit written afterwards.
+    assert!(stdout.contains("Ingetrokken: Daan"), "{stdout}");
+    assert!(stdout.contains("De relay weigert dit apparaat"), "{stdout}");
+    assert!(stdout.contains("Op Mariekes apparaat: 4 bezoeken."), "{stdout}");
+    assert!(stdout.contains("Op Daans telefoon: 3 bezoeken"), "{stdout}");
+    assert!(stdout.contains("staat er niet op"), "{stdout}");
+    assert!(stdout.contains("De relaydatabase bevat 0 van de 3"), "{stdout}");
+
+    for store in ["supervisor", "sanne", "daan"] {
+        assert!(dir.join(store).is_dir(), "no store in {store}");
+    }
+    let relay_db = std::fs::read(dir.join("relay.db")).unwrap();
+    for marker in ["Aïsha", "Jongerenloket", "woningcorporatie"] {
+        let found = relay_db.windows(marker.len()).any(|w| w == marker.as_bytes());
+        assert!(!found, "the relay database holds {marker:?} in readable form");
+    }
+}
