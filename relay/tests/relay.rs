@@ -50,13 +50,7 @@ impl Relay {
             .await
             .unwrap();
         });
-        Relay {
-            url,
-            db: db.to_owned(),
-            shutdown: Some(tx),
-            task: Some(task),
-            http: reqwest::Client::new(),
-        }
+        Relay { url, db: db.to_owned(), shutdown: Some(tx), task: Some(task), http: client() }
     }
 
     async fn stop(&mut self) {
@@ -699,4 +693,11 @@ async fn an_erased_document_leaves_a_tombstone_and_refuses_new_envelopes() {
     assert_eq!(status, StatusCode::OK, "{reply}");
     assert_eq!(reply["accepted"][0]["erased"], true);
     assert_eq!(pull_all(&relay, &team, sup).await.len(), 1);
+}
+
+/// reqwest is built with rustls but no crypto provider of its own (the core picks ring for the
+/// whole workspace), so the provider is installed before a client is made.
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

@@ -103,7 +103,10 @@ fn invite(home: &Home, role: &str, json: bool) -> Result<(), String> {
     outln!(
         "Eenmalige uitnodiging als {}, geldig tot {}:",
         role.label().to_lowercase(),
-        print::local(invitation.expires_at).format("%d-%m-%Y %H:%M")
+        invitation
+            .expires_at
+            .map(|t| print::local(t).format("%d-%m-%Y %H:%M").to_string())
+            .unwrap_or_default()
     );
     outln!("{}", invitation.code);
     outln!("\nOp het nieuwe apparaat: eropaf team join '{}'", invitation.code);

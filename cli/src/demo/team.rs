@@ -178,7 +178,7 @@ fn enrol(
     outln!(
         "Marieke nodigt {name} uit: {}… (eenmalig, geldig tot {})",
         invitation.code.get(..16).unwrap_or(&invitation.code),
-        local(invitation.expires_at).format("%d-%m-%Y")
+        invitation.expires_at.map(|t| local(t).format("%d-%m-%Y").to_string()).unwrap_or_default()
     );
     let code = Invitation::parse(&invitation.code).nl()?;
     device.join(transport, &code).map_err(|e| describe_relay(&e))?;

@@ -58,7 +58,8 @@ pub struct Invitation {
     pub team_id: String,
     pub invitation_id: String,
     pub role: Role,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Known to the device that made the invitation; a code read back does not carry it.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip)]
     secret: [u8; 16],
 }
@@ -84,7 +85,7 @@ impl Invitation {
             team_id: team_id.to_string(),
             invitation_id: invitation_id.to_string(),
             role: Role::parse(role)?,
-            expires_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            expires_at: None,
             secret,
         })
     }
@@ -338,7 +339,15 @@ impl Eropaf {
             hex::encode(secret),
             role.key()
         );
-        Ok(Invitation { code, relay_url, team_id, invitation_id, role, expires_at, secret })
+        Ok(Invitation {
+            code,
+            relay_url,
+            team_id,
+            invitation_id,
+            role,
+            expires_at: Some(expires_at),
+            secret,
+        })
     }
 
     /// A new device asks to join with an invitation code. It becomes a member once a
@@ -481,6 +490,15 @@ impl Eropaf {
     /// A supervisor revokes a lost or retired device: the relay refuses it from now on, and a
     /// new epoch starts whose key reaches every other active device but not this one.
     pub fn revoke(&mut self, transport: &dyn Transport, device_id: &str) -> Result<()> {
+        if device_id == self.identity.id().to_hex() {
+            return Err(Error::invalid("device", "een apparaat kan zichzelf niet intrekken"));
+        }
+        // Work from the relay's newest roster, or the relay refuses the entries as stale.
+        let team_id = self.team.as_ref().map(|t| t.settings.team_id.clone()).unwrap_or_default();
+        if !team_id.is_empty() {
+            let entries = transport.roster(&self.identity, &team_id)?;
+            self.apply_roster_entries(entries)?;
+        }
         let team = self
             .team
             .as_mut()

@@ -84,6 +84,8 @@ fn signing_time() -> i64 {
 #[derive(Deserialize)]
 struct RelayErrorBody {
     error: String,
+    #[serde(default)]
+    code: String,
 }
 
 fn read(response: Response) -> Result<Value> {
@@ -91,15 +93,47 @@ fn read(response: Response) -> Result<Value> {
     let text = response.text().map_err(|e| Error::Network(e.to_string()))?;
     if status.is_success() {
         return serde_json::from_str(&text)
-            .map_err(|e| Error::Network(format!("unreadable answer: {e}")));
+            .map_err(|e| Error::Network(format!("onleesbaar antwoord van de relay: {e}")));
     }
-    let message = serde_json::from_str::<RelayErrorBody>(&text).map(|b| b.error).unwrap_or(text);
-    Err(match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Error::Unauthorised(message),
-        StatusCode::GONE => Error::invalid("uitnodiging", message),
-        s if s.is_server_error() => Error::Network(format!("{s}: {message}")),
-        _ => Error::Refused(message),
-    })
+    let body = serde_json::from_str::<RelayErrorBody>(&text)
+        .unwrap_or(RelayErrorBody { error: text, code: String::new() });
+    Err(relay_error(status, &body))
+}
+
+/// The relay answers in English with a machine-readable code; people get Dutch, and callers
+/// get the error case they can act on.
+fn relay_error(status: StatusCode, body: &RelayErrorBody) -> Error {
+    let unauthorised = |nl: &str| Error::Unauthorised(nl.to_string());
+    match body.code.as_str() {
+        "revoked_device" => unauthorised("dit apparaat is uit het team ingetrokken"),
+        "unknown_device" => unauthorised("dit apparaat staat (nog) niet in de teamlijst"),
+        "not_supervisor" => unauthorised("alleen een leidinggevende mag dit"),
+        "stale_request" | "bad_timestamp" => {
+            unauthorised("de klok van dit apparaat loopt te ver af; zet de tijd goed")
+        }
+        "replayed_request" => {
+            Error::Network("de relay zag dit verzoek al; probeer het opnieuw".into())
+        }
+        "invitation_used" => {
+            Error::invalid("uitnodiging", "deze uitnodiging is al gebruikt; vraag een nieuwe")
+        }
+        "invitation_expired" => {
+            Error::invalid("uitnodiging", "deze uitnodiging is verlopen; vraag een nieuwe")
+        }
+        "invitation_not_found" | "wrong_proof" => {
+            Error::invalid("uitnodiging", "de relay kent deze uitnodiging niet")
+        }
+        "already_member" => Error::invalid("uitnodiging", "dit apparaat hoort al bij het team"),
+        "team_not_found" => Error::invalid("team", "de relay kent dit team niet"),
+        "roster_changed" => Error::Network(
+            "de teamlijst is intussen gewijzigd; synchroniseer en probeer opnieuw".into(),
+        ),
+        _ if status.is_server_error() => Error::Network(format!("{status}: {}", body.error)),
+        _ if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN => {
+            Error::Unauthorised(body.error.clone())
+        }
+        _ => Error::Refused(format!("{} ({})", body.error, body.code)),
+    }
 }
 
 fn field<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T> {
