@@ -104,3 +104,102 @@ pub fn files_containing(dir: &Path, marker: &[u8]) -> Vec<String> {
     }
     found
 }
+
+/// A temporary directory on a RAM-backed file system where there is one (`/dev/shm`), else the
+/// usual one. For scenario tests that run thousands of small syncs: stores and the relay
+/// fsync every commit, which costs milliseconds on a disk and microseconds in memory. What
+/// they test is sync logic; durability is tested on a disk (crash.rs, sync_faults.rs).
+pub fn fast_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new().prefix("eropaf-test-").tempdir_in(shm) {
+            return dir;
+        }
+    }
+    tempfile::tempdir().expect("temporary directory")
+}
+
+/// A supervisor and enrolled workers on one relay, each holding the team's epoch key. The
+/// directories live as long as the team; `dirs[0]` is the supervisor's, `dirs[1 + n]` worker
+/// `n`'s.
+pub struct Team {
+    pub key: SecretKey,
+    pub team_id: String,
+    pub supervisor: Eropaf,
+    pub workers: Vec<Eropaf>,
+    pub dirs: Vec<tempfile::TempDir>,
+}
+
+impl Team {
+    /// Enrols `workers` workers as a person would (invitation, join, the supervisor's sync
+    /// approves, the worker's sync completes), with stores in directories from `tempdir`.
+    pub fn enrol(
+        transport: &dyn eropaf_core::sync::transport::Transport,
+        relay_url: &str,
+        workers: usize,
+        tempdir: fn() -> tempfile::TempDir,
+    ) -> Team {
+        let key = new_key();
+        let supervisor_dir = tempdir();
+        let mut supervisor = create_device(supervisor_dir.path(), &key, "Marieke (leidinggevende)");
+        let team_id = supervisor.create_team("Wijkteam Noord", relay_url).expect("team").team_id;
+        supervisor.sync(transport, &mut |_| {}).expect("supervisor's first sync");
+        let mut dirs = vec![supervisor_dir];
+        let mut enrolled = Vec::new();
+        for n in 0..workers {
+            let dir = tempdir();
+            let mut worker = create_device(dir.path(), &key, &format!("Werker {n}"));
+            let invitation = supervisor
+                .invite(transport, eropaf_core::team::roster::Role::Worker)
+                .expect("invitation");
+            let code = eropaf_core::Invitation::parse(&invitation.code).expect("invitation code");
+            worker.join(transport, &code).expect("join");
+            dirs.push(dir);
+            enrolled.push(worker);
+        }
+        let report = supervisor.sync(transport, &mut |_| {}).expect("supervisor approves");
+        assert_eq!(report.approved, workers as u64, "every join request approved");
+        for worker in &mut enrolled {
+            let report = worker.sync(transport, &mut |_| {}).expect("worker's first sync");
+            assert!(!report.waiting_for_approval, "an approved worker is a member");
+        }
+        Team { key, team_id, supervisor, workers: enrolled, dirs }
+    }
+
+    /// The supervisor first, then the workers.
+    pub fn devices_mut(&mut self) -> Vec<&mut Eropaf> {
+        std::iter::once(&mut self.supervisor).chain(self.workers.iter_mut()).collect()
+    }
+}
+
+/// A second handle on a device's store, for what a test must see that the `Eropaf` API does
+/// not show (the identity, case keys, the outbox).
+pub fn open_store(dir: &Path, key: &SecretKey) -> eropaf_core::store::Store {
+    eropaf_core::store::Store::open(dir, Unlock::Key(key.clone())).expect("open store")
+}
+
+/// The device's signing identity, as its store holds it.
+pub fn device_identity(dir: &Path, key: &SecretKey) -> eropaf_core::crypto::DeviceIdentity {
+    let pkcs8 = open_store(dir, key).meta("device_identity").expect("meta").expect("identity");
+    eropaf_core::crypto::DeviceIdentity::from_pkcs8(&pkcs8).expect("identity")
+}
+
+/// The newest case key the device holds for a case: (version, key).
+pub fn case_key(dir: &Path, key: &SecretKey, case_id: &str) -> (u32, SecretKey) {
+    let keys = open_store(dir, key).case_keys(case_id).expect("case keys");
+    let newest = keys.into_iter().last().expect("the device holds a key for the case");
+    (newest.version, newest.key)
+}
+
+/// Envelopes waiting in the device's outbox, oldest first.
+pub fn outbox(dir: &Path, key: &SecretKey) -> Vec<Vec<u8>> {
+    open_store(dir, key).outbox(10_000).expect("outbox").into_iter().map(|(_, b)| b).collect()
+}
+
+/// A connection to the relay's SQLite database beside the running relay (WAL: both may use
+/// it at once), for tests that look at or tamper with what the relay stores.
+pub fn relay_db(db: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).expect("open the relay's database");
+    conn.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
+    conn
+}

@@ -1,0 +1,472 @@
+//! Security properties of team sync, over the real relay on loopback: the relay's files hold
+//! no case text; an envelope tampered with at the relay, replayed requests, another team's
+//! envelopes, and changes written under another device's automerge actor are all refused,
+//! and a refused envelope never changes a case.
+
+#![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
+
+use chrono::Utc;
+use eropaf_core::crypto::{session_actor, sha256, DeviceId, DeviceIdentity, SecretKey};
+use eropaf_core::doc::CaseDoc;
+use eropaf_core::model::{LifeDomain, NewVisit, Observation, Resident, Score};
+use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::sync::request::sign_request;
+use eropaf_core::sync::transport::Transport;
+use eropaf_core::{Eropaf, Error, SyncReport};
+use eropaf_tests::{
+    case_key, device_identity, fast_tempdir, files_containing, open_store, outbox, relay_db, Team,
+    TestRelay,
+};
+use reqwest::StatusCode;
+
+fn sync(device: &mut Eropaf, transport: &dyn Transport) -> SyncReport {
+    device.sync(transport, &mut |_| {}).unwrap()
+}
+
+fn note(text: &str) -> NewVisit {
+    NewVisit { note: text.into(), ..NewVisit::default() }
+}
+
+struct Setup {
+    relay_dir: tempfile::TempDir,
+    relay: TestRelay,
+    http: HttpTransport,
+    team: Team,
+}
+
+fn setup(workers: usize) -> Setup {
+    let relay_dir = fast_tempdir();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let team = Team::enrol(&http, &relay.url, workers, fast_tempdir);
+    Setup { relay_dir, relay, http, team }
+}
+
+/// Where the last byte of an envelope's sequence number lies: version, team id, doc id, key
+/// version, author, then the 8-byte sequence number.
+const SEQ_LAST_BYTE: usize = 1 + 16 + 16 + 4 + 16 + 7;
+
+/// The relay's server sequence so far.
+fn last_seq(db: &std::path::Path) -> i64 {
+    relay_db(db).query_row("SELECT MAX(last_seq) FROM teams", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn the_relays_files_hold_none_of_the_case_text() {
+    let Setup { relay_dir, relay, http, mut team } = setup(2);
+    let resident = Resident {
+        name: "Kwartelkoning Jansen".into(),
+        address: Some("Zonnebloemstraat 77".into()),
+        phone: Some("06-98765432".into()),
+        household: Some("Gezin Roerdomp".into()),
+    };
+    let case = team.workers[0].new_case(&resident, None).unwrap();
+    let visit = NewVisit {
+        note: "Huurachterstand bij Zwaluwnest Wonen".into(),
+        place: Some("Pimpelmeesplein".into()),
+        present: vec!["Grutto (buurvrouw)".into()],
+        observations: vec![Observation::new(
+            "Kievitschulden bij drie schuldeisers",
+            Some(LifeDomain::Financien),
+            Some(Score::new(2).unwrap()),
+        )
+        .unwrap()],
+        ..NewVisit::default()
+    };
+    let visit_id = team.workers[0].record_visit(&case, &visit).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.workers[1], &http);
+    team.workers[1]
+        .edit_visit_note(&case, &visit_id, "Huurachterstand bij Zwaluwnest Wonen; Tureluurregeling")
+        .unwrap();
+    let observation = Observation::new("Wulpzorgen om de kinderen", None, None).unwrap();
+    team.workers[1].add_observation(&case, &visit_id, &observation).unwrap();
+    for _ in 0..2 {
+        for device in team.devices_mut() {
+            sync(device, &http);
+        }
+    }
+
+    // The text did travel through this relay: the supervisor reads all of it.
+    let seen = team.supervisor.case(&case).unwrap();
+    assert_eq!(seen.resident, resident);
+    assert!(seen.visits[0].note.ends_with("Tureluurregeling"));
+    assert_eq!(seen.visits[0].observations.len(), 2);
+    let stored: i64 = relay_db(&relay.db)
+        .query_row("SELECT COUNT(*) FROM envelopes WHERE bytes IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored >= 4, "the relay holds the case's envelopes ({stored})");
+
+    let markers = [
+        "Kwartelkoning",
+        "Zonnebloemstraat",
+        "98765432",
+        "Roerdomp",
+        "Zwaluwnest",
+        "Pimpelmees",
+        "Grutto",
+        "Kievitschulden",
+        "Tureluur",
+        "Wulpzorgen",
+    ];
+    let scan = |when: &str| {
+        for marker in markers {
+            for needle in [marker.to_string(), hex::encode(marker)] {
+                let found = files_containing(relay_dir.path(), needle.as_bytes());
+                assert!(found.is_empty(), "{when}: {needle:?} is readable at the relay: {found:?}");
+            }
+        }
+    };
+    scan("while the relay runs");
+    drop(relay); // stops it; SQLite folds the WAL into the database file
+    scan("after the relay stopped");
+}
+
+#[test]
+fn an_envelope_tampered_with_at_the_relay_is_refused_and_never_applied() {
+    let Setup { relay_dir: _relay_dir, relay, http, mut team } = setup(1);
+    let tampered_case = team.workers[0].new_case(&Resident::named("Ans de Wit"), None).unwrap();
+    let other_case = team.workers[0].new_case(&Resident::named("Bram Visser"), None).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    let before = team.supervisor.case(&tampered_case).unwrap();
+
+    let seq_before = last_seq(&relay.db);
+    for n in 0..4 {
+        team.workers[0].record_visit(&tampered_case, &note(&format!("bezoek {n}"))).unwrap();
+    }
+    team.workers[0].record_visit(&other_case, &note("Gewoon bezoek")).unwrap();
+    sync(&mut team.workers[0], &http);
+
+    // Someone with access to the relay's database changes the four envelopes of the first
+    // case, each in another place: a header field, the body, the signature, the length.
+    let db = relay_db(&relay.db);
+    let rows: Vec<(i64, Vec<u8>)> = db
+        .prepare(
+            "SELECT server_seq, bytes FROM envelopes WHERE server_seq > ?1 ORDER BY server_seq",
+        )
+        .unwrap()
+        .query_map([seq_before], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(rows.len(), 5, "one envelope per visit");
+    let tampers: [fn(&mut Vec<u8>); 4] = [
+        |b| b[SEQ_LAST_BYTE] ^= 1,
+        |b| {
+            let middle = b.len() / 2;
+            b[middle] ^= 0x20;
+        },
+        |b| {
+            let last = b.len() - 1;
+            b[last] ^= 0x01;
+        },
+        |b| b.truncate(b.len() - 10),
+    ];
+    for ((seq, bytes), tamper) in rows.iter().zip(tampers) {
+        let mut bytes = bytes.clone();
+        tamper(&mut bytes);
+        db.execute(
+            "UPDATE envelopes SET bytes = ?1 WHERE server_seq = ?2",
+            rusqlite::params![bytes, seq],
+        )
+        .unwrap();
+    }
+
+    let report = sync(&mut team.supervisor, &http);
+    assert_eq!(report.refused.len(), 4, "each tampered envelope is refused: {report:?}");
+    assert_eq!(team.supervisor.case(&tampered_case).unwrap(), before, "nothing of them applied");
+    // One bad envelope does not hold back the rest.
+    assert_eq!(team.supervisor.case(&other_case).unwrap().visits[0].note, "Gewoon bezoek");
+    // Nor do they come back later.
+    let again = sync(&mut team.supervisor, &http);
+    assert!(again.refused.is_empty() && again.applied == 0, "{again:?}");
+    assert_eq!(team.supervisor.case(&tampered_case).unwrap(), before);
+}
+
+/// A raw signed request, as `HttpTransport` sends it.
+fn send(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+) -> StatusCode {
+    let url = format!("{base}{path}");
+    let mut request = match method {
+        "GET" => client.get(url),
+        _ => client.post(url).header("content-type", "application/json").body(body.to_vec()),
+    };
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().unwrap().status()
+}
+
+#[test]
+fn a_replayed_or_altered_request_is_refused_by_the_relay() {
+    let Setup { relay_dir: _relay_dir, relay, mut team, http } = setup(1);
+    let worker_dir = team.dirs[1].path().to_path_buf();
+    let case = team.workers[0].new_case(&Resident::named("Cor van Dam"), None).unwrap();
+    let identity = device_identity(&worker_dir, &team.key);
+    let envelopes = outbox(&worker_dir, &team.key);
+    assert_eq!(envelopes.len(), 2, "a case key announcement and the new case");
+    let body_of = |envelope: &[u8]| format!(r#"{{"envelopes":["{}"]}}"#, hex::encode(envelope));
+    let client = reqwest::blocking::Client::new();
+    let now = || Utc::now().timestamp_millis();
+
+    // A push, signed once and sent twice.
+    let path = format!("/v1/teams/{}/envelopes", team.team_id);
+    let body = body_of(&envelopes[0]);
+    let headers = sign_request(&identity, "POST", &path, body.as_bytes(), now());
+    assert_eq!(send(&client, &relay.url, "POST", &path, &headers, body.as_bytes()), StatusCode::OK);
+    let replayed = send(&client, &relay.url, "POST", &path, &headers, body.as_bytes());
+    assert_eq!(replayed, StatusCode::CONFLICT, "the same signed request again");
+    // The captured headers on another body.
+    let other = body_of(&envelopes[1]);
+    let altered = send(&client, &relay.url, "POST", &path, &headers, other.as_bytes());
+    assert_eq!(altered, StatusCode::UNAUTHORIZED, "captured headers on another body");
+    // A request signed six minutes ago, sent for the first time.
+    let stale_headers = sign_request(&identity, "POST", &path, other.as_bytes(), now() - 360_000);
+    let stale = send(&client, &relay.url, "POST", &path, &stale_headers, other.as_bytes());
+    assert_eq!(stale, StatusCode::UNAUTHORIZED, "a stale request");
+    // A pull, signed once and sent twice; and the same headers on another query.
+    let pull = format!("/v1/teams/{}/envelopes?after=0&limit=10", team.team_id);
+    let headers = sign_request(&identity, "GET", &pull, b"", now());
+    assert_eq!(send(&client, &relay.url, "GET", &pull, &headers, b""), StatusCode::OK);
+    assert_eq!(send(&client, &relay.url, "GET", &pull, &headers, b""), StatusCode::CONFLICT);
+    let elsewhere = format!("/v1/teams/{}/envelopes?after=1&limit=10", team.team_id);
+    assert_eq!(
+        send(&client, &relay.url, "GET", &elsewhere, &headers, b""),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The relay took exactly one envelope so far; the device's own sync is unharmed.
+    let stored: i64 =
+        relay_db(&relay.db).query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 1);
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    assert_eq!(team.supervisor.case(&case).unwrap().resident.name, "Cor van Dam");
+}
+
+#[test]
+fn an_envelope_of_another_team_is_refused() {
+    let Setup { relay_dir: _relay_dir, relay, http, mut team } = setup(1);
+    let mut zuid = Team::enrol(&http, &relay.url, 0, fast_tempdir);
+    let foreign_case = zuid.supervisor.new_case(&Resident::named("Dirk Zuidema"), None).unwrap();
+    let foreign = outbox(zuid.dirs[0].path(), &zuid.key);
+    let zuid_supervisor = device_identity(zuid.dirs[0].path(), &zuid.key);
+    let worker = device_identity(team.dirs[1].path(), &team.key);
+    let stored_before = last_seq(&relay.db);
+
+    // The other team's device pushes to this team's log: it is no member here.
+    let err = http.push(&zuid_supervisor, &team.team_id, &foreign).unwrap_err();
+    assert!(matches!(err, Error::Unauthorised(_)), "{err:?}");
+    // A member of this team relays the other team's envelopes: not its own, not this team's.
+    let err = http.push(&worker, &team.team_id, &foreign).unwrap_err();
+    assert!(matches!(err, Error::Unauthorised(_)), "{err:?}");
+    assert_eq!(last_seq(&relay.db), stored_before, "the relay stored nothing");
+
+    // A compromised relay serves them in this team's log anyway: the devices refuse them.
+    let db = relay_db(&relay.db);
+    for bytes in &foreign {
+        let seq: i64 = db
+            .query_row(
+                "UPDATE teams SET last_seq = last_seq + 1 WHERE team_id = ?1 RETURNING last_seq",
+                [&team.team_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        db.execute(
+            "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'changes', ?6)",
+            rusqlite::params![
+                team.team_id,
+                seq,
+                &sha256(bytes)[..],
+                &bytes[17..33],
+                &bytes[37..53],
+                bytes
+            ],
+        )
+        .unwrap();
+    }
+    let report = sync(&mut team.workers[0], &http);
+    assert_eq!(report.refused.len(), foreign.len(), "{report:?}");
+    assert!(report.refused.iter().all(|r| r.contains("another team")), "{report:?}");
+    assert!(matches!(team.workers[0].case(&foreign_case), Err(Error::NotFound { .. })));
+    assert!(team.workers[0].cases().unwrap().is_empty());
+}
+
+// ---- a member who writes in another member's name ----
+
+struct Forger {
+    identity: DeviceIdentity,
+    team_id: [u8; 16],
+    doc_id: [u8; 16],
+    key_version: u32,
+    case_key: SecretKey,
+    seq: u64,
+    prev: Option<[u8; 32]>,
+    /// The case as the forger's device holds it.
+    exported: Vec<u8>,
+}
+
+impl Forger {
+    /// Mallory (the team's `workers[0]`) created `case` on her own device, so she holds its key.
+    fn new(team: &mut Team, case: &str) -> Forger {
+        let dir = team.dirs[1].path().to_path_buf();
+        let mut store = open_store(&dir, &team.key);
+        let tx = store.transaction().unwrap();
+        let chain = tx.own_chain(case).unwrap();
+        drop(tx);
+        let (key_version, case_key) = case_key(&dir, &team.key, case);
+        Forger {
+            identity: device_identity(&dir, &team.key),
+            team_id: hex::decode(&team.team_id).unwrap().try_into().unwrap(),
+            doc_id: hex::decode(case).unwrap().try_into().unwrap(),
+            key_version,
+            case_key,
+            seq: chain.seq,
+            prev: chain.prev,
+            exported: team.workers[0].export_case(case).unwrap(),
+        }
+    }
+
+    /// A new visit to the case, written by a session of `actor_device`, naming `author` as
+    /// the visit's author: the changes alone, or the whole document with them.
+    fn visit(&self, actor_device: DeviceId, author: DeviceId, note: &str) -> (String, Vec<u8>) {
+        let actor = session_actor(actor_device).unwrap();
+        let mut doc = CaseDoc::load(std::slice::from_ref(&self.exported), &actor).unwrap();
+        let heads = doc.heads();
+        let id = eropaf_core::crypto::random_id().unwrap();
+        let visit = NewVisit { note: note.into(), ..NewVisit::default() };
+        doc.add_visit(&id, &author.to_hex(), &visit, Utc::now()).unwrap();
+        (id, doc.save_after(&heads))
+    }
+
+    fn snapshot_with_visit(&self, actor_device: DeviceId, note: &str) -> (String, Vec<u8>) {
+        let actor = session_actor(actor_device).unwrap();
+        let mut doc = CaseDoc::load(std::slice::from_ref(&self.exported), &actor).unwrap();
+        let id = eropaf_core::crypto::random_id().unwrap();
+        let visit = NewVisit { note: note.into(), ..NewVisit::default() };
+        doc.add_visit(&id, &actor_device.to_hex(), &visit, Utc::now()).unwrap();
+        (id, doc.save())
+    }
+
+    /// Sealed and signed by Mallory's own device, as her next envelope for the case.
+    fn seal(&mut self, kind: EnvelopeKind, payload: &[u8]) -> Vec<u8> {
+        let header = EnvelopeHeader::new(
+            self.team_id,
+            self.doc_id,
+            self.key_version,
+            self.identity.id(),
+            self.seq + 1,
+            self.prev,
+            kind,
+        )
+        .unwrap();
+        let envelope = Envelope::seal(header, &self.case_key, payload, &self.identity).unwrap();
+        self.seq += 1;
+        self.prev = Some(envelope.hash());
+        envelope.to_bytes()
+    }
+
+    fn push(&self, http: &HttpTransport, team_id: &str, envelope: Vec<u8>) {
+        http.push(&self.identity, team_id, &[envelope]).unwrap();
+    }
+}
+
+/// Mallory (`workers[0]`) creates a case that everyone syncs; Victor is `workers[1]`.
+fn mallory_and_victor() -> (Setup, String) {
+    let mut s = setup(2);
+    let case = s.team.workers[0].new_case(&Resident::named("Esther Mulder"), None).unwrap();
+    s.team.workers[0].record_visit(&case, &note("Kennismaking")).unwrap();
+    sync(&mut s.team.workers[0], &s.http);
+    sync(&mut s.team.workers[1], &s.http);
+    sync(&mut s.team.supervisor, &s.http);
+    assert_eq!(s.team.supervisor.case(&case).unwrap().visits.len(), 1);
+    (s, case)
+}
+
+#[test]
+fn changes_made_under_another_devices_actor_are_refused() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    let victor = team.workers[1].device_id();
+
+    let (forged_id, forged) = mallory.visit(victor, victor, "Victor zegt dat alles in orde is");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
+    mallory.push(&http, &team.team_id, envelope); // the relay cannot look inside
+    let before = team.supervisor.case(&case).unwrap();
+    let victor_before = team.workers[1].case(&case).unwrap();
+    let report = sync(&mut team.supervisor, &http);
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert_eq!(team.supervisor.case(&case).unwrap(), before, "the forged visit is not applied");
+    let report = sync(&mut team.workers[1], &http);
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert_eq!(team.workers[1].case(&case).unwrap(), victor_before);
+    assert!(team.supervisor.case(&case).unwrap().visit(&forged_id).is_err());
+
+    // The same visit written under Mallory's own actor is taken: the actor was the problem.
+    let own = mallory.identity.id();
+    let (honest_id, honest) = mallory.visit(own, own, "Mallory's eigen bezoek");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &honest);
+    mallory.push(&http, &team.team_id, envelope);
+    let report = sync(&mut team.supervisor, &http);
+    assert!(report.refused.is_empty() && report.applied == 1, "{report:?}");
+    let visit = team.supervisor.case(&case).unwrap().visit(&honest_id).unwrap().clone();
+    assert_eq!(visit.author_device, own.to_hex());
+}
+
+/// A snapshot may hold other members' history, so receivers cannot hold it to its signer's
+/// actor alone; but a change in it that no member ever sent in their own name is forged.
+#[test]
+#[ignore = "bug: a Snapshot envelope is accepted when every actor in it is in the roster \
+            (core/src/eropaf/sync.rs open_envelope, the EnvelopeKind::Snapshot branch), so a \
+            member can inject changes in any other member's name"]
+fn a_snapshot_cannot_carry_changes_forged_in_another_members_name() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    let victor = team.workers[1].device_id();
+    let (forged_id, snapshot) = mallory.snapshot_with_visit(victor, "Victor: geen zorgen hier");
+    let envelope = mallory.seal(EnvelopeKind::Snapshot, &snapshot);
+    mallory.push(&http, &team.team_id, envelope);
+    let before = team.supervisor.case(&case).unwrap();
+    let report = sync(&mut team.supervisor, &http);
+    let after = team.supervisor.case(&case).unwrap();
+    assert!(
+        after.visit(&forged_id).is_err(),
+        "a visit Victor never wrote shows up as his: {:?}\n{report:?}",
+        after.visit(&forged_id)
+    );
+    assert_eq!(after, before);
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+}
+
+/// Who made a visit is what a supervisor relies on; it must be the device that wrote it.
+#[test]
+#[ignore = "bug: Visit::author_device is read from the `author` field the writer stores \
+            (core/src/doc/case.rs add_visit/read), never checked against the actor of the \
+            change that created the visit, so a member can attribute a visit to a colleague"]
+fn a_visit_shows_the_device_that_really_wrote_it() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    let own = mallory.identity.id();
+    let victor = team.workers[1].device_id();
+    let (id, changes) = mallory.visit(own, victor, "Afspraak afgezegd");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &changes);
+    mallory.push(&http, &team.team_id, envelope);
+    let report = sync(&mut team.supervisor, &http);
+    let shown = team.supervisor.case(&case).unwrap().visit(&id).map(|v| v.author_device.clone());
+    assert!(
+        shown.as_ref().map_or(true, |author| *author == own.to_hex()),
+        "Mallory's visit is shown as Victor's ({shown:?}): {report:?}"
+    );
+}
