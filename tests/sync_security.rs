@@ -451,9 +451,6 @@ fn a_snapshot_cannot_carry_changes_forged_in_another_members_name() {
 
 /// Who made a visit is what a supervisor relies on; it must be the device that wrote it.
 #[test]
-#[ignore = "bug: Visit::author_device is read from the `author` field the writer stores \
-            (core/src/doc/case.rs add_visit/read), never checked against the actor of the \
-            change that created the visit, so a member can attribute a visit to a colleague"]
 fn a_visit_shows_the_device_that_really_wrote_it() {
     let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
         mallory_and_victor();

@@ -129,7 +129,18 @@ impl CaseDoc {
                 data.schema
             )));
         }
-        let mut visits: Vec<Visit> = data.visits.into_values().map(VisitData::into_visit).collect();
+        // Who made a record is read from the actor of the operation that created it, never from
+        // what the writer stored: a member cannot attribute a visit to a colleague.
+        let visit_creators = self.creators("visits")?;
+        let mut visits: Vec<Visit> = data
+            .visits
+            .into_values()
+            .map(VisitData::into_visit)
+            .map(|mut visit| {
+                visit.author_device = visit_creators.get(&visit.id).cloned().unwrap_or_default();
+                visit
+            })
+            .collect();
         visits.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
         let mut assessments: Vec<Assessment> =
             data.assessments.into_values().map(AssessmentData::into_assessment).collect();
@@ -148,6 +159,20 @@ impl CaseDoc {
             reviews,
             conflicts: self.conflicts()?,
         })
+    }
+
+    /// For each record of a collection, the device whose change created it.
+    fn creators(&self, collection: &str) -> Result<HashMap<String, String>> {
+        let map = self.map_at(&[collection])?;
+        let mut creators = HashMap::new();
+        for item in self.doc.map_range(&map, ..) {
+            if let automerge::ObjId::Id(_, actor, _) = item.id() {
+                if let Some(device) = crate::crypto::actor_device(actor.to_bytes()) {
+                    creators.insert(item.key.to_string(), device.to_hex());
+                }
+            }
+        }
+        Ok(creators)
     }
 
     /// Single-valued fields that hold more than one value after a merge. Text and list
