@@ -650,10 +650,6 @@ fn devices_converge_despite_partitions_duplicates_small_pages_and_lost_messages(
 }
 
 #[test]
-#[ignore = "bug: an envelope that arrives before what it depends on (its case key \
-            announcement, its case's creation, an earlier change) is counted unreadable or \
-            refused and never retried, while pull_envelopes moves the cursor past it \
-            (core/src/eropaf/sync.rs): that device loses it for good"]
 fn devices_converge_when_pages_arrive_out_of_order() {
     let faults = Faults {
         duplicate: true,
@@ -666,9 +662,6 @@ fn devices_converge_when_pages_arrive_out_of_order() {
 
 /// The smallest out-of-order delivery: one worker's new case and visit, pulled back to front.
 #[test]
-#[ignore = "bug: pulled back to front, the visit and the case arrive before the case key \
-            announcement; both are counted unreadable, the cursor moves past them, and the \
-            supervisor never sees the case (core/src/eropaf/sync.rs pull_envelopes)"]
 fn a_page_delivered_back_to_front_loses_nothing() {
     let relay_dir = fast_tempdir();
     let relay = TestRelay::start(relay_dir.path());

@@ -27,6 +27,9 @@ use crate::{Error, Result};
 /// Bumped when the layout changes in a way older readers cannot follow.
 const SCHEMA: u64 = 1;
 
+/// `merge_bytes` fails with this when changes arrived before changes they build on.
+pub const MISSING_DEPENDENCIES: &str = "the changes depend on changes this device lacks";
+
 /// One case's automerge document.
 pub struct CaseDoc {
     doc: AutoCommit,
@@ -107,9 +110,22 @@ impl CaseDoc {
         self.visit_stats = None;
         self.doc.load_incremental(bytes)?;
         if !self.doc.get_missing_deps(&[]).is_empty() {
-            return Err(Error::Document("the changes depend on changes this device lacks".into()));
+            return Err(Error::Document(MISSING_DEPENDENCIES.into()));
         }
         Ok(self.doc.get_heads() != before)
+    }
+
+    /// A document built from whatever arrived (a snapshot or loose changes), queueing changes
+    /// whose dependencies are still missing instead of failing on them.
+    pub fn from_arrival(bytes: &[u8], actor: &[u8]) -> Result<CaseDoc> {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
+        doc.load_incremental(bytes)?;
+        Ok(CaseDoc { doc, visit_stats: None })
+    }
+
+    /// Whether loaded changes wait for changes this document does not have yet.
+    pub fn lacks_dependencies(&mut self) -> bool {
+        !self.doc.get_missing_deps(&[]).is_empty()
     }
 
     /// Every actor that wrote to this document.

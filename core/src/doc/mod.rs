@@ -2,7 +2,7 @@
 //! pieces both use: texts that merge by character, timestamps, enums stored as keys, and
 //! finding fields that were set concurrently.
 
-mod case;
+pub mod case;
 #[cfg(test)]
 mod convergence;
 mod team;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::team::{id16, CaseKeyAnnouncement};
 use super::{Eropaf, Publish};
 use crate::crypto::SecretKey;
+use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::doc::CaseDoc;
 use crate::store::DocKind;
 use crate::sync::envelope::{self, Envelope, EnvelopeKind};
@@ -211,6 +212,7 @@ impl Eropaf {
                     Pulled::Erased { doc_id, .. } => self.forget_case(&hex::encode(doc_id))?,
                 }
             }
+            self.retry_pending(report)?;
             cursor = page.next_after.max(cursor);
             let tx = self.store.transaction()?;
             for (doc_id, readable) in &seen {
@@ -237,24 +239,60 @@ impl Eropaf {
     }
 
     /// Verifies and applies one envelope; returns the case it belonged to and whether this
-    /// device could read it. A refusal is reported and the sync goes on: one bad envelope must
-    /// not keep a worker from everything else.
+    /// device could read it. An envelope that arrived before what it needs (its case key, or
+    /// changes it builds on) waits in the store and is retried; a refusal is reported and the
+    /// sync goes on: one bad envelope must not keep a worker from everything else.
     fn apply_envelope(
         &mut self,
         bytes: &[u8],
         report: &mut SyncReport,
     ) -> Result<Option<(String, bool)>> {
-        match self.open_envelope(bytes) {
-            Ok(Opened::Own { doc_id }) => Ok(Some((doc_id, true))),
-            Ok(Opened::Unreadable { doc_id }) => {
-                report.unreadable += 1;
+        match self.try_apply(bytes, report)? {
+            Applied::Done(doc_id) => Ok(doc_id.map(|d| (d, true))),
+            Applied::Waiting(doc_id) => {
+                let hash = crate::crypto::sha256(bytes);
+                let tx = self.store.transaction()?;
+                tx.put_pending(&hash, &doc_id, bytes)?;
+                tx.commit()?;
                 Ok(Some((doc_id, false)))
             }
+            Applied::Refused(doc_id) => Ok(doc_id.map(|d| (d, false))),
+        }
+    }
+
+    /// Retries the waiting envelopes until none makes progress; those still waiting are
+    /// what this device cannot read (yet).
+    fn retry_pending(&mut self, report: &mut SyncReport) -> Result<()> {
+        loop {
+            let mut progress = false;
+            for (hash, bytes) in self.store.pending_envelopes()? {
+                let done = match self.try_apply(&bytes, report)? {
+                    Applied::Waiting(_) => false,
+                    Applied::Done(_) | Applied::Refused(_) => true,
+                };
+                if done {
+                    let tx = self.store.transaction()?;
+                    tx.remove_pending(&hash)?;
+                    tx.commit()?;
+                    progress = true;
+                }
+            }
+            if !progress {
+                report.unreadable = self.store.pending_envelopes()?.len() as u64;
+                return Ok(());
+            }
+        }
+    }
+
+    fn try_apply(&mut self, bytes: &[u8], report: &mut SyncReport) -> Result<Applied> {
+        match self.open_envelope(bytes) {
+            Ok(Opened::Own { doc_id }) => Ok(Applied::Done(Some(doc_id))),
+            Ok(Opened::Unreadable { doc_id }) => Ok(Applied::Waiting(doc_id)),
             Ok(Opened::CaseKey { doc_id, version, epoch, key }) => {
                 let tx = self.store.transaction()?;
                 tx.put_case_key(&doc_id, version, epoch, &key)?;
                 tx.commit()?;
-                Ok(None)
+                Ok(Applied::Done(None))
             }
             Ok(Opened::Changes { doc_id, payload }) => {
                 match self.apply_case_payload(&doc_id, &payload) {
@@ -263,19 +301,22 @@ impl Eropaf {
                             report.applied += 1;
                             report.changed_cases.push(doc_id.clone());
                         }
-                        Ok(Some((doc_id, true)))
+                        Ok(Applied::Done(Some(doc_id)))
+                    }
+                    Err(Error::Document(m)) if m == MISSING_DEPENDENCIES => {
+                        Ok(Applied::Waiting(doc_id))
                     }
                     Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
                     Err(e) => {
                         report.refused.push(format!("case {}: {e}", short(&doc_id)));
-                        Ok(Some((doc_id, false)))
+                        Ok(Applied::Refused(Some(doc_id)))
                     }
                 }
             }
             Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
             Err(e) => {
                 report.refused.push(e.to_string());
-                Ok(None)
+                Ok(Applied::Refused(None))
             }
         }
     }
@@ -365,8 +406,11 @@ impl Eropaf {
         if self.store.doc_state(doc_id)?.is_some() {
             return self.write_case_as(doc_id, Publish::Foreign, |doc| doc.merge_bytes(payload));
         }
-        let mut doc = CaseDoc::load(&[payload.to_vec()], &self.actor)
+        let mut doc = CaseDoc::from_arrival(payload, &self.actor)
             .map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
+        if doc.lacks_dependencies() {
+            return Err(Error::Document(MISSING_DEPENDENCIES.into()));
+        }
         let case =
             doc.read().map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
         if case.id != doc_id {
@@ -389,6 +433,12 @@ impl Eropaf {
         tx.delete_doc(doc_id)?;
         tx.commit()
     }
+}
+
+enum Applied {
+    Done(Option<String>),
+    Waiting(String),
+    Refused(Option<String>),
 }
 
 enum Opened {

@@ -77,6 +77,16 @@ impl Store {
         Ok(ids)
     }
 
+    /// Envelopes waiting for what they depend on, oldest first.
+    pub fn pending_envelopes(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash, envelope FROM pending_envelopes ORDER BY rowid")?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     pub fn outbox_len(&self) -> Result<u64> {
         let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -133,9 +143,24 @@ impl StoreTx<'_> {
             "DELETE FROM case_keys WHERE doc_id = ?1",
             "DELETE FROM outbox WHERE doc_id = ?1",
             "DELETE FROM doc_sync WHERE doc_id = ?1",
+            "DELETE FROM pending_envelopes WHERE doc_id = ?1",
         ] {
             self.tx.prepare_cached(sql)?.execute([doc_id])?;
         }
+        Ok(())
+    }
+
+    pub fn put_pending(&self, hash: &[u8], doc_id: &str, envelope: &[u8]) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO pending_envelopes (hash, doc_id, envelope) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![hash, doc_id, envelope])?;
+        Ok(())
+    }
+
+    pub fn remove_pending(&self, hash: &[u8]) -> Result<()> {
+        self.tx.prepare_cached("DELETE FROM pending_envelopes WHERE hash = ?1")?.execute([hash])?;
         Ok(())
     }
 

@@ -42,3 +42,11 @@ CREATE TABLE doc_sync (
 CREATE TABLE unpublished (
     doc_id TEXT PRIMARY KEY
 ) STRICT, WITHOUT ROWID;
+
+-- Envelopes that arrived before what they need (their case key, or changes they depend on),
+-- kept to be applied once it arrives. Signed ciphertext, as at the relay.
+CREATE TABLE pending_envelopes (
+    hash     BLOB PRIMARY KEY,
+    doc_id   TEXT NOT NULL,
+    envelope BLOB NOT NULL
+) STRICT;
