@@ -182,7 +182,7 @@ impl CaseDoc {
         let map = self.map_at(&[collection])?;
         let mut creators = HashMap::new();
         for item in self.doc.map_range(&map, ..) {
-            if let automerge::ObjId::Id(_, actor, _) = item.id() {
+            if let ObjId::Id(_, actor, _) = item.id() {
                 if let Some(device) = crate::crypto::actor_device(actor.to_bytes()) {
                     creators.insert(item.key.to_string(), device.to_hex());
                 }
