@@ -16,7 +16,7 @@ use std::time::Duration;
 use eropaf_core::model::{NewVisit, Resident};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::{Eropaf, Error, Result, SyncProgress, SyncReport};
-use eropaf_tests::{fast_tempdir, outbox, relay_db, Team};
+use eropaf_tests::{fast_tempdir, open_device, outbox, relay_db, Team};
 
 const CASES: usize = 300;
 const VISITS: usize = 3;
@@ -231,6 +231,15 @@ fn a_relay_killed_in_the_middle_of_a_large_sync_loses_and_duplicates_nothing() {
         sync_while_killing(&mut team.workers[1], &mut relay, Phase::Pull, true, Duration::ZERO);
     assert!(reached, "the sync was pulling");
     assert!(matches!(result, Err(Error::Network(_))), "{result:?}");
+    // The app is closed there and opened again: the list shows what the cases hold.
+    let colleague_dir = team.dirs[2].path().to_path_buf();
+    team.workers[1] = open_device(&colleague_dir, &team.key);
+    let listed = team.workers[1].cases().unwrap();
+    assert!(!listed.is_empty(), "the first page was kept");
+    for summary in listed {
+        let case = team.workers[1].case(&summary.id).unwrap();
+        assert_eq!(summary.visit_count as usize, case.visits.len(), "the list is up to date");
+    }
     for _ in 0..2 {
         relay = RelayProcess::start(&db);
         let delay = Duration::from_millis(xorshift(&mut seed) % 200);

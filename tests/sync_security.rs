@@ -8,7 +8,7 @@
 use chrono::Utc;
 use eropaf_core::crypto::{session_actor, sha256, DeviceId, DeviceIdentity, SecretKey};
 use eropaf_core::doc::CaseDoc;
-use eropaf_core::model::{LifeDomain, NewVisit, Observation, Resident, Score};
+use eropaf_core::model::{CaseStatus, LifeDomain, NewVisit, Observation, Resident, Score};
 use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::request::sign_request;
@@ -357,6 +357,19 @@ impl Forger {
         (id, doc.save())
     }
 
+    /// A well-formed change under Mallory's own actor that makes the case's status a number,
+    /// which no device can read as a case any more.
+    fn status_as_number(&self) -> Vec<u8> {
+        let actor = session_actor(self.identity.id()).unwrap();
+        let mut doc = automerge::AutoCommit::load(&self.exported)
+            .unwrap()
+            .with_actor(automerge::ActorId::from(actor));
+        let heads = doc.get_heads();
+        automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "status", 42_i64)
+            .unwrap();
+        doc.save_after(&heads)
+    }
+
     /// Sealed and signed by Mallory's own device, as her next envelope for the case.
     fn seal(&mut self, kind: EnvelopeKind, payload: &[u8]) -> Vec<u8> {
         let header = EnvelopeHeader::new(
@@ -466,4 +479,34 @@ fn a_visit_shows_the_device_that_really_wrote_it() {
         shown.as_ref().map_or(true, |author| *author == own.to_hex()),
         "Mallory's visit is shown as Victor's ({shown:?}): {report:?}"
     );
+}
+
+/// A member's change that arrives intact but leaves the case unreadable is dropped and
+/// reported; the case, and what came with and after it, stays readable for everyone.
+#[test]
+fn a_change_that_would_make_a_case_unreadable_is_dropped_and_the_rest_applied() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    let own = mallory.identity.id();
+    let breaking = mallory.status_as_number();
+    let envelope = mallory.seal(EnvelopeKind::Changes, &breaking);
+    mallory.push(&http, &team.team_id, envelope);
+    let (honest_id, honest) = mallory.visit(own, own, "Tweede bezoek");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &honest);
+    mallory.push(&http, &team.team_id, envelope);
+
+    let report = sync(&mut team.supervisor, &http);
+    assert_eq!(report.refused.len(), 1, "the breaking change is reported: {report:?}");
+    let shown = team.supervisor.case(&case).unwrap();
+    assert_eq!(shown.status, CaseStatus::Open, "the status stays readable");
+    assert!(shown.visit(&honest_id).is_ok(), "the later visit is applied");
+    let listed = team.supervisor.cases().unwrap();
+    assert_eq!(listed.iter().find(|c| c.id == case).map(|c| c.visit_count), Some(2));
+    // The case keeps working: a visit recorded now reaches the others.
+    team.supervisor.record_visit(&case, &note("Na de storing")).unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[1], &http);
+    let victor_sees = team.workers[1].case(&case).unwrap();
+    assert!(victor_sees.visits.iter().any(|v| v.note == "Na de storing"));
 }

@@ -103,7 +103,12 @@ impl Eropaf {
         };
         let actor = crypto::session_actor(identity.id())?;
         let team = team::TeamState::load(&store)?;
-        Ok(Eropaf { store, identity, device_name, actor, cache: HashMap::new(), agreement, team })
+        let mut eropaf =
+            Eropaf { store, identity, device_name, actor, cache: HashMap::new(), agreement, team };
+        // A sync cut off before it read back the cases it changed leaves their list summaries
+        // behind; the list must not show them so until the next sync.
+        eropaf.refresh_stale_summaries(&mut SyncReport::default())?;
+        Ok(eropaf)
     }
 
     pub fn device_id(&self) -> DeviceId {
@@ -520,7 +525,8 @@ impl Eropaf {
         }
         // Compact once the changes outgrow the snapshot: loading stays one snapshot plus a
         // few small chunks, and a write stays one small insert in between.
-        if changes_len > state.snapshot_len {
+        // Changes still waiting for what they build on are not in `save()`: they stay chunks.
+        if changes_len > state.snapshot_len && !doc.lacks_dependencies() {
             tx.put_snapshot(case_id, DocKind::Case, &doc.save())?;
         }
         tx.put_summary(&doc.summary()?)?;

@@ -6,12 +6,13 @@
 
 use serde::Serialize;
 
-use super::team::{id16, CaseKeyAnnouncement};
-use super::{Eropaf, Publish};
+use super::team::{id16, CaseKeyAnnouncement, TeamState};
+use super::Eropaf;
+use crate::crypto::DeviceId;
 use crate::crypto::SecretKey;
-use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::doc::CaseDoc;
-use crate::store::DocKind;
+use crate::model::CaseSummary;
+use crate::store::{DocKind, StoreTx};
 use crate::sync::envelope::{self, Envelope, EnvelopeKind};
 use crate::sync::transport::{Pulled, Transport};
 use crate::team::roster::{Role, RosterEntry};
@@ -59,6 +60,8 @@ impl Eropaf {
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
         let mut report = SyncReport::default();
+        // Cases a cut-off sync left with an old summary.
+        self.refresh_stale_summaries(&mut report)?;
         progress(SyncProgress::Roster);
         if !self.complete_join(transport)? {
             report.waiting_for_approval = true;
@@ -192,6 +195,9 @@ impl Eropaf {
         }
     }
 
+    /// Pulls pages after the cursor. Each page is verified, decrypted and stored in one
+    /// transaction with the cursor that follows it; what others wrote is stored as it
+    /// arrived and each case it touched is read back once, at the end.
     fn pull_envelopes(
         &mut self,
         transport: &dyn Transport,
@@ -202,31 +208,14 @@ impl Eropaf {
         let mut cursor = self.cursor()?;
         loop {
             let page = transport.pull(&self.identity, team_id, cursor, PULL_PAGE)?;
-            let mut seen: Vec<(String, bool)> = Vec::new();
-            for entry in &page.entries {
-                report.pulled += 1;
-                match entry {
-                    Pulled::Envelope { bytes, .. } => {
-                        seen.extend(self.apply_envelope(bytes, report)?)
-                    }
-                    Pulled::Erased { doc_id, .. } => self.forget_case(&hex::encode(doc_id))?,
-                }
-            }
-            self.retry_pending(report)?;
             cursor = page.next_after.max(cursor);
-            let tx = self.store.transaction()?;
-            for (doc_id, readable) in &seen {
-                if tx.doc_state(doc_id)?.is_some() {
-                    tx.count_relay_envelope(doc_id, *readable)?;
-                }
-            }
-            tx.put_meta(META_CURSOR, &cursor.to_be_bytes())?;
-            tx.commit()?;
+            self.take_in_page(&page.entries, cursor, report)?;
             progress(SyncProgress::Pulling { applied: report.applied });
             if !page.more || page.entries.is_empty() {
-                return Ok(());
+                break;
             }
         }
+        self.refresh_stale_summaries(report)
     }
 
     fn cursor(&self) -> Result<u64> {
@@ -238,86 +227,88 @@ impl Eropaf {
             .unwrap_or(0))
     }
 
-    /// Verifies and applies one envelope; returns the case it belonged to and whether this
-    /// device could read it. An envelope that arrived before what it needs (its case key, or
-    /// changes it builds on) waits in the store and is retried; a refusal is reported and the
-    /// sync goes on: one bad envelope must not keep a worker from everything else.
-    fn apply_envelope(
+    /// Takes in one page: every envelope verified and opened, case keys kept, changes stored,
+    /// envelopes that arrived before what they need set aside (and those set aside earlier
+    /// retried), erased cases forgotten, and the cursor moved, all in one transaction.
+    fn take_in_page(
         &mut self,
-        bytes: &[u8],
+        entries: &[Pulled],
+        cursor: u64,
         report: &mut SyncReport,
-    ) -> Result<Option<(String, bool)>> {
-        match self.try_apply(bytes, report)? {
-            Applied::Done(doc_id) => Ok(doc_id.map(|d| (d, true))),
-            Applied::Waiting(doc_id) => {
-                let hash = crate::crypto::sha256(bytes);
-                let tx = self.store.transaction()?;
-                tx.put_pending(&hash, &doc_id, bytes)?;
-                tx.commit()?;
-                Ok(Some((doc_id, false)))
-            }
-            Applied::Refused(doc_id) => Ok(doc_id.map(|d| (d, false))),
-        }
-    }
-
-    /// Retries the waiting envelopes until none makes progress; those still waiting are
-    /// what this device cannot read (yet).
-    fn retry_pending(&mut self, report: &mut SyncReport) -> Result<()> {
-        loop {
-            let mut progress = false;
-            for (hash, bytes) in self.store.pending_envelopes()? {
-                let done = match self.try_apply(&bytes, report)? {
-                    Applied::Waiting(_) => false,
-                    Applied::Done(_) | Applied::Refused(_) => true,
-                };
-                if done {
-                    let tx = self.store.transaction()?;
-                    tx.remove_pending(&hash)?;
-                    tx.commit()?;
-                    progress = true;
+    ) -> Result<()> {
+        let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
+        let inbox = Inbox { team, me: self.identity.id(), actor: &self.actor };
+        let tx = self.store.transaction()?;
+        let mut seen: Vec<(String, bool)> = Vec::new();
+        for entry in entries {
+            report.pulled += 1;
+            match entry {
+                Pulled::Envelope { bytes, .. } => match inbox.take_in(&tx, bytes, report)? {
+                    Applied::Done(doc_id) => seen.extend(doc_id.map(|d| (d, true))),
+                    Applied::Waiting(doc_id) => {
+                        tx.put_pending(&crate::crypto::sha256(bytes), &doc_id, bytes)?;
+                        seen.push((doc_id, false));
+                    }
+                    Applied::Refused(doc_id) => seen.extend(doc_id.map(|d| (d, false))),
+                },
+                Pulled::Erased { doc_id, .. } => {
+                    let doc_id = hex::encode(doc_id);
+                    self.cache.remove(&doc_id);
+                    tx.forget_case_keys(&doc_id)?;
+                    tx.delete_doc(&doc_id)?;
                 }
             }
-            if !progress {
-                report.unreadable = self.store.pending_envelopes()?.len() as u64;
+        }
+        inbox.retry_pending(&tx, report)?;
+        for (doc_id, readable) in &seen {
+            if tx.doc_state(doc_id)?.is_some() {
+                tx.count_relay_envelope(doc_id, *readable)?;
+            }
+            // The store's copy moved on; the cached one would only be dropped later.
+            self.cache.remove(doc_id);
+        }
+        tx.put_meta(META_CURSOR, &cursor.to_be_bytes())?;
+        tx.commit()
+    }
+
+    /// Reads back each case that took in changes: its list summary is recomputed, and it is
+    /// compacted when the changes outgrew its snapshot. A change that arrived intact but
+    /// leaves the case unreadable is dropped and reported, so no one can lock a case for the
+    /// team; everything else of the case stays.
+    pub(super) fn refresh_stale_summaries(&mut self, report: &mut SyncReport) -> Result<()> {
+        const BATCH: usize = 100;
+        loop {
+            let ids = self.store.stale_summaries(BATCH)?;
+            if ids.is_empty() {
                 return Ok(());
             }
-        }
-    }
-
-    fn try_apply(&mut self, bytes: &[u8], report: &mut SyncReport) -> Result<Applied> {
-        match self.open_envelope(bytes) {
-            Ok(Opened::Own { doc_id }) => Ok(Applied::Done(Some(doc_id))),
-            Ok(Opened::Unreadable { doc_id }) => Ok(Applied::Waiting(doc_id)),
-            Ok(Opened::CaseKey { doc_id, version, epoch, key }) => {
-                let tx = self.store.transaction()?;
-                tx.put_case_key(&doc_id, version, epoch, &key)?;
-                tx.commit()?;
-                Ok(Applied::Done(None))
-            }
-            Ok(Opened::Changes { doc_id, payload }) => {
-                match self.apply_case_payload(&doc_id, &payload) {
-                    Ok(changed) => {
-                        if changed {
-                            report.applied += 1;
-                            report.changed_cases.push(doc_id.clone());
-                        }
-                        Ok(Applied::Done(Some(doc_id)))
+            let tx = self.store.transaction()?;
+            for doc_id in ids {
+                tx.clear_summary_stale(&doc_id)?;
+                let (Some(state), Some(stored)) = (tx.doc_state(&doc_id)?, tx.load_doc(&doc_id)?)
+                else {
+                    continue;
+                };
+                let (mut doc, summary) = match readable_case(&stored.chunks, &self.actor) {
+                    Ok(read) => read,
+                    Err(Error::Storage(e)) => return Err(Error::Storage(e)),
+                    Err(_) => {
+                        let (kept, dropped) = salvage(&stored.chunks, &self.actor)?;
+                        report.refused.push(format!(
+                            "case {}: {dropped} change(s) left the case unreadable and were not applied",
+                            short(&doc_id)
+                        ));
+                        tx.put_snapshot(&doc_id, DocKind::Case, &kept.concat())?;
+                        readable_case(&kept, &self.actor)?
                     }
-                    Err(Error::Document(m)) if m == MISSING_DEPENDENCIES => {
-                        Ok(Applied::Waiting(doc_id))
-                    }
-                    Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
-                    Err(e) => {
-                        report.refused.push(format!("case {}: {e}", short(&doc_id)));
-                        Ok(Applied::Refused(Some(doc_id)))
-                    }
+                };
+                // Queued changes (still missing what they build on) are not in `save()`.
+                if state.changes_len > state.snapshot_len && !doc.lacks_dependencies() {
+                    tx.put_snapshot(&doc_id, DocKind::Case, &doc.save())?;
                 }
+                tx.put_summary(&summary)?;
             }
-            Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
-            Err(e) => {
-                report.refused.push(e.to_string());
-                Ok(Applied::Refused(None))
-            }
+            tx.commit()?;
         }
     }
 
@@ -327,7 +318,11 @@ impl Eropaf {
         let due = self.store.docs_due_for_snapshot(SNAPSHOT_AFTER)?;
         let mut sealed = 0;
         for doc_id in due {
-            let snapshot = self.with_case(&doc_id, |doc| Ok(doc.save()))?;
+            // A snapshot leaves out changes still waiting for what they build on, and the
+            // relay may drop what it covers: such a case is not snapshotted until complete.
+            let snapshot =
+                self.with_case(&doc_id, |doc| Ok((!doc.lacks_dependencies()).then(|| doc.save())))?;
+            let Some(snapshot) = snapshot else { continue };
             let tx = self.store.transaction()?;
             if let Some(team) = &self.team {
                 if team.publish_snapshot(&tx, &self.identity, &doc_id, &snapshot, covers)? {
@@ -338,91 +333,6 @@ impl Eropaf {
             tx.commit()?;
         }
         Ok(sealed)
-    }
-
-    fn open_envelope(&self, bytes: &[u8]) -> Result<Opened> {
-        let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
-        let envelope = Envelope::from_bytes(bytes)?;
-        let header = &envelope.header;
-        if header.team_id != team.team_id_bytes()? {
-            return Err(Error::Refused("an envelope of another team".into()));
-        }
-        let author = header.author.to_hex();
-        let signing_key = team.roster.signing_key(&author).ok_or_else(|| {
-            Error::Refused(format!("an envelope by device {author}, which is not in the roster"))
-        })?;
-        envelope.verify(&signing_key)?;
-        let doc_id = hex::encode(header.doc_id);
-        if header.author == self.device_id() {
-            return Ok(Opened::Own { doc_id });
-        }
-        match header.kind {
-            EnvelopeKind::KeyPackage => {
-                let Some(epoch_key) = team.epoch_keys.get(&header.key_version) else {
-                    return Ok(Opened::Unreadable { doc_id });
-                };
-                let payload = envelope.open(epoch_key.secret())?;
-                let announcement: CaseKeyAnnouncement = serde_json::from_slice(&payload)
-                    .map_err(|_| Error::Refused("a case key announcement is malformed".into()))?;
-                let key = hex::decode(&announcement.key)
-                    .ok()
-                    .and_then(|k| SecretKey::from_slice(&k).ok())
-                    .ok_or_else(|| Error::Refused("a case key announcement holds no key".into()))?;
-                Ok(Opened::CaseKey {
-                    doc_id,
-                    version: announcement.version,
-                    epoch: header.key_version,
-                    key,
-                })
-            }
-            EnvelopeKind::Changes | EnvelopeKind::Snapshot => {
-                let keys = self.store.case_keys(&doc_id)?;
-                let Some(case_key) = keys.iter().find(|k| k.version == header.key_version) else {
-                    return Ok(Opened::Unreadable { doc_id });
-                };
-                let payload = envelope.open(&case_key.key)?;
-                if header.kind == EnvelopeKind::Changes {
-                    envelope::check_change_authors(&payload, header.author)?;
-                } else {
-                    for device in envelope::change_actors(&payload)? {
-                        if team.roster.device(&device.to_hex()).is_none() {
-                            return Err(Error::Refused(format!(
-                                "a snapshot holds changes by unknown device {device}"
-                            )));
-                        }
-                    }
-                }
-                Ok(Opened::Changes { doc_id, payload })
-            }
-            EnvelopeKind::Roster => {
-                Err(Error::Refused("roster entries travel through the roster".into()))
-            }
-        }
-    }
-
-    /// Merges a case's changes from another device, or takes in a case new to this device.
-    fn apply_case_payload(&mut self, doc_id: &str, payload: &[u8]) -> Result<bool> {
-        id16(doc_id, "case id")?;
-        if self.store.doc_state(doc_id)?.is_some() {
-            return self.write_case_as(doc_id, Publish::Foreign, |doc| doc.merge_bytes(payload));
-        }
-        let mut doc = CaseDoc::from_arrival(payload, &self.actor)
-            .map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
-        if doc.lacks_dependencies() {
-            return Err(Error::Document(MISSING_DEPENDENCIES.into()));
-        }
-        let case =
-            doc.read().map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
-        if case.id != doc_id {
-            return Err(Error::Refused("an envelope's document belongs to another case".into()));
-        }
-        let summary = doc.summary()?;
-        let tx = self.store.transaction()?;
-        tx.put_snapshot(doc_id, DocKind::Case, &doc.save())?;
-        tx.put_summary(&summary)?;
-        tx.put_own_chain(doc_id, &crate::store::OwnChain::default())?;
-        tx.commit()?;
-        Ok(true)
     }
 
     /// Crypto-shredding on this device: the case, its keys and anything queued for it go.
@@ -446,6 +356,185 @@ enum Opened {
     Unreadable { doc_id: String },
     CaseKey { doc_id: String, version: u32, epoch: u32, key: SecretKey },
     Changes { doc_id: String, payload: Vec<u8> },
+}
+
+/// What a pull needs to open envelopes, apart from the store transaction it writes into.
+struct Inbox<'a> {
+    team: &'a TeamState,
+    me: DeviceId,
+    actor: &'a [u8],
+}
+
+impl Inbox<'_> {
+    /// Verifies, opens and stores one envelope; says whether it is done with, waits for
+    /// something (its case key, or the changes it builds on) or was refused. A refusal is
+    /// reported and the sync goes on: one bad envelope must not keep a worker from the rest.
+    fn take_in(&self, tx: &StoreTx<'_>, bytes: &[u8], report: &mut SyncReport) -> Result<Applied> {
+        let opened = match self.open(tx, bytes) {
+            Ok(opened) => opened,
+            Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => return Err(e),
+            Err(e) => {
+                report.refused.push(e.to_string());
+                return Ok(Applied::Refused(None));
+            }
+        };
+        match opened {
+            Opened::Own { doc_id } => Ok(Applied::Done(Some(doc_id))),
+            Opened::Unreadable { doc_id } => Ok(Applied::Waiting(doc_id)),
+            Opened::CaseKey { doc_id, version, epoch, key } => {
+                tx.put_case_key(&doc_id, version, epoch, &key)?;
+                Ok(Applied::Done(None))
+            }
+            Opened::Changes { doc_id, payload } => {
+                match self.store_changes(tx, &doc_id, &payload) {
+                    Ok(Stored::Taken) => {
+                        report.applied += 1;
+                        report.changed_cases.push(doc_id.clone());
+                        Ok(Applied::Done(Some(doc_id)))
+                    }
+                    Ok(Stored::Waiting) => Ok(Applied::Waiting(doc_id)),
+                    Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
+                    Err(e) => {
+                        report.refused.push(format!("case {}: {e}", short(&doc_id)));
+                        Ok(Applied::Refused(Some(doc_id)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Retries the waiting envelopes until none makes progress; those still waiting are
+    /// what this device cannot read (yet).
+    fn retry_pending(&self, tx: &StoreTx<'_>, report: &mut SyncReport) -> Result<()> {
+        loop {
+            let mut progress = false;
+            for (hash, bytes) in tx.pending_envelopes()? {
+                if !matches!(self.take_in(tx, &bytes, report)?, Applied::Waiting(_)) {
+                    tx.remove_pending(&hash)?;
+                    progress = true;
+                }
+            }
+            if !progress {
+                report.unreadable = tx.pending_envelopes()?.len() as u64;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Stores a case's changes as they arrived. A case this device has gets them appended
+    /// (automerge itself holds back changes whose dependencies are still missing, and applies
+    /// them once those arrive); a case new to this device must be readable on its own first.
+    fn store_changes(&self, tx: &StoreTx<'_>, doc_id: &str, payload: &[u8]) -> Result<Stored> {
+        id16(doc_id, "case id")?;
+        if tx.doc_state(doc_id)?.is_some() {
+            tx.append_changes(doc_id, payload)?;
+            tx.mark_summary_stale(doc_id)?;
+            return Ok(Stored::Taken);
+        }
+        let mut doc = CaseDoc::from_arrival(payload, self.actor)
+            .map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
+        if doc.lacks_dependencies() {
+            return Ok(Stored::Waiting);
+        }
+        let summary =
+            doc.summary().map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
+        if summary.id != doc_id {
+            return Err(Error::Refused("an envelope's document belongs to another case".into()));
+        }
+        tx.put_snapshot(doc_id, DocKind::Case, payload)?;
+        tx.put_summary(&summary)?;
+        tx.put_own_chain(doc_id, &crate::store::OwnChain::default())?;
+        Ok(Stored::Taken)
+    }
+
+    fn open(&self, tx: &StoreTx<'_>, bytes: &[u8]) -> Result<Opened> {
+        let team = self.team;
+        let envelope = Envelope::from_bytes(bytes)?;
+        let header = &envelope.header;
+        if header.team_id != team.team_id_bytes()? {
+            return Err(Error::Refused("an envelope of another team".into()));
+        }
+        let author = header.author.to_hex();
+        let signing_key = team.roster.signing_key(&author).ok_or_else(|| {
+            Error::Refused(format!("an envelope by device {author}, which is not in the roster"))
+        })?;
+        envelope.verify(&signing_key)?;
+        let doc_id = hex::encode(header.doc_id);
+        if header.author == self.me {
+            return Ok(Opened::Own { doc_id });
+        }
+        match header.kind {
+            EnvelopeKind::KeyPackage => {
+                let Some(epoch_key) = team.epoch_keys.get(&header.key_version) else {
+                    return Ok(Opened::Unreadable { doc_id });
+                };
+                let payload = envelope.open(epoch_key.secret())?;
+                let announcement: CaseKeyAnnouncement = serde_json::from_slice(&payload)
+                    .map_err(|_| Error::Refused("a case key announcement is malformed".into()))?;
+                let key = hex::decode(&announcement.key)
+                    .ok()
+                    .and_then(|k| SecretKey::from_slice(&k).ok())
+                    .ok_or_else(|| Error::Refused("a case key announcement holds no key".into()))?;
+                Ok(Opened::CaseKey {
+                    doc_id,
+                    version: announcement.version,
+                    epoch: header.key_version,
+                    key,
+                })
+            }
+            EnvelopeKind::Changes | EnvelopeKind::Snapshot => {
+                let keys = tx.case_keys(&doc_id)?;
+                let Some(case_key) = keys.iter().find(|k| k.version == header.key_version) else {
+                    return Ok(Opened::Unreadable { doc_id });
+                };
+                let payload = envelope.open(&case_key.key)?;
+                if header.kind == EnvelopeKind::Changes {
+                    envelope::check_change_authors(&payload, header.author)?;
+                } else {
+                    for device in envelope::change_actors(&payload)? {
+                        if team.roster.device(&device.to_hex()).is_none() {
+                            return Err(Error::Refused(format!(
+                                "a snapshot holds changes by unknown device {device}"
+                            )));
+                        }
+                    }
+                }
+                Ok(Opened::Changes { doc_id, payload })
+            }
+            EnvelopeKind::Roster => {
+                Err(Error::Refused("roster entries travel through the roster".into()))
+            }
+        }
+    }
+}
+
+enum Stored {
+    Taken,
+    Waiting,
+}
+
+/// A case from its stored chunks, with the summary that proves it reads.
+fn readable_case(chunks: &[Vec<u8>], actor: &[u8]) -> Result<(CaseDoc, CaseSummary)> {
+    let mut doc = CaseDoc::load(chunks, actor)?;
+    let summary = doc.summary()?;
+    Ok((doc, summary))
+}
+
+/// Keeps the stored snapshot and, in order, each later chunk with which the case still
+/// reads; returns the chunks kept and how many were dropped.
+fn salvage(chunks: &[Vec<u8>], actor: &[u8]) -> Result<(Vec<Vec<u8>>, usize)> {
+    let (snapshot, rest) = chunks.split_first().ok_or_else(|| Error::Corrupt("no data".into()))?;
+    let mut kept = vec![snapshot.clone()];
+    readable_case(&kept, actor)?;
+    let mut dropped = 0;
+    for chunk in rest {
+        kept.push(chunk.clone());
+        if readable_case(&kept, actor).is_err() {
+            kept.pop();
+            dropped += 1;
+        }
+    }
+    Ok((kept, dropped))
 }
 
 fn short(id: &str) -> &str {

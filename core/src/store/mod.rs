@@ -17,8 +17,11 @@ pub use team_state::{OwnChain, StoredCaseKey};
 pub const DB_FILE: &str = "eropaf.db";
 
 /// Numbered migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_initial.sql"), include_str!("migrations/0002_team_sync.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_team_sync.sql"),
+    include_str!("migrations/0003_stale_summaries.sql"),
+];
 
 const META_PASSPHRASE: &str = "passphrase_params";
 const META_KEY_CHECK: &str = "key_check";

@@ -79,12 +79,17 @@ impl Store {
 
     /// Envelopes waiting for what they depend on, oldest first.
     pub fn pending_envelopes(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        pending_envelopes(&self.conn)
+    }
+
+    /// Up to `limit` cases whose summary waits for changes taken in by a sync.
+    pub fn stale_summaries(&self, limit: usize) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT hash, envelope FROM pending_envelopes ORDER BY rowid")?;
-        let rows =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+            .prepare_cached("SELECT doc_id FROM stale_summaries ORDER BY doc_id LIMIT ?1")?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let ids = stmt.query_map([limit], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
     }
 
     pub fn outbox_len(&self) -> Result<u64> {
@@ -144,6 +149,7 @@ impl StoreTx<'_> {
             "DELETE FROM outbox WHERE doc_id = ?1",
             "DELETE FROM doc_sync WHERE doc_id = ?1",
             "DELETE FROM pending_envelopes WHERE doc_id = ?1",
+            "DELETE FROM stale_summaries WHERE doc_id = ?1",
         ] {
             self.tx.prepare_cached(sql)?.execute([doc_id])?;
         }
@@ -156,6 +162,27 @@ impl StoreTx<'_> {
                 "INSERT INTO pending_envelopes (hash, doc_id, envelope) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             )?
             .execute(params![hash, doc_id, envelope])?;
+        Ok(())
+    }
+
+    /// Envelopes waiting for what they depend on, oldest first.
+    pub fn pending_envelopes(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        pending_envelopes(&self.tx)
+    }
+
+    pub fn mark_summary_stale(&self, doc_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO stale_summaries (doc_id) VALUES (?1) ON CONFLICT DO NOTHING",
+            )?
+            .execute([doc_id])?;
+        Ok(())
+    }
+
+    pub fn clear_summary_stale(&self, doc_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM stale_summaries WHERE doc_id = ?1")?
+            .execute([doc_id])?;
         Ok(())
     }
 
@@ -253,6 +280,14 @@ impl StoreTx<'_> {
             .execute(params![doc_id, seq, chain.prev.map(|p| p.to_vec())])?;
         Ok(())
     }
+}
+
+fn pending_envelopes(conn: &Connection) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT hash, envelope FROM pending_envelopes ORDER BY rowid")?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 fn roster_entries(conn: &Connection, sealer: &Sealer) -> Result<Vec<Vec<u8>>> {
