@@ -1,12 +1,13 @@
 //! The SQLite backend: one file in WAL mode with `synchronous=FULL` (an acknowledged push
 //! survives a power cut), numbered migrations, and `secure_delete` so compacted and erased
-//! envelopes are overwritten rather than left in free pages. One connection behind a mutex.
+//! envelopes are overwritten rather than left in free pages. One writing connection behind a
+//! mutex; pulls read through connections of their own, which WAL lets run beside a write.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use eropaf_core::team::roster::RosterEntry;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{Appended, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage};
 use crate::error::{RelayError, Result};
@@ -14,26 +15,33 @@ use crate::error::{RelayError, Result};
 /// Migration `n` (1-based) takes the schema from `user_version` n-1 to n. Append only.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
 
-/// SQLite storage. SQLite serialises writers anyway, so one connection behind a `Mutex` loses
-/// little; every call holds the lock only for its own statements, and callers run it on
-/// tokio's blocking pool.
+/// SQLite storage. SQLite serialises writers anyway, so one writing connection behind a
+/// `Mutex` loses little; every call holds the lock only for its own statements, and callers
+/// run it on tokio's blocking pool. Pulls, the bulk of the traffic, read through idle
+/// connections kept in `readers` and do not wait for a write's fsync.
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
+    /// The database file; `None` in memory, where every call uses the one connection.
+    path: Option<PathBuf>,
+    readers: Mutex<Vec<Connection>>,
 }
+
+/// Idle read connections kept open; more may be open at a busy moment.
+const IDLE_READERS: usize = 4;
 
 impl SqliteStorage {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStorage> {
         let conn = Connection::open(path)?;
-        SqliteStorage::setup(conn)
+        SqliteStorage::setup(conn, Some(path.to_path_buf()))
     }
 
     /// An in-memory database, for tests.
     pub fn open_in_memory() -> Result<SqliteStorage> {
-        SqliteStorage::setup(Connection::open_in_memory()?)
+        SqliteStorage::setup(Connection::open_in_memory()?, None)
     }
 
-    fn setup(mut conn: Connection) -> Result<SqliteStorage> {
+    fn setup(mut conn: Connection, path: Option<PathBuf>) -> Result<SqliteStorage> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // journal_mode answers with a row, so it is queried rather than updated.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -53,11 +61,35 @@ impl SqliteStorage {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(SqliteStorage { conn: Mutex::new(conn) })
+        Ok(SqliteStorage { conn: Mutex::new(conn), path, readers: Mutex::new(Vec::new()) })
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| RelayError::storage("a storage call panicked earlier"))
+    }
+
+    /// Runs `read` on a read-only connection of its own (the writer's, in memory).
+    fn read<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let Some(path) = &self.path else { return read(&*self.conn()?) };
+        let idle = self.readers.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                conn
+            }
+        };
+        let result = read(&conn);
+        if let Ok(mut idle) = self.readers.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
     }
 }
 
@@ -187,15 +219,25 @@ impl Storage for SqliteStorage {
         now: i64,
     ) -> Result<bool> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM seen_requests WHERE expires_at < ?1", [now])?;
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO seen_requests (signature_hash, team_id, device, expires_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![&signature_hash[..], team, device, expires_at],
-        )?;
-        tx.commit()?;
-        Ok(inserted == 1)
+        // Not fsynced: a power cut may forget the last few signatures seen, and a request
+        // replayed in the minutes after it would then be served. Every request is idempotent
+        // or serves ciphertext to its signer's team, so that costs nothing; an fsync on every
+        // request (each pull included) would cost the relay most of its throughput. A killed
+        // process loses nothing: the WAL is in the OS's hands at commit.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let recorded = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM seen_requests WHERE expires_at < ?1", [now])?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO seen_requests (signature_hash, team_id, device, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![&signature_hash[..], team, device, expires_at],
+            )?;
+            tx.commit()?;
+            Ok(inserted == 1)
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        recorded
     }
 
     fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
@@ -278,36 +320,37 @@ impl Storage for SqliteStorage {
         limit: usize,
         max_bytes: usize,
     ) -> Result<(Vec<Pulled>, bool)> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT server_seq, doc_id, bytes, tombstoned FROM envelopes
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT server_seq, doc_id, bytes, tombstoned FROM envelopes
              WHERE team_id = ?1 AND server_seq > ?2 ORDER BY server_seq LIMIT ?3",
-        )?;
-        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
-        let mut rows = stmt.query(params![team, seq_to_sql(after), fetch])?;
-        let mut out = Vec::new();
-        let mut bytes_total = 0usize;
-        let mut more = false;
-        while let Some(row) = rows.next()? {
-            if out.len() >= limit || (!out.is_empty() && bytes_total >= max_bytes) {
-                more = true;
-                break;
+            )?;
+            let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
+            let mut rows = stmt.query(params![team, seq_to_sql(after), fetch])?;
+            let mut out = Vec::new();
+            let mut bytes_total = 0usize;
+            let mut more = false;
+            while let Some(row) = rows.next()? {
+                if out.len() >= limit || (!out.is_empty() && bytes_total >= max_bytes) {
+                    more = true;
+                    break;
+                }
+                let server_seq = seq_from_sql(row.get(0)?);
+                let tombstoned: bool = row.get(3)?;
+                if tombstoned {
+                    let doc: Vec<u8> = row.get(1)?;
+                    let doc_id = doc
+                        .try_into()
+                        .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
+                    out.push(Pulled::Erased { server_seq, doc_id });
+                } else {
+                    let bytes: Vec<u8> = row.get(2)?;
+                    bytes_total += bytes.len();
+                    out.push(Pulled::Envelope { server_seq, bytes });
+                }
             }
-            let server_seq = seq_from_sql(row.get(0)?);
-            let tombstoned: bool = row.get(3)?;
-            if tombstoned {
-                let doc: Vec<u8> = row.get(1)?;
-                let doc_id = doc
-                    .try_into()
-                    .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
-                out.push(Pulled::Erased { server_seq, doc_id });
-            } else {
-                let bytes: Vec<u8> = row.get(2)?;
-                bytes_total += bytes.len();
-                out.push(Pulled::Envelope { server_seq, bytes });
-            }
-        }
-        Ok((out, more))
+            Ok((out, more))
+        })
     }
 
     fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize> {
