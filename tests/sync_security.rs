@@ -439,9 +439,6 @@ fn changes_made_under_another_devices_actor_are_refused() {
 /// A snapshot may hold other members' history, so receivers cannot hold it to its signer's
 /// actor alone; but a change in it that no member ever sent in their own name is forged.
 #[test]
-#[ignore = "bug: a Snapshot envelope is accepted when every actor in it is in the roster \
-            (core/src/eropaf/sync.rs open_envelope, the EnvelopeKind::Snapshot branch), so a \
-            member can inject changes in any other member's name"]
 fn a_snapshot_cannot_carry_changes_forged_in_another_members_name() {
     let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
         mallory_and_victor();

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use eropaf_core::sync::envelope::{Envelope, EnvelopeKind};
-use eropaf_core::team::roster::{DeviceCard, Roster, RosterEntry};
+use eropaf_core::team::roster::{DeviceCard, Role, Roster, RosterEntry};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -560,12 +560,17 @@ fn check_envelope(team: &str, roster: &Roster, caller: &Caller, text: &str) -> R
     envelope.verify(&key).map_err(|e| {
         RelayError::forbidden("bad_envelope_signature", format!("The envelope was refused: {e}"))
     })?;
+    // Devices trust only a supervisor's snapshot to speak for other members' changes, so
+    // only a supervisor's may let the relay drop what it covers; anyone else's is kept as
+    // the ciphertext it is, for the devices to refuse.
+    let covers_server_seq =
+        envelope.header.covers_server_seq.filter(|_| caller.role == Role::Supervisor);
     Ok(NewEnvelope {
         hash: envelope.hash(),
         doc_id: envelope.header.doc_id,
         author: *envelope.header.author.as_bytes(),
         kind: stored_kind(envelope.header.kind),
-        covers_server_seq: envelope.header.covers_server_seq,
+        covers_server_seq,
         bytes,
     })
 }

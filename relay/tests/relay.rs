@@ -672,6 +672,40 @@ async fn a_snapshot_compacts_the_changes_it_covers() {
     assert_eq!(seqs(pull_all(&relay, &team, sup).await), [4, 6, 7]);
 }
 
+/// Devices trust only a supervisor's snapshot for other members' changes, so a worker's
+/// snapshot is stored like any envelope but lets nothing go.
+#[tokio::test]
+async fn a_workers_snapshot_compacts_nothing() {
+    let (_dir, relay) = fresh_relay().await;
+    let mut team = Team::create(&relay).await;
+    let worker = team.add(&relay, Role::Worker).await;
+    let doc = random_doc();
+    let changes = seal_chain(&team, &worker, doc, &[b"c1", b"c2"]);
+    let (status, reply) = push(&relay, &team, &worker, &changes).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let first = reply["accepted"][0]["server_seq"].as_u64().unwrap();
+    let header = EnvelopeHeader::new(
+        team.team_bytes(),
+        doc,
+        1,
+        worker.id(),
+        3,
+        Some(changes[1].hash()),
+        EnvelopeKind::Snapshot,
+    )
+    .unwrap()
+    .covering(first + 1);
+    let snapshot = Envelope::seal(header, &team.key, b"snapshot", &worker).unwrap();
+    let (status, reply) = push(&relay, &team, &worker, &[snapshot]).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let seqs: Vec<u64> = pull_all(&relay, &team, &team.supervisor)
+        .await
+        .iter()
+        .filter_map(|e| e["server_seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, [first, first + 1, first + 2], "nothing dropped");
+}
+
 #[tokio::test]
 async fn an_erased_document_leaves_a_tombstone_and_refuses_new_envelopes() {
     let (_dir, relay) = fresh_relay().await;

@@ -314,6 +314,11 @@ impl Eropaf {
 
     /// Snapshots, for the relay, the cases whose envelopes piled up; returns how many.
     fn snapshot_due_cases(&mut self) -> Result<usize> {
+        // Only a supervisor's snapshots are trusted by the others (see `Inbox::open`).
+        let me = self.device_id().to_hex();
+        if self.team.as_ref().and_then(|t| t.roster.role(&me)) != Some(Role::Supervisor) {
+            return Ok(0);
+        }
         let covers = self.cursor()?;
         let due = self.store.docs_due_for_snapshot(SNAPSHOT_AFTER)?;
         let mut sealed = 0;
@@ -491,6 +496,13 @@ impl Inbox<'_> {
                 if header.kind == EnvelopeKind::Changes {
                     envelope::check_change_authors(&payload, header.author)?;
                 } else {
+                    // A snapshot carries other members' changes, which no signature of
+                    // theirs covers here: only a supervisor is trusted to speak for them.
+                    if team.roster.role(&author) != Some(Role::Supervisor) {
+                        return Err(Error::Refused(format!(
+                            "a snapshot by device {author}, which is not a supervisor's"
+                        )));
+                    }
                     for device in envelope::change_actors(&payload)? {
                         if team.roster.device(&device.to_hex()).is_none() {
                             return Err(Error::Refused(format!(
