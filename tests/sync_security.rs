@@ -507,3 +507,46 @@ fn a_change_that_would_make_a_case_unreadable_is_dropped_and_the_rest_applied() 
     let victor_sees = team.workers[1].case(&case).unwrap();
     assert!(victor_sees.visits.iter().any(|v| v.note == "Na de storing"));
 }
+
+/// A lost phone is revoked; a relay that colludes with its thief slips in an envelope in the
+/// phone's name, sealed with a case key made after the revocation (as if it had leaked). The
+/// phone never held that epoch, so the envelope cannot be its own: it is refused.
+#[test]
+fn an_envelope_in_a_revoked_devices_name_under_a_later_epoch_is_refused() {
+    let (Setup { relay_dir: _relay_dir, relay, http, mut team }, case) = mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    team.supervisor.revoke(&http, &mallory.identity.id().to_hex()).unwrap();
+    sync(&mut team.workers[1], &http);
+    team.workers[1].record_visit(&case, &note("Na het verlies van de telefoon")).unwrap();
+    sync(&mut team.workers[1], &http);
+    let (version, key) = case_key(team.dirs[2].path(), &team.key, &case);
+    assert_ne!(version, mallory.key_version, "Victor wrote under a case key of the new epoch");
+    (mallory.key_version, mallory.case_key) = (version, key);
+
+    let own = mallory.identity.id();
+    let (forged_id, forged) = mallory.visit(own, own, "Alles is opgelost");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
+    let db = relay_db(&relay.db);
+    let seq = last_seq(&relay.db) + 1;
+    db.execute(
+        "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'changes', ?6)",
+        rusqlite::params![
+            team.team_id,
+            seq,
+            &sha256(&envelope)[..],
+            &mallory.doc_id[..],
+            &own.as_bytes()[..],
+            envelope
+        ],
+    )
+    .unwrap();
+    db.execute("UPDATE teams SET last_seq = ?1", [seq]).unwrap();
+
+    let report = sync(&mut team.supervisor, &http);
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(report.refused[0].contains("revocation"), "{report:?}");
+    let shown = team.supervisor.case(&case).unwrap();
+    assert!(shown.visit(&forged_id).is_err(), "the forged visit is not applied");
+    assert!(shown.visits.iter().any(|v| v.note == "Na het verlies van de telefoon"));
+}

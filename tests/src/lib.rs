@@ -184,10 +184,12 @@ pub fn device_identity(dir: &Path, key: &SecretKey) -> eropaf_core::crypto::Devi
     eropaf_core::crypto::DeviceIdentity::from_pkcs8(&pkcs8).expect("identity")
 }
 
-/// The newest case key the device holds for a case: (version, key).
+/// A case key of the newest epoch the device holds one for: (version, key). Versions are
+/// random ids, so the epoch tells which is newer.
 pub fn case_key(dir: &Path, key: &SecretKey, case_id: &str) -> (u32, SecretKey) {
     let keys = open_store(dir, key).case_keys(case_id).expect("case keys");
-    let newest = keys.into_iter().last().expect("the device holds a key for the case");
+    let newest =
+        keys.into_iter().max_by_key(|k| k.epoch).expect("the device holds a key for the case");
     (newest.version, newest.key)
 }
 

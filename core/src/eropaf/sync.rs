@@ -470,6 +470,9 @@ impl Inbox<'_> {
         }
         match header.kind {
             EnvelopeKind::KeyPackage => {
+                if !team.roster.could_hold_epoch(&author, header.key_version) {
+                    return Err(revoked_author(&author));
+                }
                 let Some(epoch_key) = team.epoch_keys.get(&header.key_version) else {
                     return Ok(Opened::Unreadable { doc_id });
                 };
@@ -492,6 +495,9 @@ impl Inbox<'_> {
                 let Some(case_key) = keys.iter().find(|k| k.version == header.key_version) else {
                     return Ok(Opened::Unreadable { doc_id });
                 };
+                if !team.roster.could_hold_epoch(&author, case_key.epoch) {
+                    return Err(revoked_author(&author));
+                }
                 let payload = envelope.open(&case_key.key)?;
                 if header.kind == EnvelopeKind::Changes {
                     envelope::check_change_authors(&payload, header.author)?;
@@ -547,6 +553,12 @@ fn salvage(chunks: &[Vec<u8>], actor: &[u8]) -> Result<(Vec<Vec<u8>>, usize)> {
         }
     }
     Ok((kept, dropped))
+}
+
+fn revoked_author(author: &str) -> Error {
+    Error::Refused(format!(
+        "an envelope in the name of device {author}, sealed with a key made after its revocation"
+    ))
 }
 
 fn short(id: &str) -> &str {

@@ -369,6 +369,28 @@ impl Roster {
             .is_some_and(|d| d.added_at <= index && d.revoked_at.is_none_or(|r| r > index))
     }
 
+    /// The epoch in force just after entry `index` (the current one beyond the last entry).
+    pub fn epoch_at(&self, index: u64) -> u32 {
+        let upto = usize::try_from(index).map_or(self.entries.len(), |i| i.saturating_add(1));
+        self.entries
+            .iter()
+            .take(upto)
+            .rev()
+            .find_map(|e| match e.change {
+                RosterChange::NewEpoch { epoch } => Some(epoch),
+                _ => None,
+            })
+            .unwrap_or(1)
+    }
+
+    /// Whether the device can have held the key of `epoch`: an active device can hold any,
+    /// a revoked one only those of epochs that began before its revocation. Anything sealed
+    /// under a later epoch in its name was not written by it.
+    pub fn could_hold_epoch(&self, device_id: &str, epoch: u32) -> bool {
+        self.device(device_id)
+            .is_some_and(|d| d.revoked_at.is_none_or(|r| epoch <= self.epoch_at(r)))
+    }
+
     /// Active devices, in the order they were added.
     pub fn active_devices(&self) -> Vec<&DeviceStatus> {
         self.devices.iter().filter(|d| d.is_active()).collect()
@@ -768,6 +790,11 @@ mod tests {
         assert_eq!(roster.device(&w).unwrap().card.member, "Sanne");
         assert_eq!(roster.signing_key(&w).unwrap(), worker.public_key(), "kept after revocation");
         assert_eq!(roster.role("00"), None);
+        assert_eq!((roster.epoch_at(3), roster.epoch_at(4), roster.epoch_at(99)), (1, 2, 2));
+        // The revoked worker held epoch 1's key, never epoch 2's; the others hold both.
+        assert!(roster.could_hold_epoch(&w, 1) && !roster.could_hold_epoch(&w, 2));
+        assert!(roster.could_hold_epoch(&s, 2) && roster.could_hold_epoch(&f, 1));
+        assert!(!roster.could_hold_epoch("00", 1));
         assert_eq!(roster.entries()[0].prev, "");
         for pair in roster.entries().windows(2) {
             assert_eq!(pair[1].prev.len(), 64);
