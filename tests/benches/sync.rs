@@ -42,6 +42,9 @@ use eropaf_tests::{create_device, new_key, TestRelay};
 type BenchResult<T> = Result<T, Box<dyn StdError + Send + Sync>>;
 
 const QUICK_ENV: &str = "EROPAF_BENCH_QUICK";
+/// A comma-separated subset of `bootstrap,samod,relay` to run (samod needs the bootstrap's
+/// documents); every part when unset.
+const PARTS_ENV: &str = "EROPAF_BENCH_PARTS";
 const TMPFS: &str = "/dev/shm";
 /// The page size the sync engine asks the relay for (`PULL_PAGE` in core/src/eropaf/sync.rs).
 const PULL_PAGE: u32 = 500;
@@ -60,15 +63,20 @@ struct Config {
     devices: usize,
     /// Visits each of them records and pushes, one envelope per request.
     pushes: usize,
+    samod: bool,
+    relay: bool,
 }
 
 impl Config {
     fn from_env() -> Config {
         let quick = std::env::var(QUICK_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
+        let parts = std::env::var(PARTS_ENV).unwrap_or_else(|_| "bootstrap,samod,relay".into());
+        let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
+        let (samod, relay) = (part("samod"), part("relay"));
         if quick {
-            Config { quick, cases: 100, visits: 5, devices: 10, pushes: 10 }
+            Config { quick, cases: 100, visits: 5, devices: 10, pushes: 10, samod, relay }
         } else {
-            Config { quick, cases: 2_000, visits: 5, devices: 100, pushes: 20 }
+            Config { quick, cases: 2_000, visits: 5, devices: 100, pushes: 20, samod, relay }
         }
     }
 }
@@ -148,7 +156,9 @@ fn main() -> BenchResult<()> {
         SAMOD_VERSION
     );
     let disk_total = boot.disk.as_ref().map(|r| r.total);
-    for (label, on_disk) in [("in-memory storage", false), ("filesystem storage", true)] {
+    let samod_runs: &[(&str, bool)] =
+        if cfg.samod { &[("in-memory storage", false), ("filesystem storage", true)] } else { &[] };
+    for &(label, on_disk) in samod_runs {
         match bench_samod(&boot.documents, on_disk) {
             Ok(run) => {
                 run.print(label);
@@ -180,6 +190,11 @@ fn main() -> BenchResult<()> {
     drop(boot);
 
     // ---- 3. relay under many devices ----
+    if !cfg.relay {
+        println!();
+        table.print();
+        return Ok(());
+    }
     println!(
         "\n== 3. the relay under {} concurrent devices, {} visits each ==",
         cfg.devices, cfg.pushes

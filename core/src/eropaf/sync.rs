@@ -276,7 +276,8 @@ impl Eropaf {
     /// leaves the case unreadable is dropped and reported, so no one can lock a case for the
     /// team; everything else of the case stays.
     pub(super) fn refresh_stale_summaries(&mut self, report: &mut SyncReport) -> Result<()> {
-        const BATCH: usize = 100;
+        // Cases per transaction: few fsyncs, yet a bounded amount of work redone if cut off.
+        const BATCH: usize = 500;
         loop {
             let ids = self.store.stale_summaries(BATCH)?;
             if ids.is_empty() {
