@@ -54,27 +54,8 @@ pub struct Appended {
     pub erased: bool,
 }
 
-/// One entry of the team's log, as pulled.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Pulled {
-    Envelope {
-        server_seq: u64,
-        bytes: Vec<u8>,
-    },
-    /// The document was erased at this sequence; its envelopes are gone.
-    Erased {
-        server_seq: u64,
-        doc_id: [u8; 16],
-    },
-}
-
-impl Pulled {
-    pub fn server_seq(&self) -> u64 {
-        match self {
-            Pulled::Envelope { server_seq, .. } | Pulled::Erased { server_seq, .. } => *server_seq,
-        }
-    }
-}
+/// One entry of the team's log, as pulled: the same entry the devices' sync engine reads.
+pub use eropaf_core::sync::transport::Pulled;
 
 /// A one-time invitation. Only the hash of its secret is kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
