@@ -203,3 +203,23 @@ fn a_busy_case_is_snapshotted_so_newcomers_pull_little() {
     assert_eq!(newcomer.case(&case).unwrap().visits.len(), 70);
     assert!(report.pulled < 10, "the relay dropped what the snapshot covers: {report:?}");
 }
+
+/// A supervisor sets up the team on the train and invites a colleague as soon as there is a
+/// network: no sync needed in between.
+#[test]
+fn a_team_made_offline_can_invite_at_once() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let transport = HttpTransport::new(&relay.url).unwrap();
+    let key = new_key();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut supervisor = create_device(a.path(), &key, "Marieke");
+    supervisor.create_team("Wijkteam Oost", &relay.url).unwrap();
+    let invitation = supervisor.invite(&transport, Role::Worker).unwrap();
+    let mut worker = create_device(b.path(), &key, "Sanne");
+    worker.join(&transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
+    sync(&mut supervisor, &transport);
+    let report = sync(&mut worker, &transport);
+    assert!(!report.waiting_for_approval, "{report:?}");
+    assert_eq!(supervisor.members().len(), 2);
+}

@@ -91,7 +91,7 @@ impl Eropaf {
             .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))
     }
 
-    fn register_if_founder(&mut self, transport: &dyn Transport) -> Result<()> {
+    pub(super) fn register_if_founder(&mut self, transport: &dyn Transport) -> Result<()> {
         if self.store.meta(META_REGISTERED)?.is_some() {
             return Ok(());
         }

@@ -304,6 +304,10 @@ impl Eropaf {
 
     /// A supervisor invites a new device; the code works once, for a week.
     pub fn invite(&mut self, transport: &dyn Transport, role: Role) -> Result<Invitation> {
+        // A team made offline is registered at the relay by the first call that needs it.
+        if self.team.is_some() {
+            self.register_if_founder(transport)?;
+        }
         let team = self
             .team
             .as_ref()
