@@ -284,30 +284,33 @@ impl Eropaf {
                 return Ok(());
             }
             let tx = self.store.transaction()?;
+            let mut stale = Vec::with_capacity(ids.len());
             for doc_id in ids {
                 tx.clear_summary_stale(&doc_id)?;
-                let (Some(state), Some(stored)) = (tx.doc_state(&doc_id)?, tx.load_doc(&doc_id)?)
-                else {
-                    continue;
-                };
-                let (mut doc, summary) = match readable_case(&stored.chunks, &self.actor) {
-                    Ok(read) => read,
-                    Err(Error::Storage(e)) => return Err(Error::Storage(e)),
-                    Err(_) => {
-                        let (kept, dropped) = salvage(&stored.chunks, &self.actor)?;
-                        report.refused.push(format!(
-                            "case {}: {dropped} change(s) left the case unreadable and were not applied",
-                            short(&doc_id)
-                        ));
-                        tx.put_snapshot(&doc_id, DocKind::Case, &kept.concat())?;
-                        readable_case(&kept, &self.actor)?
-                    }
-                };
-                // Queued changes (still missing what they build on) are not in `save()`.
-                if state.changes_len > state.snapshot_len && !doc.lacks_dependencies() {
-                    tx.put_snapshot(&doc_id, DocKind::Case, &doc.save())?;
+                if let (Some(state), Some(stored)) = (tx.doc_state(&doc_id)?, tx.load_doc(&doc_id)?)
+                {
+                    let compact = state.changes_len > state.snapshot_len;
+                    stale.push((doc_id, stored.chunks, compact));
                 }
-                tx.put_summary(&summary)?;
+            }
+            // Reading a case back is automerge's work and independent per case: every core
+            // takes a share while this thread holds the transaction.
+            let actor = &self.actor;
+            let refreshed =
+                on_all_cores(&stale, |(_, chunks, compact)| refresh_case(chunks, actor, *compact));
+            for ((doc_id, _, _), refreshed) in stale.iter().zip(refreshed) {
+                let refreshed = refreshed?;
+                if let Some((kept, dropped)) = &refreshed.salvaged {
+                    report.refused.push(format!(
+                        "case {}: {dropped} change(s) left the case unreadable and were not applied",
+                        short(doc_id)
+                    ));
+                    tx.put_snapshot(doc_id, DocKind::Case, kept)?;
+                }
+                if let Some(snapshot) = &refreshed.snapshot {
+                    tx.put_snapshot(doc_id, DocKind::Case, snapshot)?;
+                }
+                tx.put_summary(&refreshed.summary)?;
             }
             tx.commit()?;
         }
@@ -530,6 +533,52 @@ impl Inbox<'_> {
 enum Stored {
     Taken,
     Waiting,
+}
+
+/// What reading back one case gives: its list summary, a compacted snapshot when one is due,
+/// and, if some chunks had to be dropped, the chunks kept (concatenated) and how many went.
+struct Refreshed {
+    summary: CaseSummary,
+    snapshot: Option<Vec<u8>>,
+    salvaged: Option<(Vec<u8>, usize)>,
+}
+
+fn refresh_case(chunks: &[Vec<u8>], actor: &[u8], compact: bool) -> Result<Refreshed> {
+    let (mut doc, summary, salvaged) = match readable_case(chunks, actor) {
+        Ok((doc, summary)) => (doc, summary, None),
+        Err(e @ Error::Storage(_)) => return Err(e),
+        Err(_) => {
+            let (kept, dropped) = salvage(chunks, actor)?;
+            let (doc, summary) = readable_case(&kept, actor)?;
+            (doc, summary, Some((kept.concat(), dropped)))
+        }
+    };
+    // Changes still waiting for what they build on are not in `save()`: they stay chunks.
+    let snapshot = (compact && !doc.lacks_dependencies()).then(|| doc.save());
+    Ok(Refreshed { summary, snapshot, salvaged })
+}
+
+/// Runs `work` over `items` on all of the machine's cores; results in the items' order. A
+/// panic in a worker is carried over to the caller as if it happened there.
+fn on_all_cores<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || items.len() < 2 {
+        return items.iter().map(work).collect();
+    }
+    let share = items.len().div_ceil(cores);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(share)
+            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// A case from its stored chunks, with the summary that proves it reads.
