@@ -403,6 +403,9 @@ impl Eropaf {
     /// Merges a case's changes from another device, or takes in a case new to this device.
     fn apply_case_payload(&mut self, doc_id: &str, payload: &[u8]) -> Result<bool> {
         id16(doc_id, "case id")?;
+        if self.is_team_doc(doc_id) {
+            return self.merge_team_doc(payload);
+        }
         if self.store.doc_state(doc_id)?.is_some() {
             return self.write_case_as(doc_id, Publish::Foreign, |doc| doc.merge_bytes(payload));
         }
