@@ -14,7 +14,7 @@ use crate::print::outln;
 /// Every store of the demo opens with this passphrase.
 const PASSPHRASE: &str = "demo-wachtwoord";
 
-pub fn run(dir: Option<PathBuf>, no_serve: bool) -> Result<(), String> {
+pub fn run(dir: Option<PathBuf>, no_serve: bool, listen: &str) -> Result<(), String> {
     let temp;
     let dir = match dir {
         Some(dir) if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) => {

@@ -166,6 +166,19 @@ impl TeamDoc {
         Ok(frameworks)
     }
 
+    /// The TOML source of one framework version, as installed.
+    pub fn framework_source(&self, id: &str, version: u32) -> Result<Option<String>> {
+        let key = framework_key(id, version);
+        for map in self.maps("frameworks")? {
+            if let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(&map, key.as_str())? {
+                if let Some(source) = self.string(&obj, "source")? {
+                    return Ok(Some(source));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     pub fn policy(&self) -> Result<TeamPolicy> {
         let mut policy = TeamPolicy::default();
         for map in self.maps("policy")? {

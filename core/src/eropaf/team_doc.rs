@@ -24,6 +24,18 @@ impl Eropaf {
         self.write_team_doc(|doc| doc.set_policy(policy))
     }
 
+    /// The TOML source of a framework version, for a supervisor to edit into the next one.
+    pub fn framework_source(&self, id: &str, version: u32) -> Result<String> {
+        self.team_doc()?
+            .framework_source(id, version)?
+            .ok_or_else(|| Error::not_found("framework", format!("{id} version {version}")))
+    }
+
+    /// Every installed framework version, old ones included.
+    pub fn framework_versions(&self) -> Result<Vec<crate::checklist::Framework>> {
+        self.team_doc()?.frameworks()
+    }
+
     /// Whether `doc_id` (from an envelope) is the team document rather than a case.
     pub(crate) fn is_team_doc(&self, doc_id: &str) -> bool {
         self.team.as_ref().is_some_and(|team| team.settings.team_id == doc_id)
