@@ -29,10 +29,14 @@ pub fn value_bars(values: &[ValueTally]) -> String {
          font-family=\"system-ui,sans-serif\" font-size=\"13\">",
         w = label_width + bar_width + 60
     );
-    for (i, (label, color)) in
-        [("ondersteunt", SUPPORTS), ("op gespannen voet", TENSION), ("strijdig", CONFLICTS), ("niet van toepassing", NOT_RELEVANT)]
-            .iter()
-            .enumerate()
+    for (i, (label, color)) in [
+        ("ondersteunt", SUPPORTS),
+        ("op gespannen voet", TENSION),
+        ("strijdig", CONFLICTS),
+        ("niet van toepassing", NOT_RELEVANT),
+    ]
+    .iter()
+    .enumerate()
     {
         let x = label_width + i * 150;
         let _ = write!(
@@ -90,20 +94,20 @@ pub fn review_bars(reviews: &ReviewTally) -> String {
         ("conflict", reviews.in_conflict, CONFLICTS),
     ];
     let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-    let (width, height, base) = (460, 220, 180);
+    let (width, height, base) = (500, 220, 180);
     let mut svg = format!(
         "<div class=\"chart\"><svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Beoordelingen\" \
          font-family=\"system-ui,sans-serif\" font-size=\"13\"><line x1=\"20\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#9aa7b6\"/>",
         width - 20
     );
     for (i, (label, count, color)) in bars.iter().enumerate() {
-        let x = 40 + i * 84;
+        let x = 40 + i * 92;
         let h = f64::from(*count) / f64::from(max) * 140.0;
         let _ = write!(
             svg,
             "<rect x=\"{x}\" y=\"{:.1}\" width=\"50\" height=\"{h:.1}\" fill=\"{color}\"/>\
              <text x=\"{}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"600\">{count}</text>\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
+             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{label}</text>",
             f64::from(base) - h,
             x + 25,
             f64::from(base) - h - 6.0,

@@ -148,7 +148,10 @@ async fn guard(State(console): State<Shared>, request: Request, next: Next) -> R
         if let Some(origin) = request.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
             let same = console.allowed_hosts.iter().any(|h| origin == format!("http://{h}"));
             if !same {
-                return (StatusCode::FORBIDDEN, "Formulieren van een andere website worden geweigerd.")
+                return (
+                    StatusCode::FORBIDDEN,
+                    "Formulieren van een andere website worden geweigerd.",
+                )
                     .into_response();
             }
         }
@@ -178,7 +181,8 @@ where
     let (result, elapsed) = match joined {
         Ok(done) => done,
         Err(_) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Interne fout in de console.").into_response()
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Interne fout in de console.")
+                .into_response()
         }
     };
     let mut response = match result {
@@ -234,8 +238,12 @@ fn flash(params: &HashMap<String, String>) -> pages::Flash {
 async fn queue_page(State(console): State<Shared>, Query(params): Params) -> Response {
     with_device(console, move |_, device| {
         let queue = device.review_queue()?;
-        Ok(Html(pages::queue(&pages::Frame::of(device, &flash(&params))?, &queue, &device.member_names()))
-            .into_response())
+        Ok(Html(pages::queue(
+            &pages::Frame::of(device, &flash(&params))?,
+            &queue,
+            &device.member_names(),
+        ))
+        .into_response())
     })
     .await
 }
@@ -266,13 +274,10 @@ async fn case_page(
             let state = device.review_state(&case_id, &assessment.id)?;
             let framework =
                 device.framework(&assessment.framework_id, assessment.framework_version)?;
-            let next_rung = eropaf_core::review::escalation_target(
-                &framework,
-                &assessment.id,
-                &case.reviews,
-            )
-            .ok()
-            .map(|r| r.title.clone());
+            let next_rung =
+                eropaf_core::review::escalation_target(&framework, &assessment.id, &case.reviews)
+                    .ok()
+                    .map(|r| r.title.clone());
             let rung = eropaf_core::review::current_rung(&framework, &assessment.id, &case.reviews)
                 .map(|r| r.title.clone())
                 .unwrap_or_default();
@@ -294,7 +299,8 @@ async fn inzage(
         let on_behalf = params.get("namens").map(String::as_str).unwrap_or("inzageverzoek bewoner");
         let html = device.export_inzage(&case_id, Some(on_behalf))?;
         let _ = sync_after(console, device);
-        let disposition = format!("inline; filename=\"inzage-{}.html\"", &case_id[..8.min(case_id.len())]);
+        let disposition =
+            format!("inline; filename=\"inzage-{}.html\"", &case_id[..8.min(case_id.len())]);
         let mut response = Html(html).into_response();
         if let Ok(value) = HeaderValue::from_str(&disposition) {
             response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
@@ -343,18 +349,25 @@ async fn erase(
 ) -> Response {
     with_device(console, move |console, device| {
         let Some(transport) = console.transport.as_ref() else {
-            return Err(PageError::bad("Wissen kan alleen op een apparaat dat bij een team hoort."));
+            return Err(PageError::bad(
+                "Wissen kan alleen op een apparaat dat bij een team hoort.",
+            ));
         };
         let case_id = device.resolve_case_id(&id)?;
         if form.get("bevestig").map(String::as_str) != Some("ja") {
             return Err(PageError::bad("Vink aan dat de casus gewist mag worden."));
         }
         let on_behalf = form.get("namens").map(String::as_str).filter(|s| !s.trim().is_empty());
-        device
-            .erase_case_logged(transport, &case_id, on_behalf)
-            .map_err(|e| PageError { status: StatusCode::BAD_GATEWAY, message: describe_relay(&e) })?;
+        device.erase_case_logged(transport, &case_id, on_behalf).map_err(|e| PageError {
+            status: StatusCode::BAD_GATEWAY,
+            message: describe_relay(&e),
+        })?;
         let warning = sync_after(console, device);
-        Ok(redirect("/casussen", "De casus is gewist, ook bij de relay en op de apparaten van het team.", warning))
+        Ok(redirect(
+            "/casussen",
+            "De casus is gewist, ook bij de relay en op de apparaten van het team.",
+            warning,
+        ))
     })
     .await
 }
@@ -409,7 +422,10 @@ async fn install_framework(
                 );
                 Ok(redirect("/waardenkader", &message, warning))
             }
-            Err(e @ (eropaf_core::Error::InvalidFramework { .. } | eropaf_core::Error::InvalidInput { .. })) => {
+            Err(
+                e @ (eropaf_core::Error::InvalidFramework { .. }
+                | eropaf_core::Error::InvalidInput { .. }),
+            ) => {
                 let frame = pages::Frame::of(device, &pages::Flash::default())?;
                 let page = framework_editor(device, &frame, Some(&source), Some(&describe(&e)))?;
                 Ok((StatusCode::BAD_REQUEST, Html(page)).into_response())
@@ -429,7 +445,9 @@ async fn set_policy(
         let euros = |field: &str| -> Result<Option<u64>, PageError> {
             match form.get(field).map(|s| s.trim()).filter(|s| !s.is_empty()) {
                 None => Ok(None),
-                Some(text) => eropaf_core::model::parse_euro_cents(text).map(Some).map_err(PageError::from),
+                Some(text) => {
+                    eropaf_core::model::parse_euro_cents(text).map(Some).map_err(PageError::from)
+                }
             }
         };
         if let Some(cents) = euros("drempel")? {
@@ -449,7 +467,11 @@ async fn set_policy(
         }
         device.set_policy(&policy)?;
         let warning = sync_after(console, device);
-        Ok(redirect("/waardenkader", "Het teambeleid is opgeslagen en gaat naar het team.", warning))
+        Ok(redirect(
+            "/waardenkader",
+            "Het teambeleid is opgeslagen en gaat naar het team.",
+            warning,
+        ))
     })
     .await
 }
@@ -457,11 +479,16 @@ async fn set_policy(
 async fn sync_now(State(console): State<Shared>) -> Response {
     with_device(console, move |console, device| {
         let Some(transport) = console.transport.as_ref() else {
-            return Ok(redirect("/", "Dit apparaat hoort niet bij een team; er is niets te synchroniseren.", None));
+            return Ok(redirect(
+                "/",
+                "Dit apparaat hoort niet bij een team; er is niets te synchroniseren.",
+                None,
+            ));
         };
-        let report = device
-            .sync(transport, &mut |_| {})
-            .map_err(|e| PageError { status: StatusCode::BAD_GATEWAY, message: describe_relay(&e) })?;
+        let report = device.sync(transport, &mut |_| {}).map_err(|e| PageError {
+            status: StatusCode::BAD_GATEWAY,
+            message: describe_relay(&e),
+        })?;
         let message = format!(
             "Gesynchroniseerd: {} verstuurd, {} opgehaald, {} toegepast.",
             report.pushed, report.pulled, report.applied

@@ -59,13 +59,18 @@ fn day(at: DateTime<Utc>) -> String {
 }
 
 fn layout(frame: &Frame, active: &str, title: &str, body: &str) -> String {
-    let nav = [("/", "Wachtrij"), ("/casussen", "Casussen"), ("/rapportage", "Rapportage"), ("/waardenkader", "Waardenkader")]
-        .iter()
-        .map(|(href, label)| {
-            let current = if *href == active { " aria-current=\"page\"" } else { "" };
-            format!("<a href=\"{href}\"{current}>{label}</a>")
-        })
-        .collect::<String>();
+    let nav = [
+        ("/", "Wachtrij"),
+        ("/casussen", "Casussen"),
+        ("/rapportage", "Rapportage"),
+        ("/waardenkader", "Waardenkader"),
+    ]
+    .iter()
+    .map(|(href, label)| {
+        let current = if *href == active { " aria-current=\"page\"" } else { "" };
+        format!("<a href=\"{href}\"{current}>{label}</a>")
+    })
+    .collect::<String>();
     format!(
         "<!DOCTYPE html><html lang=\"nl\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -134,7 +139,7 @@ pub fn queue(frame: &Frame, queue: &[QueueItem], names: &HashMap<String, String>
             let author = names.get(&item.author_device).map_or("?", String::as_str);
             let _ = write!(
                 body,
-                "<tr data-assessment=\"{aid}\"><td>{submitted}</td><td><a href=\"/casus/{case}\">{resident}</a></td>\
+                "<tr data-assessment=\"{aid}\"><td class=\"nowrap\">{submitted}</td><td><a href=\"/casus/{case}\">{resident}</a></td>\
                  <td>{kind}</td><td class=\"question\">{question}</td><td>{author}</td><td>{maatwerk}</td>\
                  <td class=\"num\">{budget}</td><td>{state}</td><td>{rung}</td>\
                  <td><a class=\"button\" href=\"/casus/{case}#afweging-{aid}\">Beoordelen</a></td></tr>",
@@ -258,7 +263,10 @@ pub fn case(
     names: &HashMap<String, String>,
 ) -> String {
     let name_of = |device: &str| -> String {
-        names.get(device).cloned().unwrap_or_else(|| format!("apparaat {}", device.get(..8).unwrap_or(device)))
+        names
+            .get(device)
+            .cloned()
+            .unwrap_or_else(|| format!("apparaat {}", device.get(..8).unwrap_or(device)))
     };
     let mut body = String::new();
     let _ = write!(
@@ -278,7 +286,12 @@ pub fn case(
     if !case.conflicts.is_empty() {
         body.push_str("<div class=\"flash warn\"><strong>Tegelijk anders ingevuld — kies wat geldt:</strong><ul>");
         for c in &case.conflicts {
-            let _ = write!(body, "<li><code>{}</code>: {}</li>", escape(&c.path), escape(&c.values.join(" / ")));
+            let _ = write!(
+                body,
+                "<li><code>{}</code>: {}</li>",
+                escape(&c.path),
+                escape(&c.values.join(" / "))
+            );
         }
         body.push_str("</ul></div>");
     }
@@ -295,10 +308,21 @@ pub fn case(
             question = escape(&a.answers.question),
             state = state_badge(&card.state),
             author = escape(&name_of(&a.author_device)),
-            submitted = a.submitted_at.map(|t| format!("ingediend {}", when(t))).unwrap_or_else(|| "nog niet ingediend".into()),
+            submitted = a
+                .submitted_at
+                .map(|t| format!("ingediend {}", when(t)))
+                .unwrap_or_else(|| "nog niet ingediend".into()),
             maatwerk = if a.answers.maatwerk { "maatwerk" } else { "standaardbeleid" },
-            budget = a.answers.budget_cents.map(|c| format!(" · {}", format_euro(c))).unwrap_or_default(),
-            rung = if card.rung.is_empty() { String::new() } else { format!(" · trede: {}", escape(&card.rung)) },
+            budget = a
+                .answers
+                .budget_cents
+                .map(|c| format!(" · {}", format_euro(c)))
+                .unwrap_or_default(),
+            rung = if card.rung.is_empty() {
+                String::new()
+            } else {
+                format!(" · trede: {}", escape(&card.rung))
+            },
             open = if card.state.in_queue() { " open" } else { "" },
             justification = escape(&card.view.justification),
         );
@@ -312,7 +336,11 @@ pub fn case(
                     when(r.at),
                     escape(r.verdict.label()),
                     escape(&name_of(&r.reviewer_device)),
-                    if r.note.is_empty() { String::new() } else { format!(": {}", escape(&r.note)) },
+                    if r.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", escape(&r.note))
+                    },
                 );
             }
             body.push_str("</ul>");
@@ -348,7 +376,11 @@ pub fn case(
             when(v.at),
             v.place.as_deref().map(|p| format!(" — {}", escape(p))).unwrap_or_default(),
             escape(&name_of(&v.author_device)),
-            if v.present.is_empty() { String::new() } else { format!(" · aanwezig: {}", escape(&v.present.join(", "))) },
+            if v.present.is_empty() {
+                String::new()
+            } else {
+                format!(" · aanwezig: {}", escape(&v.present.join(", ")))
+            },
             escape(&v.note),
         );
         if !v.observations.is_empty() {
@@ -357,9 +389,17 @@ pub fn case(
                 let _ = write!(
                     body,
                     "<li>{}{}{}</li>",
-                    o.domain.map(|d| format!("<strong>{}</strong>: ", d.label())).unwrap_or_default(),
+                    o.domain
+                        .map(|d| format!("<strong>{}</strong>: ", d.label()))
+                        .unwrap_or_default(),
                     escape(&o.text),
-                    o.score.map(|s| format!(" <span class=\"score s{0}\">{0} · {1}</span>", s.value(), s.label())).unwrap_or_default(),
+                    o.score
+                        .map(|s| format!(
+                            " <span class=\"score s{0}\">{0} · {1}</span>",
+                            s.value(),
+                            s.label()
+                        ))
+                        .unwrap_or_default(),
                 );
             }
             body.push_str("</ul>");
@@ -389,7 +429,16 @@ pub fn reports(frame: &Frame, report: &TeamReport) -> String {
     let median = report
         .reviews
         .median_turnaround_hours()
-        .map(|h| if h < 48.0 { format!("{h:.1} uur") } else { format!("{:.1} dagen", h / 24.0) })
+        .map(|h| {
+            let text = if h < 1.0 {
+                format!("{:.0} min", h * 60.0)
+            } else if h < 48.0 {
+                format!("{h:.1} uur")
+            } else {
+                format!("{:.1} dagen", h / 24.0)
+            };
+            text.replace('.', ",")
+        })
         .unwrap_or_else(|| "—".into());
     let _ = write!(
         body,
@@ -431,7 +480,11 @@ pub fn reports(frame: &Frame, report: &TeamReport) -> String {
                     d = escape(&line.decision),
                 );
             }
-            let _ = write!(body, "</div><p class=\"hint\">Overeenkomst in de vraag: {:.0}%</p>", pair.similarity * 100.0);
+            let _ = write!(
+                body,
+                "</div><p class=\"hint\">Overeenkomst in de vraag: {:.0}%</p>",
+                pair.similarity * 100.0
+            );
         }
     }
     layout(frame, "/rapportage", "Rapportage", &body)
@@ -487,7 +540,9 @@ pub fn framework(
             years
         );
     }
-    body.push_str("<div class=\"buttons\"><button class=\"approve\">Beleid opslaan</button></div></form>");
+    body.push_str(
+        "<div class=\"buttons\"><button class=\"approve\">Beleid opslaan</button></div></form>",
+    );
     layout(frame, "/waardenkader", "Waardenkader en teambeleid", &body)
 }
 
@@ -510,7 +565,7 @@ main{max-width:76rem;margin:0 auto;padding:1.2rem 1.5rem 3rem}h1{font-size:1.6re
 h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d5dae1;padding-bottom:.25rem}h3{margin:.2rem 0 .4rem}\
 table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.06)}\
 th,td{padding:.45rem .6rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}th{background:#eef1f5;font-size:.85rem}\
-td.num{text-align:right;white-space:nowrap}td.question{max-width:22rem}a{color:#1b5fa8}\
+td.num{text-align:right;white-space:nowrap}td.question{min-width:16rem;max-width:26rem}td.nowrap{white-space:nowrap}a{color:#1b5fa8}\
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;white-space:nowrap}\
 .badge.wait{background:#fff1c2;color:#6b4e00}.badge.ok{background:#d5f2dc;color:#17602c}.badge.changes{background:#e2e8ff;color:#2b3f94}\
 .badge.escalated{background:#ffe0cc;color:#8a3700}.badge.conflict{background:#ffd6d6;color:#8f1313}.badge.neutral{background:#e6e8eb;color:#444}\
