@@ -89,7 +89,7 @@ pub fn render_html(case: &Case, context: &InzageContext<'_>) -> String {
     }
     h.push_str("</dl>\n");
 
-    let _ = write!(h, "<h2>Bezoeken ({})</h2>\n", case.visits.len());
+    let _ = writeln!(h, "<h2>Bezoeken ({})</h2>", case.visits.len());
     if case.visits.is_empty() {
         h.push_str("<p>Er zijn geen bezoeken vastgelegd.</p>\n");
     }
@@ -121,7 +121,7 @@ pub fn render_html(case: &Case, context: &InzageContext<'_>) -> String {
         h.push_str("</section>\n");
     }
 
-    let _ = write!(h, "<h2>Afwegingen en besluiten ({})</h2>\n", case.assessments.len());
+    let _ = writeln!(h, "<h2>Afwegingen en besluiten ({})</h2>", case.assessments.len());
     if case.assessments.is_empty() {
         h.push_str("<p>Er zijn geen afwegingen vastgelegd.</p>\n");
     }
@@ -179,7 +179,7 @@ pub fn render_html(case: &Case, context: &InzageContext<'_>) -> String {
         h.push_str("</section>\n");
     }
 
-    let _ = write!(h, "<h2>Wie heeft het dossier ingezien ({})</h2>\n", case.access_log.len());
+    let _ = writeln!(h, "<h2>Wie heeft het dossier ingezien ({})</h2>", case.access_log.len());
     h.push_str(
         "<table><thead><tr><th>Wanneer</th><th>Wie</th><th>Handeling</th><th>Namens</th></tr>\
          </thead><tbody>",

@@ -73,7 +73,11 @@ impl ReviewTally {
         }
         hours.sort_by(f64::total_cmp);
         let mid = hours.len() / 2;
-        Some(if hours.len() % 2 == 0 { (hours[mid - 1] + hours[mid]) / 2.0 } else { hours[mid] })
+        Some(if hours.len().is_multiple_of(2) {
+            (hours[mid - 1] + hours[mid]) / 2.0
+        } else {
+            hours[mid]
+        })
     }
 }
 

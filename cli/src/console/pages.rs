@@ -547,7 +547,7 @@ pub fn framework(
 }
 
 fn euro_input(cents: u64) -> String {
-    if cents % 100 == 0 {
+    if cents.is_multiple_of(100) {
         (cents / 100).to_string()
     } else {
         format!("{},{:02}", cents / 100, cents % 100)

@@ -270,7 +270,7 @@ impl TeamDoc {
             }
         }
         let mut erasures: Vec<Erasure> = found.into_values().collect();
-        erasures.sort_by(|a, b| a.entry.at.cmp(&b.entry.at));
+        erasures.sort_by_key(|e| e.entry.at);
         Ok(erasures)
     }
 

@@ -177,7 +177,7 @@ mod tests {
         };
         let now = Utc::now();
         assert!(due(&marieke, now + Duration::days(365 * 14)).is_empty());
-        assert_eq!(due(&marieke, now + Duration::days(365 * 16)), [wmo.clone()]);
+        assert_eq!(due(&marieke, now + Duration::days(365 * 16)), std::slice::from_ref(&wmo));
         assert_eq!(due(&marieke, now + Duration::days(365 * 21)), [wmo.clone(), jeugd.clone()]);
         assert!(!due(&marieke, now + Duration::days(365 * 30)).contains(&open));
         marieke.set_status(&wmo, CaseStatus::Open).unwrap();

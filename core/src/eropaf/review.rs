@@ -147,7 +147,7 @@ impl Eropaf {
                 });
             }
         }
-        queue.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at));
+        queue.sort_by_key(|q| q.submitted_at);
         Ok(queue)
     }
 }
