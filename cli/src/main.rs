@@ -3,6 +3,7 @@
 //! (`--json`).
 
 mod commands;
+mod console;
 mod demo;
 mod home;
 mod print;
@@ -61,13 +62,22 @@ enum Command {
     /// The office relay.
     #[command(subcommand)]
     Relay(relay::RelayCommand),
-    /// The whole story, on stores in a temporary directory (or --dir), with an embedded relay.
+    /// The whole story, on stores in a temporary directory (or --dir), with an embedded relay,
+    /// then the supervisor's console.
     Demo {
         #[arg(long)]
         dir: Option<PathBuf>,
         /// Exit after the story instead of serving the console.
         #[arg(long)]
         no_serve: bool,
+        /// Where the console listens.
+        #[arg(long, default_value = console::DEFAULT_LISTEN)]
+        listen: String,
+    },
+    /// The supervisor's office console in the browser (loopback by default).
+    Console {
+        #[arg(long, default_value = console::DEFAULT_LISTEN)]
+        listen: String,
     },
 }
 
@@ -93,6 +103,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Team(command) => team::run(&home, command),
         Command::Sync { json } => commands::sync::run(&home, json),
         Command::Relay(command) => relay::run(command),
-        Command::Demo { dir, no_serve } => demo::run(dir, no_serve),
+        Command::Demo { dir, no_serve, listen } => demo::run(dir, no_serve, &listen),
+        Command::Console { listen } => console::serve(home.open()?, &listen),
     }
 }

@@ -37,7 +37,7 @@ pub enum CaseStatus {
     Escalated,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseType {
     Wmo,
@@ -111,6 +111,12 @@ pub struct Assessment {
     pub framework_version: u32,
     #[serde(flatten)]
     pub answers: Answers,
+    /// When the worker last submitted it; `None` while it is still being written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Whether that submission needs a supervisor's verdict (decided when submitting, from
+    /// the team's policy then), so the queue does not shift when the policy changes later.
+    pub needs_review: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,6 +137,14 @@ pub struct Review {
     pub note: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalated_to: Option<String>,
+    /// The submission this verdict is about (its `submitted_at`): a resubmission after
+    /// changes were requested starts a new round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submission: Option<DateTime<Utc>>,
+    /// Earlier verdicts on the same submission that the reviewer saw and replaces. Two
+    /// verdicts neither of which replaces the other were given concurrently.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub supersedes: Vec<String>,
 }
 
 /// A single-valued field that was set concurrently on two devices. Automerge keeps every
@@ -154,6 +168,11 @@ pub struct Case {
     pub visits: Vec<Visit>,
     pub assessments: Vec<Assessment>,
     pub reviews: Vec<Review>,
+    /// Who opened, exported, printed this case, oldest first (see `access_log`).
+    pub access_log: Vec<crate::access_log::AccessEntry>,
+    /// When the case was last closed; `None` while it is open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
     pub conflicts: Vec<Conflict>,
 }
 
@@ -171,6 +190,9 @@ pub struct CaseSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_visit_at: Option<DateTime<Utc>>,
     pub conflict_count: u32,
+    /// For retention: when the case was closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +211,7 @@ impl Case {
             assessment_count: count(self.assessments.len()),
             last_visit_at: self.visits.iter().map(|v| v.at).max(),
             conflict_count: count(self.conflicts.len()),
+            closed_at: self.closed_at,
         }
     }
 

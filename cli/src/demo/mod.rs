@@ -1,7 +1,10 @@
 //! `eropaf demo`: the story told on real stores. Part 1: one worker, two replicas, a merge and
 //! a weighed decision. Part 2: a team on an embedded relay — enrolment, a case both workers
-//! visit offline, the merge on the supervisor's device, and a lost phone revoked.
+//! visit offline, the merge on the supervisor's device, three decisions weighed (two
+//! submitted; one approved, one escalated), a lost phone revoked, the resident's inzage.
+//! Part 3: the supervisor's console, served until Ctrl-C (unless `--no-serve`).
 
+mod assessments;
 mod replicas;
 mod team;
 
@@ -14,7 +17,7 @@ use crate::print::outln;
 /// Every store of the demo opens with this passphrase.
 const PASSPHRASE: &str = "demo-wachtwoord";
 
-pub fn run(dir: Option<PathBuf>, no_serve: bool) -> Result<(), String> {
+pub fn run(dir: Option<PathBuf>, no_serve: bool, listen: &str) -> Result<(), String> {
     let temp;
     let dir = match dir {
         Some(dir) if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) => {
@@ -37,13 +40,22 @@ pub fn run(dir: Option<PathBuf>, no_serve: bool) -> Result<(), String> {
     outln!("### Deel 1: één werker, twee kopieën van haar opslag");
     replicas::story(&dir).map_err(|e| e.message_nl())?;
     outln!("\n### Deel 2: het wijkteam synchroniseert via de relay op kantoor");
-    team::story(&dir)?;
-    if !no_serve {
+    let (relay, supervisor) = team::story(&dir)?;
+    if no_serve {
+        drop(relay);
         outln!(
-            "\n(De console voor leidinggevenden komt met een volgende versie; de demo stopt hier.)"
+            "\nKlaar. Mariekes opslag staat in {} (wachtwoord {PASSPHRASE}).",
+            dir.join("supervisor").display()
         );
+        return Ok(());
     }
-    Ok(())
+    outln!("\n### Deel 3: de console voor leidinggevenden");
+    outln!(
+        "Marieke opent haar console; de relay van de demo blijft draaien zolang de console loopt."
+    );
+    let served = crate::console::serve(supervisor, listen);
+    drop(relay);
+    served
 }
 
 fn heading(text: &str) {

@@ -18,7 +18,7 @@ const AFTER_REVOCATION: &str =
     "Betalingsregeling getekend: 50 euro per maand. Aïsha begint in januari aan een mbo-opleiding.";
 
 /// Core errors as the Dutch sentence a person reads.
-trait Dutch<T> {
+pub trait Dutch<T> {
     fn nl(self) -> Result<T, String>;
 }
 
@@ -28,7 +28,9 @@ impl<T> Dutch<T> for Result<T, Error> {
     }
 }
 
-pub fn story(dir: &Path) -> Result<(), String> {
+/// Tells the team's story; returns the running relay and the supervisor's device, for the
+/// console.
+pub fn story(dir: &Path) -> Result<(Background, Eropaf), String> {
     heading("6. De relay op kantoor start");
     let db = dir.join("relay.db");
     let relay = Background::start(&db)?;
@@ -118,7 +120,9 @@ pub fn story(dir: &Path) -> Result<(), String> {
     show_case(&merged, &names);
     expect(merged.visits.len() == 3, "Mariekes apparaat heeft niet alle drie de bezoeken")?;
 
-    heading("12. Daans telefoon is kwijt: Marieke trekt hem in");
+    super::assessments::story(&transport, &mut marieke, &mut sanne, &mut daan, &aisha)?;
+
+    heading("16. Daans telefoon is kwijt: Marieke trekt hem in");
     let daan_id = daan.device_id().to_hex();
     marieke.revoke(&transport, &daan_id).map_err(|e| describe_relay(&e))?;
     let epoch = marieke.team_info().nl()?.map(|i| i.epoch).unwrap_or_default();
@@ -128,7 +132,7 @@ pub fn story(dir: &Path) -> Result<(), String> {
     );
     print::members(&marieke.members(), &marieke.device_id().to_hex());
 
-    heading("13. Sanne gaat weer langs");
+    heading("17. Sanne gaat weer langs");
     sync(&mut sanne, &transport)?;
     outln!("Sanne synchroniseert en krijgt de sleutel van tijdvak {epoch}.");
     sanne.record_visit(&aisha, &visit(at(2026, 11, 17, 9), "Thuis", AFTER_REVOCATION)).nl()?;
@@ -139,7 +143,7 @@ pub fn story(dir: &Path) -> Result<(), String> {
     let on_marieke = marieke.case(&aisha).nl()?;
     outln!("Op Mariekes apparaat: {} bezoeken.", on_marieke.visits.len());
 
-    heading("14. Daans telefoon probeert te synchroniseren");
+    heading("18. Daans telefoon probeert te synchroniseren");
     match daan.sync(&transport, &mut |_| {}) {
         Ok(_) => return Err("de relay liet de ingetrokken telefoon van Daan toe".into()),
         Err(e) => outln!("Geweigerd: {}", describe_relay(&e)),
@@ -153,15 +157,29 @@ pub fn story(dir: &Path) -> Result<(), String> {
     );
     expect(!has_new, "de ingetrokken telefoon heeft het nieuwe bezoek")?;
 
-    heading("15. Niets leesbaars bij de relay");
-    let markers = ["Aïsha", "Jongerenloket", "betalingsregeling"];
+    heading("19. Niets leesbaars bij de relay");
+    let markers = ["Aïsha", "Jongerenloket", "betalingsregeling", "Samir", "bakkerij", "Akkoord"];
     let readable = markers.iter().filter(|m| files_contain(dir, "relay.db", m.as_bytes())).count();
     outln!(
         "De relaydatabase bevat {readable} van de {} gezochte woorden in leesbare vorm.",
         markers.len()
     );
-    drop(relay);
-    Ok(())
+    heading("20. Inzage voor Aïsha (AVG artikel 15)");
+    let html = marieke.export_inzage(&aisha, Some("inzageverzoek bewoner")).nl()?;
+    let path = dir.join("inzage-aisha.html");
+    std::fs::write(&path, &html)
+        .map_err(|e| format!("kan {} niet schrijven: {e}", path.display()))?;
+    let foreign = ["Samir", "Willem"].iter().filter(|name| html.contains(*name)).count();
+    outln!(
+        "{} ({} kB): bezoeken, afwegingen met onderbouwing, beoordelingen en wie het dossier inzag; \
+         {} namen uit andere casussen.",
+        path.display(),
+        html.len() / 1024,
+        foreign
+    );
+    expect(foreign == 0, "de inzage bevat gegevens uit een andere casus")?;
+    sync(&mut marieke, &transport)?;
+    Ok((relay, marieke))
 }
 
 /// A new worker's device: Marieke invites it, it joins with the code, Marieke's sync admits
@@ -196,7 +214,7 @@ fn enrol(
     Ok(device)
 }
 
-fn sync(device: &mut Eropaf, transport: &HttpTransport) -> Result<SyncReport, String> {
+pub fn sync(device: &mut Eropaf, transport: &HttpTransport) -> Result<SyncReport, String> {
     let report = device.sync(transport, &mut |_| {}).map_err(|e| describe_relay(&e))?;
     // In the story nothing is forged: a refusal here is a fault, not a plot point.
     match report.refused.first() {

@@ -17,6 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::{collect_conflicts, opt_text, put_text, update_text, Millis};
 
+use crate::access_log::{self, AccessAction, AccessEntry};
 use crate::checklist::{Answers, Framework, Item, ValueVerdict, Verdict};
 use crate::model::{
     Assessment, Case, CaseStatus, CaseSummary, CaseType, Conflict, LifeDomain, NewVisit,
@@ -71,6 +72,7 @@ impl CaseDoc {
         doc.put_object(ROOT, "visits", ObjType::Map)?;
         doc.put_object(ROOT, "assessments", ObjType::Map)?;
         doc.put_object(ROOT, "reviews", ObjType::Map)?;
+        doc.put_object(ROOT, "access", ObjType::List)?;
         doc.commit();
         Ok(CaseDoc { doc, visit_stats: None })
     }
@@ -161,9 +163,8 @@ impl CaseDoc {
         let mut assessments: Vec<Assessment> =
             data.assessments.into_values().map(AssessmentData::into_assessment).collect();
         assessments.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
-        let mut reviews: Vec<Review> =
-            data.reviews.into_values().map(ReviewData::into_review).collect();
-        reviews.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        let reviews = sorted_reviews(data.reviews);
+        let access_log = data.access.into_iter().filter_map(AccessData::into_entry).collect();
         Ok(Case {
             id: data.id,
             resident: data.resident.into_resident(),
@@ -173,6 +174,8 @@ impl CaseDoc {
             visits,
             assessments,
             reviews,
+            access_log,
+            closed_at: data.closed_at.map(|m| m.0),
             conflicts: self.conflicts()?,
         })
     }
@@ -199,7 +202,54 @@ impl CaseDoc {
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
         let mut found = Vec::new();
         collect_conflicts(&self.doc, &ROOT, "", &|path| path == "visits", &mut found)?;
+        found.extend(self.review_conflicts()?);
         Ok(found)
+    }
+
+    /// Verdicts on the same submission of an assessment that were given without either
+    /// reviewer seeing the other's, and that differ. Each review is its own record, so
+    /// automerge keeps both without a conflict of its own; this makes the disagreement
+    /// visible instead of letting the later clock silently win.
+    fn review_conflicts(&self) -> Result<Vec<Conflict>> {
+        let reviews_obj = self.map_at(&["reviews"])?;
+        if self.doc.length(&reviews_obj) < 2 {
+            return Ok(Vec::new());
+        }
+        let reviews: HashMap<String, ReviewData> =
+            autosurgeon::hydrate_prop(&self.doc, ROOT, "reviews")?;
+        let reviews = sorted_reviews(reviews);
+        let mut assessment_ids: Vec<&str> =
+            reviews.iter().map(|r| r.assessment_id.as_str()).collect();
+        assessment_ids.sort_unstable();
+        assessment_ids.dedup();
+        let mut found = Vec::new();
+        for assessment_id in assessment_ids {
+            let submitted_at = self.submitted_at(assessment_id)?;
+            let heads = crate::review::current_verdicts(&reviews, assessment_id, submitted_at);
+            let mut verdicts: Vec<&str> = heads.iter().map(|r| r.verdict.key()).collect();
+            verdicts.sort_unstable();
+            verdicts.dedup();
+            if verdicts.len() > 1 {
+                found.push(Conflict {
+                    path: format!("assessments/{assessment_id}/review"),
+                    values: verdicts.into_iter().map(str::to_string).collect(),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    fn submitted_at(&self, assessment_id: &str) -> Result<Option<DateTime<Utc>>> {
+        let Ok(assessment) = self.record("assessment", "assessments", assessment_id) else {
+            return Ok(None);
+        };
+        Ok(match self.doc.get(&assessment, "submitted_at")? {
+            Some((Value::Scalar(at), _)) => match at.as_ref() {
+                ScalarValue::Timestamp(millis) => Utc.timestamp_millis_opt(*millis).single(),
+                _ => None,
+            },
+            _ => None,
+        })
     }
 
     /// The sealed summary row of this case, read field by field: every write stores one, so
@@ -222,6 +272,12 @@ impl CaseDoc {
             assessment_count: u32::try_from(assessment_count).unwrap_or(u32::MAX),
             last_visit_at: visits.last_at,
             conflict_count: u32::try_from(self.conflicts()?.len()).unwrap_or(u32::MAX),
+            closed_at: match self.doc.get(ROOT, "closed_at")? {
+                Some(_) => Some(
+                    autosurgeon::hydrate_prop::<_, Millis, _, _>(&self.doc, ROOT, "closed_at")?.0,
+                ),
+                None => None,
+            },
         })
     }
 
@@ -252,7 +308,66 @@ impl CaseDoc {
     }
 
     pub fn set_status(&mut self, status: CaseStatus) -> Result<()> {
+        self.set_status_at(status, Utc::now())
+    }
+
+    /// Sets the status; closing records when (retention counts from there), reopening
+    /// forgets it.
+    pub fn set_status_at(&mut self, status: CaseStatus, now: DateTime<Utc>) -> Result<()> {
         self.doc.put(ROOT, "status", status.key())?;
+        if status == CaseStatus::Closed {
+            self.doc.put(ROOT, "closed_at", ScalarValue::Timestamp(now.timestamp_millis()))?;
+        } else if self.doc.get(ROOT, "closed_at")?.is_some() {
+            self.doc.delete(ROOT, "closed_at")?;
+        }
+        self.commit()
+    }
+
+    /// Appends an access to the log, unless it repeats a recent identical one. Returns
+    /// whether it was written.
+    pub fn log_access(&mut self, entry: &AccessEntry) -> Result<bool> {
+        let list = match self.doc.get(ROOT, "access")? {
+            Some((Value::Object(ObjType::List), obj)) => obj,
+            // Cases created before the access log existed get one with their first entry.
+            _ => self.doc.put_object(ROOT, "access", ObjType::List)?,
+        };
+        let len = self.doc.length(&list);
+        let recent: Vec<AccessEntry> = (len.saturating_sub(16)..len)
+            .filter_map(|index| {
+                let data: AccessData = autosurgeon::hydrate_prop(&self.doc, &list, index).ok()?;
+                data.into_entry()
+            })
+            .collect();
+        if !access_log::is_new(&recent, entry) {
+            return Ok(false);
+        }
+        let obj = self.doc.insert_object(&list, len, ObjType::Map)?;
+        self.doc.put(&obj, "at", ScalarValue::Timestamp(entry.at.timestamp_millis()))?;
+        self.doc.put(&obj, "device", entry.device.as_str())?;
+        self.doc.put(&obj, "member", entry.member.as_str())?;
+        self.doc.put(&obj, "action", entry.action.key())?;
+        if let Some(on_behalf) = entry.on_behalf.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        {
+            self.doc.put(&obj, "on_behalf", on_behalf)?;
+        }
+        self.commit()?;
+        Ok(true)
+    }
+
+    /// Marks an assessment as submitted now, and whether it needs a supervisor's verdict.
+    pub fn submit_assessment(
+        &mut self,
+        assessment_id: &str,
+        needs_review: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let assessment = self.record("assessment", "assessments", assessment_id)?;
+        self.doc.put(
+            &assessment,
+            "submitted_at",
+            ScalarValue::Timestamp(now.timestamp_millis()),
+        )?;
+        self.doc.put(&assessment, "needs_review", needs_review)?;
         self.commit()
     }
 
@@ -422,6 +537,17 @@ impl CaseDoc {
         if let Some(rung) = &review.escalated_to {
             self.doc.put(&obj, "escalated_to", rung.as_str())?;
         }
+        if let Some(submission) = review.submission {
+            self.doc.put(
+                &obj,
+                "submission",
+                ScalarValue::Timestamp(submission.timestamp_millis()),
+            )?;
+        }
+        let supersedes = self.doc.put_object(&obj, "supersedes", ObjType::List)?;
+        for (index, id) in review.supersedes.iter().enumerate() {
+            self.doc.insert(&supersedes, index, id.as_str())?;
+        }
         self.commit()
     }
 
@@ -512,6 +638,39 @@ struct CaseData {
     visits: HashMap<String, VisitData>,
     assessments: HashMap<String, AssessmentData>,
     reviews: HashMap<String, ReviewData>,
+    #[autosurgeon(missing = "Vec::new")]
+    access: Vec<AccessData>,
+    #[autosurgeon(missing = "Option::default")]
+    closed_at: Option<Millis>,
+}
+
+#[derive(Hydrate)]
+struct AccessData {
+    at: Millis,
+    device: String,
+    member: String,
+    action: String,
+    #[autosurgeon(missing = "Option::default")]
+    on_behalf: Option<String>,
+}
+
+impl AccessData {
+    /// `None` for an action this version does not know (written by a newer one).
+    fn into_entry(self) -> Option<AccessEntry> {
+        Some(AccessEntry {
+            at: self.at.0,
+            device: self.device,
+            member: self.member,
+            action: AccessAction::parse(&self.action)?,
+            on_behalf: self.on_behalf,
+        })
+    }
+}
+
+fn sorted_reviews(reviews: HashMap<String, ReviewData>) -> Vec<Review> {
+    let mut reviews: Vec<Review> = reviews.into_values().map(ReviewData::into_review).collect();
+    reviews.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    reviews
 }
 
 #[derive(Hydrate)]
@@ -601,6 +760,10 @@ struct AssessmentData {
     maatwerk: bool,
     #[autosurgeon(missing = "Option::default")]
     budget_cents: Option<u64>,
+    #[autosurgeon(missing = "Option::default")]
+    submitted_at: Option<Millis>,
+    #[autosurgeon(missing = "bool::default")]
+    needs_review: bool,
 }
 
 impl AssessmentData {
@@ -631,6 +794,8 @@ impl AssessmentData {
                 maatwerk: self.maatwerk,
                 budget_cents: self.budget_cents,
             },
+            submitted_at: self.submitted_at.map(|m| m.0),
+            needs_review: self.needs_review,
         }
     }
 }
@@ -652,6 +817,10 @@ struct ReviewData {
     note: autosurgeon::Text,
     #[autosurgeon(missing = "Option::default")]
     escalated_to: Option<String>,
+    #[autosurgeon(missing = "Option::default")]
+    submission: Option<Millis>,
+    #[autosurgeon(missing = "Vec::new")]
+    supersedes: Vec<String>,
 }
 
 impl ReviewData {
@@ -664,6 +833,8 @@ impl ReviewData {
             verdict: self.verdict,
             note: self.note.as_str().to_string(),
             escalated_to: self.escalated_to,
+            submission: self.submission.map(|m| m.0),
+            supersedes: self.supersedes,
         }
     }
 }

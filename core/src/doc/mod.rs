@@ -13,7 +13,7 @@ use autosurgeon::{Hydrate, HydrateError};
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use case::CaseDoc;
-pub use team::TeamDoc;
+pub use team::{Erasure, TeamDoc, TeamPolicy};
 
 use crate::checklist::Verdict;
 use crate::model::{CaseStatus, CaseType, Conflict, LifeDomain, ReviewVerdict};

@@ -1,31 +1,63 @@
-//! The team's document: the team's name and its value frameworks. Frameworks are stored as
+//! The team's document: the value frameworks, the team's policy (review threshold,
+//! maatwerkbudget, retention periods) and the record of erased cases. Frameworks are stored as
 //! their source text under `id/version`, so every device reproduces an assessment's
 //! justification from the exact framework version it was written against.
+//!
+//! Every device starts its own team document before it joins, so after a merge the top-level
+//! maps exist several times (one per device, concurrently created). Readers take the union of
+//! all of them; a writer writes into the one automerge shows as winner, which is the same on
+//! every device.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc, Value, ROOT};
-use autosurgeon::Hydrate;
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+};
+use chrono::{DateTime, TimeZone, Utc};
 
+use crate::access_log::{AccessAction, AccessEntry};
 use crate::checklist::Framework;
+use crate::doc::case::MISSING_DEPENDENCIES;
+use crate::model::CaseType;
 use crate::{Error, Result};
 
 const SCHEMA: u64 = 1;
 
+/// What the team decided about reviews, budget and retention. Every field has a default, so a
+/// team that never set one still works.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TeamPolicy {
+    /// A maatwerkbudget above this amount (cents) needs a supervisor's verdict.
+    pub review_threshold_cents: u64,
+    /// The team's maatwerkbudget for the year, in cents.
+    pub budget_cents: u64,
+    /// Years a closed case of each type is kept before it is listed for erasure.
+    pub retention_years: BTreeMap<CaseType, u32>,
+}
+
+impl Default for TeamPolicy {
+    fn default() -> Self {
+        TeamPolicy {
+            review_threshold_cents: 50_000,
+            budget_cents: 2_500_000,
+            retention_years: CaseType::ALL
+                .iter()
+                .map(|t| (*t, crate::retention::default_years(*t)))
+                .collect(),
+        }
+    }
+}
+
+/// An erased case as the team remembers it: the id and the access, never the resident.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Erasure {
+    pub case_id: String,
+    pub entry: AccessEntry,
+}
+
 pub struct TeamDoc {
     doc: AutoCommit,
-}
-
-#[derive(Hydrate)]
-struct TeamData {
-    schema: u64,
-    frameworks: HashMap<String, FrameworkData>,
-}
-
-#[derive(Hydrate)]
-struct FrameworkData {
-    source: String,
 }
 
 impl TeamDoc {
@@ -38,7 +70,9 @@ impl TeamDoc {
     }
 
     pub fn load(chunks: &[Vec<u8>], actor: &[u8]) -> Result<TeamDoc> {
-        Ok(TeamDoc { doc: super::load_chunks(chunks, actor)? })
+        let doc = TeamDoc { doc: super::load_chunks(chunks, actor)? };
+        doc.check_schema()?;
+        Ok(doc)
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {
@@ -53,14 +87,47 @@ impl TeamDoc {
         self.doc.save_after(heads)
     }
 
+    /// Every change this device made (actor ids starting with `device`): what it publishes
+    /// the first time it shares a change to the team document.
+    pub fn own_changes(&mut self, device: &[u8; 16]) -> Vec<u8> {
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .filter(|c| c.actor_id().to_bytes().starts_with(device))
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect()
+    }
+
+    /// Merges another device's changes. Returns whether anything new arrived.
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
+        let before = self.doc.get_heads();
+        self.doc.load_incremental(bytes)?;
+        if !self.doc.get_missing_deps(&[]).is_empty() {
+            return Err(Error::Document(MISSING_DEPENDENCIES.into()));
+        }
+        self.check_schema()?;
+        Ok(self.doc.get_heads() != before)
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        for (value, _) in self.doc.get_all(ROOT, "schema")? {
+            if let Value::Scalar(s) = value {
+                if let ScalarValue::Uint(v) = s.as_ref() {
+                    if *v > SCHEMA {
+                        return Err(Error::Document(
+                            "the team document was written by a newer version".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a framework version. Versions are immutable once shared: a changed framework
     /// needs a higher version number.
     pub fn install_framework(&mut self, framework: &Framework, source: &str) -> Result<()> {
         let key = framework_key(&framework.id, framework.version);
-        let frameworks = match self.doc.get(ROOT, "frameworks")? {
-            Some((Value::Object(ObjType::Map), obj)) => obj,
-            _ => return Err(Error::Document("the team document lacks frameworks".into())),
-        };
         let newest =
             self.frameworks()?.iter().filter(|f| f.id == framework.id).map(|f| f.version).max();
         if let Some(newest) = newest.filter(|v| *v >= framework.version) {
@@ -72,6 +139,7 @@ impl TeamDoc {
                 ),
             ));
         }
+        let frameworks = self.writable_map("frameworks")?;
         let obj = self.doc.put_object(&frameworks, key.as_str(), ObjType::Map)?;
         self.doc.put(&obj, "source", source)?;
         self.doc.commit();
@@ -80,20 +148,214 @@ impl TeamDoc {
 
     /// Every installed framework version, sorted by id then version.
     pub fn frameworks(&self) -> Result<Vec<Framework>> {
-        let data: TeamData = autosurgeon::hydrate(&self.doc)?;
-        if data.schema > SCHEMA {
-            return Err(Error::Document("the team document was written by a newer version".into()));
+        let mut sources = BTreeMap::new();
+        for map in self.maps("frameworks")? {
+            for key in self.doc.keys(&map) {
+                if let Some((Value::Object(ObjType::Map), obj)) =
+                    self.doc.get(&map, key.as_str())?
+                {
+                    if let Some(source) = self.string(&obj, "source")? {
+                        sources.entry(key).or_insert(source);
+                    }
+                }
+            }
         }
-        let mut frameworks = data
-            .frameworks
-            .into_values()
-            .map(|f| Framework::parse(&f.source))
-            .collect::<Result<Vec<_>>>()?;
+        let mut frameworks =
+            sources.values().map(|source| Framework::parse(source)).collect::<Result<Vec<_>>>()?;
         frameworks.sort_by(|a, b| a.id.cmp(&b.id).then(a.version.cmp(&b.version)));
         Ok(frameworks)
+    }
+
+    /// The TOML source of one framework version, as installed.
+    pub fn framework_source(&self, id: &str, version: u32) -> Result<Option<String>> {
+        let key = framework_key(id, version);
+        for map in self.maps("frameworks")? {
+            if let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(&map, key.as_str())? {
+                if let Some(source) = self.string(&obj, "source")? {
+                    return Ok(Some(source));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn policy(&self) -> Result<TeamPolicy> {
+        let mut policy = TeamPolicy::default();
+        for map in self.maps("policy")? {
+            if let Some(v) = self.uint(&map, "review_threshold_cents")? {
+                policy.review_threshold_cents = v;
+            }
+            if let Some(v) = self.uint(&map, "budget_cents")? {
+                policy.budget_cents = v;
+            }
+            for case_type in CaseType::ALL {
+                let key = format!("retention_years/{}", case_type.key());
+                if let Some(years) = self.uint(&map, &key)? {
+                    policy
+                        .retention_years
+                        .insert(*case_type, u32::try_from(years).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Stores the fields of `policy` that differ from what the document holds.
+    pub fn set_policy(&mut self, policy: &TeamPolicy) -> Result<()> {
+        for (case_type, years) in &policy.retention_years {
+            if *years == 0 || *years > 100 {
+                return Err(Error::invalid(
+                    "retention_years",
+                    format!("{} jaar voor {} kan niet: kies 1 tot 100", years, case_type.label()),
+                ));
+            }
+        }
+        let current = self.policy()?;
+        let map = self.writable_map("policy")?;
+        if current.review_threshold_cents != policy.review_threshold_cents {
+            self.doc.put(&map, "review_threshold_cents", policy.review_threshold_cents)?;
+        }
+        if current.budget_cents != policy.budget_cents {
+            self.doc.put(&map, "budget_cents", policy.budget_cents)?;
+        }
+        for (case_type, years) in &policy.retention_years {
+            if current.retention_years.get(case_type) != Some(years) {
+                let key = format!("retention_years/{}", case_type.key());
+                self.doc.put(&map, key.as_str(), u64::from(*years))?;
+            }
+        }
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Remembers that a case was erased, by id only.
+    pub fn record_erasure(&mut self, case_id: &str, entry: &AccessEntry) -> Result<()> {
+        let map = self.writable_map("erasures")?;
+        let obj = self.doc.put_object(&map, case_id, ObjType::Map)?;
+        self.doc.put(&obj, "at", ScalarValue::Timestamp(entry.at.timestamp_millis()))?;
+        self.doc.put(&obj, "device", entry.device.as_str())?;
+        self.doc.put(&obj, "member", entry.member.as_str())?;
+        if let Some(on_behalf) = &entry.on_behalf {
+            self.doc.put(&obj, "on_behalf", on_behalf.as_str())?;
+        }
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Erased cases, oldest first.
+    pub fn erasures(&self) -> Result<Vec<Erasure>> {
+        let mut found = BTreeMap::new();
+        for map in self.maps("erasures")? {
+            for case_id in self.doc.keys(&map) {
+                let Some((Value::Object(ObjType::Map), obj)) =
+                    self.doc.get(&map, case_id.as_str())?
+                else {
+                    continue;
+                };
+                let at = match self.doc.get(&obj, "at")? {
+                    Some((Value::Scalar(s), _)) => match s.as_ref() {
+                        ScalarValue::Timestamp(ms) => Utc.timestamp_millis_opt(*ms).single(),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let entry = AccessEntry {
+                    at: at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                    device: self.string(&obj, "device")?.unwrap_or_default(),
+                    member: self.string(&obj, "member")?.unwrap_or_default(),
+                    action: AccessAction::Erase,
+                    on_behalf: self.string(&obj, "on_behalf")?,
+                };
+                found.entry(case_id.clone()).or_insert(Erasure { case_id, entry });
+            }
+        }
+        let mut erasures: Vec<Erasure> = found.into_values().collect();
+        erasures.sort_by_key(|e| e.entry.at);
+        Ok(erasures)
+    }
+
+    /// Every concurrently created map under `key` at the top.
+    fn maps(&self, key: &str) -> Result<Vec<ObjId>> {
+        Ok(self
+            .doc
+            .get_all(ROOT, key)?
+            .into_iter()
+            .filter_map(|(value, id)| matches!(value, Value::Object(ObjType::Map)).then_some(id))
+            .collect())
+    }
+
+    /// The map under `key` that automerge shows as winner, created when there is none.
+    fn writable_map(&mut self, key: &str) -> Result<ObjId> {
+        match self.doc.get(ROOT, key)? {
+            Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+            _ => Ok(self.doc.put_object(ROOT, key, ObjType::Map)?),
+        }
+    }
+
+    fn string(&self, obj: &ObjId, key: &str) -> Result<Option<String>> {
+        Ok(match self.doc.get(obj, key)? {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Str(text) => Some(text.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    fn uint(&self, obj: &ObjId, key: &str) -> Result<Option<u64>> {
+        Ok(match self.doc.get(obj, key)? {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Uint(v) => Some(*v),
+                ScalarValue::Int(v) => u64::try_from(*v).ok(),
+                _ => None,
+            },
+            _ => None,
+        })
     }
 }
 
 fn framework_key(id: &str, version: u32) -> String {
     format!("{id}/{version}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(n: u8) -> Vec<u8> {
+        vec![n; 24]
+    }
+
+    #[test]
+    fn frameworks_and_policy_from_two_independently_started_documents_merge() {
+        let builtin = Framework::builtin_source();
+        let mut founder = TeamDoc::create(&actor(1)).unwrap();
+        founder.install_framework(&Framework::builtin(), builtin).unwrap();
+        let mut worker = TeamDoc::create(&actor(2)).unwrap();
+        worker.install_framework(&Framework::builtin(), builtin).unwrap();
+
+        let v2 = builtin.replacen("version = 1", "version = 2", 1);
+        founder.install_framework(&Framework::parse(&v2).unwrap(), &v2).unwrap();
+        let mut policy = TeamPolicy::default();
+        policy.retention_years.insert(CaseType::Wmo, 12);
+        policy.review_threshold_cents = 10_000;
+        founder.set_policy(&policy).unwrap();
+
+        assert!(worker.merge_bytes(&founder.own_changes(&[1; 16])).unwrap());
+        let versions: Vec<u32> = worker.frameworks().unwrap().iter().map(|f| f.version).collect();
+        assert_eq!(versions, [1, 2]);
+        assert_eq!(worker.policy().unwrap(), policy);
+    }
+
+    #[test]
+    fn the_default_policy_keeps_wmo_fifteen_and_jeugd_twenty_years() {
+        let doc = TeamDoc::create(&actor(1)).unwrap();
+        let policy = doc.policy().unwrap();
+        assert_eq!(policy.retention_years[&CaseType::Wmo], 15);
+        assert_eq!(policy.retention_years[&CaseType::Jeugd], 20);
+        let mut bad = policy.clone();
+        bad.retention_years.insert(CaseType::Jeugd, 0);
+        let mut doc = doc;
+        assert!(matches!(doc.set_policy(&bad), Err(Error::InvalidInput { .. })));
+    }
 }

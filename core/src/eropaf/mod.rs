@@ -2,9 +2,13 @@
 //! does with cases. Every call that records something has reached the disk when it returns.
 //! Team membership and sync live in `team`.
 
+mod records;
+mod review;
 mod sync;
 mod team;
+mod team_doc;
 
+pub use review::QueueItem;
 pub use sync::{SyncProgress, SyncReport};
 pub use team::{Invitation, Member, TeamInfo};
 
@@ -25,6 +29,7 @@ use crate::{Error, Result};
 const META_IDENTITY: &str = "device_identity";
 const META_AGREEMENT: &str = "device_agreement_key";
 const META_DEVICE_NAME: &str = "device_name";
+/// The team document's id in the local store (at the relay it travels under the team id).
 const TEAM_DOC_ID: &str = "team";
 /// Enough for a worker's day of cases; a phone has little memory to spare.
 const CACHE_LIMIT: usize = 64;
@@ -300,13 +305,9 @@ impl Eropaf {
     /// Adds a new framework version from its TOML source (malformed sources are refused with
     /// the line and the problem).
     pub fn install_framework(&mut self, source: &str) -> Result<Framework> {
+        self.require_supervisor("het waardenkader aanpassen")?;
         let framework = Framework::parse(source)?;
-        let mut team = self.team_doc()?;
-        let heads = team.heads();
-        team.install_framework(&framework, source)?;
-        let tx = self.store.transaction()?;
-        tx.append_changes(TEAM_DOC_ID, &team.save_after(&heads))?;
-        tx.commit()?;
+        self.write_team_doc(|team| team.install_framework(&framework, source))?;
         Ok(framework)
     }
 

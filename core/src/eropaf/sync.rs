@@ -7,9 +7,11 @@
 use serde::Serialize;
 
 use super::team::{id16, CaseKeyAnnouncement, TeamState};
+use super::team_doc;
 use super::Eropaf;
 use crate::crypto::DeviceId;
 use crate::crypto::SecretKey;
+use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::doc::CaseDoc;
 use crate::model::CaseSummary;
 use crate::store::{DocKind, StoreTx};
@@ -401,6 +403,10 @@ impl Inbox<'_> {
                         report.changed_cases.push(doc_id.clone());
                         Ok(Applied::Done(Some(doc_id)))
                     }
+                    Ok(Stored::TeamDoc) => {
+                        report.applied += 1;
+                        Ok(Applied::Done(None))
+                    }
                     Ok(Stored::Waiting) => Ok(Applied::Waiting(doc_id)),
                     Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
                     Err(e) => {
@@ -435,6 +441,13 @@ impl Inbox<'_> {
     /// them once those arrive); a case new to this device must be readable on its own first.
     fn store_changes(&self, tx: &StoreTx<'_>, doc_id: &str, payload: &[u8]) -> Result<Stored> {
         id16(doc_id, "case id")?;
+        if doc_id == self.team.settings.team_id {
+            return Ok(match team_doc::merge_changes(tx, self.actor, payload) {
+                Ok(_) => Stored::TeamDoc,
+                Err(Error::Document(m)) if m == MISSING_DEPENDENCIES => Stored::Waiting,
+                Err(e) => return Err(e),
+            });
+        }
         if tx.doc_state(doc_id)?.is_some() {
             tx.append_changes(doc_id, payload)?;
             tx.mark_summary_stale(doc_id)?;
@@ -532,6 +545,8 @@ impl Inbox<'_> {
 
 enum Stored {
     Taken,
+    /// Merged into the team document (frameworks, policy, erasures), not a case.
+    TeamDoc,
     Waiting,
 }
 

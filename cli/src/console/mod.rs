@@ -1,0 +1,505 @@
+//! `eropaf console`: the supervisor's office console, served from the supervisor's own
+//! device (it holds the keys; the relay never serves plaintext). Server-rendered pages over
+//! the core: the review queue, a case with its access log, verdicts, reports and the value
+//! framework editor. Binds to loopback by default and refuses requests for any other host
+//! name, so a web page elsewhere cannot reach it through DNS rebinding.
+
+mod charts;
+mod pages;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use eropaf_core::review::ReviewAction;
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::Eropaf;
+
+use crate::print::{describe, describe_relay, outln};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+struct Console {
+    device: Mutex<Eropaf>,
+    /// The team's relay, when this device is in a team: actions sync right away.
+    transport: Option<HttpTransport>,
+    /// `Host` header values this console answers to.
+    allowed_hosts: Vec<String>,
+}
+
+type Shared = Arc<Console>;
+
+/// A page that could not be shown, with the Dutch sentence that says why.
+struct PageError {
+    status: StatusCode,
+    message: String,
+}
+
+impl PageError {
+    fn bad(message: impl Into<String>) -> PageError {
+        PageError { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+
+    fn core(error: &eropaf_core::Error) -> PageError {
+        let status = match error {
+            eropaf_core::Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            eropaf_core::Error::InvalidInput { .. }
+            | eropaf_core::Error::InvalidFramework { .. } => StatusCode::BAD_REQUEST,
+            eropaf_core::Error::Unauthorised(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        PageError { status, message: describe(error) }
+    }
+}
+
+impl From<eropaf_core::Error> for PageError {
+    fn from(error: eropaf_core::Error) -> Self {
+        PageError::core(&error)
+    }
+}
+
+/// Serves the console for `device` on `listen` until Ctrl-C. `ready` is told the address
+/// once the console listens (the demo prints it).
+pub fn serve(device: Eropaf, listen: &str) -> Result<(), String> {
+    let transport = match device.relay_url().map_err(|e| describe(&e))? {
+        Some(url) => Some(HttpTransport::new(&url).map_err(|e| describe(&e))?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("De console kan niet starten: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("De console kan niet luisteren op {listen}: {e}"))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| format!("Het adres van de console is onbekend: {e}"))?;
+        if !address.ip().is_loopback() {
+            eprintln!(
+                "Let op: de console luistert op {address}, niet alleen op deze computer. Hij \
+                 antwoordt alleen op verzoeken aan dat adres."
+            );
+        }
+        let console = Arc::new(Console {
+            device: Mutex::new(device),
+            transport,
+            allowed_hosts: allowed_hosts(address),
+        });
+        outln!("Console voor leidinggevenden: http://{address}/  (stoppen: Ctrl-C)");
+        axum::serve(listener, router(console))
+            .with_graceful_shutdown(stop_signal())
+            .await
+            .map_err(|e| format!("De console stopte met een fout: {e}"))
+    })
+}
+
+fn router(console: Shared) -> Router {
+    Router::new()
+        .route("/", get(queue_page))
+        .route("/casussen", get(cases_page))
+        .route("/casus/{id}", get(case_page))
+        .route("/casus/{id}/inzage", get(inzage))
+        .route("/casus/{id}/afweging/{assessment}", post(review))
+        .route("/casus/{id}/wissen", post(erase))
+        .route("/rapportage", get(reports_page))
+        .route("/waardenkader", get(framework_page).post(install_framework))
+        .route("/beleid", post(set_policy))
+        .route("/sync", post(sync_now))
+        .layer(middleware::from_fn_with_state(console.clone(), guard))
+        .with_state(console)
+}
+
+/// The host names a browser on this machine uses for the bound address.
+fn allowed_hosts(address: SocketAddr) -> Vec<String> {
+    let port = address.port();
+    let mut hosts = vec![address.to_string()];
+    if address.ip().is_loopback() || address.ip().is_unspecified() {
+        hosts.extend([
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ]);
+    }
+    hosts
+}
+
+/// Refuses requests for another host name (DNS rebinding) and form posts from other origins
+/// (a page elsewhere submitting a verdict).
+async fn guard(State(console): State<Shared>, request: Request, next: Next) -> Response {
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if !console.allowed_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(host)) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "Deze console antwoordt alleen op verzoeken aan zijn eigen adres.",
+        )
+            .into_response();
+    }
+    if request.method() == axum::http::Method::POST {
+        if let Some(origin) = request.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            let same = console.allowed_hosts.iter().any(|h| origin == format!("http://{h}"));
+            if !same {
+                return (
+                    StatusCode::FORBIDDEN,
+                    "Formulieren van een andere website worden geweigerd.",
+                )
+                    .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Runs `work` with the device on a blocking thread (the store and the relay client block),
+/// and says in a `Server-Timing` header how long it took.
+async fn with_device<F>(console: Shared, work: F) -> Response
+where
+    F: FnOnce(&Console, &mut Eropaf) -> Result<Response, PageError> + Send + 'static,
+{
+    let joined = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let console_ref = &*console;
+        let result = match console_ref.device.lock() {
+            Ok(mut device) => work(console_ref, &mut device),
+            Err(_) => Err(PageError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: "De console is na een eerdere fout gestopt; start hem opnieuw.".into(),
+            }),
+        };
+        (result, started.elapsed())
+    })
+    .await;
+    let (result, elapsed) = match joined {
+        Ok(done) => done,
+        Err(_) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Interne fout in de console.")
+                .into_response()
+        }
+    };
+    let mut response = match result {
+        Ok(response) => response,
+        Err(error) => (error.status, pages::error_page(&error.message)).into_response(),
+    };
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("render;dur={:.2}", elapsed.as_secs_f64() * 1000.0))
+    {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
+}
+
+/// Syncs after an action, so the worker sees it at their next sync. Returns a warning for
+/// the page when the relay could not be reached; the action itself is saved either way.
+fn sync_after(console: &Console, device: &mut Eropaf) -> Option<String> {
+    let transport = console.transport.as_ref()?;
+    match device.sync(transport, &mut |_| {}) {
+        Ok(_) => None,
+        Err(e) => Some(describe_relay(&e)),
+    }
+}
+
+fn redirect(to: &str, message: &str, warning: Option<String>) -> Response {
+    let mut target = format!("{to}?m={}", encode(message));
+    if let Some(warning) = warning {
+        target.push_str(&format!("&w={}", encode(&warning)));
+    }
+    Redirect::to(&target).into_response()
+}
+
+/// Percent-encodes for a query value.
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn flash(params: &HashMap<String, String>) -> pages::Flash {
+    pages::Flash { message: params.get("m").cloned(), warning: params.get("w").cloned() }
+}
+
+async fn queue_page(State(console): State<Shared>, Query(params): Params) -> Response {
+    with_device(console, move |_, device| {
+        let queue = device.review_queue()?;
+        Ok(Html(pages::queue(
+            &pages::Frame::of(device, &flash(&params))?,
+            &queue,
+            &device.member_names(),
+        ))
+        .into_response())
+    })
+    .await
+}
+
+async fn cases_page(State(console): State<Shared>, Query(params): Params) -> Response {
+    with_device(console, move |console, device| {
+        let cases = device.cases()?;
+        let due = device.cases_due_for_erasure(chrono::Utc::now())?;
+        let erasures = device.erasures()?;
+        let frame = pages::Frame::of(device, &flash(&params))?;
+        Ok(Html(pages::cases(&frame, &cases, &due, &erasures, console.transport.is_some()))
+            .into_response())
+    })
+    .await
+}
+
+async fn case_page(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Response {
+    with_device(console, move |_, device| {
+        let case_id = device.resolve_case_id(&id)?;
+        let case = device.open_case(&case_id, params.get("namens").map(String::as_str))?;
+        let mut views = Vec::new();
+        for assessment in &case.assessments {
+            let view = device.assessment(&case_id, &assessment.id)?;
+            let state = device.review_state(&case_id, &assessment.id)?;
+            let framework =
+                device.framework(&assessment.framework_id, assessment.framework_version)?;
+            let next_rung =
+                eropaf_core::review::escalation_target(&framework, &assessment.id, &case.reviews)
+                    .ok()
+                    .map(|r| r.title.clone());
+            let rung = eropaf_core::review::current_rung(&framework, &assessment.id, &case.reviews)
+                .map(|r| r.title.clone())
+                .unwrap_or_default();
+            views.push(pages::AssessmentCard { view, state, rung, next_rung });
+        }
+        let frame = pages::Frame::of(device, &flash(&params))?;
+        Ok(Html(pages::case(&frame, &case, &views, &device.member_names())).into_response())
+    })
+    .await
+}
+
+async fn inzage(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Response {
+    with_device(console, move |console, device| {
+        let case_id = device.resolve_case_id(&id)?;
+        let on_behalf = params.get("namens").map(String::as_str).unwrap_or("inzageverzoek bewoner");
+        let html = device.export_inzage(&case_id, Some(on_behalf))?;
+        let _ = sync_after(console, device);
+        let disposition =
+            format!("inline; filename=\"inzage-{}.html\"", &case_id[..8.min(case_id.len())]);
+        let mut response = Html(html).into_response();
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
+    })
+    .await
+}
+
+async fn review(
+    State(console): State<Shared>,
+    Path((id, assessment)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let case_id = device.resolve_case_id(&id)?;
+        let action = ReviewAction::parse(form.get("actie").map_or("", String::as_str))?;
+        let note = form.get("notitie").map_or("", String::as_str);
+        let review = device.review_assessment(&case_id, &assessment, action, note)?;
+        let warning = sync_after(console, device);
+        let message = match action {
+            ReviewAction::Approve => "Goedgekeurd.".to_string(),
+            ReviewAction::RequestChanges => "Aanpassing gevraagd aan de medewerker.".to_string(),
+            ReviewAction::Escalate => {
+                let framework = device
+                    .case(&case_id)?
+                    .assessment(&assessment)
+                    .map(|a| (a.framework_id.clone(), a.framework_version))?;
+                let rung = device
+                    .framework(&framework.0, framework.1)?
+                    .rung(review.escalated_to.as_deref().unwrap_or(""))
+                    .map(|r| r.title.clone())
+                    .unwrap_or_default();
+                format!("Geëscaleerd naar: {rung}.")
+            }
+        };
+        Ok(redirect("/", &message, warning))
+    })
+    .await
+}
+
+async fn erase(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let Some(transport) = console.transport.as_ref() else {
+            return Err(PageError::bad(
+                "Wissen kan alleen op een apparaat dat bij een team hoort.",
+            ));
+        };
+        let case_id = device.resolve_case_id(&id)?;
+        if form.get("bevestig").map(String::as_str) != Some("ja") {
+            return Err(PageError::bad("Vink aan dat de casus gewist mag worden."));
+        }
+        let on_behalf = form.get("namens").map(String::as_str).filter(|s| !s.trim().is_empty());
+        device.erase_case_logged(transport, &case_id, on_behalf).map_err(|e| PageError {
+            status: StatusCode::BAD_GATEWAY,
+            message: describe_relay(&e),
+        })?;
+        let warning = sync_after(console, device);
+        Ok(redirect(
+            "/casussen",
+            "De casus is gewist, ook bij de relay en op de apparaten van het team.",
+            warning,
+        ))
+    })
+    .await
+}
+
+async fn reports_page(State(console): State<Shared>, Query(params): Params) -> Response {
+    with_device(console, move |_, device| {
+        let report = device.team_report()?;
+        let frame = pages::Frame::of(device, &flash(&params))?;
+        Ok(Html(pages::reports(&frame, &report)).into_response())
+    })
+    .await
+}
+
+async fn framework_page(State(console): State<Shared>, Query(params): Params) -> Response {
+    with_device(console, move |_, device| {
+        let frame = pages::Frame::of(device, &flash(&params))?;
+        let page = framework_editor(device, &frame, None, None)?;
+        Ok(Html(page).into_response())
+    })
+    .await
+}
+
+fn framework_editor(
+    device: &Eropaf,
+    frame: &pages::Frame,
+    draft: Option<&str>,
+    error: Option<&str>,
+) -> Result<String, PageError> {
+    let versions = device.framework_versions()?;
+    let newest = device.frameworks()?;
+    let source = match (draft, newest.first()) {
+        (Some(draft), _) => draft.to_string(),
+        (None, Some(f)) => device.framework_source(&f.id, f.version)?,
+        (None, None) => String::new(),
+    };
+    let policy = device.policy()?;
+    Ok(pages::framework(frame, &versions, &source, error, &policy))
+}
+
+async fn install_framework(
+    State(console): State<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let source = form.get("bron").cloned().unwrap_or_default();
+        match device.install_framework(&source) {
+            Ok(framework) => {
+                let warning = sync_after(console, device);
+                let message = format!(
+                    "Versie {} van {} is opgeslagen en gaat naar het team.",
+                    framework.version, framework.title
+                );
+                Ok(redirect("/waardenkader", &message, warning))
+            }
+            Err(
+                e @ (eropaf_core::Error::InvalidFramework { .. }
+                | eropaf_core::Error::InvalidInput { .. }),
+            ) => {
+                let frame = pages::Frame::of(device, &pages::Flash::default())?;
+                let page = framework_editor(device, &frame, Some(&source), Some(&describe(&e)))?;
+                Ok((StatusCode::BAD_REQUEST, Html(page)).into_response())
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+async fn set_policy(
+    State(console): State<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let mut policy = device.policy()?;
+        let euros = |field: &str| -> Result<Option<u64>, PageError> {
+            match form.get(field).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(text) => {
+                    eropaf_core::model::parse_euro_cents(text).map(Some).map_err(PageError::from)
+                }
+            }
+        };
+        if let Some(cents) = euros("drempel")? {
+            policy.review_threshold_cents = cents;
+        }
+        if let Some(cents) = euros("budget")? {
+            policy.budget_cents = cents;
+        }
+        for case_type in eropaf_core::model::CaseType::ALL {
+            let field = format!("bewaar_{}", case_type.key());
+            if let Some(text) = form.get(&field).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                let years: u32 = text.parse().map_err(|_| {
+                    PageError::bad(format!("{text:?} is geen aantal jaren ({})", case_type.label()))
+                })?;
+                policy.retention_years.insert(*case_type, years);
+            }
+        }
+        device.set_policy(&policy)?;
+        let warning = sync_after(console, device);
+        Ok(redirect(
+            "/waardenkader",
+            "Het teambeleid is opgeslagen en gaat naar het team.",
+            warning,
+        ))
+    })
+    .await
+}
+
+async fn sync_now(State(console): State<Shared>) -> Response {
+    with_device(console, move |console, device| {
+        let Some(transport) = console.transport.as_ref() else {
+            return Ok(redirect(
+                "/",
+                "Dit apparaat hoort niet bij een team; er is niets te synchroniseren.",
+                None,
+            ));
+        };
+        let report = device.sync(transport, &mut |_| {}).map_err(|e| PageError {
+            status: StatusCode::BAD_GATEWAY,
+            message: describe_relay(&e),
+        })?;
+        let message = format!(
+            "Gesynchroniseerd: {} verstuurd, {} opgehaald, {} toegepast.",
+            report.pushed, report.pulled, report.applied
+        );
+        Ok(redirect("/", &message, None))
+    })
+    .await
+}
+
+async fn stop_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,125 @@
+// Browser test of the supervisor's console on the demo data: headless Chromium (Debian's
+// package) driven by playwright-core. Opens the review queue, approves the escalated
+// assessment, checks the worker's device shows the verdict after sync, and saves screenshots
+// of the queue and the reports page. Prints one line per check and a closing
+// "browser: N passed, M failed" line that scripts/test.sh adds to its total.
+//
+// Environment: PLAYWRIGHT_DIR (where playwright-core was installed), CONSOLE_URL, DEMO_DIR,
+// EROPAF (the binary), CHROMIUM (the browser), ARTEFACTS (screenshot directory).
+
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'package.json'));
+const { chromium } = require('playwright-core');
+
+const url = process.env.CONSOLE_URL;
+const demo = process.env.DEMO_DIR;
+const eropaf = process.env.EROPAF;
+const artefacts = process.env.ARTEFACTS;
+mkdirSync(artefacts, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } else {
+    failed += 1;
+    console.log(`FAIL ${name}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+function cli(home, ...args) {
+  return execFileSync(eropaf, ['--home', path.join(demo, home), ...args], {
+    env: { ...process.env, EROPAF_PASSPHRASE: 'demo-wachtwoord' },
+    encoding: 'utf8',
+  });
+}
+
+const timings = {};
+function recordTiming(response) {
+  const header = response.headers()['server-timing'] || '';
+  const match = /dur=([0-9.]+)/.exec(header);
+  if (match && response.request().resourceType() === 'document') {
+    const key = new URL(response.url()).pathname.replace(/[0-9a-f]{32}/g, ':id');
+    (timings[key] ||= []).push(Number(match[1]));
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'nl-NL' });
+  page.on('response', recordTiming);
+
+  // The review queue: the escalated assessment of the statushouder waits there.
+  await page.goto(`${url}/`);
+  check('the queue page is Dutch and titled', (await page.locator('h1').innerText()) === 'Beoordelingswachtrij');
+  const row = page.locator('table.queue tbody tr', { hasText: 'Samir Haddad' });
+  check('the escalated assessment is in the queue', (await row.count()) === 1);
+  check('it shows as escalated', (await row.innerText()).includes('Geëscaleerd'));
+  await page.screenshot({ path: path.join(artefacts, 'console-review-queue.png'), fullPage: true });
+  const assessmentId = await row.getAttribute('data-assessment');
+
+  // The case page: visits, the assessment with its justification, the access log.
+  await row.getByRole('link', { name: 'Beoordelen' }).click();
+  await page.waitForLoadState();
+  check('the case page shows the resident', (await page.locator('h1').innerText()) === 'Samir Haddad');
+  const body = await page.locator('main').innerText();
+  check('the case page shows the visit', body.includes('huisarts'));
+  check('the case page shows the justification', body.includes('Weging van de waarden'));
+  check('the access log lists the supervisor opening the case', (await page.locator('table.log').innerText()).includes('Geopend'));
+  await page.screenshot({ path: path.join(artefacts, 'console-case.png'), fullPage: true });
+
+  // Approve, with a note for the worker.
+  const form = page.locator(`#afweging-${assessmentId} form.review`);
+  await form.locator('textarea').fill('Het regionale overleg is akkoord: ontheffing voor twee jaar.');
+  await Promise.all([page.waitForURL(/\?m=/), form.getByRole('button', { name: 'Goedkeuren' }).click()]);
+  check('the console confirms the approval', (await page.locator('.flash.ok').innerText()).includes('Goedgekeurd'));
+  check('no sync warning after approving', (await page.locator('.flash.warn').count()) === 0);
+  check('the approved assessment left the queue', (await page.locator('table.queue tbody tr', { hasText: 'Samir Haddad' }).count()) === 0);
+
+  // The worker's device after sync.
+  cli('sanne', 'sync', '--json');
+  const cases = JSON.parse(cli('sanne', 'case', 'list', '--json'));
+  const samir = cases.find((c) => c.resident.name === 'Samir Haddad');
+  const shown = JSON.parse(cli('sanne', 'case', 'show', samir.id, '--json'));
+  const reviews = shown.reviews.filter((r) => r.assessment_id === assessmentId);
+  const latest = reviews[reviews.length - 1];
+  check("the worker's device shows the approval after sync", latest && latest.verdict === 'approved', JSON.stringify(latest));
+  check("the worker's device shows the supervisor's note", latest && latest.note.includes('regionale overleg'));
+  check('the approval replaces the escalation', latest && latest.supersedes && latest.supersedes.length === 1);
+
+  // The reports page with its charts.
+  await page.goto(`${url}/rapportage`);
+  check('the reports page has its charts', (await page.locator('.chart svg').count()) === 3);
+  const reportText = await page.locator('main').innerText();
+  check('the reports name no resident', !/Aïsha|Samir|Willem|Haddad|Bakker|Amrani/.test(reportText), reportText.slice(0, 200));
+  await page.screenshot({ path: path.join(artefacts, 'console-reports.png'), fullPage: true });
+
+  // The framework editor refuses a version that does not go up, with the reason.
+  await page.goto(`${url}/waardenkader`);
+  await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Nieuwe versie opslaan' }).click()]);
+  check('the framework editor explains a refused version', (await page.locator('.flash.warn').innerText()).includes('verhoog het versienummer'));
+
+  // Another Host header is refused (DNS rebinding).
+  const foreign = await page.request.get(`${url}/`, { headers: { Host: 'evil.example' } });
+  check('a request for another host is refused', foreign.status() === 421);
+} catch (error) {
+  check('the browser test ran to the end', false, error.stack);
+} finally {
+  await browser.close();
+}
+
+for (const [page, values] of Object.entries(timings)) {
+  console.log(`render time ${page}: ${values.map((v) => `${v.toFixed(1)} ms`).join(', ')}`);
+}
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
