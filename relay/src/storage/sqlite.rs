@@ -4,7 +4,7 @@
 //! mutex; pulls read through connections of their own, which WAL lets run beside a write.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{mpsc, Mutex, MutexGuard};
 
 use eropaf_core::team::roster::RosterEntry;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -24,6 +24,14 @@ pub struct SqliteStorage {
     /// The database file; `None` in memory, where every call uses the one connection.
     path: Option<PathBuf>,
     readers: Mutex<Vec<Connection>>,
+    /// Pushes waiting for the writing connection, to be committed together.
+    queued_pushes: Mutex<Vec<QueuedPush>>,
+}
+
+struct QueuedPush {
+    team: String,
+    batch: Vec<NewEnvelope>,
+    reply: mpsc::Sender<Result<Vec<Appended>>>,
 }
 
 /// Idle read connections kept open; more may be open at a busy moment.
@@ -61,7 +69,12 @@ impl SqliteStorage {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(SqliteStorage { conn: Mutex::new(conn), path, readers: Mutex::new(Vec::new()) })
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+            path,
+            readers: Mutex::new(Vec::new()),
+            queued_pushes: Mutex::new(Vec::new()),
+        })
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -117,6 +130,75 @@ fn compact_in(tx: &Connection, team: &str, doc_id: &[u8; 16], covers: u64) -> Re
            AND tombstoned = 0 AND server_seq <= ?3 AND server_seq != ?4",
         params![team, &doc_id[..], covers, keep.unwrap_or(-1)],
     )?)
+}
+
+/// Appends one push's batch inside the caller's transaction (see `Storage::push_envelopes`).
+fn push_in(tx: &Connection, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
+    let mut last_seq: i64 = tx
+        .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| RelayError::not_found("team_not_found", "No such team."))?;
+    let mut out = Vec::with_capacity(batch.len());
+    {
+        let mut find =
+            tx.prepare_cached("SELECT server_seq FROM envelopes WHERE team_id = ?1 AND hash = ?2")?;
+        let mut erased = tx.prepare_cached(
+            "SELECT server_seq FROM envelopes
+             WHERE team_id = ?1 AND doc_id = ?2 AND tombstoned = 1",
+        )?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for envelope in batch {
+            let existing: Option<i64> =
+                find.query_row(params![team, &envelope.hash[..]], |row| row.get(0)).optional()?;
+            if let Some(seq) = existing {
+                out.push(Appended {
+                    hash: envelope.hash,
+                    server_seq: seq_from_sql(seq),
+                    duplicate: true,
+                    erased: false,
+                });
+                continue;
+            }
+            let tombstone: Option<i64> = erased
+                .query_row(params![team, &envelope.doc_id[..]], |row| row.get(0))
+                .optional()?;
+            if let Some(seq) = tombstone {
+                out.push(Appended {
+                    hash: envelope.hash,
+                    server_seq: seq_from_sql(seq),
+                    duplicate: false,
+                    erased: true,
+                });
+                continue;
+            }
+            last_seq += 1;
+            insert.execute(params![
+                team,
+                last_seq,
+                &envelope.hash[..],
+                &envelope.doc_id[..],
+                &envelope.author[..],
+                envelope.kind.as_str(),
+                &envelope.bytes,
+            ])?;
+            if let Some(covers) = envelope.covers_server_seq {
+                // A snapshot cannot cover itself or anything after it.
+                let covers = covers.min(seq_from_sql(last_seq - 1));
+                compact_in(tx, team, &envelope.doc_id, covers)?;
+            }
+            out.push(Appended {
+                hash: envelope.hash,
+                server_seq: seq_from_sql(last_seq),
+                duplicate: false,
+                erased: false,
+            });
+        }
+    }
+    tx.execute("UPDATE teams SET last_seq = ?2 WHERE team_id = ?1", params![team, last_seq])?;
+    Ok(out)
 }
 
 fn entry_json(entry: &RosterEntry) -> Result<String> {
@@ -241,76 +323,46 @@ impl Storage for SqliteStorage {
     }
 
     fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
+        // Group commit: a push queues itself, then waits for the writing connection. Whoever
+        // gets it takes every push queued by then into one transaction (each in a savepoint,
+        // so one failing push fails alone) and one fsync; the others find their answer ready.
+        let (reply, answer) = mpsc::channel();
+        self.queued_pushes
+            .lock()
+            .map_err(|_| RelayError::storage("a storage call panicked earlier"))?
+            .push(QueuedPush { team: team.to_owned(), batch: batch.to_vec(), reply });
         let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut last_seq: i64 = tx
-            .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
-            .optional()?
-            .ok_or_else(|| RelayError::not_found("team_not_found", "No such team."))?;
-        let mut out = Vec::with_capacity(batch.len());
-        {
-            let mut find = tx.prepare_cached(
-                "SELECT server_seq FROM envelopes WHERE team_id = ?1 AND hash = ?2",
-            )?;
-            let mut erased = tx.prepare_cached(
-                "SELECT server_seq FROM envelopes
-                 WHERE team_id = ?1 AND doc_id = ?2 AND tombstoned = 1",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for envelope in batch {
-                let existing: Option<i64> = find
-                    .query_row(params![team, &envelope.hash[..]], |row| row.get(0))
-                    .optional()?;
-                if let Some(seq) = existing {
-                    out.push(Appended {
-                        hash: envelope.hash,
-                        server_seq: seq_from_sql(seq),
-                        duplicate: true,
-                        erased: false,
-                    });
-                    continue;
-                }
-                let tombstone: Option<i64> = erased
-                    .query_row(params![team, &envelope.doc_id[..]], |row| row.get(0))
-                    .optional()?;
-                if let Some(seq) = tombstone {
-                    out.push(Appended {
-                        hash: envelope.hash,
-                        server_seq: seq_from_sql(seq),
-                        duplicate: false,
-                        erased: true,
-                    });
-                    continue;
-                }
-                last_seq += 1;
-                insert.execute(params![
-                    team,
-                    last_seq,
-                    &envelope.hash[..],
-                    &envelope.doc_id[..],
-                    &envelope.author[..],
-                    envelope.kind.as_str(),
-                    &envelope.bytes,
-                ])?;
-                if let Some(covers) = envelope.covers_server_seq {
-                    // A snapshot cannot cover itself or anything after it.
-                    let covers = covers.min(seq_from_sql(last_seq - 1));
-                    compact_in(&tx, team, &envelope.doc_id, covers)?;
-                }
-                out.push(Appended {
-                    hash: envelope.hash,
-                    server_seq: seq_from_sql(last_seq),
-                    duplicate: false,
-                    erased: false,
-                });
-            }
+        if let Ok(answered) = answer.try_recv() {
+            return answered;
         }
-        tx.execute("UPDATE teams SET last_seq = ?2 WHERE team_id = ?1", params![team, last_seq])?;
-        tx.commit()?;
-        Ok(out)
+        let queued = std::mem::take(
+            &mut *self
+                .queued_pushes
+                .lock()
+                .map_err(|_| RelayError::storage("a storage call panicked earlier"))?,
+        );
+        let mut answers = Vec::with_capacity(queued.len());
+        let committed = (|| {
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for push in &queued {
+                let savepoint = tx.savepoint()?;
+                let appended = push_in(&savepoint, &push.team, &push.batch);
+                if appended.is_ok() {
+                    savepoint.commit()?;
+                } // else dropped: rolled back
+                answers.push(appended);
+            }
+            tx.commit()
+        })();
+        for (push, appended) in queued.into_iter().zip(answers) {
+            let appended = match &committed {
+                Ok(()) => appended,
+                Err(e) => Err(RelayError::storage(format!("the push was not stored: {e}"))),
+            };
+            // The pusher is waiting for this; a send fails only if it went away.
+            let _ = push.reply.send(appended);
+        }
+        answer.try_recv().map_err(|_| RelayError::storage("a queued push got no answer"))?
     }
 
     fn pull_envelopes(
@@ -571,6 +623,54 @@ mod tests {
         drop(conn);
         let error = SqliteStorage::open(&path).err().unwrap();
         assert!(error.to_string().contains("schema version 99"), "{error}");
+    }
+
+    /// Pushes from many devices at once are committed in groups; each gets its own answer,
+    /// no sequence is handed out twice, and a push that fails fails alone.
+    #[test]
+    fn concurrent_pushes_each_get_their_own_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("relay.db")).unwrap();
+        storage
+            .conn()
+            .unwrap()
+            .execute("INSERT INTO teams (team_id, created_at) VALUES ('t', 0)", [])
+            .unwrap();
+        let envelope = |device: u8, n: u8| NewEnvelope {
+            hash: [
+                device, n, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+                7, 7, 7, 7, 7, 7,
+            ],
+            doc_id: [device; 16],
+            author: [device; 16],
+            kind: crate::storage::StoredKind::Changes,
+            covers_server_seq: None,
+            bytes: vec![device, n],
+        };
+        let seqs = std::thread::scope(|scope| {
+            let devices: Vec<_> = (0..8u8)
+                .map(|device| {
+                    let storage = &storage;
+                    scope.spawn(move || {
+                        let mut seqs = Vec::new();
+                        for n in 0..20u8 {
+                            let pushed =
+                                storage.push_envelopes("t", &[envelope(device, n)]).unwrap();
+                            assert_eq!(pushed[0].hash, envelope(device, n).hash, "its own answer");
+                            seqs.push(pushed[0].server_seq);
+                            let refused =
+                                storage.push_envelopes("no-such-team", &[envelope(device, n)]);
+                            assert!(refused.is_err(), "an unknown team fails alone");
+                        }
+                        seqs
+                    })
+                })
+                .collect();
+            devices.into_iter().flat_map(|d| d.join().unwrap()).collect::<Vec<u64>>()
+        });
+        let mut sorted = seqs.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=160).collect::<Vec<u64>>());
     }
 
     #[test]
