@@ -63,6 +63,7 @@ struct Config {
     devices: usize,
     /// Visits each of them records and pushes, one envelope per request.
     pushes: usize,
+    bootstrap: bool,
     samod: bool,
     relay: bool,
 }
@@ -72,12 +73,9 @@ impl Config {
         let quick = std::env::var(QUICK_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
         let parts = std::env::var(PARTS_ENV).unwrap_or_else(|_| "bootstrap,samod,relay".into());
         let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
-        let (samod, relay) = (part("samod"), part("relay"));
-        if quick {
-            Config { quick, cases: 100, visits: 5, devices: 10, pushes: 10, samod, relay }
-        } else {
-            Config { quick, cases: 2_000, visits: 5, devices: 100, pushes: 20, samod, relay }
-        }
+        let (bootstrap, samod, relay) = (part("bootstrap"), part("samod"), part("relay"));
+        let (cases, devices, pushes) = if quick { (100, 10, 10) } else { (2_000, 100, 20) };
+        Config { quick, cases, visits: 5, devices, pushes, bootstrap, samod, relay }
     }
 }
 
@@ -92,102 +90,107 @@ fn main() -> BenchResult<()> {
     );
     let mut table = Table::default();
 
-    // ---- 1. bootstrap ----
-    println!(
-        "\n== 1. bootstrap a new device: {} cases x {} visits over the loopback relay ==",
-        group(cfg.cases),
-        cfg.visits
-    );
-    let boot = bench_bootstrap(&cfg)?;
-    boot.print();
-    let base = boot.baseline;
-    for (label, run) in [("disk", &boot.disk), ("tmpfs", &boot.tmpfs)] {
-        let Some(run) = run else { continue };
-        let ratio = secs(run.total) / secs(base);
-        let on_disk = label == "disk";
-        table.row(
-            &format!("bootstrap {} cases ({label})", group(cfg.cases)),
-            fmt_dur(run.total),
-            format!("{} in-process", fmt_dur(base)),
-            Some(ratio),
-            if on_disk { format!("<= {GOAL_BOOTSTRAP_RATIO}x") } else { "-".into() },
-            on_disk.then_some(ratio <= GOAL_BOOTSTRAP_RATIO),
+    if cfg.bootstrap || cfg.samod {
+        // ---- 1. bootstrap ----
+        println!(
+            "\n== 1. bootstrap a new device: {} cases x {} visits over the loopback relay ==",
+            group(cfg.cases),
+            cfg.visits
         );
-        if on_disk {
+        let boot = bench_bootstrap(&cfg)?;
+        boot.print();
+        let base = boot.baseline;
+        for (label, run) in [("disk", &boot.disk), ("tmpfs", &boot.tmpfs)] {
+            let Some(run) = run else { continue };
+            let ratio = secs(run.total) / secs(base);
+            let on_disk = label == "disk";
             table.row(
-                "  vs loading whole documents",
+                &format!("bootstrap {} cases ({label})", group(cfg.cases)),
                 fmt_dur(run.total),
-                format!("{} in-process", fmt_dur(boot.whole)),
-                Some(secs(run.total) / secs(boot.whole)),
-                "-".into(),
-                None,
+                format!("{} in-process", fmt_dur(base)),
+                Some(ratio),
+                if on_disk { format!("<= {GOAL_BOOTSTRAP_RATIO}x") } else { "-".into() },
+                on_disk.then_some(ratio <= GOAL_BOOTSTRAP_RATIO),
             );
-        }
-        table.row(
-            &format!("  transport: HTTP + relay ({label})"),
-            fmt_dur(run.transport),
-            format!("{} requests", run.requests),
-            Some(secs(run.transport) / secs(base)),
-            "-".into(),
-            None,
-        );
-        table.row(
-            &format!("  client: verify+decrypt+apply ({label})"),
-            fmt_dur(run.client()),
-            format!("{} in-process", fmt_dur(base)),
-            Some(secs(run.client()) / secs(base)),
-            "-".into(),
-            None,
-        );
-        table.row(
-            &format!("  envelopes/s ({label})"),
-            format!("{:.0}/s", run.envelopes as f64 / secs(run.total)),
-            format!("{:.0}/s in-process", run.envelopes as f64 / secs(base)),
-            Some(secs(base) / secs(run.total)),
-            "-".into(),
-            None,
-        );
-    }
-
-    // ---- 2. samod ----
-    println!(
-        "\n== 2. the same {} documents synced by samod {} over loopback TCP ==",
-        group(cfg.cases),
-        SAMOD_VERSION
-    );
-    let disk_total = boot.disk.as_ref().map(|r| r.total);
-    let samod_runs: &[(&str, bool)] =
-        if cfg.samod { &[("in-memory storage", false), ("filesystem storage", true)] } else { &[] };
-    for &(label, on_disk) in samod_runs {
-        match bench_samod(&boot.documents, on_disk) {
-            Ok(run) => {
-                run.print(label);
-                if let Some(eropaf) = disk_total {
-                    let ratio = secs(eropaf) / secs(run.total);
-                    table.row(
-                        &format!("Eropaf bootstrap vs samod ({label})"),
-                        fmt_dur(eropaf),
-                        format!("{} samod", fmt_dur(run.total)),
-                        Some(ratio),
-                        "< 1x (Eropaf faster)".into(),
-                        Some(ratio < 1.0),
-                    );
-                }
-            }
-            Err(e) => {
-                println!("  samod ({label}): not measured ({e})");
+            if on_disk {
                 table.row(
-                    &format!("samod ({label})"),
-                    format!("not measured ({e})"),
-                    "-".into(),
-                    None,
+                    "  vs loading whole documents",
+                    fmt_dur(run.total),
+                    format!("{} in-process", fmt_dur(boot.whole)),
+                    Some(secs(run.total) / secs(boot.whole)),
                     "-".into(),
                     None,
                 );
             }
+            table.row(
+                &format!("  transport: HTTP + relay ({label})"),
+                fmt_dur(run.transport),
+                format!("{} requests", run.requests),
+                Some(secs(run.transport) / secs(base)),
+                "-".into(),
+                None,
+            );
+            table.row(
+                &format!("  client: verify+decrypt+apply ({label})"),
+                fmt_dur(run.client()),
+                format!("{} in-process", fmt_dur(base)),
+                Some(secs(run.client()) / secs(base)),
+                "-".into(),
+                None,
+            );
+            table.row(
+                &format!("  envelopes/s ({label})"),
+                format!("{:.0}/s", run.envelopes as f64 / secs(run.total)),
+                format!("{:.0}/s in-process", run.envelopes as f64 / secs(base)),
+                Some(secs(base) / secs(run.total)),
+                "-".into(),
+                None,
+            );
         }
+
+        // ---- 2. samod ----
+        println!(
+            "\n== 2. the same {} documents synced by samod {} over loopback TCP ==",
+            group(cfg.cases),
+            SAMOD_VERSION
+        );
+        let disk_total = boot.disk.as_ref().map(|r| r.total);
+        let samod_runs: &[(&str, bool)] = if cfg.samod {
+            &[("in-memory storage", false), ("filesystem storage", true)]
+        } else {
+            &[]
+        };
+        for &(label, on_disk) in samod_runs {
+            match bench_samod(&boot.documents, on_disk) {
+                Ok(run) => {
+                    run.print(label);
+                    if let Some(eropaf) = disk_total {
+                        let ratio = secs(eropaf) / secs(run.total);
+                        table.row(
+                            &format!("Eropaf bootstrap vs samod ({label})"),
+                            fmt_dur(eropaf),
+                            format!("{} samod", fmt_dur(run.total)),
+                            Some(ratio),
+                            "< 1x (Eropaf faster)".into(),
+                            Some(ratio < 1.0),
+                        );
+                    }
+                }
+                Err(e) => {
+                    println!("  samod ({label}): not measured ({e})");
+                    table.row(
+                        &format!("samod ({label})"),
+                        format!("not measured ({e})"),
+                        "-".into(),
+                        None,
+                        "-".into(),
+                        None,
+                    );
+                }
+            }
+        }
+        drop(boot);
     }
-    drop(boot);
 
     // ---- 3. relay under many devices ----
     if !cfg.relay {
