@@ -262,7 +262,36 @@ fn demo_tells_the_team_story() {
     assert!(stdout.contains("Op Mariekes apparaat: 4 bezoeken."), "{stdout}");
     assert!(stdout.contains("Op Daans telefoon: 3 bezoeken"), "{stdout}");
     assert!(stdout.contains("staat er niet op"), "{stdout}");
-    assert!(stdout.contains("De relaydatabase bevat 0 van de 3"), "{stdout}");
+    assert!(stdout.contains("De relaydatabase bevat 0 van de 6"), "{stdout}");
+
+    // The three decisions: two in Marieke's queue, one approved (Sanne sees it after sync),
+    // one escalated one rung; the inzage of Aïsha's case holds nothing of the others.
+    assert!(stdout.contains("In Mariekes wachtrij: 2 afwegingen."), "{stdout}");
+    assert!(stdout.contains("Aïsha: goedgekeurd."), "{stdout}");
+    assert!(
+        stdout
+            .contains("Samir: geëscaleerd, één trede hoger: Omgekeerde toets en waardendriehoek."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Sanne synchroniseert en ziet: Goedgekeurd"), "{stdout}");
+    assert!(stdout.contains("0 namen uit andere casussen"), "{stdout}");
+    let inzage = std::fs::read_to_string(dir.join("inzage-aisha.html")).unwrap();
+    assert!(inzage.contains("Jongerenloket") && inzage.contains("Weging van de waarden"));
+    assert!(inzage.contains("Geëxporteerd") && !inzage.contains("Samir"));
+
+    // The supervisor's home is left for scripts: the escalated assessment still waits there.
+    let queue = Command::new(env!("CARGO_BIN_EXE_eropaf"))
+        .args(["assess", "queue", "--json", "--home"])
+        .arg(dir.join("supervisor"))
+        .env("EROPAF_PASSPHRASE", "demo-wachtwoord")
+        .output()
+        .unwrap();
+    assert!(queue.status.success(), "{}", text(&queue.stderr));
+    let queue: Value = serde_json::from_slice(&queue.stdout).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 1, "{queue:#}");
+    assert_eq!(queue[0]["resident"], "Samir Haddad");
+    assert_eq!(queue[0]["state"]["state"], "decided");
+    assert_eq!(queue[0]["state"]["review"]["verdict"], "escalated");
 
     for store in ["supervisor", "sanne", "daan"] {
         assert!(dir.join(store).is_dir(), "no store in {store}");

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use eropaf_core::checklist::{Item, Verdict};
 use eropaf_core::model::parse_euro_cents;
+use eropaf_core::review::ReviewAction;
 use eropaf_core::Eropaf;
 
 use crate::home::Home;
@@ -44,6 +45,23 @@ pub enum AssessCommand {
         #[arg(long)]
         off: bool,
     },
+    /// Submit a finished assessment; it waits for a supervisor when it departs from policy
+    /// or asks more maatwerkbudget than the team's threshold.
+    Submit { case_id: String, assessment_id: String },
+    /// A supervisor's verdict: approve, request_changes or escalate (one rung up the ladder).
+    Review {
+        case_id: String,
+        assessment_id: String,
+        action: String,
+        /// Needed when requesting changes or escalating.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// What waits for a supervisor.
+    Queue {
+        #[arg(long)]
+        json: bool,
+    },
     /// Progress, what is missing, and the justification text.
     Show {
         case_id: String,
@@ -56,6 +74,45 @@ pub enum AssessCommand {
 pub fn run(home: &Home, command: AssessCommand) -> Result<(), String> {
     let mut device = home.open()?;
     match command {
+        AssessCommand::Submit { case_id, assessment_id } => {
+            let (case_id, assessment_id) = resolve(&mut device, &case_id, &assessment_id)?;
+            let state =
+                device.submit_assessment(&case_id, &assessment_id).map_err(|e| describe(&e))?;
+            outln!("Ingediend: {}.", state.label());
+            Ok(())
+        }
+        AssessCommand::Review { case_id, assessment_id, action, note } => {
+            let (case_id, assessment_id) = resolve(&mut device, &case_id, &assessment_id)?;
+            let action = ReviewAction::parse(&action).map_err(|e| describe(&e))?;
+            let review = device
+                .review_assessment(&case_id, &assessment_id, action, &note)
+                .map_err(|e| describe(&e))?;
+            match review.escalated_to {
+                Some(rung) => outln!("{} naar trede {rung}.", review.verdict.label()),
+                None => outln!("{}.", review.verdict.label()),
+            }
+            Ok(())
+        }
+        AssessCommand::Queue { json } => {
+            let queue = device.review_queue().map_err(|e| describe(&e))?;
+            if json {
+                return print::json(&queue);
+            }
+            if queue.is_empty() {
+                outln!("Er wacht niets op een leidinggevende.");
+            }
+            for item in &queue {
+                outln!(
+                    "{}  {}  {}  {}  {}",
+                    print::short(&item.case_id),
+                    print::short(&item.assessment_id),
+                    item.state.label(),
+                    item.resident,
+                    item.question
+                );
+            }
+            Ok(())
+        }
         AssessCommand::Start { case_id, question, framework, json } => {
             let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
             let id = device

@@ -50,11 +50,28 @@ pub enum CaseCommand {
     },
     /// Merge a case document exported by another replica.
     Merge { file: PathBuf },
+    /// The resident's inzage (AVG art. 15): everything held about the case as one HTML file.
+    Inzage {
+        case_id: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Whom the export is for (recorded in the access log).
+        #[arg(long, default_value = "inzageverzoek bewoner")]
+        namens: String,
+    },
 }
 
 pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
     let mut device = home.open()?;
     match command {
+        CaseCommand::Inzage { case_id, out, namens } => {
+            let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let html = device.export_inzage(&case_id, Some(&namens)).map_err(|e| describe(&e))?;
+            std::fs::write(&out, html)
+                .map_err(|e| format!("kan {} niet schrijven: {e}", out.display()))?;
+            outln!("Inzage geschreven naar {} (vastgelegd in het toegangslog).", out.display());
+            Ok(())
+        }
         CaseCommand::New { resident, case_type, address, phone, json } => {
             let case_type =
                 case_type.as_deref().map(CaseType::parse).transpose().map_err(|e| describe(&e))?;
@@ -82,7 +99,8 @@ pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
         }
         CaseCommand::Show { case_id, json } => {
             let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
-            let case = device.case(&id).map_err(|e| describe(&e))?;
+            // A person reads the case: that goes into its access log (NEN 7513).
+            let case = device.open_case(&id, None).map_err(|e| describe(&e))?;
             if json {
                 print::json(&case)
             } else {

@@ -29,16 +29,14 @@ pub fn value_bars(values: &[ValueTally]) -> String {
          font-family=\"system-ui,sans-serif\" font-size=\"13\">",
         w = label_width + bar_width + 60
     );
-    for (i, (label, color)) in [
-        ("ondersteunt", SUPPORTS),
-        ("op gespannen voet", TENSION),
-        ("strijdig", CONFLICTS),
-        ("niet van toepassing", NOT_RELEVANT),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let x = label_width + i * 150;
+    // Legend entries placed by the length of their labels.
+    for (offset, label, color) in [
+        (0, "ondersteunt", SUPPORTS),
+        (120, "op gespannen voet", TENSION),
+        (280, "strijdig", CONFLICTS),
+        (370, "niet van toepassing", NOT_RELEVANT),
+    ] {
+        let x = label_width + offset;
         let _ = write!(
             svg,
             "<rect x=\"{x}\" y=\"6\" width=\"12\" height=\"12\" fill=\"{color}\"/><text x=\"{}\" y=\"16\">{label}</text>",

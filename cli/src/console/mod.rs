@@ -109,6 +109,7 @@ fn router(console: Shared) -> Router {
         .route("/casussen", get(cases_page))
         .route("/casus/{id}", get(case_page))
         .route("/casus/{id}/inzage", get(inzage))
+        .route("/casus/{id}/afdrukken", get(print_case))
         .route("/casus/{id}/afweging/{assessment}", post(review))
         .route("/casus/{id}/wissen", post(erase))
         .route("/rapportage", get(reports_page))
@@ -306,6 +307,22 @@ async fn inzage(
             response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
         }
         Ok(response)
+    })
+    .await
+}
+
+async fn print_case(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Response {
+    with_device(console, move |console, device| {
+        let case_id = device.resolve_case_id(&id)?;
+        let html = device.print_case(&case_id, params.get("namens").map(String::as_str))?;
+        let _ = sync_after(console, device);
+        // The browser's print dialog opens on its own; the page is the inzage document.
+        let html = html.replace("</body>", "<script>window.print()</script></body>");
+        Ok(Html(html).into_response())
     })
     .await
 }

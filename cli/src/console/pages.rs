@@ -131,7 +131,7 @@ pub fn queue(frame: &Frame, queue: &[QueueItem], names: &HashMap<String, String>
     );
     if !queue.is_empty() {
         body.push_str(
-            "<table class=\"queue\"><thead><tr><th>Ingediend</th><th>Bewoner</th><th>Soort</th>\
+            "<div class=\"scroll\"><table class=\"queue\"><thead><tr><th>Ingediend</th><th>Bewoner</th><th>Soort</th>\
              <th>Vraag</th><th>Door</th><th>Maatwerk</th><th>Bedrag</th><th>Status</th><th>Trede</th>\
              <th></th></tr></thead><tbody>",
         );
@@ -156,7 +156,7 @@ pub fn queue(frame: &Frame, queue: &[QueueItem], names: &HashMap<String, String>
                 rung = escape(&item.rung),
             );
         }
-        body.push_str("</tbody></table>");
+        body.push_str("</tbody></table></div>");
     }
     body.push_str(
         "<p class=\"hint\">In de wachtrij staan ingediende afwegingen die afwijken van het \
@@ -272,7 +272,8 @@ pub fn case(
     let _ = write!(
         body,
         "<p class=\"meta\">{status} · {kind} · aangemaakt {created}{closed} · casus <code>{short}</code></p>\
-         <p class=\"actions\"><a class=\"button\" href=\"/casus/{id}/inzage\" target=\"_blank\">Inzage (AVG art. 15)</a></p>",
+         <p class=\"actions\"><a class=\"button\" href=\"/casus/{id}/inzage\" target=\"_blank\">Inzage (AVG art. 15)</a> \
+         <a class=\"button\" href=\"/casus/{id}/afdrukken\" target=\"_blank\">Afdrukken</a></p>",
         status = case.status.label(),
         kind = case_type(case.case_type),
         created = day(case.created_at),
@@ -561,11 +562,11 @@ header{display:flex;align-items:center;gap:1.5rem;background:#163a5f;color:#fff;
 nav{display:flex;gap:.3rem;flex:1}nav a{color:#dbe7f3;text-decoration:none;padding:.35rem .7rem;border-radius:4px}\
 nav a[aria-current]{background:#fff;color:#163a5f;font-weight:600}nav a:hover{background:#24507d}\
 .who{display:flex;gap:.8rem;align-items:center;font-size:.9rem;opacity:.95}.who form{margin:0}\
-main{max-width:76rem;margin:0 auto;padding:1.2rem 1.5rem 3rem}h1{font-size:1.6rem;margin:.6rem 0}\
+main{max-width:90rem;margin:0 auto;padding:1.2rem 1.5rem 3rem}h1{font-size:1.6rem;margin:.6rem 0}\
 h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d5dae1;padding-bottom:.25rem}h3{margin:.2rem 0 .4rem}\
 table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.06)}\
-th,td{padding:.45rem .6rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}th{background:#eef1f5;font-size:.85rem}\
-td.num{text-align:right;white-space:nowrap}td.question{min-width:16rem;max-width:26rem}td.nowrap{white-space:nowrap}a{color:#1b5fa8}\
+th,td{padding:.45rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}th{background:#eef1f5;font-size:.85rem}\
+td.num{text-align:right;white-space:nowrap}td.question{min-width:11rem;max-width:24rem}.scroll{overflow-x:auto}td.nowrap{white-space:nowrap}a{color:#1b5fa8}\
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;white-space:nowrap}\
 .badge.wait{background:#fff1c2;color:#6b4e00}.badge.ok{background:#d5f2dc;color:#17602c}.badge.changes{background:#e2e8ff;color:#2b3f94}\
 .badge.escalated{background:#ffe0cc;color:#8a3700}.badge.conflict{background:#ffd6d6;color:#8f1313}.badge.neutral{background:#e6e8eb;color:#444}\
