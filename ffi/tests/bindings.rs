@@ -173,7 +173,7 @@ fn two_devices_sync_through_the_relay_with_progress_and_change_notices() {
 
         supervisor.set_change_observer(Some(recorder.clone()));
         supervisor.sync(None).await.unwrap();
-        assert_eq!(*recorder.changed.lock().unwrap(), [case_id.clone()]);
+        assert_eq!(*recorder.changed.lock().unwrap(), std::slice::from_ref(&case_id));
         assert_eq!(
             supervisor.case_detail(case_id.clone()).unwrap(),
             worker.case_detail(case_id).unwrap()
