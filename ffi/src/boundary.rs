@@ -29,20 +29,21 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
 }
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    if let Some(runtime) = RUNTIME.get() {
-        return Ok(runtime);
-    }
-    // One worker is plenty: the runtime only hands work to its blocking pool.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("eropaf")
-        .enable_all()
-        .build()
-        .map_err(|e| EropafError::internal(format!("tokio runtime: {e}")))?;
-    // A racing first call may have set it meanwhile; either runtime will do.
-    let _ = RUNTIME.set(runtime);
-    RUNTIME.get().ok_or_else(|| EropafError::internal("tokio runtime"))
+    // Built once, even when the first calls race: a second runtime dropped inside an async
+    // caller would panic. A failure to build is kept, and reported to every caller.
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            // One worker is plenty: the runtime only hands work to its blocking pool.
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("eropaf")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| EropafError::internal(format!("tokio runtime: {e}")))
 }
 
 /// Runs blocking `work` on the runtime's blocking pool and awaits it, so an async caller
