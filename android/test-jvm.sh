@@ -25,7 +25,7 @@ cd android/jvm-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-mvn -B --no-transfer-progress test \
+mvn -B --no-transfer-progress -Dstyle.color=never test \
     -Deropaf.lib.dir="$lib_dir" \
     -Deropaf.bindings.dir="$bindings" \
     -Deropaf.bin="$lib_dir/eropaf" 2>&1 | tee "$log" || status=$?

@@ -32,6 +32,7 @@ EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
 # One closing line over every suite above, so the total is not lost among per-binary lines.
 # Rust's per-binary "test result:" lines plus the JVM suite's "jvm tests:" line.
 awk '/^test result:/ { passed += $4; failed += $6; rust += $4 }
+     { sub(/^.*jvm tests:/, "jvm tests:") }
      /^jvm tests:/ { passed += $3; failed += $5; jvm += $3 }
      END { printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d)\n", passed, failed, rust, jvm }' \
     "$log" "$jvm_log"
