@@ -24,20 +24,25 @@ public final class AppModel: ObservableObject {
         eropaf.setChangeObserver(observer: Observer(model: self))
     }
 
-    /// Runs a core call; a typed error becomes the Dutch sentence on screen.
+    /// Runs a core call; a typed error becomes the Dutch sentence on screen. Screens call this
+    /// while SwiftUI reads their body, so the error is published only when it changes.
     @discardableResult
     public func attempt<T>(_ call: () throws -> T) -> T? {
         do {
             let value = try call()
-            error = nil
+            show(nil)
             return value
         } catch let failure as EropafError {
-            error = failure.messageNl
+            show(failure.messageNl)
             return nil
         } catch {
-            self.error = "\(error)"
+            show("\(error)")
             return nil
         }
+    }
+
+    private func show(_ message: String?) {
+        if error != message { error = message }
     }
 
     public func sync() async {

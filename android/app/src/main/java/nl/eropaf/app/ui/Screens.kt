@@ -6,6 +6,7 @@ package nl.eropaf.app.ui
 import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.ColumnScope
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
@@ -76,7 +77,7 @@ fun AppScaffold(model: AppModel) {
 }
 
 @Composable
-fun CaseList(model: AppModel) {
+fun ColumnScope.CaseList(model: AppModel) {
     var query by remember { mutableStateOf("") }
     var newName by remember { mutableStateOf("") }
     OutlinedTextField(query, { query = it }, label = { Text("Zoek op naam") }, modifier = Modifier.fillMaxWidth())
