@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every suite of the project, in one command: formatting, lints, the Rust tests (units,
 # store, crash, scenarios), the CLI end to end, and a quick run of the benchmarks so they
-# cannot rot, and the browser test of the supervisor's console. Later suites (Kotlin on the
-# JVM) are added here.
+# cannot rot; the Kotlin bindings on the JVM, the generated Swift bindings, and the browser
+# test of the supervisor's console.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +16,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+jvm_log=$(mktemp)
+trap 'rm -f "$log" "$jvm_log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
+
+step "Kotlin bindings on the JVM (android/test-jvm.sh)"
+android/test-jvm.sh 2>&1 | tee "$jvm_log"
+
+step "Swift bindings generate (ios/generate-swift.sh; compiling them needs macOS)"
+ios/generate-swift.sh
 
 step "benchmarks (quick smoke run; full numbers: cargo bench -p eropaf-core --bench store)"
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
@@ -27,8 +34,15 @@ step "browser (the console on the demo data, headless Chromium; screenshots in t
 ./scripts/browser-test.sh 2>&1 | tee -a "$log" || true
 
 # One closing line over every suite above, so the total is not lost among per-binary lines.
-awk '/^test result:/ { passed += $4; failed += $6 }
-     /^browser: [0-9]+ passed, [0-9]+ failed/ { passed += $2; failed += $4; browser = 1 }
-     END { if (!browser) failed += 1
-           printf "tests: %d passed, %d failed\n", passed, failed
-           exit failed > 0 }' "$log"
+# Rust's per-binary "test result:" lines, the JVM suite's "jvm tests:" line (behind Maven's
+# colour codes) and the browser's "browser:" line; a suite that printed no total counts as a
+# failure.
+awk '/^test result:/ { passed += $4; failed += $6; rust += $4 }
+     { sub(/^.*jvm tests:/, "jvm tests:") }
+     /^jvm tests:/ { passed += $3; failed += $5; jvm += $3; seen_jvm = 1 }
+     /^browser: [0-9]+ passed, [0-9]+ failed/ { passed += $2; failed += $4; browser += $2; seen_browser = 1 }
+     END { if (!seen_jvm) failed += 1
+           if (!seen_browser) failed += 1
+           printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d, browser %d)\n", passed, failed, rust, jvm, browser
+           exit failed > 0 }' \
+    "$log" "$jvm_log"

@@ -1,0 +1,95 @@
+// The app's state: the one Eropaf object and which screen shows what. No rules live here;
+// every list, label, check and next step comes from the core, and errors are shown with the
+// Dutch sentence the core wrote.
+package nl.eropaf.app
+
+import android.app.Application
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.setValue
+import androidx.lifecycle.AndroidViewModel
+import androidx.lifecycle.viewModelScope
+import kotlinx.coroutines.launch
+import nl.eropaf.core.ChangeObserver
+import nl.eropaf.core.Eropaf
+import nl.eropaf.core.EropafException
+import nl.eropaf.core.SyncListener
+import nl.eropaf.core.SyncProgress
+import nl.eropaf.core.SyncReport
+import nl.eropaf.core.Unlock
+
+sealed interface Screen {
+    data object Cases : Screen
+    data class Case(val caseId: String) : Screen
+    data class RecordVisit(val caseId: String) : Screen
+    data class Checklist(val caseId: String, val assessmentId: String) : Screen
+    data object Sync : Screen
+    data object Reviews : Screen
+}
+
+class AppModel(application: Application) : AndroidViewModel(application) {
+    val eropaf: Eropaf = openStore(application)
+
+    var screen: Screen by mutableStateOf(Screen.Cases)
+    var error: String? by mutableStateOf(null)
+    /** Bumped when a sync changed cases, so screens read the core again. */
+    var revision: Int by mutableStateOf(0)
+    var syncProgress: SyncProgress? by mutableStateOf(null)
+    var lastSync: SyncReport? by mutableStateOf(null)
+
+    init {
+        eropaf.setChangeObserver(object : ChangeObserver {
+            override fun casesChanged(caseIds: List<String>) {
+                viewModelScope.launch { revision += 1 }
+            }
+        })
+    }
+
+    /** Runs a core call; a typed error becomes the Dutch message on screen. */
+    fun <T> attempt(call: () -> T): T? = try {
+        call().also { error = null }
+    } catch (e: EropafException) {
+        error = e.messageNl
+        null
+    }
+
+    fun sync() = viewModelScope.launch {
+        try {
+            lastSync = eropaf.sync(object : SyncListener {
+                override fun onProgress(progress: SyncProgress) {
+                    viewModelScope.launch { syncProgress = progress }
+                }
+            })
+            error = null
+        } catch (e: EropafException) {
+            error = e.messageNl
+        } finally {
+            syncProgress = null
+        }
+    }
+
+    /** Asks to join with an invitation code, then syncs to see whether it was approved. */
+    fun join(code: String) = viewModelScope.launch {
+        try {
+            eropaf.join(code)
+            lastSync = eropaf.sync(null)
+            error = null
+        } catch (e: EropafException) {
+            error = e.messageNl
+        }
+    }
+
+    override fun onCleared() = eropaf.close()
+
+    private companion object {
+        fun openStore(application: Application): Eropaf {
+            val dir = application.filesDir.resolve("eropaf").path
+            val unlock = Unlock.PlatformKeyStore(AndroidKeyStoreKeys(application))
+            return try {
+                Eropaf.open(dir, unlock)
+            } catch (e: EropafException.NoStore) {
+                Eropaf.create(dir, unlock, android.os.Build.MODEL)
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// Sync as the app runs it: a suspend function against a real relay on loopback, progress for
+// a progress bar, a change observer for refreshing the screen, and two devices converging.
+package nl.eropaf.jvm
+
+import java.util.Collections
+import kotlinx.coroutines.runBlocking
+import nl.eropaf.core.ChangeObserver
+import nl.eropaf.core.Eropaf
+import nl.eropaf.core.EropafException
+import nl.eropaf.core.Resident
+import nl.eropaf.core.Role
+import nl.eropaf.core.SyncListener
+import nl.eropaf.core.SyncProgress
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.assertThrows
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertTrue
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SyncTest {
+    private lateinit var relay: Relay
+
+    @BeforeAll
+    fun startRelay() {
+        relay = Relay.start(tempDir("relay"))
+    }
+
+    @AfterAll
+    fun stopRelay() = relay.close()
+
+    private class Progress : SyncListener {
+        val seen: MutableList<SyncProgress> = Collections.synchronizedList(mutableListOf())
+        override fun onProgress(progress: SyncProgress) { seen += progress }
+    }
+
+    private class Changes : ChangeObserver {
+        val seen: MutableList<String> = Collections.synchronizedList(mutableListOf())
+        override fun casesChanged(caseIds: List<String>) { seen += caseIds }
+    }
+
+    /** A supervisor's phone in a new team and a worker's phone admitted to it. */
+    private suspend fun team(test: suspend (Eropaf, Eropaf) -> Unit) {
+        Device(tempDir("supervisor")).create("Fatima").use { supervisor ->
+            Device(tempDir("worker")).create("Sanne").use { worker ->
+                supervisor.createTeam("Wijkteam Noord", relay.url)
+                supervisor.sync(null)
+                val invitation = supervisor.invite(Role.WORKER)
+                worker.join(invitation.code)
+                assertTrue(worker.sync(null).waitingForApproval, "not admitted before the supervisor synced")
+                assertEquals(1uL, supervisor.sync(null).approved)
+                val joined = worker.sync(null)
+                assertFalse(joined.waitingForApproval)
+                test(supervisor, worker)
+            }
+        }
+    }
+
+    @Test
+    fun `sync is a suspend function that reports progress and pushes the device's cases`() = runBlocking {
+        Device(tempDir("solo")).create("Fatima").use { eropaf ->
+            eropaf.createTeam("Wijkteam Zuid", relay.url)
+            val caseId = eropaf.newCase(Resident(name = "Willem Bakker"), null)
+            eropaf.recordVisit(caseId, visit("Eerste bezoek"))
+            val progress = Progress()
+            val report = eropaf.sync(progress)
+            assertTrue(report.pushed >= 1uL, "pushed ${report.pushed}")
+            assertEquals(SyncProgress.Roster, progress.seen.first())
+            val pushing = progress.seen.filterIsInstance<SyncProgress.Pushing>().last()
+            assertEquals(pushing.total, pushing.done)
+            assertEquals("Wijkteam Zuid", eropaf.teamInfo()!!.teamName)
+            assertEquals(0uL, eropaf.sync(progress).pushed, "nothing left to push")
+        }
+    }
+
+    @Test
+    fun `two devices converge through the relay and the observer hears which case changed`() = runBlocking {
+        team { supervisor, worker ->
+            val caseId = worker.newCase(Resident(name = "Aïsha El Amrani"), null)
+            worker.recordVisit(caseId, visit("Bezoek van Sanne", observation("Huurachterstand")))
+            worker.sync(null)
+
+            val changes = Changes()
+            supervisor.setChangeObserver(changes)
+            supervisor.sync(null)
+            assertEquals(listOf(caseId), changes.seen.distinct())
+            supervisor.recordVisit(caseId, visit("Bezoek van Fatima"))
+            supervisor.sync(null)
+            worker.sync(null)
+
+            assertEquals(supervisor.caseDetail(caseId), worker.caseDetail(caseId))
+            assertEquals(
+                listOf("Bezoek van Fatima", "Bezoek van Sanne"),
+                worker.caseDetail(caseId).visits.map { it.note }.sorted(),
+            )
+            val members = supervisor.members()
+            assertEquals(setOf("Fatima", "Sanne"), members.map { it.member }.toSet())
+            assertEquals("Leidinggevende", members.single { it.isThisDevice }.roleLabel)
+        }
+    }
+
+    @Test
+    fun `a worker may not invite and a revoked device is Unauthorised at the relay`() = runBlocking {
+        team { supervisor, worker ->
+            val notAllowed = assertThrows<EropafException.Unauthorised> { runBlocking { worker.invite(Role.WORKER) } }
+            assertTrue(notAllowed.messageNl.isNotBlank())
+            supervisor.revoke(worker.deviceId())
+            assertTrue(supervisor.members().single { it.deviceId == worker.deviceId() }.revoked)
+            assertThrows<EropafException.Unauthorised> { runBlocking { worker.sync(null) } }
+        }
+    }
+
+    @Test
+    fun `an erased case disappears from the other device at its next sync`() = runBlocking {
+        team { supervisor, worker ->
+            val caseId = worker.newCase(Resident(name = "Willem Bakker"), null)
+            worker.sync(null)
+            supervisor.sync(null)
+            assertEquals(1, supervisor.cases().size)
+            supervisor.eraseCase(caseId)
+            assertTrue(supervisor.cases().isEmpty())
+            worker.sync(null)
+            assertTrue(worker.cases().isEmpty())
+            assertThrows<EropafException.NotFound> { worker.caseDetail(caseId) }
+        }
+    }
+
+    @Test
+    fun `without a team or without a relay sync fails with an error the app can act on`() = runBlocking {
+        Device(tempDir("alone")).create("Sanne").use { eropaf ->
+            val noTeam = assertThrows<EropafException.InvalidInput> { runBlocking { eropaf.sync(null) } }
+            assertEquals("team", noTeam.field)
+            // Port 9 (discard) on loopback: nothing listens, so the connection is refused.
+            eropaf.createTeam("Wijkteam Oost", "http://127.0.0.1:9")
+            val offline = assertThrows<EropafException.Network> { runBlocking { eropaf.sync(null) } }
+            assertEquals(30u, offline.retryAfterSecs)
+            assertTrue(offline.messageNl.contains("probeer het later opnieuw"), offline.messageNl)
+            val badCode = assertThrows<EropafException.InvalidInput> { runBlocking { eropaf.join("geen code") } }
+            assertEquals("uitnodiging", badCode.field)
+        }
+    }
+}

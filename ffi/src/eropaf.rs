@@ -1,0 +1,403 @@
+//! The `Eropaf` object the apps hold: one unlocked device store and everything a worker does
+//! with it. Local calls are synchronous (they are fast and durable when they return); calls
+//! that reach the relay are async and run off the caller's thread.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::{Eropaf as Core, Invitation as CoreInvitation};
+
+use crate::boundary::{guard, lock, notify, off_thread};
+use crate::error::{EropafError, Result};
+use crate::records::{
+    AssessmentView, Case, CaseStatus, CaseSummary, CaseType, ChecklistItem, Framework, Invitation,
+    Member, NewObservation, NewVisit, Resident, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
+};
+use crate::Unlock;
+
+/// Told when sync progresses; for a progress bar. Called on a background thread while the
+/// sync holds the store: post to the UI thread, do not call back into `Eropaf` from here.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Told when something arriving from elsewhere (a sync, a merged document) changed cases on
+/// this device, so the app can refresh what it shows.
+#[uniffi::export(with_foreign)]
+pub trait ChangeObserver: Send + Sync {
+    fn cases_changed(&self, case_ids: Vec<String>);
+}
+
+#[derive(uniffi::Object)]
+pub struct Eropaf {
+    /// Shared with the background thread of a running sync.
+    core: Arc<Mutex<Core>>,
+    device_id: String,
+    device_name: String,
+    observer: Mutex<Option<Arc<dyn ChangeObserver>>>,
+}
+
+#[uniffi::export]
+impl Eropaf {
+    /// Makes a new device store in `dir`: identity, store key, the shipped value framework.
+    #[uniffi::constructor]
+    pub fn create(dir: String, unlock: Unlock, device_name: String) -> Result<Arc<Eropaf>> {
+        guard(|| {
+            let dir = store_dir(&dir)?;
+            let core = unlock.with(|unlock| Core::create(&dir, unlock, &device_name))?;
+            Ok(Eropaf::wrap(core))
+        })
+    }
+
+    /// Opens the device store in `dir`. A wrong key or passphrase is `Locked` and reads
+    /// nothing.
+    #[uniffi::constructor]
+    pub fn open(dir: String, unlock: Unlock) -> Result<Arc<Eropaf>> {
+        guard(|| {
+            let dir = store_dir(&dir)?;
+            let core = unlock.with(|unlock| Core::open(&dir, unlock))?;
+            Ok(Eropaf::wrap(core))
+        })
+    }
+
+    pub fn device_id(&self) -> String {
+        self.device_id.clone()
+    }
+
+    pub fn device_name(&self) -> String {
+        self.device_name.clone()
+    }
+
+    // ---- the team ----
+
+    /// This device's team, or none before it created or joined one.
+    pub fn team_info(&self) -> Result<Option<TeamInfo>> {
+        self.with_core(|core| Ok(core.team_info()?.map(Into::into)))
+    }
+
+    /// Makes this device the first supervisor of a new team at the relay `relay_url`. Local;
+    /// the next sync registers the team at the relay.
+    pub fn create_team(&self, team_name: String, relay_url: String) -> Result<TeamInfo> {
+        self.with_core(|core| Ok(core.create_team(&team_name, &relay_url)?.into()))
+    }
+
+    /// The team's devices, revoked ones included (marked).
+    pub fn members(&self) -> Result<Vec<Member>> {
+        let me = self.device_id.clone();
+        self.with_core(|core| Ok(core.members().into_iter().map(|m| Member::new(m, &me)).collect()))
+    }
+
+    /// A supervisor invites a device; the code works once, for a week.
+    pub async fn invite(&self, role: Role) -> Result<Invitation> {
+        self.with_relay(move |core, relay| Ok(core.invite(relay, role.into())?.into())).await
+    }
+
+    /// Asks to join the team of an invitation code. The device becomes a member once a
+    /// supervisor device synced; until then `sync` reports `waiting_for_approval`.
+    pub async fn join(&self, code: String) -> Result<()> {
+        let core = Arc::clone(&self.core);
+        off_thread(move || {
+            let invitation = CoreInvitation::parse(&code)?;
+            let relay = HttpTransport::new(&invitation.relay_url)?;
+            Ok(lock(&core)?.join(&relay, &invitation)?)
+        })
+        .await
+    }
+
+    /// A supervisor revokes a lost or retired device: the relay refuses it from now on and
+    /// it cannot read anything written afterwards.
+    pub async fn revoke(&self, device_id: String) -> Result<()> {
+        self.with_relay(move |core, relay| Ok(core.revoke(relay, &device_id)?)).await
+    }
+
+    /// Erases a case everywhere (AVG): this device now, the others at their next sync.
+    /// Supervisors only.
+    pub async fn erase_case(&self, case_id: String) -> Result<()> {
+        let core = Arc::clone(&self.core);
+        off_thread(move || {
+            let mut core = lock(&core)?;
+            // Outside a team there is no relay to tell and the core calls none: an empty
+            // address would fail any request.
+            let url = core.relay_url()?.unwrap_or_default();
+            let relay = HttpTransport::new(&url)?;
+            Ok(core.erase_case(&relay, &case_id)?)
+        })
+        .await
+    }
+
+    /// Pushes this device's changes and pulls the team's, reporting progress to `listener`.
+    /// The change observer hears which cases changed.
+    pub async fn sync(&self, listener: Option<Arc<dyn SyncListener>>) -> Result<SyncReport> {
+        let report = self
+            .with_relay(move |core, relay| {
+                Ok(core.sync(relay, &mut |progress| {
+                    if let Some(listener) = &listener {
+                        notify(|| listener.on_progress(progress.into()));
+                    }
+                })?)
+            })
+            .await?;
+        self.cases_changed(&report.changed_cases);
+        Ok(report.into())
+    }
+
+    /// The observer told when a sync or a merge changed cases; none to stop.
+    pub fn set_change_observer(&self, observer: Option<Arc<dyn ChangeObserver>>) {
+        *self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = observer;
+    }
+
+    // ---- cases ----
+
+    /// Opens a new case; returns its id.
+    pub fn new_case(&self, resident: Resident, case_type: Option<CaseType>) -> Result<String> {
+        self.with_core(|core| core.new_case(&resident.into(), case_type.map(Into::into)))
+    }
+
+    /// All cases, by resident name.
+    pub fn cases(&self) -> Result<Vec<CaseSummary>> {
+        self.with_core(|core| Ok(core.cases()?.into_iter().map(Into::into).collect()))
+    }
+
+    /// Cases whose resident name contains `query`, ignoring case and accents.
+    pub fn search(&self, query: String) -> Result<Vec<CaseSummary>> {
+        self.with_core(|core| Ok(core.search(&query)?.into_iter().map(Into::into).collect()))
+    }
+
+    /// The full id of the one case whose id starts with `prefix` (4 characters or more).
+    pub fn resolve_case_id(&self, prefix: String) -> Result<String> {
+        self.with_core(|core| core.resolve_case_id(&prefix))
+    }
+
+    /// The whole case: resident, visits, assessments, reviews, conflicts.
+    pub fn case_detail(&self, case_id: String) -> Result<Case> {
+        self.with_core(|core| Ok(core.case(&case_id)?.into()))
+    }
+
+    pub fn update_resident(&self, case_id: String, resident: Resident) -> Result<()> {
+        self.with_core(|core| core.update_resident(&case_id, &resident.into()))
+    }
+
+    pub fn set_status(&self, case_id: String, status: CaseStatus) -> Result<()> {
+        self.with_core(|core| core.set_status(&case_id, status.into()))
+    }
+
+    pub fn set_case_type(&self, case_id: String, case_type: CaseType) -> Result<()> {
+        self.with_core(|core| core.set_case_type(&case_id, case_type.into()))
+    }
+
+    /// Settles a field two devices set concurrently (see `Case::conflicts`) with `value`.
+    pub fn resolve_conflict(&self, case_id: String, path: String, value: String) -> Result<()> {
+        self.with_core(|core| core.resolve_conflict(&case_id, &path, &value))
+    }
+
+    // ---- visits ----
+
+    /// Records a visit with its observations; returns its id. On disk when this returns.
+    pub fn record_visit(&self, case_id: String, visit: NewVisit) -> Result<String> {
+        self.with_core(|core| core.record_visit(&case_id, &visit.try_into()?))
+    }
+
+    pub fn edit_visit_note(&self, case_id: String, visit_id: String, note: String) -> Result<()> {
+        self.with_core(|core| core.edit_visit_note(&case_id, &visit_id, &note))
+    }
+
+    pub fn add_observation(
+        &self,
+        case_id: String,
+        visit_id: String,
+        observation: NewObservation,
+    ) -> Result<()> {
+        self.with_core(|core| core.add_observation(&case_id, &visit_id, &observation.try_into()?))
+    }
+
+    // ---- the value checklist ----
+
+    /// The newest version of each of the team's frameworks.
+    pub fn frameworks(&self) -> Result<Vec<Framework>> {
+        self.with_core(|core| Ok(core.frameworks()?.into_iter().map(Into::into).collect()))
+    }
+
+    /// Installs a new framework version from its TOML source; errors name the line.
+    pub fn install_framework(&self, source: String) -> Result<Framework> {
+        self.with_core(|core| Ok(core.install_framework(&source)?.into()))
+    }
+
+    /// Starts weighing a decision against a framework (the first when none is named);
+    /// returns the assessment id.
+    pub fn start_assessment(
+        &self,
+        case_id: String,
+        question: String,
+        framework_id: Option<String>,
+    ) -> Result<String> {
+        if question.trim().is_empty() {
+            return Err(EropafError::invalid("question", "de vraag is leeg"));
+        }
+        self.with_core(|core| core.start_assessment(&case_id, &question, framework_id.as_deref()))
+    }
+
+    /// Answers a step or the proposed decision; refused while an earlier item is open.
+    pub fn answer(
+        &self,
+        case_id: String,
+        assessment_id: String,
+        item: ChecklistItem,
+        text: String,
+    ) -> Result<()> {
+        if let ChecklistItem::Value { .. } = item {
+            return Err(EropafError::invalid("item", "een waarde krijgt een oordeel: set_verdict"));
+        }
+        self.with_core(|core| core.answer(&case_id, &assessment_id, &item.into(), &text))
+    }
+
+    /// Records a verdict on a value; every verdict but `NotRelevant` needs a motivation.
+    pub fn set_verdict(
+        &self,
+        case_id: String,
+        assessment_id: String,
+        value_key: String,
+        verdict: Verdict,
+        motivation: String,
+    ) -> Result<()> {
+        self.with_core(|core| {
+            core.set_verdict(&case_id, &assessment_id, &value_key, verdict.into(), &motivation)
+        })
+    }
+
+    /// Marks the decision as maatwerk (departing from standard policy), optionally with an
+    /// amount from the maatwerkbudget in cents.
+    pub fn set_maatwerk(
+        &self,
+        case_id: String,
+        assessment_id: String,
+        maatwerk: bool,
+        budget_cents: Option<u64>,
+    ) -> Result<()> {
+        self.with_core(|core| core.set_maatwerk(&case_id, &assessment_id, maatwerk, budget_cents))
+    }
+
+    /// The assessment with its flow: answers, next item, what is missing, the justification.
+    pub fn assessment(&self, case_id: String, assessment_id: String) -> Result<AssessmentView> {
+        self.with_core(|core| {
+            let view = core.assessment(&case_id, &assessment_id)?;
+            let framework =
+                core.framework(&view.assessment.framework_id, view.assessment.framework_version)?;
+            Ok(AssessmentView::new(view, framework))
+        })
+    }
+
+    // ---- replicas ----
+
+    /// The whole case document, for another replica to merge.
+    pub fn export_case(&self, case_id: String) -> Result<Vec<u8>> {
+        self.with_core(|core| core.export_case(&case_id))
+    }
+
+    /// Merges a case document from another replica (creating the case if new); returns the
+    /// case id. The change observer hears of it.
+    pub fn merge_case(&self, document: Vec<u8>) -> Result<String> {
+        let id = self.with_core(|core| core.merge_case(&document))?;
+        self.cases_changed(std::slice::from_ref(&id));
+        Ok(id)
+    }
+}
+
+/// Which exported call `measure_native_calls` repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum MeasuredCall {
+    /// `record_visit` with a one-line note and one observation: a durable write.
+    RecordVisit,
+    /// `cases`: a cheap read of the sealed summaries.
+    ListCases,
+}
+
+/// Runs `iterations` calls of `call` on `eropaf` from Rust, the way the app makes them but
+/// without crossing the FFI, and returns the total time: an app times the same calls from
+/// Kotlin or Swift to see what the bindings add on its device.
+#[uniffi::export]
+pub fn measure_native_calls(
+    eropaf: Arc<Eropaf>,
+    call: MeasuredCall,
+    case_id: String,
+    iterations: u32,
+) -> Result<Duration> {
+    let started = Instant::now();
+    for n in 0..iterations {
+        match call {
+            MeasuredCall::RecordVisit => {
+                eropaf.record_visit(case_id.clone(), measured_visit(n))?;
+            }
+            MeasuredCall::ListCases => {
+                eropaf.cases()?;
+            }
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// The visit both sides of a measurement record.
+fn measured_visit(n: u32) -> NewVisit {
+    NewVisit {
+        note: format!("Meetbezoek {n}"),
+        observations: vec![NewObservation {
+            text: "Post ligt ongeopend op tafel".into(),
+            domain: Some(crate::records::LifeDomain::Financien),
+            score: Some(2),
+        }],
+        ..NewVisit::default()
+    }
+}
+
+impl Eropaf {
+    fn wrap(core: Core) -> Arc<Eropaf> {
+        Arc::new(Eropaf {
+            device_id: core.device_id().to_hex(),
+            device_name: core.device_name().to_string(),
+            core: Arc::new(Mutex::new(core)),
+            observer: Mutex::new(None),
+        })
+    }
+
+    fn with_core<T>(&self, work: impl FnOnce(&mut Core) -> eropaf_core::Result<T>) -> Result<T> {
+        guard(|| Ok(work(&mut *lock(&self.core)?)?))
+    }
+
+    /// Runs `work` on a background thread with the store and an HTTP transport to the team's
+    /// relay.
+    async fn with_relay<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Core, &HttpTransport) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let core = Arc::clone(&self.core);
+        off_thread(move || {
+            let mut core = lock(&core)?;
+            let url = core.relay_url()?.ok_or_else(|| {
+                EropafError::invalid("team", "dit apparaat hoort nog niet bij een team")
+            })?;
+            let relay = HttpTransport::new(&url)?;
+            work(&mut core, &relay)
+        })
+        .await
+    }
+
+    fn cases_changed(&self, case_ids: &[String]) {
+        if case_ids.is_empty() {
+            return;
+        }
+        let observer =
+            self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some(observer) = observer {
+            notify(|| observer.cases_changed(case_ids.to_vec()));
+        }
+    }
+}
+
+fn store_dir(dir: &str) -> Result<PathBuf> {
+    if dir.trim().is_empty() {
+        return Err(EropafError::invalid("dir", "geef de map van de opslag"));
+    }
+    Ok(PathBuf::from(dir))
+}

@@ -1,0 +1,16 @@
+//! eropaf-ffi: the core as the phone apps see it, through UniFFI (proc macros, no UDL). One
+//! `Eropaf` object per device store, records and enums shaped for display, one error enum;
+//! every rule stays in eropaf-core, tested once for Android and iOS.
+
+mod boundary;
+mod eropaf;
+mod error;
+mod key_store;
+mod records;
+
+pub use eropaf::{measure_native_calls, ChangeObserver, Eropaf, MeasuredCall, SyncListener};
+pub use error::{EropafError, NETWORK_RETRY_AFTER_SECS};
+pub use key_store::{KeyStore, Unlock};
+pub use records::*;
+
+uniffi::setup_scaffolding!();

@@ -1,0 +1,103 @@
+// The app's state: the one Eropaf object, a revision bumped when a sync changed cases, and
+// the error sentence to show. No rules live here: lists, labels, checks and the next step of
+// the checklist all come from the core.
+import Eropaf
+import Foundation
+import SwiftUI
+import UIKit
+
+@MainActor
+public final class AppModel: ObservableObject {
+    public let eropaf: Eropaf
+    @Published public var revision = 0
+    @Published public var error: String?
+    @Published public var syncProgress: SyncProgress?
+    @Published public var lastSync: SyncReport?
+
+    public init(directory: URL, keyStore: KeyStore = KeychainKeyStore()) throws {
+        let unlock = Unlock.platformKeyStore(keyStore: keyStore)
+        do {
+            eropaf = try Eropaf.open(dir: directory.path, unlock: unlock)
+        } catch EropafError.NoStore {
+            eropaf = try Eropaf.create(dir: directory.path, unlock: unlock, deviceName: UIDevice.current.name)
+        }
+        eropaf.setChangeObserver(observer: Observer(model: self))
+    }
+
+    /// Runs a core call; a typed error becomes the Dutch sentence on screen. Screens call this
+    /// while SwiftUI reads their body, so the error is published only when it changes.
+    @discardableResult
+    public func attempt<T>(_ call: () throws -> T) -> T? {
+        do {
+            let value = try call()
+            show(nil)
+            return value
+        } catch let failure as EropafError {
+            show(failure.messageNl)
+            return nil
+        } catch {
+            show("\(error)")
+            return nil
+        }
+    }
+
+    private func show(_ message: String?) {
+        if error != message { error = message }
+    }
+
+    public func sync() async {
+        do {
+            lastSync = try await eropaf.sync(listener: Progress(model: self))
+            error = nil
+        } catch let failure as EropafError {
+            error = failure.messageNl
+        } catch {
+            self.error = "\(error)"
+        }
+        syncProgress = nil
+    }
+
+    public func join(code: String) async {
+        do {
+            try await eropaf.join(code: code)
+            lastSync = try await eropaf.sync(listener: nil)
+            error = nil
+        } catch let failure as EropafError {
+            error = failure.messageNl
+        } catch {
+            self.error = "\(error)"
+        }
+    }
+
+    private final class Progress: SyncListener, @unchecked Sendable {
+        weak var model: AppModel?
+        init(model: AppModel) { self.model = model }
+        func onProgress(progress: SyncProgress) {
+            Task { @MainActor [weak model] in model?.syncProgress = progress }
+        }
+    }
+
+    private final class Observer: ChangeObserver, @unchecked Sendable {
+        weak var model: AppModel?
+        init(model: AppModel) { self.model = model }
+        func casesChanged(caseIds: [String]) {
+            Task { @MainActor [weak model] in model?.revision += 1 }
+        }
+    }
+}
+
+extension EropafError {
+    /// The Dutch sentence the core wrote for this error.
+    public var messageNl: String {
+        switch self {
+        case let .NotFound(_, _, message), let .InvalidInput(_, _, message),
+             let .InvalidFramework(_, _, message), let .Locked(message),
+             let .NoStore(_, message), let .AlreadyExists(_, message),
+             let .Unauthorised(_, message), let .Network(_, _, message),
+             let .Storage(_, message), let .Corrupt(_, message), let .KeyStore(_, message),
+             let .Crypto(_, message), let .Refused(_, message), let .Document(_, message),
+             let .Internal(_, message):
+            return message
+        }
+    }
+}
