@@ -13,7 +13,8 @@ use crate::boundary::{guard, lock, notify, off_thread};
 use crate::error::{EropafError, Result};
 use crate::records::{
     AssessmentView, Case, CaseStatus, CaseSummary, CaseType, ChecklistItem, Framework, Invitation,
-    Member, NewObservation, NewVisit, Resident, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
+    Member, NewObservation, NewVisit, QueueItem, Resident, Review, ReviewAction, ReviewStatus,
+    Role, SyncProgress, SyncReport, TeamInfo, Verdict,
 };
 use crate::Unlock;
 
@@ -287,6 +288,50 @@ impl Eropaf {
                 core.framework(&view.assessment.framework_id, view.assessment.framework_version)?;
             Ok(AssessmentView::new(view, framework))
         })
+    }
+
+    // ---- review ----
+
+    /// Submits a complete assessment. It enters the supervisors' queue when it departs from
+    /// policy (maatwerk) or asks more maatwerkbudget than the team's threshold.
+    pub fn submit_assessment(
+        &self,
+        case_id: String,
+        assessment_id: String,
+    ) -> Result<ReviewStatus> {
+        self.with_core(|core| core.submit_assessment(&case_id, &assessment_id).map(Into::into))
+    }
+
+    /// A supervisor's verdict on a submitted assessment; a request for changes and an
+    /// escalation need a note. It reaches the worker at the next sync.
+    pub fn review_assessment(
+        &self,
+        case_id: String,
+        assessment_id: String,
+        action: ReviewAction,
+        note: String,
+    ) -> Result<Review> {
+        self.with_core(|core| {
+            core.review_assessment(&case_id, &assessment_id, action.into(), &note).map(Into::into)
+        })
+    }
+
+    /// Where an assessment stands: what the worker sees after sync.
+    pub fn review_status(&self, case_id: String, assessment_id: String) -> Result<ReviewStatus> {
+        self.with_core(|core| core.review_state(&case_id, &assessment_id).map(Into::into))
+    }
+
+    /// What waits for a supervisor, oldest submission first.
+    pub fn review_queue(&self) -> Result<Vec<QueueItem>> {
+        self.with_core(|core| {
+            core.review_queue().map(|queue| queue.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// The resident's inzage (AVG art. 15) as one HTML document; the export is logged in
+    /// the case's access log, on behalf of `on_behalf` when someone else asked for it.
+    pub fn export_inzage(&self, case_id: String, on_behalf: Option<String>) -> Result<String> {
+        self.with_core(|core| core.export_inzage(&case_id, on_behalf.as_deref()))
     }
 
     // ---- replicas ----

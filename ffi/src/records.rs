@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use eropaf_core::checklist::{self, Item};
 use eropaf_core::model::{self, Score};
+use eropaf_core::review;
 use eropaf_core::team::roster;
 use eropaf_core::{Error as CoreError, Result as CoreResult};
 
@@ -818,4 +819,94 @@ pub fn parse_euro_amount(text: String) -> Result<u64> {
 #[uniffi::export]
 pub fn format_euro_amount(cents: u64) -> String {
     checklist::format_euro(cents)
+}
+
+/// What a supervisor does with a submitted assessment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ReviewAction {
+    Approve,
+    /// Needs a note saying what should change.
+    RequestChanges,
+    /// One rung up the framework's escalation ladder; needs a note saying why.
+    Escalate,
+}
+
+same_variants!(ReviewAction, review::ReviewAction, [Approve, RequestChanges, Escalate]);
+
+/// Where an assessment stands in the review workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ReviewStage {
+    /// Still being written; not submitted.
+    Draft,
+    /// Submitted within standard policy: no verdict needed.
+    NoReviewNeeded,
+    /// Waiting for a supervisor.
+    Waiting,
+    /// One verdict on the current submission (`ReviewStatus.reviews` holds it).
+    Decided,
+    /// Supervisors gave different verdicts concurrently; a supervisor settles it with a new one.
+    Conflict,
+}
+
+/// An assessment's place in the review workflow, as the worker and the supervisor see it.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct ReviewStatus {
+    pub stage: ReviewStage,
+    /// Dutch, for display.
+    pub label: String,
+    /// Whether a supervisor still has to act on it.
+    pub in_queue: bool,
+    /// The verdict (Decided) or the conflicting verdicts (Conflict); empty otherwise.
+    pub reviews: Vec<Review>,
+}
+
+impl From<review::ReviewState> for ReviewStatus {
+    fn from(state: review::ReviewState) -> ReviewStatus {
+        let (label, in_queue) = (state.label().to_string(), state.in_queue());
+        let (stage, reviews) = match state {
+            review::ReviewState::Draft => (ReviewStage::Draft, Vec::new()),
+            review::ReviewState::NoReviewNeeded => (ReviewStage::NoReviewNeeded, Vec::new()),
+            review::ReviewState::Waiting => (ReviewStage::Waiting, Vec::new()),
+            review::ReviewState::Decided { review } => (ReviewStage::Decided, vec![review.into()]),
+            review::ReviewState::Conflict { reviews } => {
+                (ReviewStage::Conflict, reviews.into_iter().map(Review::from).collect())
+            }
+        };
+        ReviewStatus { stage, label, in_queue, reviews }
+    }
+}
+
+/// One assessment waiting for a supervisor, for the review queue screen.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct QueueItem {
+    pub case_id: String,
+    pub resident: String,
+    pub case_type: Option<CaseType>,
+    pub assessment_id: String,
+    pub question: String,
+    pub author_device: String,
+    pub submitted_at: SystemTime,
+    pub maatwerk: bool,
+    pub budget_cents: Option<u64>,
+    pub status: ReviewStatus,
+    /// The escalation rung it is at (Dutch title).
+    pub rung: String,
+}
+
+impl From<eropaf_core::QueueItem> for QueueItem {
+    fn from(item: eropaf_core::QueueItem) -> QueueItem {
+        QueueItem {
+            case_id: item.case_id,
+            resident: item.resident,
+            case_type: item.case_type.map(CaseType::from),
+            assessment_id: item.assessment_id,
+            question: item.question,
+            author_device: item.author_device,
+            submitted_at: time(item.submitted_at),
+            maatwerk: item.maatwerk,
+            budget_cents: item.budget_cents,
+            status: item.state.into(),
+            rung: item.rung,
+        }
+    }
 }

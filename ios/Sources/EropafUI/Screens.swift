@@ -235,27 +235,21 @@ struct SyncView: View {
     }
 }
 
-/// The supervisor's review queue. The core has no review workflow yet (it keeps reviews in
-/// the case); until it does, this lists maatwerk assessments beside the reviews they have.
+/// The supervisor's review queue, as the core orders it; a verdict is given on the checklist.
 struct ReviewQueueView: View {
     @EnvironmentObject var model: AppModel
 
     var body: some View {
         let _ = model.revision
-        let cases = (model.attempt { try model.eropaf.cases() } ?? []).compactMap { summary in
-            model.attempt { try model.eropaf.caseDetail(caseId: summary.id) }
-        }
+        let queue = model.attempt { try model.eropaf.reviewQueue() } ?? []
         List {
-            ForEach(cases, id: \.id) { detail in
-                ForEach(detail.assessments.filter(\.maatwerk), id: \.id) { a in
-                    NavigationLink {
-                        ChecklistView(caseId: detail.id, assessmentId: a.id)
-                    } label: {
-                        VStack(alignment: .leading) {
-                            Text("\(detail.resident.name): \(a.question)")
-                            Text(detail.reviews.last(where: { $0.assessmentId == a.id })?.verdictLabel ?? "Nog niet getoetst")
-                                .font(.caption)
-                        }
+            ForEach(queue, id: \.assessmentId) { item in
+                NavigationLink {
+                    ChecklistView(caseId: item.caseId, assessmentId: item.assessmentId)
+                } label: {
+                    VStack(alignment: .leading) {
+                        Text("\(item.resident): \(item.question)")
+                        Text("\(item.status.label) · \(item.rung)").font(.caption)
                     }
                 }
             }

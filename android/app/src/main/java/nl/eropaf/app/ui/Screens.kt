@@ -255,23 +255,15 @@ fun SyncScreen(model: AppModel) {
     }
 }
 
-/**
- * The supervisor's review queue. The core has no review workflow yet (it keeps the reviews in
- * the case); until it does, this lists the assessments marked maatwerk beside the reviews
- * they have, as the core reports them.
- */
+/** The supervisor's review queue, as the core orders it; a verdict is given on the checklist. */
 @Composable
 fun ReviewQueue(model: AppModel) {
-    val cases = model.attempt { model.eropaf.cases() }.orEmpty()
+    val queue = model.attempt { model.eropaf.reviewQueue() }.orEmpty()
     LazyColumn {
-        items(cases, key = { it.id }) { summary ->
-            val case = model.attempt { model.eropaf.caseDetail(summary.id) } ?: return@items
-            case.assessments.filter { it.maatwerk }.forEach { a ->
-                val reviews = case.reviews.filter { it.assessmentId == a.id }
-                Column(Modifier.clickable { model.screen = Screen.Checklist(case.id, a.id) }.padding(vertical = 8.dp)) {
-                    Text("${case.resident.name}: ${a.question}")
-                    Text(reviews.lastOrNull()?.verdictLabel ?: "Nog niet getoetst")
-                }
+        items(queue, key = { it.assessmentId }) { item ->
+            Column(Modifier.clickable { model.screen = Screen.Checklist(item.caseId, item.assessmentId) }.padding(vertical = 8.dp)) {
+                Text("${item.resident}: ${item.question}")
+                Text("${item.status.label} · ${item.rung}")
             }
         }
     }
