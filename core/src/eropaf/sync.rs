@@ -301,7 +301,17 @@ impl Eropaf {
             let refreshed =
                 on_all_cores(&stale, |(_, chunks, compact)| refresh_case(chunks, actor, *compact));
             for ((doc_id, _, _), refreshed) in stale.iter().zip(refreshed) {
-                let refreshed = refreshed?;
+                // One case that cannot be read (its own stored snapshot is damaged) must not
+                // keep the store from opening or the sync from finishing: it is reported,
+                // and opening that case says what is wrong.
+                let refreshed = match refreshed {
+                    Ok(refreshed) => refreshed,
+                    Err(e @ Error::Storage(_)) => return Err(e),
+                    Err(e) => {
+                        report.refused.push(format!("case {}: {e}", short(doc_id)));
+                        continue;
+                    }
+                };
                 if let Some((kept, dropped)) = &refreshed.salvaged {
                     report.refused.push(format!(
                         "case {}: {dropped} change(s) left the case unreadable and were not applied",
