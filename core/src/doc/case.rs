@@ -108,13 +108,8 @@ impl CaseDoc {
 
     /// Merges changes from another replica. Returns whether anything new arrived.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
-        let before = self.doc.get_heads();
         self.visit_stats = None;
-        self.doc.load_incremental(bytes)?;
-        if !self.doc.get_missing_deps(&[]).is_empty() {
-            return Err(Error::Document(MISSING_DEPENDENCIES.into()));
-        }
-        Ok(self.doc.get_heads() != before)
+        super::merge_changes(&mut self.doc, bytes)
     }
 
     /// A document built from whatever arrived (a snapshot or loose changes), queueing changes

@@ -31,6 +31,17 @@ pub(crate) fn load_chunks(chunks: &[Vec<u8>], actor: &[u8]) -> Result<AutoCommit
     Ok(doc.with_actor(ActorId::from(actor)))
 }
 
+/// Merges changes from another replica into `doc`; returns whether anything new arrived.
+/// Changes that build on ones this document lacks fail with `MISSING_DEPENDENCIES`.
+pub(crate) fn merge_changes(doc: &mut AutoCommit, bytes: &[u8]) -> Result<bool> {
+    let before = doc.get_heads();
+    doc.load_incremental(bytes)?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(Error::Document(case::MISSING_DEPENDENCIES.into()));
+    }
+    Ok(doc.get_heads() != before)
+}
+
 pub(crate) fn put_text(doc: &mut AutoCommit, parent: &ObjId, key: &str, text: &str) -> Result<()> {
     let obj = doc.put_object(parent, key, ObjType::Text)?;
     doc.splice_text(&obj, 0, 0, text)?;

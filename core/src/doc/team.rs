@@ -18,7 +18,6 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::access_log::{AccessAction, AccessEntry};
 use crate::checklist::Framework;
-use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::model::CaseType;
 use crate::{Error, Result};
 
@@ -100,13 +99,9 @@ impl TeamDoc {
 
     /// Merges another device's changes. Returns whether anything new arrived.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
-        let before = self.doc.get_heads();
-        self.doc.load_incremental(bytes)?;
-        if !self.doc.get_missing_deps(&[]).is_empty() {
-            return Err(Error::Document(MISSING_DEPENDENCIES.into()));
-        }
+        let changed = super::merge_changes(&mut self.doc, bytes)?;
         self.check_schema()?;
-        Ok(self.doc.get_heads() != before)
+        Ok(changed)
     }
 
     fn check_schema(&self) -> Result<()> {
