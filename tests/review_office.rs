@@ -11,7 +11,7 @@ use eropaf_core::model::{NewVisit, Resident, ReviewVerdict};
 use eropaf_core::review::{ReviewAction, ReviewState};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::roster::Role;
-use eropaf_core::{Eropaf, Error, Invitation};
+use eropaf_core::{Eropaf, Error};
 use eropaf_tests::{create_device, files_containing, Team, TestRelay};
 
 fn sync(device: &mut Eropaf, transport: &HttpTransport) {
@@ -85,10 +85,7 @@ fn two_supervisors_disagreeing_concurrently_both_see_the_conflict() {
     let (_relay_dir, _relay, transport, mut team) = setup();
     let dir = tempfile::tempdir().unwrap();
     let mut joost = create_device(dir.path(), &team.key, "Joost");
-    let invitation = team.supervisor.invite(&transport, Role::Supervisor).unwrap();
-    joost.join(&transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
-    sync(&mut team.supervisor, &transport);
-    sync(&mut joost, &transport);
+    eropaf_tests::enrol(&mut team.supervisor, &mut joost, &transport, Role::Supervisor);
 
     let worker = &mut team.workers[0];
     let case = worker.new_case(&Resident::named("Willem Bakker"), None).unwrap();

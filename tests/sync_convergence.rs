@@ -258,10 +258,16 @@ impl Transport for Flaky<'_> {
         signer: &DeviceIdentity,
         team_id: &str,
         invitation_id: &str,
-        secret_hash: &[u8; 32],
+        invitation_key: &[u8],
         expires_at_millis: i64,
     ) -> Result<()> {
-        self.inner.create_invitation(signer, team_id, invitation_id, secret_hash, expires_at_millis)
+        self.inner.create_invitation(
+            signer,
+            team_id,
+            invitation_id,
+            invitation_key,
+            expires_at_millis,
+        )
     }
 
     fn join(

@@ -9,7 +9,7 @@ use eropaf_core::model::{NewVisit, Resident};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::roster::Role;
 use eropaf_core::{Eropaf, Error, Invitation};
-use eropaf_tests::{create_device, files_containing, new_key, TestRelay};
+use eropaf_tests::{create_device, enrol, files_containing, new_key, TestRelay};
 
 fn sync(device: &mut Eropaf, relay: &HttpTransport) -> eropaf_core::SyncReport {
     device.sync(relay, &mut |_| {}).unwrap()
@@ -46,9 +46,11 @@ fn team(workers: usize) -> Team {
         dirs.push(dir);
         let invitation = supervisor.invite(&transport, Role::Worker).unwrap();
         let code = Invitation::parse(&invitation.code).unwrap();
-        worker.join(&transport, &code).unwrap();
+        let shown = worker.join(&transport, &code).unwrap();
         assert!(sync(&mut worker, &transport).waiting_for_approval);
-        assert_eq!(sync(&mut supervisor, &transport).approved, 1);
+        assert_eq!(sync(&mut supervisor, &transport).waiting_joiners, 1);
+        assert!(sync(&mut worker, &transport).waiting_for_approval, "nobody is admitted by a sync");
+        supervisor.admit(&transport, &worker.device_id().to_hex(), &shown).unwrap();
         let report = sync(&mut worker, &transport);
         assert!(!report.waiting_for_approval);
         enrolled.push(worker);
@@ -154,10 +156,7 @@ fn an_erased_case_disappears_from_every_device_at_its_next_sync() {
     // A new device bootstrapping later never sees it either.
     let dir = tempfile::tempdir().unwrap();
     let mut late = create_device(dir.path(), &new_key(), "Later");
-    let invitation = t.supervisor.invite(&t.transport, Role::Worker).unwrap();
-    late.join(&t.transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
-    sync(&mut t.supervisor, &t.transport);
-    sync(&mut late, &t.transport);
+    enrol(&mut t.supervisor, &mut late, &t.transport, Role::Worker);
     assert!(late.cases().unwrap().is_empty());
 }
 
@@ -176,9 +175,7 @@ fn a_device_that_joins_later_reads_the_whole_history() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut newcomer = create_device(dir.path(), &new_key(), "Nieuwe collega");
-    let invitation = t.supervisor.invite(&t.transport, Role::Worker).unwrap();
-    newcomer.join(&t.transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
-    sync(&mut t.supervisor, &t.transport);
+    enrol(&mut t.supervisor, &mut newcomer, &t.transport, Role::Worker);
     let report = sync(&mut newcomer, &t.transport);
     assert_eq!(report.unreadable, 0, "{report:?}");
     assert_eq!(newcomer.case(&case).unwrap().visits.len(), 2);
@@ -196,9 +193,7 @@ fn a_busy_case_is_snapshotted_so_newcomers_pull_little() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut newcomer = create_device(dir.path(), &new_key(), "Nieuwe collega");
-    let invitation = t.supervisor.invite(&t.transport, Role::Worker).unwrap();
-    newcomer.join(&t.transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
-    sync(&mut t.supervisor, &t.transport);
+    enrol(&mut t.supervisor, &mut newcomer, &t.transport, Role::Worker);
     let report = sync(&mut newcomer, &t.transport);
     assert_eq!(newcomer.case(&case).unwrap().visits.len(), 70);
     assert!(report.pulled < 10, "the relay dropped what the snapshot covers: {report:?}");
@@ -215,10 +210,8 @@ fn a_team_made_offline_can_invite_at_once() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut supervisor = create_device(a.path(), &key, "Marieke");
     supervisor.create_team("Wijkteam Oost", &relay.url).unwrap();
-    let invitation = supervisor.invite(&transport, Role::Worker).unwrap();
     let mut worker = create_device(b.path(), &key, "Sanne");
-    worker.join(&transport, &Invitation::parse(&invitation.code).unwrap()).unwrap();
-    sync(&mut supervisor, &transport);
+    enrol(&mut supervisor, &mut worker, &transport, Role::Worker);
     let report = sync(&mut worker, &transport);
     assert!(!report.waiting_for_approval, "{report:?}");
     assert_eq!(supervisor.members().len(), 2);

@@ -189,9 +189,12 @@ pub fn sync_report(report: &SyncReport, names: &HashMap<String, String>) {
         report.pulled,
         report.applied
     );
-    if report.approved > 0 {
-        let noun = if report.approved == 1 { "apparaat" } else { "apparaten" };
-        outln!("Toegelaten tot het team: {} {noun}.", report.approved);
+    if report.waiting_joiners > 0 {
+        let noun = if report.waiting_joiners == 1 { "apparaat wacht" } else { "apparaten wachten" };
+        outln!(
+            "{} {noun} op toelating: vergelijk de veiligheidscode met `eropaf team pending`.",
+            report.waiting_joiners
+        );
     }
     if !report.changed_cases.is_empty() {
         outln!("Bijgewerkte casussen:");

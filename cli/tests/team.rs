@@ -163,15 +163,30 @@ fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
     let expires = chrono::DateTime::parse_from_rfc3339(str_at(&invitation, "/expires_at")).unwrap();
     assert!(expires > chrono::Utc::now(), "expired at once: {invitation:#}");
 
-    // The worker joins and waits until a supervisor's sync admits her.
-    let stderr = fails(phone, &["team", "join", "eropaf1|kapot"]);
+    // The worker joins, her screen shows a safety code, and she waits until the supervisor
+    // compares that code and admits her: a sync admits nobody.
+    let stderr = fails(phone, &["team", "join", "eropaf2|kapot"]);
     assert!(stderr.contains("uitnodigingscode"), "{stderr}");
-    let joined = ok(phone, &["team", "join", &code]);
-    assert!(joined.contains("leidinggevende moet"), "{joined}");
+    let joined = ok_json(phone, &["team", "join", &code, "--json"]);
+    let shown = str_at(&joined, "/safety_code").to_string();
+    let phone_id = str_at(&joined, "/device_id").to_string();
+    assert_eq!(shown.len(), 14, "{joined:#}");
     let waiting = ok_json(phone, &["sync", "--json"]);
     assert_eq!(waiting["waiting_for_approval"], Value::Bool(true), "{waiting:#}");
-    let admitting = ok_json(office, &["sync", "--json"]);
-    assert_eq!(num_at(&admitting, "/approved"), 1, "{admitting:#}");
+    let syncing = ok_json(office, &["sync", "--json"]);
+    assert_eq!(num_at(&syncing, "/waiting_joiners"), 1, "{syncing:#}");
+    let waiting = ok_json(phone, &["sync", "--json"]);
+    assert_eq!(waiting["waiting_for_approval"], Value::Bool(true), "{waiting:#}");
+    let pending = ok_json(office, &["team", "pending", "--json"]);
+    assert_eq!(str_at(&pending, "/0/device_id"), phone_id, "{pending:#}");
+    assert_eq!(str_at(&pending, "/0/member"), "Sanne", "{pending:#}");
+    assert_eq!(str_at(&pending, "/0/code"), shown, "{pending:#}");
+    let listed = ok(office, &["team", "pending"]);
+    assert!(listed.contains(&shown) && listed.contains("Sanne"), "{listed}");
+    let stderr = fails(office, &["team", "admit", &phone_id, "0000 0000 0000"]);
+    assert!(stderr.contains("veiligheidscode"), "{stderr}");
+    let admitted = ok(office, &["team", "admit", &phone_id, &shown.replace(' ', "")]);
+    assert!(admitted.contains("Toegelaten: Sanne"), "{admitted}");
     let admitted = ok_json(phone, &["sync", "--json"]);
     assert_eq!(admitted["waiting_for_approval"], Value::Bool(false), "{admitted:#}");
     // The code works once.

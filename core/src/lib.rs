@@ -18,8 +18,9 @@ pub mod sync;
 pub mod team;
 
 pub use eropaf::{
-    parse_time, AssessmentView, Eropaf, Invitation, Member, QueueItem, SyncProgress, SyncReport,
+    parse_time, AssessmentView, Eropaf, Member, PendingJoiner, QueueItem, SyncProgress, SyncReport,
     TeamInfo,
 };
 pub use error::{Error, Result};
 pub use store::Unlock;
+pub use team::invitation::Invitation;

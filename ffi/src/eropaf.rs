@@ -13,8 +13,8 @@ use crate::boundary::{guard, lock, notify, off_thread};
 use crate::error::{EropafError, Result};
 use crate::records::{
     AssessmentView, Case, CaseStatus, CaseSummary, CaseType, ChecklistItem, Framework, Invitation,
-    Member, NewObservation, NewVisit, QueueItem, Resident, Review, ReviewAction, ReviewStatus,
-    Role, SyncProgress, SyncReport, TeamInfo, Verdict,
+    Member, NewObservation, NewVisit, PendingJoiner, QueueItem, Resident, Review, ReviewAction,
+    ReviewStatus, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
 };
 use crate::Unlock;
 
@@ -96,14 +96,38 @@ impl Eropaf {
         self.with_relay(move |core, relay| Ok(core.invite(relay, role.into())?.into())).await
     }
 
-    /// Asks to join the team of an invitation code. The device becomes a member once a
-    /// supervisor device synced; until then `sync` reports `waiting_for_approval`.
-    pub async fn join(&self, code: String) -> Result<()> {
+    /// Asks to join the team of an invitation code and returns the safety code to show: a
+    /// supervisor admits this device only after comparing it with its own screen. Until
+    /// then `sync` reports `waiting_for_approval`.
+    pub async fn join(&self, code: String) -> Result<String> {
         let core = Arc::clone(&self.core);
         off_thread(move || {
             let invitation = CoreInvitation::parse(&code)?;
             let relay = HttpTransport::new(&invitation.relay_url)?;
             Ok(lock(&core)?.join(&relay, &invitation)?)
+        })
+        .await
+    }
+
+    /// The safety code this device showed when it asked to join, while it waits.
+    pub fn join_safety_code(&self) -> Result<Option<String>> {
+        self.with_core(|core| core.join_safety_code())
+    }
+
+    /// A supervisor's list of devices waiting for admission, fetched from the relay.
+    pub async fn pending_joiners(&self) -> Result<Vec<PendingJoiner>> {
+        self.with_relay(move |core, relay| {
+            Ok(core.refresh_pending_joiners(relay)?.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    /// A supervisor admits a waiting device after comparing safety codes; `code` is what the
+    /// newcomer's screen shows. A code that differs admits nobody (`Refused`).
+    pub async fn admit(&self, device_id: String, code: String) -> Result<Member> {
+        let me = self.device_id.clone();
+        self.with_relay(move |core, relay| {
+            Ok(Member::new(core.admit(relay, &device_id, &code)?, &me))
         })
         .await
     }

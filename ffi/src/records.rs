@@ -709,6 +709,30 @@ impl From<eropaf_core::Invitation> for Invitation {
     }
 }
 
+/// A device waiting for admission; admit it only when `code` is the code its own screen
+/// shows.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct PendingJoiner {
+    pub device_id: String,
+    pub member: String,
+    pub role: Role,
+    pub code: String,
+    pub requested_at: SystemTime,
+}
+
+impl From<eropaf_core::PendingJoiner> for PendingJoiner {
+    fn from(p: eropaf_core::PendingJoiner) -> PendingJoiner {
+        let millis = u64::try_from(p.requested_at_millis).unwrap_or_default();
+        PendingJoiner {
+            device_id: p.device_id,
+            member: p.member,
+            role: p.role.into(),
+            code: p.code,
+            requested_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis),
+        }
+    }
+}
+
 // ---- sync ----
 
 /// Where a sync is, for a progress bar.
@@ -752,8 +776,9 @@ pub struct SyncReport {
     pub epoch: u32,
     /// This device asked to join and no supervisor has admitted it yet.
     pub waiting_for_approval: bool,
-    /// Devices this supervisor device admitted during the sync.
-    pub approved: u64,
+    /// Devices waiting for this supervisor to compare safety codes and admit them
+    /// (`pendingJoiners`, `admit`).
+    pub waiting_joiners: u64,
 }
 
 impl From<eropaf_core::SyncReport> for SyncReport {
@@ -767,7 +792,7 @@ impl From<eropaf_core::SyncReport> for SyncReport {
             changed_cases: r.changed_cases,
             epoch: r.epoch,
             waiting_for_approval: r.waiting_for_approval,
-            approved: r.approved,
+            waiting_joiners: r.waiting_joiners,
         }
     }
 }

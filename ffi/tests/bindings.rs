@@ -151,10 +151,20 @@ fn two_devices_sync_through_the_relay_with_progress_and_change_notices() {
         supervisor.create_team("Wijkteam Noord".into(), relay.url.clone()).unwrap();
         supervisor.sync(None).await.unwrap();
         let invitation = supervisor.invite(Role::Worker).await.unwrap();
-        worker.join(invitation.code).await.unwrap();
+        let shown = worker.join(invitation.code).await.unwrap();
+        assert_eq!(worker.join_safety_code().unwrap().as_deref(), Some(shown.as_str()));
         assert!(worker.sync(None).await.unwrap().waiting_for_approval);
-        assert_eq!(supervisor.sync(None).await.unwrap().approved, 1);
-        worker.sync(None).await.unwrap();
+        assert_eq!(supervisor.sync(None).await.unwrap().waiting_joiners, 1);
+        let waiting = supervisor.pending_joiners().await.unwrap();
+        assert_eq!((waiting.len(), waiting[0].code.as_str()), (1, shown.as_str()));
+        let wrong = supervisor.admit(waiting[0].device_id.clone(), "0000 0000 0000".into());
+        assert!(matches!(wrong.await.unwrap_err(), EropafError::Refused { .. }));
+        assert!(
+            worker.sync(None).await.unwrap().waiting_for_approval,
+            "a wrong code admits nobody"
+        );
+        supervisor.admit(waiting[0].device_id.clone(), shown).await.unwrap();
+        assert!(!worker.sync(None).await.unwrap().waiting_for_approval);
 
         let case_id = worker
             .new_case(Resident { name: "Aïsha".into(), ..Resident::default() }, None)

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{authenticate, Caller, SignedRequest};
 use crate::error::{RelayError, Result};
-use crate::signing::verify_join_proof;
+use crate::signing::verify_join;
 use crate::storage::{
     Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage, StoredKind,
 };
@@ -291,7 +291,8 @@ async fn post_roster(
 #[derive(Deserialize)]
 struct NewInvitation {
     invitation_id: String,
-    secret_hash: String,
+    /// Hex Ed25519 public key of the invitation's one-time key.
+    invitation_key: String,
     expires_at: i64,
 }
 
@@ -304,7 +305,7 @@ async fn post_invitation(
         caller.require_supervisor()?;
         let new: NewInvitation = parse_json(body)?;
         hex_id::<16>("invitation_id", &new.invitation_id)?;
-        let secret_hash = hex_id::<32>("secret_hash", &new.secret_hash)?;
+        let invitation_key = hex_id::<32>("invitation_key", &new.invitation_key)?.to_vec();
         let now = now_millis();
         if new.expires_at <= now || new.expires_at > now + MAX_INVITATION_MILLIS {
             return Err(RelayError::bad_request(
@@ -314,7 +315,7 @@ async fn post_invitation(
         }
         let invitation = Invitation {
             invitation_id: new.invitation_id.clone(),
-            secret_hash,
+            invitation_key,
             expires_at: new.expires_at,
             used_at: None,
         };
@@ -366,7 +367,13 @@ async fn post_join(
             ));
         }
         let card_json = serde_json::to_vec(&join.card).map_err(RelayError::storage)?;
-        if !verify_join_proof(&invitation.secret_hash, &card_json, &join.proof) {
+        if !verify_join(
+            &invitation.invitation_key,
+            &team,
+            &join.invitation_id,
+            &card_json,
+            &join.proof,
+        ) {
             return Err(RelayError::forbidden(
                 "wrong_proof",
                 "The proof does not match this invitation's secret; check the invitation code.",

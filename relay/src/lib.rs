@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub use api::{router, RelayState};
 pub use error::{RelayError, Result};
-pub use signing::{canonical_request, join_proof, secret_hash, sign_request};
+pub use signing::{canonical_request, sign_request, verify_join};
 pub use storage::{SqliteStorage, Storage};
 
 /// Serves the relay on `listener` until the process ends.

@@ -2,6 +2,7 @@
 //! definition, in the core, shared by the relay and its clients.
 
 pub use eropaf_core::sync::request::{
-    canonical_request, join_proof, secret_hash, sign_request, verify_join_proof, HEADER_DEVICE,
-    HEADER_SIGNATURE, HEADER_TIMESTAMP, JOIN_DOMAIN, REQUEST_DOMAIN,
+    canonical_request, sign_request, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+    REQUEST_DOMAIN,
 };
+pub use eropaf_core::team::invitation::{verify_join, JOIN_DOMAIN};

@@ -10,7 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use eropaf_core::crypto::{fill_random, DeviceIdentity, SecretKey};
 use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
 use eropaf_core::team::roster::{DeviceCard, Role, Roster, RosterChange};
-use eropaf_relay::{join_proof, secret_hash, serve_with_shutdown, sign_request, SqliteStorage};
+use eropaf_core::Invitation;
+use eropaf_relay::{serve_with_shutdown, sign_request, SqliteStorage};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -145,6 +146,19 @@ struct Team {
 }
 
 impl Team {
+    /// A fresh invitation to this team, as a supervisor's device makes one.
+    fn invitation(&self) -> Invitation {
+        let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+        Invitation::generate(
+            &self.id,
+            "http://127.0.0.1:1",
+            Role::Worker,
+            self.roster.head(),
+            expires,
+        )
+        .unwrap()
+    }
+
     async fn create(relay: &Relay) -> Team {
         let supervisor = DeviceIdentity::generate().unwrap();
         let roster = Roster::create(
@@ -457,13 +471,11 @@ async fn bad_envelopes_and_bad_requests_are_refused_and_store_nothing() {
 async fn a_device_joins_with_a_one_time_invitation() {
     let (_dir, relay) = fresh_relay().await;
     let mut team = Team::create(&relay).await;
-    let mut secret = [0u8; 16];
-    fill_random(&mut secret).unwrap();
-    let invitation_id = hex::encode(random_doc());
-    let hash = secret_hash(&secret);
+    let made = team.invitation();
+    let invitation_id = made.invitation_id.clone();
     let invitation = json!({
         "invitation_id": invitation_id,
-        "secret_hash": hex::encode(hash),
+        "invitation_key": hex::encode(made.public_key().unwrap()),
         "expires_at": now_millis() + 3_600_000,
     });
     let (status, reply) = relay
@@ -476,7 +488,7 @@ async fn a_device_joins_with_a_one_time_invitation() {
     let newcomer_card = card(&newcomer, "Joris", Role::Worker);
     let card_json = serde_json::to_vec(&newcomer_card).unwrap();
 
-    let wrong = join_proof(&secret_hash(&[0u8; 16]), &card_json);
+    let wrong = team.invitation().sign_join(&card_json).unwrap();
     let join = |proof: String| json!({ "invitation_id": invitation_id, "card": newcomer_card, "proof": proof });
     let (status, reply) =
         relay.unsigned(Method::POST, &team.path("join"), Some(&join(wrong))).await;
@@ -489,7 +501,11 @@ async fn a_device_joins_with_a_one_time_invitation() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let (status, reply) = relay
-        .unsigned(Method::POST, &team.path("join"), Some(&join(join_proof(&hash, &card_json))))
+        .unsigned(
+            Method::POST,
+            &team.path("join"),
+            Some(&join(made.sign_join(&card_json).unwrap())),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{reply}");
     assert_eq!(reply["status"], "pending");
@@ -500,7 +516,7 @@ async fn a_device_joins_with_a_one_time_invitation() {
     // One time only: a second use, even with the right proof, is gone.
     let again = card(&DeviceIdentity::generate().unwrap(), "Indringer", Role::Supervisor);
     let again_json = serde_json::to_vec(&again).unwrap();
-    let body = json!({ "invitation_id": invitation_id, "card": again, "proof": join_proof(&hash, &again_json) });
+    let body = json!({ "invitation_id": invitation_id, "card": again, "proof": made.sign_join(&again_json).unwrap() });
     let (status, reply) = relay.unsigned(Method::POST, &team.path("join"), Some(&body)).await;
     assert_eq!(status, StatusCode::GONE, "{reply}");
     assert_eq!(reply["code"], "invitation_used");
@@ -517,7 +533,7 @@ async fn a_device_joins_with_a_one_time_invitation() {
     assert_eq!(request["status"], "pending");
     let card_back: DeviceCard = serde_json::from_value(request["card"].clone()).unwrap();
     assert_eq!(card_back, newcomer_card);
-    assert_eq!(request["proof"], join_proof(&hash, &serde_json::to_vec(&card_back).unwrap()));
+    assert_eq!(request["proof"], made.sign_join(&serde_json::to_vec(&card_back).unwrap()).unwrap());
 
     let entry =
         team.roster.append(RosterChange::AddDevice { card: card_back }, &team.supervisor).unwrap();
@@ -562,23 +578,24 @@ async fn a_device_joins_with_a_one_time_invitation() {
 async fn an_expired_invitation_is_gone() {
     let (_dir, relay) = fresh_relay().await;
     let team = Team::create(&relay).await;
-    let invitation_id = hex::encode(random_doc());
-    let hash = secret_hash(&[1u8; 16]);
+    let made = team.invitation();
+    let (invitation_id, key) =
+        (made.invitation_id.clone(), hex::encode(made.public_key().unwrap()));
     // Too far ahead and in the past are refused when creating.
     for expires_at in [now_millis() - 1, now_millis() + 40 * 24 * 3_600_000] {
-        let body = json!({ "invitation_id": invitation_id, "secret_hash": hex::encode(hash), "expires_at": expires_at });
+        let body = json!({ "invitation_id": invitation_id, "invitation_key": key, "expires_at": expires_at });
         let (status, _) = relay
             .signed(&team.supervisor, Method::POST, &team.path("invitations"), Some(&body))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }
-    let body = json!({ "invitation_id": invitation_id, "secret_hash": hex::encode(hash), "expires_at": now_millis() + 800 });
+    let body = json!({ "invitation_id": invitation_id, "invitation_key": key, "expires_at": now_millis() + 800 });
     let (status, _) =
         relay.signed(&team.supervisor, Method::POST, &team.path("invitations"), Some(&body)).await;
     assert_eq!(status, StatusCode::CREATED);
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let newcomer = card(&DeviceIdentity::generate().unwrap(), "Joris", Role::Worker);
-    let proof = join_proof(&hash, &serde_json::to_vec(&newcomer).unwrap());
+    let proof = made.sign_join(&serde_json::to_vec(&newcomer).unwrap()).unwrap();
     let body = json!({ "invitation_id": invitation_id, "card": newcomer, "proof": proof });
     let (status, reply) = relay.unsigned(Method::POST, &team.path("join"), Some(&body)).await;
     assert_eq!(status, StatusCode::GONE, "{reply}");

@@ -551,14 +551,15 @@ fn enrol(
 ) -> BenchResult<Eropaf> {
     let mut device = create_device(dir, key, name);
     let invitation = supervisor.invite(transport, Role::Worker)?;
-    device.join(transport, &Invitation::parse(&invitation.code)?)?;
+    let shown = device.join(transport, &Invitation::parse(&invitation.code)?)?;
     if !device.sync(transport, &mut |_| {})?.waiting_for_approval {
         return Err("a device that just joined should wait for approval".into());
     }
-    let approved = supervisor.sync(transport, &mut |_| {})?.approved;
-    if approved != 1 {
-        return Err(format!("the supervisor approved {approved} devices, not 1").into());
+    let waiting = supervisor.sync(transport, &mut |_| {})?.waiting_joiners;
+    if waiting != 1 {
+        return Err(format!("{waiting} devices wait for the supervisor, not 1").into());
     }
+    supervisor.admit(transport, &device.device_id().to_hex(), &shown)?;
     Ok(device)
 }
 
@@ -679,11 +680,11 @@ impl Transport for Timed<'_> {
         signer: &DeviceIdentity,
         team_id: &str,
         invitation_id: &str,
-        secret_hash: &[u8; 32],
+        invitation_key: &[u8],
         expires_at_millis: i64,
     ) -> eropaf_core::Result<()> {
         self.time(|t| {
-            t.create_invitation(signer, team_id, invitation_id, secret_hash, expires_at_millis)
+            t.create_invitation(signer, team_id, invitation_id, invitation_key, expires_at_millis)
         })
     }
 

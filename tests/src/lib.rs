@@ -132,7 +132,8 @@ pub struct Team {
 
 impl Team {
     /// Enrols `workers` workers as a person would (invitation, join, the supervisor's sync
-    /// approves, the worker's sync completes), with stores in directories from `tempdir`.
+    /// lists them, the supervisor admits each after comparing safety codes, the worker's sync
+    /// completes), with stores in directories from `tempdir`.
     pub fn enrol(
         transport: &dyn eropaf_core::sync::transport::Transport,
         relay_url: &str,
@@ -146,6 +147,7 @@ impl Team {
         supervisor.sync(transport, &mut |_| {}).expect("supervisor's first sync");
         let mut dirs = vec![supervisor_dir];
         let mut enrolled = Vec::new();
+        let mut codes = Vec::new();
         for n in 0..workers {
             let dir = tempdir();
             let mut worker = create_device(dir.path(), &key, &format!("Werker {n}"));
@@ -153,12 +155,15 @@ impl Team {
                 .invite(transport, eropaf_core::team::roster::Role::Worker)
                 .expect("invitation");
             let code = eropaf_core::Invitation::parse(&invitation.code).expect("invitation code");
-            worker.join(transport, &code).expect("join");
+            codes.push((worker.device_id().to_hex(), worker.join(transport, &code).expect("join")));
             dirs.push(dir);
             enrolled.push(worker);
         }
-        let report = supervisor.sync(transport, &mut |_| {}).expect("supervisor approves");
-        assert_eq!(report.approved, workers as u64, "every join request approved");
+        let report = supervisor.sync(transport, &mut |_| {}).expect("supervisor's sync");
+        assert_eq!(report.waiting_joiners, workers as u64, "every join request waits");
+        for (device_id, code) in codes {
+            supervisor.admit(transport, &device_id, &code).expect("codes match: admitted");
+        }
         for worker in &mut enrolled {
             let report = worker.sync(transport, &mut |_| {}).expect("worker's first sync");
             assert!(!report.waiting_for_approval, "an approved worker is a member");
@@ -204,4 +209,24 @@ pub fn relay_db(db: &Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(db).expect("open the relay's database");
     conn.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
     conn
+}
+
+/// One device joins the team as a person would: the supervisor invites with `role`, the
+/// device joins, the supervisor sees it waiting, compares the safety code and admits it, and
+/// the device's first sync makes it a member.
+pub fn enrol(
+    supervisor: &mut Eropaf,
+    device: &mut Eropaf,
+    transport: &dyn eropaf_core::sync::transport::Transport,
+    role: eropaf_core::team::roster::Role,
+) {
+    let invitation = supervisor.invite(transport, role).expect("invitation");
+    let code = eropaf_core::Invitation::parse(&invitation.code).expect("invitation code");
+    let safety_code = device.join(transport, &code).expect("join");
+    let waiting = supervisor.refresh_pending_joiners(transport).expect("pending joiners");
+    let device_id = device.device_id().to_hex();
+    assert!(waiting.iter().any(|p| p.device_id == device_id && p.code == safety_code));
+    supervisor.admit(transport, &device_id, &safety_code).expect("admitted");
+    let report = device.sync(transport, &mut |_| {}).expect("newcomer's first sync");
+    assert!(!report.waiting_for_approval, "an admitted device is a member");
 }

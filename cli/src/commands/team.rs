@@ -39,9 +39,26 @@ pub enum TeamCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Enrol this device with an invitation code; a supervisor's next sync admits it.
+    /// Enrol this device with an invitation code; prints the safety code a supervisor
+    /// compares before admitting it.
     Join {
         /// The code from `eropaf team invite` (quote it: it contains `|`).
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Devices waiting for admission (supervisor): device id, member, role and the safety
+    /// code their own screen shows.
+    Pending {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Admit a waiting device after comparing its safety code with the one `team pending`
+    /// shows.
+    Admit {
+        /// The full device id, from `eropaf team pending`.
+        device_id: String,
+        /// The safety code the newcomer's screen shows (spaces may be left out).
         code: String,
         #[arg(long)]
         json: bool,
@@ -64,6 +81,8 @@ pub fn run(home: &Home, command: TeamCommand) -> Result<(), String> {
         TeamCommand::Create { name, relay, json } => create(home, &name, &relay, json),
         TeamCommand::Invite { role, json } => invite(home, &role, json),
         TeamCommand::Join { code, json } => join(home, &code, json),
+        TeamCommand::Pending { json } => pending(home, json),
+        TeamCommand::Admit { device_id, code, json } => admit(home, &device_id, &code, json),
         TeamCommand::Members { json } => members(home, json),
         TeamCommand::Revoke { device_id, json } => revoke(home, &device_id, json),
     }
@@ -110,7 +129,10 @@ fn invite(home: &Home, role: &str, json: bool) -> Result<(), String> {
     );
     outln!("{}", invitation.code);
     outln!("\nOp het nieuwe apparaat: eropaf team join '{}'", invitation.code);
-    outln!("Daarna laat een synchronisatie van een leidinggevende het apparaat toe.");
+    outln!(
+        "Het nieuwe apparaat toont een veiligheidscode. Vergelijk die met `eropaf team pending` \
+         en laat het toe met `eropaf team admit APPARAAT-ID CODE`."
+    );
     Ok(())
 }
 
@@ -119,6 +141,9 @@ struct Joined<'a> {
     team_id: &'a str,
     relay_url: &'a str,
     role: Role,
+    device_id: String,
+    /// What the supervisor compares before admitting this device.
+    safety_code: &'a str,
     waiting_for_approval: bool,
 }
 
@@ -126,13 +151,19 @@ fn join(home: &Home, code: &str, json: bool) -> Result<(), String> {
     let invitation = Invitation::parse(code).map_err(|e| describe(&e))?;
     let mut device = home.open()?;
     let transport = HttpTransport::new(&invitation.relay_url).map_err(|e| describe(&e))?;
-    device.join(&transport, &invitation).map_err(|e| describe_relay(&e))?;
+    let safety_code = device.join(&transport, &invitation).map_err(|e| describe_relay(&e))?;
     if !json {
         outln!(
             "Aangemeld bij team {} via {} als {}.",
             print::short(&invitation.team_id),
             invitation.relay_url,
             invitation.role.label().to_lowercase()
+        );
+        outln!("Apparaat-id: {}", device.device_id().to_hex());
+        outln!("Veiligheidscode: {safety_code}");
+        outln!(
+            "Laat deze code zien aan de leidinggevende: die laat dit apparaat pas toe als de \
+             code op het eigen scherm dezelfde is."
         );
     }
     // The request is at the relay; whether this first sync works or not, it stays there.
@@ -149,6 +180,8 @@ fn join(home: &Home, code: &str, json: bool) -> Result<(), String> {
             team_id: &invitation.team_id,
             relay_url: &invitation.relay_url,
             role: invitation.role,
+            device_id: device.device_id().to_hex(),
+            safety_code: &safety_code,
             waiting_for_approval: waiting,
         });
     }
@@ -158,10 +191,70 @@ fn join(home: &Home, code: &str, json: bool) -> Result<(), String> {
             sync::print_report(&device, &report)?;
         }
         _ => outln!(
-            "Een leidinggevende moet nu synchroniseren (`eropaf sync`) om dit apparaat toe te \
-             laten; synchroniseer daarna zelf met `eropaf sync`."
+            "Een leidinggevende vergelijkt nu de veiligheidscode en laat dit apparaat toe \
+             (`eropaf team admit`); synchroniseer daarna zelf met `eropaf sync`."
         ),
     }
+    Ok(())
+}
+
+fn pending(home: &Home, json: bool) -> Result<(), String> {
+    let mut device = home.open()?;
+    if device.team_info().map_err(|e| describe(&e))?.is_none() {
+        return Err(super::NOT_IN_TEAM.into());
+    }
+    let transport = super::relay(&device)?;
+    let waiting = device.refresh_pending_joiners(&transport).map_err(|e| describe_relay(&e))?;
+    if json {
+        return print::json(&waiting);
+    }
+    if waiting.is_empty() {
+        outln!("Er wacht geen apparaat op toelating.");
+        return Ok(());
+    }
+    outln!("Wachten op toelating:");
+    for joiner in &waiting {
+        outln!(
+            "  {}  {} ({})  veiligheidscode {}",
+            joiner.device_id,
+            joiner.member,
+            joiner.role.label().to_lowercase(),
+            joiner.code
+        );
+    }
+    outln!(
+        "Vergelijk de code met het scherm van het nieuwe apparaat, en laat het dan toe met \
+         `eropaf team admit APPARAAT-ID CODE`."
+    );
+    Ok(())
+}
+
+fn admit(home: &Home, device_id: &str, code: &str, json: bool) -> Result<(), String> {
+    let device_id = device_id.trim().to_ascii_lowercase();
+    if device_id.len() != 32 || !device_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(
+            "Geef het volledige apparaat-id (32 tekens 0-9, a-f); zie `eropaf team pending`."
+                .into(),
+        );
+    }
+    let mut device = home.open()?;
+    if device.team_info().map_err(|e| describe(&e))?.is_none() {
+        return Err(super::NOT_IN_TEAM.into());
+    }
+    let transport = super::relay(&device)?;
+    // The newest requests first: the device may have asked after this device's last sync.
+    device.refresh_pending_joiners(&transport).map_err(|e| describe_relay(&e))?;
+    let member = device.admit(&transport, &device_id, code).map_err(|e| describe_relay(&e))?;
+    if json {
+        return print::json(&member);
+    }
+    outln!(
+        "Toegelaten: {} ({}) als {}.",
+        member.member,
+        member.device_id,
+        member.role.label().to_lowercase()
+    );
+    outln!("Het apparaat is lid zodra het synchroniseert (`eropaf sync`).");
     Ok(())
 }
 

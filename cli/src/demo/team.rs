@@ -199,14 +199,27 @@ fn enrol(
         invitation.expires_at.map(|t| local(t).format("%d-%m-%Y").to_string()).unwrap_or_default()
     );
     let code = Invitation::parse(&invitation.code).nl()?;
-    device.join(transport, &code).map_err(|e| describe_relay(&e))?;
+    let shown = device.join(transport, &code).map_err(|e| describe_relay(&e))?;
     let waiting = sync(&mut device, transport)?.waiting_for_approval;
     outln!(
-        "{name} meldt zich aan met de code{}.",
+        "{name} meldt zich aan met de code{}; haar scherm toont veiligheidscode {shown}.",
         if waiting { " en wacht op toelating" } else { "" }
     );
-    let approved = sync(supervisor, transport)?.approved;
-    outln!("Marieke synchroniseert en laat {approved} apparaat toe.");
+    sync(supervisor, transport)?;
+    let device_id = device.device_id().to_hex();
+    let joiner = supervisor
+        .pending_joiners()
+        .nl()?
+        .into_iter()
+        .find(|p| p.device_id == device_id)
+        .ok_or_else(|| format!("{name} staat niet in Mariekes lijst van aanmeldingen"))?;
+    outln!(
+        "Marieke synchroniseert en ziet {} wachten met veiligheidscode {}: dezelfde als op het \
+         scherm van {name}, dus ze laat het apparaat toe.",
+        joiner.member,
+        joiner.code
+    );
+    supervisor.admit(transport, &device_id, &shown).map_err(|e| describe_relay(&e))?;
     let report = sync(&mut device, transport)?;
     let has_key = device.team_info().nl()?.is_some_and(|i| i.has_current_key);
     expect(!report.waiting_for_approval && has_key, &format!("{name} is niet toegelaten"))?;

@@ -10,7 +10,7 @@ mod team_doc;
 
 pub use review::QueueItem;
 pub use sync::{SyncProgress, SyncReport};
-pub use team::{Invitation, Member, TeamInfo};
+pub use team::{Member, PendingJoiner, TeamInfo};
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -51,8 +51,9 @@ pub struct SyncReport {
     pub epoch: u32,
     /// This device asked to join and no supervisor has admitted it yet.
     pub waiting_for_approval: bool,
-    /// Devices this (supervisor) device admitted during the sync.
-    pub approved: u64,
+    /// Devices that asked to join with this supervisor's invitations and wait for it to
+    /// compare safety codes and admit them (`team pending`, `team admit`).
+    pub waiting_joiners: u64,
 }
 
 impl Eropaf {
@@ -72,7 +73,7 @@ impl Eropaf {
         let team_id = self.team_id()?;
         self.register_if_founder(transport)?;
         self.pull_roster(transport, &team_id)?;
-        report.approved = self.approve_join_requests(transport)?;
+        report.waiting_joiners = self.refresh_join_requests(transport)?;
         self.pull_key_packages(transport, &team_id)?;
         self.publish_existing_cases()?;
         self.push_outbox(transport, &team_id, &mut report, progress)?;
@@ -86,7 +87,7 @@ impl Eropaf {
         Ok(report)
     }
 
-    fn team_id(&self) -> Result<String> {
+    pub(super) fn team_id(&self) -> Result<String> {
         self.team
             .as_ref()
             .map(|t| t.settings.team_id.clone())

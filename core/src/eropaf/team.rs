@@ -9,18 +9,18 @@ use super::Eropaf;
 use crate::crypto::{self, DeviceIdentity, SecretKey};
 use crate::store::{OwnChain, Store, StoreTx};
 use crate::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
-use crate::sync::request;
 use crate::sync::transport::Transport;
 use crate::team::epoch::{CaseKey, EpochKey, KeyPackage};
+use crate::team::invitation::{safety_code, safety_codes_match, Invitation, IssuedInvitation};
 use crate::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
 use crate::{Error, Result};
 
 const META_TEAM: &str = "team";
 const META_INVITATIONS: &str = "invitations";
 const META_PENDING_JOIN: &str = "pending_join";
+const META_PENDING_JOINERS: &str = "pending_joiners";
 /// How long an invitation code works.
 const INVITATION_DAYS: i64 = 7;
-const CODE_PREFIX: &str = "eropaf1";
 
 /// Where the team lives; stored sealed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,62 +50,32 @@ pub struct TeamInfo {
     pub has_current_key: bool,
 }
 
-/// A one-time invitation as text (for a QR code): relay, team, invitation id, secret, role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Invitation {
-    pub code: String,
-    pub relay_url: String,
-    pub team_id: String,
-    pub invitation_id: String,
-    pub role: Role,
-    /// Known to the device that made the invitation; a code read back does not carry it.
-    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    #[serde(skip)]
-    secret: [u8; 16],
-}
-
-impl Invitation {
-    /// Reads an invitation code; a mistyped or truncated code is refused.
-    pub fn parse(code: &str) -> Result<Invitation> {
-        let bad = || Error::invalid("uitnodiging", "dit is geen geldige uitnodigingscode");
-        let parts: Vec<&str> = code.trim().splitn(6, '|').collect();
-        let [prefix, team_id, invitation_id, secret, role, relay_url] = parts.as_slice() else {
-            return Err(bad());
-        };
-        if *prefix != CODE_PREFIX {
-            return Err(bad());
-        }
-        id16(team_id, "uitnodiging")?;
-        id16(invitation_id, "uitnodiging")?;
-        let secret =
-            hex::decode(secret).ok().and_then(|s| <[u8; 16]>::try_from(s).ok()).ok_or_else(bad)?;
-        Ok(Invitation {
-            code: code.trim().to_string(),
-            relay_url: relay_url.to_string(),
-            team_id: team_id.to_string(),
-            invitation_id: invitation_id.to_string(),
-            role: Role::parse(role)?,
-            expires_at: None,
-            secret,
-        })
-    }
-}
-
-/// What a supervisor device keeps of the invitations it made, to check join proofs itself.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct IssuedInvitation {
-    invitation_id: String,
-    secret: String,
-    role: Role,
-    expires_at_millis: i64,
-    used: bool,
-}
-
+/// What a device that asked to join keeps until a supervisor admits it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct PendingJoin {
     team_id: String,
     relay_url: String,
     invitation_id: String,
+    /// The roster head the invitation named: the roster this device accepts must hold it.
+    roster_head: String,
+    /// The code this device shows, for the supervisor to compare.
+    safety_code: String,
+}
+
+/// A device that asked to join with one of this supervisor's invitations, proved it holds
+/// the invitation, and waits for the supervisor to compare safety codes and admit it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingJoiner {
+    pub device_id: String,
+    pub member: String,
+    pub role: Role,
+    /// The code the newcomer's own screen shows; admit only when the two are the same.
+    pub code: String,
+    pub invitation_id: String,
+    /// When the relay received the request (unix milliseconds).
+    pub requested_at_millis: i64,
+    /// The keys the newcomer's proof and safety code cover: what the roster will hold.
+    card: DeviceCard,
 }
 
 /// The payload of a key envelope: a case key version, sealed under the epoch key.
@@ -302,79 +272,71 @@ impl Eropaf {
         self.team_info()?.ok_or_else(|| Error::Storage("team not stored".into()))
     }
 
-    /// A supervisor invites a new device; the code works once, for a week.
+    /// A supervisor invites a new device; the code works once, for a week. The relay learns
+    /// only the public half of the invitation's one-time key.
     pub fn invite(&mut self, transport: &dyn Transport, role: Role) -> Result<Invitation> {
         // A team made offline is registered at the relay by the first call that needs it.
         if self.team.is_some() {
             self.register_if_founder(transport)?;
         }
-        let team = self
-            .team
-            .as_ref()
-            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
-        let me = self.identity.id().to_hex();
-        if team.roster.role(&me) != Some(Role::Supervisor) || !team.roster.is_active(&me) {
-            return Err(Error::Unauthorised("alleen een leidinggevende kan uitnodigen".into()));
-        }
-        let invitation_id = crypto::random_id()?;
-        let mut secret = [0u8; 16];
-        crypto::fill_random(&mut secret)?;
+        let team = self.active_supervisor_team("alleen een leidinggevende kan uitnodigen")?;
         let expires_at = chrono::Utc::now() + chrono::Duration::days(INVITATION_DAYS);
-        let team_id = team.settings.team_id.clone();
-        let relay_url = team.settings.relay_url.clone();
+        let invitation = Invitation::generate(
+            &team.settings.team_id,
+            &team.settings.relay_url,
+            role,
+            team.roster.head(),
+            expires_at,
+        )?;
         transport.create_invitation(
             &self.identity,
-            &team_id,
-            &invitation_id,
-            &request::secret_hash(&secret),
+            &invitation.team_id,
+            &invitation.invitation_id,
+            &invitation.public_key()?,
             expires_at.timestamp_millis(),
         )?;
         let mut issued = self.issued_invitations()?;
         issued.push(IssuedInvitation {
-            invitation_id: invitation_id.clone(),
-            secret: hex::encode(secret),
+            invitation_id: invitation.invitation_id.clone(),
+            secret: hex::encode(invitation.secret()),
             role,
             expires_at_millis: expires_at.timestamp_millis(),
             used: false,
         });
         self.put_issued_invitations(&issued)?;
-        let code = format!(
-            "{CODE_PREFIX}|{team_id}|{invitation_id}|{}|{}|{relay_url}",
-            hex::encode(secret),
-            role.key()
-        );
-        Ok(Invitation {
-            code,
-            relay_url,
-            team_id,
-            invitation_id,
-            role,
-            expires_at: Some(expires_at),
-            secret,
-        })
+        Ok(invitation)
     }
 
-    /// A new device asks to join with an invitation code. It becomes a member once a
-    /// supervisor device has synced (and so approved it); until then `sync` waits.
-    pub fn join(&mut self, transport: &dyn Transport, invitation: &Invitation) -> Result<()> {
+    /// A new device asks to join with an invitation code and returns the safety code it must
+    /// show: a supervisor admits it only after comparing that code with its own screen.
+    pub fn join(&mut self, transport: &dyn Transport, invitation: &Invitation) -> Result<String> {
         if self.team.is_some() {
             return Err(Error::invalid("team", "dit apparaat hoort al bij een team"));
         }
         let card = self.device_card(invitation.role)?;
         let card_json = serde_json::to_vec(&card).map_err(|e| Error::Crypto(e.to_string()))?;
-        let proof = request::join_proof(&request::secret_hash(&invitation.secret), &card_json);
+        let proof = invitation.sign_join(&card_json)?;
         transport.join(&invitation.team_id, &invitation.invitation_id, &card, &proof)?;
+        let code = safety_code(invitation.secret(), &card);
         let pending = PendingJoin {
             team_id: invitation.team_id.clone(),
             relay_url: invitation.relay_url.clone(),
             invitation_id: invitation.invitation_id.clone(),
+            roster_head: invitation.roster_head.clone(),
+            safety_code: code.clone(),
         };
         let tx = self.store.transaction()?;
         tx.put_meta(
             META_PENDING_JOIN,
             &serde_json::to_vec(&pending).map_err(|e| Error::Storage(e.to_string()))?,
         )?;
-        tx.commit()
+        tx.commit()?;
+        Ok(code)
+    }
+
+    /// The safety code this device showed when it asked to join, while it waits for admission.
+    pub fn join_safety_code(&self) -> Result<Option<String>> {
+        Ok(self.pending_join()?.map(|p| p.safety_code))
     }
 
     /// The relay address of this device's team, or of the team it asked to join.
@@ -386,7 +348,9 @@ impl Eropaf {
     }
 
     /// For a device that asked to join: once the relay serves it the roster (it was
-    /// approved), take the roster in and become a member. Returns whether it is one now.
+    /// admitted), take the roster in and become a member. Returns whether it is one now.
+    /// A roster that does not hold the head the invitation named is not the inviter's team,
+    /// whatever its id says, and is refused.
     pub(crate) fn complete_join(&mut self, transport: &dyn Transport) -> Result<bool> {
         if self.team.is_some() {
             return Ok(true);
@@ -398,7 +362,12 @@ impl Eropaf {
             Err(e) => return Err(e),
         };
         let roster = Roster::from_entries(entries)?;
-        if roster.team_id() != pending.team_id || !roster.is_active(&self.identity.id().to_hex()) {
+        if roster.team_id() != pending.team_id || !roster.holds_head(&pending.roster_head) {
+            return Err(Error::Refused(
+                "de relay toont een teamlijst die niet van het uitnodigende team is".into(),
+            ));
+        }
+        if !roster.is_active(&self.identity.id().to_hex()) {
             return Ok(false);
         }
         let settings =
@@ -419,76 +388,166 @@ impl Eropaf {
         Ok(true)
     }
 
-    /// A supervisor device admits the devices that joined with its invitations: checks each
-    /// proof itself (it knows the secret), adds the device to the roster and seals the
-    /// current epoch key to it.
-    pub(crate) fn approve_join_requests(&mut self, transport: &dyn Transport) -> Result<u64> {
-        let Some(team) = &self.team else { return Ok(0) };
-        let me = self.identity.id().to_hex();
-        if team.roster.role(&me) != Some(Role::Supervisor) || !team.roster.is_active(&me) {
-            return Ok(0);
-        }
+    /// A supervisor device takes in the join requests made with its own invitations: each
+    /// proof is checked with the key this device derives from the invitation secret (never a
+    /// key the relay names), and only a proven request waits for admission. Nobody is
+    /// admitted here: that takes a person comparing safety codes (`admit`). Returns how many
+    /// joiners wait.
+    pub(crate) fn refresh_join_requests(&mut self, transport: &dyn Transport) -> Result<u64> {
+        let Ok(team) = self.active_supervisor_team("") else { return Ok(0) };
         let team_id = team.settings.team_id.clone();
-        let mut issued = self.issued_invitations()?;
+        let issued = self.issued_invitations()?;
         if !issued.iter().any(|i| !i.used) {
-            return Ok(0);
+            return self.pending_joiners().map(|p| p.len() as u64);
         }
         let now = chrono::Utc::now().timestamp_millis();
-        let mut approved = 0;
+        let mut waiting = Vec::new();
         for request in transport.join_requests(&self.identity, &team_id)? {
-            let Some(invitation) =
-                issued.iter_mut().find(|i| i.invitation_id == request.invitation_id)
+            let Some(invitation) = issued.iter().find(|i| i.invitation_id == request.invitation_id)
             else {
                 continue;
             };
             if invitation.used || invitation.expires_at_millis < now {
                 continue;
             }
-            let secret = hex::decode(&invitation.secret)
-                .map_err(|_| Error::Corrupt("invitation secret".into()))?;
             let card_json =
                 serde_json::to_vec(&request.card).map_err(|e| Error::Crypto(e.to_string()))?;
-            if !request::verify_join_proof(
-                &request::secret_hash(&secret),
-                &card_json,
-                &request.proof,
-            ) {
+            if request.card.check().is_err()
+                || !invitation.verifies(&team_id, &card_json, &request.proof)?
+                || team.roster.device(&request.card.device_id).is_some()
+            {
                 continue;
             }
             let mut card = request.card.clone();
             card.role = invitation.role;
-            let Some(team) = &mut self.team else { break };
-            if team.roster.device(&card.device_id).is_some() {
-                invitation.used = true;
-                continue;
-            }
-            let mut roster = team.roster.clone();
-            let entry =
-                roster.append(RosterChange::AddDevice { card: card.clone() }, &self.identity)?;
-            transport.append_roster(&self.identity, &team_id, std::slice::from_ref(&entry))?;
-            // Every epoch key this device holds: a newcomer reads the team's history too.
-            let agreement = hex::decode(&card.agreement_key)
-                .map_err(|_| Error::Refused("agreement key".into()))?;
-            let packages = team
-                .epoch_keys
-                .values()
-                .map(|key| {
-                    KeyPackage::create(&team_id, key, &card.device_id, &agreement, &self.identity)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            if !packages.is_empty() {
-                transport.put_key_packages(&self.identity, &team_id, &packages)?;
-            }
-            let tx = self.store.transaction()?;
-            let json = serde_json::to_vec(&entry).map_err(|e| Error::Storage(e.to_string()))?;
-            tx.put_roster_entry(entry.index, &json)?;
-            tx.commit()?;
-            team.roster = roster;
-            invitation.used = true;
-            approved += 1;
+            waiting.push(PendingJoiner {
+                device_id: card.device_id.clone(),
+                member: card.member.clone(),
+                role: invitation.role,
+                code: safety_code(&invitation.secret()?, &card),
+                invitation_id: invitation.invitation_id.clone(),
+                requested_at_millis: request.created_at,
+                card,
+            });
         }
-        self.put_issued_invitations(&issued)?;
-        Ok(approved)
+        let json = serde_json::to_vec(&waiting).map_err(|e| Error::Storage(e.to_string()))?;
+        let tx = self.store.transaction()?;
+        tx.put_meta(META_PENDING_JOINERS, &json)?;
+        tx.commit()?;
+        Ok(waiting.len() as u64)
+    }
+
+    /// The devices waiting for this supervisor to admit them, as of its last sync.
+    pub fn pending_joiners(&self) -> Result<Vec<PendingJoiner>> {
+        match self.store.meta(META_PENDING_JOINERS)? {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_slice(&json)
+                .map_err(|e| Error::Corrupt(format!("pending joiners: {e}"))),
+        }
+    }
+
+    /// Fetches the join requests from the relay and lists who waits; what `team pending`
+    /// shows.
+    pub fn refresh_pending_joiners(
+        &mut self,
+        transport: &dyn Transport,
+    ) -> Result<Vec<PendingJoiner>> {
+        self.active_supervisor_team("alleen een leidinggevende laat apparaten toe")?;
+        self.refresh_join_requests(transport)?;
+        self.pending_joiners()
+    }
+
+    /// A supervisor admits a waiting device after comparing the safety code on the
+    /// newcomer's screen with its own (`typed_code`): the device is added to the roster with
+    /// the role the invitation named, and every epoch key this device holds is sealed to it.
+    /// A code that differs admits nobody: the device in front of the supervisor is not the
+    /// one that asked.
+    pub fn admit(
+        &mut self,
+        transport: &dyn Transport,
+        device_id: &str,
+        typed_code: &str,
+    ) -> Result<Member> {
+        self.active_supervisor_team("alleen een leidinggevende laat apparaten toe")?;
+        let mut waiting = self.pending_joiners()?;
+        let position = waiting
+            .iter()
+            .position(|p| p.device_id == device_id)
+            .ok_or_else(|| Error::not_found("aanmelding", device_id))?;
+        let joiner = waiting[position].clone();
+        if !safety_codes_match(&joiner.code, typed_code) {
+            return Err(Error::Refused(
+                "de veiligheidscode komt niet overeen: dit is niet het apparaat dat zich \
+                 aanmeldde; laat het niet toe"
+                    .into(),
+            ));
+        }
+        let mut issued = self.issued_invitations()?;
+        let Some(invitation) =
+            issued.iter_mut().find(|i| i.invitation_id == joiner.invitation_id && !i.used)
+        else {
+            return Err(Error::Refused("deze uitnodiging is al gebruikt of ingetrokken".into()));
+        };
+        if invitation.expires_at_millis < chrono::Utc::now().timestamp_millis() {
+            return Err(Error::Refused("deze uitnodiging is verlopen".into()));
+        }
+        // Work from the relay's newest roster, or the relay refuses the entry as stale.
+        let team_id = self.team_id()?;
+        let entries = transport.roster(&self.identity, &team_id)?;
+        self.apply_roster_entries(entries)?;
+        let team = self
+            .team
+            .as_mut()
+            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
+        let mut roster = team.roster.clone();
+        let card = joiner.card.clone();
+        let entry =
+            roster.append(RosterChange::AddDevice { card: card.clone() }, &self.identity)?;
+        transport.append_roster(&self.identity, &team_id, std::slice::from_ref(&entry))?;
+        // Every epoch key this device holds: a newcomer reads the team's history too.
+        let agreement =
+            hex::decode(&card.agreement_key).map_err(|_| Error::Refused("agreement key".into()))?;
+        let packages = team
+            .epoch_keys
+            .values()
+            .map(|key| {
+                KeyPackage::create(&team_id, key, &card.device_id, &agreement, &self.identity)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if !packages.is_empty() {
+            transport.put_key_packages(&self.identity, &team_id, &packages)?;
+        }
+        invitation.used = true;
+        waiting.remove(position);
+        let tx = self.store.transaction()?;
+        let json = serde_json::to_vec(&entry).map_err(|e| Error::Storage(e.to_string()))?;
+        tx.put_roster_entry(entry.index, &json)?;
+        let json = serde_json::to_vec(&issued).map_err(|e| Error::Storage(e.to_string()))?;
+        tx.put_meta(META_INVITATIONS, &json)?;
+        let json = serde_json::to_vec(&waiting).map_err(|e| Error::Storage(e.to_string()))?;
+        tx.put_meta(META_PENDING_JOINERS, &json)?;
+        tx.commit()?;
+        team.roster = roster;
+        Ok(Member {
+            device_id: card.device_id,
+            member: card.member,
+            role: card.role,
+            revoked: false,
+        })
+    }
+
+    /// This device's team, when this device is an active supervisor in it; otherwise
+    /// `Unauthorised` with `why`.
+    fn active_supervisor_team(&self, why: &str) -> Result<&TeamState> {
+        let team = self
+            .team
+            .as_ref()
+            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
+        let me = self.identity.id().to_hex();
+        if team.roster.role(&me) != Some(Role::Supervisor) || !team.roster.is_active(&me) {
+            return Err(Error::Unauthorised(why.into()));
+        }
+        Ok(team)
     }
 
     /// A supervisor revokes a lost or retired device: the relay refuses it from now on, and a

@@ -1,7 +1,4 @@
-//! What a device signs for a relay request, and the proof a joining device gives that it holds
-//! an invitation secret. One definition for the client and the relay.
-
-use ring::hmac;
+//! What a device signs for a relay request: one definition for the client and the relay.
 
 use crate::crypto::{sha256, DeviceIdentity};
 
@@ -11,7 +8,6 @@ pub const HEADER_SIGNATURE: &str = "x-eropaf-signature";
 
 /// Domain separation: a request signature never passes as an envelope or roster signature.
 pub const REQUEST_DOMAIN: &[u8] = b"eropaf request v1\0";
-pub const JOIN_DOMAIN: &[u8] = b"eropaf join v1\0";
 
 /// `domain || METHOD || "\n" || path_and_query || "\n" || timestamp || "\n" || hex(sha256(body))`.
 pub fn canonical_request(
@@ -47,28 +43,6 @@ pub fn sign_request(
     ]
 }
 
-/// What the relay keeps of an invitation secret.
-pub fn secret_hash(secret: &[u8]) -> [u8; 32] {
-    sha256(secret)
-}
-
-/// HMAC-SHA256 keyed by `sha256(secret)` over `JOIN_DOMAIN || card_json`, hex.
-pub fn join_proof(secret_hash: &[u8; 32], card_json: &[u8]) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret_hash);
-    let mut message = JOIN_DOMAIN.to_vec();
-    message.extend_from_slice(card_json);
-    hex::encode(hmac::sign(&key, &message).as_ref())
-}
-
-/// Constant-time check of a hex join proof.
-pub fn verify_join_proof(secret_hash: &[u8; 32], card_json: &[u8], proof_hex: &str) -> bool {
-    let Ok(proof) = hex::decode(proof_hex) else { return false };
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret_hash);
-    let mut message = JOIN_DOMAIN.to_vec();
-    message.extend_from_slice(card_json);
-    hmac::verify(&key, &message, &proof).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,14 +57,5 @@ mod tests {
         ]
         .concat();
         assert_eq!(bytes, expected);
-    }
-
-    #[test]
-    fn join_proof_binds_secret_and_card() {
-        let hash = secret_hash(&[7u8; 16]);
-        let proof = join_proof(&hash, b"{\"card\":1}");
-        assert!(verify_join_proof(&hash, b"{\"card\":1}", &proof));
-        assert!(!verify_join_proof(&hash, b"{\"card\":2}", &proof));
-        assert!(!verify_join_proof(&secret_hash(&[8u8; 16]), b"{\"card\":1}", &proof));
     }
 }

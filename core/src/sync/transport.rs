@@ -43,6 +43,9 @@ pub struct JoinRequest {
     pub invitation_id: String,
     pub card: DeviceCard,
     pub proof: String,
+    /// Unix milliseconds, as the relay says.
+    #[serde(default)]
+    pub created_at: i64,
 }
 
 pub trait Transport {
@@ -83,7 +86,7 @@ pub trait Transport {
         signer: &DeviceIdentity,
         team_id: &str,
         invitation_id: &str,
-        secret_hash: &[u8; 32],
+        invitation_key: &[u8],
         expires_at_millis: i64,
     ) -> Result<()>;
     /// Unauthenticated: the joining device is not in the roster yet; the proof stands in.

@@ -1,4 +1,5 @@
-//! The team: its signed roster of members and devices, epoch keys and case keys.
+//! The team: its signed roster of members and devices, enrolment, epoch keys and case keys.
 
 pub mod epoch;
+pub mod invitation;
 pub mod roster;

@@ -347,6 +347,12 @@ impl Roster {
         &self.head
     }
 
+    /// Whether this chain passes through `head`: it is, or grew from, the roster whose head
+    /// that was.
+    pub fn holds_head(&self, head: &str) -> bool {
+        !head.is_empty() && (self.head == head || self.entries.iter().any(|e| e.prev == head))
+    }
+
     /// The current epoch: 1 from the genesis, one up with every `NewEpoch`.
     pub fn epoch(&self) -> u32 {
         self.epoch

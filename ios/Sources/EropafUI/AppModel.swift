@@ -13,6 +13,8 @@ public final class AppModel: ObservableObject {
     @Published public var error: String?
     @Published public var syncProgress: SyncProgress?
     @Published public var lastSync: SyncReport?
+    /// The code this phone shows after asking to join; the supervisor compares it.
+    @Published public var safetyCode: String?
 
     public init(directory: URL, keyStore: KeyStore = KeychainKeyStore()) throws {
         let unlock = Unlock.platformKeyStore(keyStore: keyStore)
@@ -59,7 +61,7 @@ public final class AppModel: ObservableObject {
 
     public func join(code: String) async {
         do {
-            try await eropaf.join(code: code)
+            safetyCode = try await eropaf.join(code: code)
             lastSync = try await eropaf.sync(listener: nil)
             error = nil
         } catch let failure as EropafError {

@@ -227,7 +227,11 @@ struct SyncView: View {
                 TextField("Uitnodigingscode", text: $code)
                 Button("Aanmelden bij het team") { Task { await model.join(code: code) } }
                 if model.lastSync?.waitingForApproval == true {
-                    Text("Wacht op goedkeuring door een leidinggevende; synchroniseer later opnieuw.")
+                    if let shown = model.safetyCode ?? model.attempt({ try model.eropaf.joinSafetyCode() }) ?? nil {
+                        Text("Veiligheidscode: \(shown)")
+                        Text("Laat deze code zien aan de leidinggevende; die laat dit apparaat pas toe als de code gelijk is.")
+                    }
+                    Text("Wacht op toelating door een leidinggevende; synchroniseer later opnieuw.")
                 }
             }
         }

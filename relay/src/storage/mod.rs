@@ -57,11 +57,13 @@ pub struct Appended {
 /// One entry of the team's log, as pulled: the same entry the devices' sync engine reads.
 pub use eropaf_core::sync::transport::Pulled;
 
-/// A one-time invitation. Only the hash of its secret is kept.
+/// A one-time invitation. Only the public half of its one-time signing key is kept: enough to
+/// check a join proof, never to make one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {
     pub invitation_id: String,
-    pub secret_hash: [u8; 32],
+    /// Ed25519 public key (32 bytes).
+    pub invitation_key: Vec<u8>,
     /// Unix milliseconds.
     pub expires_at: i64,
     pub used_at: Option<i64>,
@@ -73,7 +75,7 @@ pub struct JoinRequest {
     pub invitation_id: String,
     /// The `DeviceCard` as JSON, exactly as the joining device proved it.
     pub card_json: String,
-    /// Hex HMAC (see `signing::join_proof`).
+    /// Hex Ed25519 signature by the invitation key (see `team::invitation::verify_join`).
     pub proof: String,
     /// Unix milliseconds.
     pub created_at: i64,

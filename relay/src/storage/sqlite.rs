@@ -13,7 +13,10 @@ use super::{Appended, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulle
 use crate::error::{RelayError, Result};
 
 /// Migration `n` (1-based) takes the schema from `user_version` n-1 to n. Append only.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_invitation_keys.sql"),
+];
 
 /// SQLite storage. SQLite serialises writers anyway, so one writing connection behind a
 /// `Mutex` loses little; every call holds the lock only for its own statements, and callers
@@ -449,12 +452,12 @@ impl Storage for SqliteStorage {
     fn put_invitation(&self, team: &str, invitation: &Invitation) -> Result<()> {
         let conn = self.conn()?;
         let inserted = conn.execute(
-            "INSERT OR IGNORE INTO invitations (team_id, invitation_id, secret_hash, expires_at)
+            "INSERT OR IGNORE INTO invitations (team_id, invitation_id, invitation_key, expires_at)
              VALUES (?1, ?2, ?3, ?4)",
             params![
                 team,
                 invitation.invitation_id,
-                &invitation.secret_hash[..],
+                &invitation.invitation_key[..],
                 invitation.expires_at
             ],
         )?;
@@ -471,7 +474,7 @@ impl Storage for SqliteStorage {
         let conn = self.conn()?;
         let row = conn
             .query_row(
-                "SELECT secret_hash, expires_at, used_at FROM invitations
+                "SELECT invitation_key, expires_at, used_at FROM invitations
                  WHERE team_id = ?1 AND invitation_id = ?2",
                 params![team, invitation_id],
                 |row| {
@@ -483,15 +486,12 @@ impl Storage for SqliteStorage {
                 },
             )
             .optional()?;
-        let Some((hash, expires_at, used_at)) = row else {
+        let Some((invitation_key, expires_at, used_at)) = row else {
             return Ok(None);
         };
-        let secret_hash = hash
-            .try_into()
-            .map_err(|_| RelayError::storage("a stored secret hash is malformed"))?;
         Ok(Some(Invitation {
             invitation_id: invitation_id.to_owned(),
-            secret_hash,
+            invitation_key,
             expires_at,
             used_at,
         }))

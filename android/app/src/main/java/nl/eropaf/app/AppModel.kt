@@ -36,6 +36,8 @@ class AppModel(application: Application) : AndroidViewModel(application) {
     var revision: Int by mutableStateOf(0)
     var syncProgress: SyncProgress? by mutableStateOf(null)
     var lastSync: SyncReport? by mutableStateOf(null)
+    /** The code this phone shows after asking to join; the supervisor compares it. */
+    var safetyCode: String? by mutableStateOf(null)
 
     init {
         eropaf.setChangeObserver(object : ChangeObserver {
@@ -68,10 +70,10 @@ class AppModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    /** Asks to join with an invitation code, then syncs to see whether it was approved. */
+    /** Asks to join with an invitation code and shows the safety code the supervisor compares. */
     fun join(code: String) = viewModelScope.launch {
         try {
-            eropaf.join(code)
+            safetyCode = eropaf.join(code)
             lastSync = eropaf.sync(null)
             error = null
         } catch (e: EropafException) {

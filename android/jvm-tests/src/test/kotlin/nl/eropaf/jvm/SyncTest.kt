@@ -49,9 +49,16 @@ class SyncTest {
                 supervisor.createTeam("Wijkteam Noord", relay.url)
                 supervisor.sync(null)
                 val invitation = supervisor.invite(Role.WORKER)
-                worker.join(invitation.code)
+                val shown = worker.join(invitation.code)
                 assertTrue(worker.sync(null).waitingForApproval, "not admitted before the supervisor synced")
-                assertEquals(1uL, supervisor.sync(null).approved)
+                assertEquals(1uL, supervisor.sync(null).waitingJoiners)
+                val waiting = supervisor.pendingJoiners().single()
+                assertEquals(shown, waiting.code, "both screens show the same safety code")
+                assertThrows<EropafException.Refused> {
+                    runBlocking { supervisor.admit(waiting.deviceId, "0000 0000 0000") }
+                }
+                assertTrue(worker.sync(null).waitingForApproval, "a wrong code admits nobody")
+                supervisor.admit(waiting.deviceId, shown)
                 val joined = worker.sync(null)
                 assertFalse(joined.waitingForApproval)
                 test(supervisor, worker)

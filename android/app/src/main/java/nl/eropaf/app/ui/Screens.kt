@@ -234,7 +234,11 @@ fun SyncScreen(model: AppModel) {
         OutlinedTextField(code, { code = it }, label = { Text("Uitnodigingscode") })
         Button(onClick = { model.join(code) }) { Text("Aanmelden bij het team") }
         model.lastSync?.takeIf { it.waitingForApproval }?.let {
-            Text("Wacht op goedkeuring door een leidinggevende; synchroniseer later opnieuw.")
+            (model.safetyCode ?: model.attempt { model.eropaf.joinSafetyCode() })?.let { shown ->
+                Text("Veiligheidscode: $shown")
+                Text("Laat deze code zien aan de leidinggevende; die laat dit apparaat pas toe als de code gelijk is.")
+            }
+            Text("Wacht op toelating door een leidinggevende; synchroniseer later opnieuw.")
             Button(onClick = { model.sync() }) { Text("Synchroniseren") }
         }
         return
