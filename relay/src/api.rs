@@ -642,9 +642,12 @@ async fn get_envelopes(
                 Pulled::Envelope { server_seq, bytes } => {
                     json!({ "server_seq": server_seq, "bytes": hex::encode(bytes) })
                 }
-                Pulled::Erased { server_seq, doc_id } => {
-                    json!({ "server_seq": server_seq, "erased_doc": hex::encode(doc_id) })
-                }
+                Pulled::Erased { server_seq, doc_id, erased_by, signature } => json!({
+                    "server_seq": server_seq,
+                    "erased_doc": hex::encode(doc_id),
+                    "erased_by": hex::encode(erased_by),
+                    "signature": hex::encode(signature),
+                }),
             })
             .collect();
         ok(json!({ "envelopes": list, "next_after": next_after, "more": more }))
@@ -655,6 +658,8 @@ async fn get_envelopes(
 #[derive(Deserialize)]
 struct Erase {
     doc_id: String,
+    /// Hex: the supervisor's signed order (`team::erasure`), which devices check.
+    signature: String,
 }
 
 async fn post_erase(
@@ -667,7 +672,17 @@ async fn post_erase(
         let erase: Erase = parse_json(body)?;
         let doc_id = hex_id::<16>("doc_id", &erase.doc_id)?;
         let device = hex_id::<16>("device", &caller.device)?;
-        let seq = state.storage.erase_doc(team, &doc_id, &device)?;
+        let signature = hex::decode(&erase.signature).unwrap_or_default();
+        let roster = state.roster(team)?;
+        if eropaf_core::team::erasure::check(&roster, &erase.doc_id, &caller.device, &signature)
+            .is_err()
+        {
+            return Err(RelayError::bad_request(
+                "bad_erasure_signature",
+                "The erasure order is not signed by this supervisor device.",
+            ));
+        }
+        let seq = state.storage.erase_doc(team, &doc_id, &device, &signature)?;
         ok(json!({ "doc_id": erase.doc_id, "server_seq": seq }))
     })
     .await

@@ -731,13 +731,25 @@ async fn an_erased_document_leaves_a_tombstone_and_refuses_new_envelopes() {
     let doc = random_doc();
     let chain = seal_chain(&team, sup, doc, &[b"e1", b"e2", b"e3"]);
     assert_eq!(push(&relay, &team, sup, &chain[..2]).await.0, StatusCode::OK);
-    let body = json!({ "doc_id": hex::encode(doc) });
+    // An order without the supervisor's signature is refused: devices could not check it.
+    let body = json!({ "doc_id": hex::encode(doc), "signature": hex::encode([0u8; 64]) });
+    let (status, reply) = relay.signed(sup, Method::POST, &team.path("erase"), Some(&body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    assert_eq!(reply["code"], "bad_erasure_signature");
+    let signature = eropaf_core::team::erasure::sign(sup, &team.id, &hex::encode(doc));
+    let body = json!({ "doc_id": hex::encode(doc), "signature": hex::encode(&signature) });
     let (status, reply) = relay.signed(sup, Method::POST, &team.path("erase"), Some(&body)).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
     assert_eq!(reply["server_seq"], 3);
 
     let pulled = pull_all(&relay, &team, sup).await;
-    assert_eq!(pulled, vec![json!({ "server_seq": 3, "erased_doc": hex::encode(doc) })]);
+    let tombstone = json!({
+        "server_seq": 3,
+        "erased_doc": hex::encode(doc),
+        "erased_by": sup.id().to_hex(),
+        "signature": hex::encode(&signature),
+    });
+    assert_eq!(pulled, vec![tombstone]);
 
     // A device that was offline pushes the rest of its outbox: dropped, and told so.
     let (status, reply) = push(&relay, &team, sup, &chain[2..]).await;

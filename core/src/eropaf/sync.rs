@@ -17,6 +17,7 @@ use crate::model::CaseSummary;
 use crate::store::{DocKind, StoreTx};
 use crate::sync::envelope::{self, Envelope, EnvelopeKind};
 use crate::sync::transport::{Pulled, Transport};
+use crate::team::erasure;
 use crate::team::roster::{Role, RosterEntry};
 use crate::{Error, Result};
 
@@ -254,8 +255,16 @@ impl Eropaf {
                     }
                     Applied::Refused(doc_id) => seen.extend(doc_id.map(|d| (d, false))),
                 },
-                Pulled::Erased { doc_id, .. } => {
+                Pulled::Erased { doc_id, erased_by, signature, .. } => {
                     let doc_id = hex::encode(doc_id);
+                    let signer = hex::encode(erased_by);
+                    if let Err(why) = erasure::check(&team.roster, &doc_id, &signer, signature) {
+                        // The case stays: only a supervisor's signed order destroys it.
+                        report.refused.push(format!(
+                            "wisopdracht voor casus {doc_id} geweigerd ({why}); de casus blijft"
+                        ));
+                        continue;
+                    }
                     self.cache.remove(&doc_id);
                     tx.forget_case_keys(&doc_id)?;
                     tx.delete_doc(&doc_id)?;

@@ -233,7 +233,18 @@ impl Transport for HttpTransport {
             if item.get("erased_doc").is_some() {
                 let doc_id = <[u8; 16]>::try_from(decode("erased_doc")?)
                     .map_err(|_| Error::Network("erased_doc is not a document id".into()))?;
-                entries.push(Pulled::Erased { server_seq, doc_id });
+                let erased_by = item
+                    .get("erased_by")
+                    .and_then(Value::as_str)
+                    .and_then(|text| hex::decode(text).ok())
+                    .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+                    .unwrap_or_default();
+                let signature = item
+                    .get("signature")
+                    .and_then(Value::as_str)
+                    .and_then(|text| hex::decode(text).ok())
+                    .unwrap_or_default();
+                entries.push(Pulled::Erased { server_seq, doc_id, erased_by, signature });
             } else {
                 entries.push(Pulled::Envelope { server_seq, bytes: decode("bytes")? });
             }
@@ -291,7 +302,8 @@ impl Transport for HttpTransport {
     }
 
     fn erase(&self, signer: &DeviceIdentity, team_id: &str, doc_id: &str) -> Result<()> {
-        let body = json!({ "doc_id": doc_id });
+        let signature = crate::team::erasure::sign(signer, team_id, doc_id);
+        let body = json!({ "doc_id": doc_id, "signature": hex::encode(signature) });
         self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/erase"), Some(&body))
             .map(|_| ())
     }

@@ -14,10 +14,15 @@ pub enum Pulled {
         server_seq: u64,
         bytes: Vec<u8>,
     },
-    /// The document was erased (AVG): forget it and its keys.
+    /// The document was erased (AVG): forget it and its keys, once the order's signature
+    /// checks out against the roster (`team::erasure::check`).
     Erased {
         server_seq: u64,
         doc_id: [u8; 16],
+        /// The device that gave the order.
+        erased_by: [u8; 16],
+        /// Its signature over the order; empty when the relay has none to show.
+        signature: Vec<u8>,
     },
 }
 

@@ -1,5 +1,6 @@
 //! The team: its signed roster of members and devices, enrolment, epoch keys and case keys.
 
 pub mod epoch;
+pub mod erasure;
 pub mod invitation;
 pub mod roster;

@@ -136,7 +136,15 @@ pub trait Storage: Send + Sync {
 
     /// Erases a document: deletes all its envelopes and appends one tombstone entry that
     /// pullers see. Idempotent: erasing again returns the existing tombstone's sequence.
-    fn erase_doc(&self, team: &str, doc_id: &[u8; 16], author: &[u8; 16]) -> Result<u64>;
+    /// Drops the document's envelopes and leaves a tombstone with the supervisor's signed
+    /// order, which every device checks before it forgets the document.
+    fn erase_doc(
+        &self,
+        team: &str,
+        doc_id: &[u8; 16],
+        author: &[u8; 16],
+        signature: &[u8],
+    ) -> Result<u64>;
 
     /// `Conflict` when the invitation id exists.
     fn put_invitation(&self, team: &str, invitation: &Invitation) -> Result<()>;

@@ -377,7 +377,7 @@ impl Storage for SqliteStorage {
     ) -> Result<(Vec<Pulled>, bool)> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT server_seq, doc_id, bytes, tombstoned FROM envelopes
+                "SELECT server_seq, doc_id, bytes, tombstoned, author FROM envelopes
              WHERE team_id = ?1 AND server_seq > ?2 ORDER BY server_seq LIMIT ?3",
             )?;
             let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
@@ -397,7 +397,18 @@ impl Storage for SqliteStorage {
                     let doc_id = doc
                         .try_into()
                         .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
-                    out.push(Pulled::Erased { server_seq, doc_id });
+                    let author: Vec<u8> = row.get(4)?;
+                    let erased_by = author
+                        .try_into()
+                        .map_err(|_| RelayError::storage("a stored author is not 16 bytes"))?;
+                    // Tombstones from before signed erasure orders carry none.
+                    let signature: Option<Vec<u8>> = row.get(2)?;
+                    out.push(Pulled::Erased {
+                        server_seq,
+                        doc_id,
+                        erased_by,
+                        signature: signature.unwrap_or_default(),
+                    });
                 } else {
                     let bytes: Vec<u8> = row.get(2)?;
                     bytes_total += bytes.len();
@@ -416,14 +427,22 @@ impl Storage for SqliteStorage {
         Ok(deleted)
     }
 
-    fn erase_doc(&self, team: &str, doc_id: &[u8; 16], author: &[u8; 16]) -> Result<u64> {
+    fn erase_doc(
+        &self,
+        team: &str,
+        doc_id: &[u8; 16],
+        author: &[u8; 16],
+        signature: &[u8],
+    ) -> Result<u64> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The same order again is a no-op; any other tombstone (one without a valid order)
+        // gives way to this one.
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT server_seq FROM envelopes
-                 WHERE team_id = ?1 AND doc_id = ?2 AND tombstoned = 1",
-                params![team, &doc_id[..]],
+                 WHERE team_id = ?1 AND doc_id = ?2 AND tombstoned = 1 AND bytes = ?3",
+                params![team, &doc_id[..], signature],
                 |row| row.get(0),
             )
             .optional()?;
@@ -441,8 +460,8 @@ impl Storage for SqliteStorage {
         let seq = last_seq + 1;
         tx.execute(
             "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes, tombstoned)
-             VALUES (?1, ?2, NULL, ?3, ?4, 'erased', NULL, 1)",
-            params![team, seq, &doc_id[..], &author[..]],
+             VALUES (?1, ?2, NULL, ?3, ?4, 'erased', ?5, 1)",
+            params![team, seq, &doc_id[..], &author[..], signature],
         )?;
         tx.execute("UPDATE teams SET last_seq = ?2 WHERE team_id = ?1", params![team, seq])?;
         tx.commit()?;
