@@ -209,6 +209,14 @@ fn a_page_opened_without_the_printed_link_shows_no_case_data() {
         .send()
         .unwrap();
     assert_shows_nothing_of_a_case("a cross-site request", from_elsewhere);
+    // A page on another port of this computer is same-site: the browser sends the session
+    // cookie along to an <img> or <iframe> there, and says where the request comes from.
+    let from_another_port = with_cookie(console.get(&format!("/casus/{case}")), &session)
+        .header("sec-fetch-site", "same-site")
+        .header("sec-fetch-dest", "iframe")
+        .send()
+        .unwrap();
+    assert_shows_nothing_of_a_case("a page on another port", from_another_port);
 }
 
 #[test]
@@ -313,6 +321,13 @@ fn a_forged_form_approves_nothing_and_changes_no_policy() {
         ),
         ("without cookie and origin", console.post(&review).body_form(&approve)),
         (
+            "from a sandboxed frame elsewhere (Origin: null)",
+            with_cookie(console.post(&review), &session)
+                .header(ORIGIN, "null")
+                .header("sec-fetch-site", "cross-site")
+                .body_form(&approve),
+        ),
+        (
             "a policy change without the form token",
             with_cookie(console.post("/beleid"), &session).body_form(&[("drempel", "0")]),
         ),
@@ -344,6 +359,9 @@ fn an_approval_with_the_form_from_the_console_goes_through() {
     let token = form_token(&page).expect("the case page's forms carry a form token");
     let response =
         with_cookie(console.post(&format!("/casus/{case}/afweging/{assessment}")), &session)
+            // As Chromium sends the console's own form under `Referrer-Policy: no-referrer`.
+            .header(ORIGIN, "null")
+            .header("sec-fetch-site", "same-origin")
             .body_form(&[("actie", "approve"), ("notitie", "akkoord"), ("csrf", token.as_str())])
             .send()
             .unwrap();

@@ -199,7 +199,11 @@ pub async fn guard(State(console): State<Shared>, request: Request, next: Next) 
     }
     if request.method() == Method::POST {
         if let Some(origin) = request.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let same = console.allowed_hosts.iter().any(|h| origin == format!("http://{h}"));
+            // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even for the
+            // console's own forms; then Fetch Metadata must vouch that it is the console's own
+            // page (a sandboxed frame elsewhere sends `null` too, but as cross-site).
+            let same = console.allowed_hosts.iter().any(|h| origin == format!("http://{h}"))
+                || (origin == "null" && fetch_site == Some("same-origin"));
             if !same {
                 return refusal(
                     StatusCode::FORBIDDEN,
@@ -261,8 +265,10 @@ fn start_session(access: &Access, path: &str) -> Response {
             )
         }
     };
-    // Only a path of this console, never a whole address: the redirect cannot lead away.
-    let path = if path.starts_with('/') && !path.starts_with("//") { path } else { "/" };
+    // Only a path of this console, never a whole address: the redirect cannot lead away
+    // (browsers read `//host` and `/\host` as another host).
+    let local = path.starts_with('/') && !path.starts_with("//") && !path.contains('\\');
+    let path = if local { path } else { "/" };
     let mut response = (StatusCode::SEE_OTHER, ()).into_response();
     match (HeaderValue::from_str(path), HeaderValue::from_str(&access.session_cookie(&id))) {
         (Ok(location), Ok(cookie)) => {
