@@ -25,8 +25,13 @@ if [ ! -f "$work/node_modules/playwright-core/package.json" ] ||
 fi
 
 cargo build -p eropaf-cli --locked --quiet
-eropaf=$root/target/debug/eropaf
+# Where cargo put it (target/, or CARGO_TARGET_DIR however it was set).
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+eropaf=$target_dir/debug/eropaf
 
+# The demo's log holds the console's secret link: readable by this user only.
+umask 077
 demo=$(mktemp -d)
 log=$demo.log
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -49,8 +54,21 @@ for _ in $(seq 1 240); do
     sleep 0.5
 done
 
+# The console prints its link with the secret token of this start; only that link opens it.
+link=$(sed -n 's/^Console voor leidinggevenden: \(http[^ ]*\).*/\1/p' "$log" | head -n 1)
+case "$link" in
+    "http://127.0.0.1:$port/?token="?*) ;;
+    *)
+        cat "$log" >&2
+        echo "De console noemde geen link met toegangscode." >&2
+        echo "browser: 0 passed, 1 failed"
+        exit 1
+        ;;
+esac
+
 PLAYWRIGHT_DIR=$work/node_modules/playwright-core \
 CONSOLE_URL=http://127.0.0.1:$port \
+CONSOLE_LINK=$link \
 DEMO_DIR=$demo/data \
 EROPAF=$eropaf \
 CHROMIUM=$chromium \

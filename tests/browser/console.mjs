@@ -1,10 +1,12 @@
 // Browser test of the supervisor's console on the demo data: headless Chromium (Debian's
-// package) driven by playwright-core. Opens the review queue, approves the escalated
+// package) driven by playwright-core. Checks that the console without its printed link shows
+// nothing, opens it with the link (the token leaves the address bar), opens the review queue, approves the escalated
 // assessment, checks the worker's device shows the verdict after sync, and saves screenshots
 // of the queue and the reports page. Prints one line per check and a closing
 // "browser: N passed, M failed" line that scripts/test.sh adds to its total.
 //
-// Environment: PLAYWRIGHT_DIR (where playwright-core was installed), CONSOLE_URL, DEMO_DIR,
+// Environment: PLAYWRIGHT_DIR (where playwright-core was installed), CONSOLE_URL (the
+// console's address), CONSOLE_LINK (the link with the token the console printed), DEMO_DIR,
 // EROPAF (the binary), CHROMIUM (the browser), ARTEFACTS (screenshot directory).
 
 import { createRequire } from 'node:module';
@@ -16,6 +18,8 @@ const require = createRequire(path.join(process.env.PLAYWRIGHT_DIR, 'package.jso
 const { chromium } = require('playwright-core');
 
 const url = process.env.CONSOLE_URL;
+const link = process.env.CONSOLE_LINK;
+const residents = /Aïsha|Samir|Willem|Haddad|Bakker|Amrani/;
 const demo = process.env.DEMO_DIR;
 const eropaf = process.env.EROPAF;
 const artefacts = process.env.ARTEFACTS;
@@ -56,12 +60,35 @@ const browser = await chromium.launch({
   args: ['--no-sandbox'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'nl-NL' });
+  // Without the printed link: a browser that only knows the address gets no case data.
+  const stranger = await browser.newPage();
+  const refused = await stranger.goto(`${url}/`);
+  const refusedText = await stranger.locator('body').innerText();
+  check('without the printed link the console refuses', refused.status() === 401, String(refused.status()));
+  check('without the printed link no case data is shown', !residents.test(refusedText) && (await stranger.locator('table').count()) === 0, refusedText.slice(0, 200));
+  const refusedCases = await stranger.goto(`${url}/casussen`);
+  check('without the printed link the case list stays closed', refusedCases.status() === 401 && !residents.test(await stranger.locator('body').innerText()));
+  await stranger.close();
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nl-NL' });
+  const page = await context.newPage();
   page.on('response', recordTiming);
+  const policyViolations = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) policyViolations.push(message.text());
+  });
+
+  // The printed link opens the console and the token leaves the address bar.
+  await page.goto(link);
+  check('the printed link opens the console without the token in the address bar', page.url() === `${url}/`, page.url());
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name.startsWith('eropaf_console_'));
+  check('the session cookie is HttpOnly and SameSite=Strict', session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(session));
 
   // The review queue: the escalated assessment of the statushouder waits there.
-  await page.goto(`${url}/`);
   check('the queue page is Dutch and titled', (await page.locator('h1').innerText()) === 'Beoordelingswachtrij');
+  const headerColour = await page.locator('header').evaluate((el) => getComputedStyle(el).backgroundColor);
+  check('the stylesheet applies under the Content-Security-Policy', headerColour === 'rgb(22, 58, 95)', headerColour);
   const row = page.locator('table.queue tbody tr', { hasText: 'Samir Haddad' });
   check('the escalated assessment is in the queue', (await row.count()) === 1);
   check('it shows as escalated', (await row.innerText()).includes('Geëscaleerd'));
@@ -77,6 +104,19 @@ try {
   check('the case page shows the justification', body.includes('Weging van de waarden'));
   check('the access log lists the supervisor opening the case', (await page.locator('table.log').innerText()).includes('Geopend'));
   await page.screenshot({ path: path.join(artefacts, 'console-case.png'), fullPage: true });
+  const caseUrl = page.url();
+  check('the case page has the full case number in its address', /\/casus\/[0-9a-f]{32}(#|$)/.test(caseUrl), caseUrl);
+
+  // The inzage document keeps its own style under its hash-only policy.
+  const inzageUrl = new URL('inzage', `${caseUrl.split('#')[0]}/`).href;
+  const inzage = await context.newPage();
+  inzage.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) policyViolations.push(message.text());
+  });
+  await inzage.goto(inzageUrl);
+  const inzageWidth = await inzage.locator('body').evaluate((el) => getComputedStyle(el).maxWidth);
+  check('the inzage document shows with its own style', inzageWidth === '800px', inzageWidth);
+  await inzage.close();
 
   // Approve, with a note for the worker.
   const form = page.locator(`#afweging-${assessmentId} form.review`);
@@ -101,7 +141,7 @@ try {
   await page.goto(`${url}/rapportage`);
   check('the reports page has its charts', (await page.locator('.chart svg').count()) === 3);
   const reportText = await page.locator('main').innerText();
-  check('the reports name no resident', !/Aïsha|Samir|Willem|Haddad|Bakker|Amrani/.test(reportText), reportText.slice(0, 200));
+  check('the reports name no resident', !residents.test(reportText), reportText.slice(0, 200));
   await page.screenshot({ path: path.join(artefacts, 'console-reports.png'), fullPage: true });
 
   // The framework editor refuses a version that does not go up, with the reason.
@@ -112,6 +152,7 @@ try {
   // Another Host header is refused (DNS rebinding).
   const foreign = await page.request.get(`${url}/`, { headers: { Host: 'evil.example' } });
   check('a request for another host is refused', foreign.status() === 421);
+  check('the browser reported no Content-Security-Policy violation', policyViolations.length === 0, policyViolations.join(' | '));
 } catch (error) {
   check('the browser test ran to the end', false, error.stack);
 } finally {

@@ -2,9 +2,13 @@
 //! device (it holds the keys; the relay never serves plaintext). Server-rendered pages over
 //! the core: the review queue, a case with its access log, verdicts, reports and the value
 //! framework editor. Binds to loopback by default and refuses requests for any other host
-//! name, so a web page elsewhere cannot reach it through DNS rebinding.
+//! name, so a web page elsewhere cannot reach it through DNS rebinding. Only the browser
+//! that opened the link with the secret token printed at start gets a page (`access`), and
+//! every response forbids framing, caching and foreign scripts (`headers`).
 
+mod access;
 mod charts;
+mod headers;
 mod pages;
 
 use std::collections::HashMap;
@@ -12,15 +16,17 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{Form, Path, Query, Request, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use eropaf_core::review::ReviewAction;
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::Eropaf;
+
+use access::{Access, Session};
 
 use crate::print::{describe, describe_relay, outln};
 
@@ -32,6 +38,8 @@ struct Console {
     transport: Option<HttpTransport>,
     /// `Host` header values this console answers to.
     allowed_hosts: Vec<String>,
+    /// The token of this start and the sessions of the browsers that opened its link.
+    access: Access,
 }
 
 type Shared = Arc<Console>;
@@ -90,12 +98,22 @@ pub fn serve(device: Eropaf, listen: &str) -> Result<(), String> {
                  antwoordt alleen op verzoeken aan dat adres."
             );
         }
+        let access = Access::new(address.port())?;
+        // The link is the key to the console: printed for the supervisor only, new each start.
+        outln!(
+            "Console voor leidinggevenden: http://{address}/?token={}  (stoppen: Ctrl-C)",
+            access.token()
+        );
+        outln!(
+            "Deze link geeft toegang tot de casussen: open hem in je eigen browser en deel hem \
+             niet. Zonder de link opent de console niets."
+        );
         let console = Arc::new(Console {
             device: Mutex::new(device),
             transport,
             allowed_hosts: allowed_hosts(address),
+            access,
         });
-        outln!("Console voor leidinggevenden: http://{address}/  (stoppen: Ctrl-C)");
         axum::serve(listener, router(console))
             .with_graceful_shutdown(stop_signal())
             .await
@@ -116,7 +134,10 @@ fn router(console: Shared) -> Router {
         .route("/waardenkader", get(framework_page).post(install_framework))
         .route("/beleid", post(set_policy))
         .route("/sync", post(sync_now))
-        .layer(middleware::from_fn_with_state(console.clone(), guard))
+        .route("/stijl.css", get(stylesheet))
+        .layer(middleware::from_fn_with_state(console.clone(), access::guard))
+        // Outermost, so refusals by the guard carry the headers too.
+        .layer(middleware::from_fn(headers::secure))
         .with_state(console)
 }
 
@@ -132,32 +153,6 @@ fn allowed_hosts(address: SocketAddr) -> Vec<String> {
         ]);
     }
     hosts
-}
-
-/// Refuses requests for another host name (DNS rebinding) and form posts from other origins
-/// (a page elsewhere submitting a verdict).
-async fn guard(State(console): State<Shared>, request: Request, next: Next) -> Response {
-    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if !console.allowed_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(host)) {
-        return (
-            StatusCode::MISDIRECTED_REQUEST,
-            "Deze console antwoordt alleen op verzoeken aan zijn eigen adres.",
-        )
-            .into_response();
-    }
-    if request.method() == axum::http::Method::POST {
-        if let Some(origin) = request.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let same = console.allowed_hosts.iter().any(|h| origin == format!("http://{h}"));
-            if !same {
-                return (
-                    StatusCode::FORBIDDEN,
-                    "Formulieren van een andere website worden geweigerd.",
-                )
-                    .into_response();
-            }
-        }
-    }
-    next.run(request).await
 }
 
 /// Runs `work` with the device on a blocking thread (the store and the relay client block),
@@ -208,6 +203,44 @@ fn sync_after(console: &Console, device: &mut Eropaf) -> Option<String> {
     }
 }
 
+/// The one script the console sends: it opens the print dialog on the print version.
+const PRINT_SCRIPT: &str = "window.print()";
+
+/// Sets a document's own Content-Security-Policy; `headers::secure` leaves it in place. A
+/// policy that cannot be a header value (it always can: it is built from ASCII) falls back
+/// to the pages' policy, which shows the document unstyled rather than weakening anything.
+fn with_policy(mut response: Response, policy: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// The case with exactly this id. Links and forms carry full ids (32 hex digits); a
+/// shortened id or another spelling is not looked up by prefix, as the command line does,
+/// so no URL guessed from the few digits the pages show ever opens a case.
+fn full_case_id(device: &Eropaf, id: &str) -> Result<String, PageError> {
+    let not_found = || PageError {
+        status: StatusCode::NOT_FOUND,
+        message: "Deze casus bestaat niet (meer) op dit apparaat.".into(),
+    };
+    let well_formed =
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed {
+        return Err(not_found());
+    }
+    match device.resolve_case_id(id) {
+        Ok(found) if found == id => Ok(found),
+        Ok(_) | Err(eropaf_core::Error::NotFound { .. }) => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `/stijl.css`: the pages' stylesheet.
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], pages::STYLE).into_response()
+}
+
 fn redirect(to: &str, message: &str, warning: Option<String>) -> Response {
     let mut target = format!("{to}?m={}", encode(message));
     if let Some(warning) = warning {
@@ -236,11 +269,15 @@ fn flash(params: &HashMap<String, String>) -> pages::Flash {
     pages::Flash { message: params.get("m").cloned(), warning: params.get("w").cloned() }
 }
 
-async fn queue_page(State(console): State<Shared>, Query(params): Params) -> Response {
+async fn queue_page(
+    State(console): State<Shared>,
+    Extension(session): Extension<Session>,
+    Query(params): Params,
+) -> Response {
     with_device(console, move |_, device| {
         let queue = device.review_queue()?;
         Ok(Html(pages::queue(
-            &pages::Frame::of(device, &flash(&params))?,
+            &pages::Frame::of(device, &flash(&params), &session)?,
             &queue,
             &device.member_names(),
         ))
@@ -249,12 +286,16 @@ async fn queue_page(State(console): State<Shared>, Query(params): Params) -> Res
     .await
 }
 
-async fn cases_page(State(console): State<Shared>, Query(params): Params) -> Response {
+async fn cases_page(
+    State(console): State<Shared>,
+    Extension(session): Extension<Session>,
+    Query(params): Params,
+) -> Response {
     with_device(console, move |console, device| {
         let cases = device.cases()?;
         let due = device.cases_due_for_erasure(chrono::Utc::now())?;
         let erasures = device.erasures()?;
-        let frame = pages::Frame::of(device, &flash(&params))?;
+        let frame = pages::Frame::of(device, &flash(&params), &session)?;
         Ok(Html(pages::cases(&frame, &cases, &due, &erasures, console.transport.is_some()))
             .into_response())
     })
@@ -263,11 +304,12 @@ async fn cases_page(State(console): State<Shared>, Query(params): Params) -> Res
 
 async fn case_page(
     State(console): State<Shared>,
+    Extension(session): Extension<Session>,
     Path(id): Path<String>,
     Query(params): Params,
 ) -> Response {
     with_device(console, move |_, device| {
-        let case_id = device.resolve_case_id(&id)?;
+        let case_id = full_case_id(device, &id)?;
         let case = device.open_case(&case_id, params.get("namens").map(String::as_str))?;
         let mut views = Vec::new();
         for assessment in &case.assessments {
@@ -284,7 +326,7 @@ async fn case_page(
                 .unwrap_or_default();
             views.push(pages::AssessmentCard { view, state, rung, next_rung });
         }
-        let frame = pages::Frame::of(device, &flash(&params))?;
+        let frame = pages::Frame::of(device, &flash(&params), &session)?;
         Ok(Html(pages::case(&frame, &case, &views, &device.member_names())).into_response())
     })
     .await
@@ -296,17 +338,18 @@ async fn inzage(
     Query(params): Params,
 ) -> Response {
     with_device(console, move |console, device| {
-        let case_id = device.resolve_case_id(&id)?;
+        let case_id = full_case_id(device, &id)?;
         let on_behalf = params.get("namens").map(String::as_str).unwrap_or("inzageverzoek bewoner");
         let html = device.export_inzage(&case_id, Some(on_behalf))?;
         let _ = sync_after(console, device);
         let disposition =
             format!("inline; filename=\"inzage-{}.html\"", &case_id[..8.min(case_id.len())]);
+        let policy = headers::document_policy(&html, None);
         let mut response = Html(html).into_response();
         if let Ok(value) = HeaderValue::from_str(&disposition) {
             response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
         }
-        Ok(response)
+        Ok(with_policy(response, &policy))
     })
     .await
 }
@@ -317,12 +360,14 @@ async fn print_case(
     Query(params): Params,
 ) -> Response {
     with_device(console, move |console, device| {
-        let case_id = device.resolve_case_id(&id)?;
+        let case_id = full_case_id(device, &id)?;
         let html = device.print_case(&case_id, params.get("namens").map(String::as_str))?;
         let _ = sync_after(console, device);
-        // The browser's print dialog opens on its own; the page is the inzage document.
-        let html = html.replace("</body>", "<script>window.print()</script></body>");
-        Ok(Html(html).into_response())
+        // The browser's print dialog opens on its own; the page is the inzage document. The
+        // page's policy allows exactly this script, by its hash.
+        let html = html.replace("</body>", &format!("<script>{PRINT_SCRIPT}</script></body>"));
+        let policy = headers::document_policy(&html, Some(PRINT_SCRIPT));
+        Ok(with_policy(Html(html).into_response(), &policy))
     })
     .await
 }
@@ -333,7 +378,7 @@ async fn review(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     with_device(console, move |console, device| {
-        let case_id = device.resolve_case_id(&id)?;
+        let case_id = full_case_id(device, &id)?;
         let action = ReviewAction::parse(form.get("actie").map_or("", String::as_str))?;
         let note = form.get("notitie").map_or("", String::as_str);
         let review = device.review_assessment(&case_id, &assessment, action, note)?;
@@ -370,7 +415,7 @@ async fn erase(
                 "Wissen kan alleen op een apparaat dat bij een team hoort.",
             ));
         };
-        let case_id = device.resolve_case_id(&id)?;
+        let case_id = full_case_id(device, &id)?;
         if form.get("bevestig").map(String::as_str) != Some("ja") {
             return Err(PageError::bad("Vink aan dat de casus gewist mag worden."));
         }
@@ -389,18 +434,26 @@ async fn erase(
     .await
 }
 
-async fn reports_page(State(console): State<Shared>, Query(params): Params) -> Response {
+async fn reports_page(
+    State(console): State<Shared>,
+    Extension(session): Extension<Session>,
+    Query(params): Params,
+) -> Response {
     with_device(console, move |_, device| {
         let report = device.team_report()?;
-        let frame = pages::Frame::of(device, &flash(&params))?;
+        let frame = pages::Frame::of(device, &flash(&params), &session)?;
         Ok(Html(pages::reports(&frame, &report)).into_response())
     })
     .await
 }
 
-async fn framework_page(State(console): State<Shared>, Query(params): Params) -> Response {
+async fn framework_page(
+    State(console): State<Shared>,
+    Extension(session): Extension<Session>,
+    Query(params): Params,
+) -> Response {
     with_device(console, move |_, device| {
-        let frame = pages::Frame::of(device, &flash(&params))?;
+        let frame = pages::Frame::of(device, &flash(&params), &session)?;
         let page = framework_editor(device, &frame, None, None)?;
         Ok(Html(page).into_response())
     })
@@ -426,6 +479,7 @@ fn framework_editor(
 
 async fn install_framework(
     State(console): State<Shared>,
+    Extension(session): Extension<Session>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     with_device(console, move |console, device| {
@@ -443,7 +497,7 @@ async fn install_framework(
                 e @ (eropaf_core::Error::InvalidFramework { .. }
                 | eropaf_core::Error::InvalidInput { .. }),
             ) => {
-                let frame = pages::Frame::of(device, &pages::Flash::default())?;
+                let frame = pages::Frame::of(device, &pages::Flash::default(), &session)?;
                 let page = framework_editor(device, &frame, Some(&source), Some(&describe(&e)))?;
                 Ok((StatusCode::BAD_REQUEST, Html(page)).into_response())
             }

@@ -14,6 +14,7 @@ use eropaf_core::retention::RetentionItem;
 use eropaf_core::review::ReviewState;
 use eropaf_core::{AssessmentView, Eropaf, QueueItem};
 
+use super::access::{Session, FORM_TOKEN_FIELD};
 use super::charts;
 use crate::print::local;
 
@@ -29,10 +30,17 @@ pub struct Frame {
     team: String,
     member: String,
     flash_html: String,
+    /// The hidden field with the session's form token, for every form on the page: the
+    /// console refuses a form without it (see `access`).
+    form_field: String,
 }
 
 impl Frame {
-    pub fn of(device: &Eropaf, flash: &Flash) -> Result<Frame, eropaf_core::Error> {
+    pub fn of(
+        device: &Eropaf,
+        flash: &Flash,
+        session: &Session,
+    ) -> Result<Frame, eropaf_core::Error> {
         let team = device.team_info()?.map(|t| t.team_name).unwrap_or_else(|| "Geen team".into());
         let mut flash_html = String::new();
         if let Some(m) = &flash.message {
@@ -46,7 +54,11 @@ impl Frame {
                 escape(w)
             );
         }
-        Ok(Frame { team, member: device.member_name(), flash_html })
+        let form_field = format!(
+            "<input type=\"hidden\" name=\"{FORM_TOKEN_FIELD}\" value=\"{}\">",
+            escape(&session.form_token)
+        );
+        Ok(Frame { team, member: device.member_name(), flash_html, form_field })
     }
 }
 
@@ -74,23 +86,24 @@ fn layout(frame: &Frame, active: &str, title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"nl\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} — Eropaf</title><style>{STYLE}</style></head><body>\
+         <title>{title} — Eropaf</title><link rel=\"stylesheet\" href=\"/stijl.css\"></head><body>\
          <header><div class=\"brand\">Eropaf <span>console</span></div><nav>{nav}</nav>\
          <div class=\"who\">{team} · {member}\
-         <form method=\"post\" action=\"/sync\"><button class=\"small\">Synchroniseren</button></form></div>\
+         <form method=\"post\" action=\"/sync\">{form_field}<button class=\"small\">Synchroniseren</button></form></div>\
          </header><main>{flash}<h1>{title}</h1>{body}</main></body></html>",
         title = escape(title),
         team = escape(&frame.team),
         member = escape(&frame.member),
         flash = frame.flash_html,
+        form_field = frame.form_field,
     )
 }
 
 pub fn error_page(message: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>Fout — Eropaf</title>\
-         <style>{STYLE}</style></head><body><main><h1>Dat lukte niet</h1><p class=\"flash warn\">{}</p>\
-         <p><a href=\"javascript:history.back()\">Terug</a> · <a href=\"/\">Naar de wachtrij</a></p>\
+         <link rel=\"stylesheet\" href=\"/stijl.css\"></head><body><main><h1>Dat lukte niet</h1><p class=\"flash warn\">{}</p>\
+         <p><a href=\"/\">Naar de wachtrij</a> · <a href=\"/casussen\">Naar de casussen</a></p>\
          </main></body></html>",
         escape(message)
     )
@@ -208,11 +221,12 @@ pub fn cases(
         for item in due {
             let action = if can_erase {
                 format!(
-                    "<form method=\"post\" action=\"/casus/{id}/wissen\" class=\"inline\">\
+                    "<form method=\"post\" action=\"/casus/{id}/wissen\" class=\"inline\">{form_field}\
                      <input name=\"namens\" placeholder=\"Namens (optioneel)\">\
                      <label><input type=\"checkbox\" name=\"bevestig\" value=\"ja\"> zeker</label>\
                      <button class=\"danger\">Wissen</button></form>",
-                    id = escape(&item.case_id)
+                    id = escape(&item.case_id),
+                    form_field = frame.form_field,
                 )
             } else {
                 String::new()
@@ -357,13 +371,14 @@ pub fn case(
             };
             let _ = write!(
                 body,
-                "<form method=\"post\" action=\"/casus/{case}/afweging/{id}\" class=\"review\">\
+                "<form method=\"post\" action=\"/casus/{case}/afweging/{id}\" class=\"review\">{form_field}\
                  <label for=\"notitie-{id}\">Notitie voor de medewerker (nodig bij aanpassing of escalatie)</label>\
                  <textarea id=\"notitie-{id}\" name=\"notitie\" rows=\"2\"></textarea>\
                  <div class=\"buttons\"><button name=\"actie\" value=\"approve\" class=\"approve\">Goedkeuren</button>\
                  <button name=\"actie\" value=\"request_changes\">Aanpassing vragen</button>{escalate}</div></form>",
                 case = escape(&case.id),
                 id = escape(&a.id),
+                form_field = frame.form_field,
             );
         }
         body.push_str("</section>");
@@ -520,11 +535,13 @@ pub fn framework(
     }
     let _ = write!(
         body,
-        "<form method=\"post\" action=\"/waardenkader\"><textarea name=\"bron\" rows=\"24\" class=\"code\" spellcheck=\"false\">{}</textarea>\
+        "<form method=\"post\" action=\"/waardenkader\">{}<textarea name=\"bron\" rows=\"24\" class=\"code\" spellcheck=\"false\">{}</textarea>\
          <div class=\"buttons\"><button class=\"approve\">Nieuwe versie opslaan</button></div></form>",
+        frame.form_field,
         escape(source)
     );
     body.push_str("<h2>Teambeleid</h2><form method=\"post\" action=\"/beleid\" class=\"policy\">");
+    body.push_str(&frame.form_field);
     let _ = write!(
         body,
         "<label>Beoordeling nodig boven (maatwerkbudget, €)<input name=\"drempel\" value=\"{}\"></label>\
@@ -555,7 +572,9 @@ fn euro_input(cents: u64) -> String {
     }
 }
 
-const STYLE: &str = "\
+/// The console's stylesheet, served as `/stijl.css` so the pages' Content-Security-Policy
+/// needs no `'unsafe-inline'`.
+pub const STYLE: &str = "\
 *{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d2430;background:#f4f5f7;line-height:1.45}\
 header{display:flex;align-items:center;gap:1.5rem;background:#163a5f;color:#fff;padding:.6rem 1.5rem}\
 .brand{font-weight:700;font-size:1.15rem}.brand span{font-weight:400;opacity:.75}\
