@@ -441,3 +441,28 @@ fn every_answer_forbids_framing_caching_and_sniffing() {
         assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
     }
 }
+
+#[test]
+fn the_team_page_lists_the_members_and_a_wrong_safety_code_admits_nobody() {
+    let console = Console::start();
+    let session = console.open_printed_link();
+    let page = console.supervisor_get(&session, "/team").text().unwrap();
+    for member in ["Marieke", "Sanne", "Daan"] {
+        assert!(page.contains(member), "{member} missing: {}", start_of(&page));
+    }
+    assert!(page.contains("Er wacht geen apparaat op toelating"), "{}", start_of(&page));
+    let token = form_token(&page).expect("the team page's forms carry a form token");
+    let response = with_cookie(console.post("/team/toelaten"), &session)
+        .header(ORIGIN, "null")
+        .header("sec-fetch-site", "same-origin")
+        .body_form(&[
+            ("apparaat", "00112233445566778899aabbccddeeff"),
+            ("code", "1234 5678 9012"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let after = console.supervisor_get(&session, "/team").text().unwrap();
+    assert_eq!(after.matches("<tr><td>").count(), page.matches("<tr><td>").count());
+}

@@ -134,6 +134,8 @@ fn router(console: Shared) -> Router {
         .route("/waardenkader", get(framework_page).post(install_framework))
         .route("/beleid", post(set_policy))
         .route("/sync", post(sync_now))
+        .route("/team", get(team_page))
+        .route("/team/toelaten", post(admit))
         .route("/stijl.css", get(stylesheet))
         .layer(middleware::from_fn_with_state(console.clone(), access::guard))
         // Outermost, so refusals by the guard carry the headers too.
@@ -565,6 +567,61 @@ async fn sync_now(State(console): State<Shared>) -> Response {
             report.pushed, report.pulled, report.applied
         );
         Ok(redirect("/", &message, None))
+    })
+    .await
+}
+
+/// `/team`: the joiners waiting for this supervisor (fetched from the relay when it answers)
+/// and the members.
+async fn team_page(
+    State(console): State<Shared>,
+    Extension(session): Extension<Session>,
+    Query(params): Params,
+) -> Response {
+    with_device(console, move |console, device| {
+        let mut flash = flash(&params);
+        let waiting = match console.transport.as_ref() {
+            Some(transport) => match device.refresh_pending_joiners(transport) {
+                Ok(waiting) => waiting,
+                Err(eropaf_core::Error::Unauthorised(_)) => Vec::new(),
+                Err(e) => {
+                    flash.warning.get_or_insert(describe_relay(&e));
+                    device.pending_joiners()?
+                }
+            },
+            None => Vec::new(),
+        };
+        let frame = pages::Frame::of(device, &flash, &session)?;
+        Ok(Html(pages::team(&frame, &waiting, &device.members())).into_response())
+    })
+    .await
+}
+
+/// Admits a waiting device once the code typed matches its safety code.
+async fn admit(
+    State(console): State<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let Some(transport) = console.transport.as_ref() else {
+            return Err(PageError::bad(
+                "Toelaten kan alleen op een apparaat dat bij een team hoort.",
+            ));
+        };
+        let device_id = form.get("apparaat").map(String::as_str).unwrap_or_default();
+        let code = form.get("code").map(String::as_str).unwrap_or_default();
+        let member = device.admit(transport, device_id, code).map_err(|e| match e {
+            eropaf_core::Error::Refused(_) | eropaf_core::Error::NotFound { .. } => {
+                PageError::bad(describe(&e))
+            }
+            other => PageError { status: StatusCode::BAD_GATEWAY, message: describe_relay(&other) },
+        })?;
+        let message = format!(
+            "{} is toegelaten als {}; het apparaat is lid zodra het synchroniseert.",
+            member.member,
+            member.role.label().to_lowercase()
+        );
+        Ok(redirect("/team", &message, None))
     })
     .await
 }

@@ -12,7 +12,7 @@ use eropaf_core::model::{Case, CaseSummary, CaseType};
 use eropaf_core::reports::TeamReport;
 use eropaf_core::retention::RetentionItem;
 use eropaf_core::review::ReviewState;
-use eropaf_core::{AssessmentView, Eropaf, QueueItem};
+use eropaf_core::{AssessmentView, Eropaf, Member, PendingJoiner, QueueItem};
 
 use super::access::{Session, FORM_TOKEN_FIELD};
 use super::charts;
@@ -76,6 +76,7 @@ fn layout(frame: &Frame, active: &str, title: &str, body: &str) -> String {
         ("/casussen", "Casussen"),
         ("/rapportage", "Rapportage"),
         ("/waardenkader", "Waardenkader"),
+        ("/team", "Team"),
     ]
     .iter()
     .map(|(href, label)| {
@@ -607,3 +608,48 @@ textarea{width:100%;font:inherit;padding:.4rem;border:1px solid #b7c0cb;border-r
 .policy{display:grid;grid-template-columns:repeat(2,1fr);gap:.6rem 1.5rem}.policy label{display:flex;flex-direction:column;font-size:.88rem}\
 .policy input{font:inherit;padding:.3rem;border:1px solid #b7c0cb;border-radius:4px}.score{font-size:.8rem;color:#4d5866}\
 code{font-size:.85em}";
+
+/// The team: who waits for admission (with the safety code to compare) and who is a member.
+pub fn team(frame: &Frame, waiting: &[PendingJoiner], members: &[Member]) -> String {
+    let mut body = String::new();
+    body.push_str("<h2>Wachten op toelating</h2>");
+    if waiting.is_empty() {
+        body.push_str("<p>Er wacht geen apparaat op toelating.</p>");
+    } else {
+        body.push_str(
+            "<p class=\"lead\">Laat een apparaat pas toe als de veiligheidscode op zijn scherm \
+             dezelfde is als hier. Is de code anders, dan is het niet het apparaat van je collega: \
+             laat het niet toe.</p>",
+        );
+    }
+    for joiner in waiting {
+        let _ = write!(
+            body,
+            "<section class=\"card\"><p><strong>{member}</strong> ({role}), apparaat \
+             <code>{device}</code></p><p>Veiligheidscode: <strong class=\"code\">{code}</strong></p>\
+             <form method=\"post\" action=\"/team/toelaten\">{form_field}\
+             <input type=\"hidden\" name=\"apparaat\" value=\"{device}\">\
+             <label>Code op het scherm van het nieuwe apparaat \
+             <input name=\"code\" inputmode=\"numeric\" autocomplete=\"off\" required></label> \
+             <button>Toelaten</button></form></section>",
+            member = escape(&joiner.member),
+            role = escape(&joiner.role.label().to_lowercase()),
+            device = escape(&joiner.device_id),
+            code = escape(&joiner.code),
+            form_field = frame.form_field,
+        );
+    }
+    body.push_str("<h2>Leden</h2><table><thead><tr><th>Naam</th><th>Rol</th><th>Apparaat</th><th></th></tr></thead><tbody>");
+    for member in members {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            escape(&member.member),
+            escape(&member.role.label().to_lowercase()),
+            escape(&member.device_id),
+            if member.revoked { "ingetrokken" } else { "" },
+        );
+    }
+    body.push_str("</tbody></table>");
+    layout(frame, "/team", "Team", &body)
+}
