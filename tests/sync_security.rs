@@ -614,3 +614,39 @@ fn a_deflate_bomb_from_a_member_is_refused_before_it_inflates() {
     let again = sync(&mut team.supervisor, &http);
     assert!(again.refused.is_empty() && again.applied == 0, "the cursor moved on: {again:?}");
 }
+
+/// The relay (or its database) spoils the key package that brings a worker the new epoch's
+/// key. The worker refuses that package and reports it; its syncs go on and what it can read
+/// still arrives. (Before, the bad package stopped every later sync of the device.)
+#[test]
+fn a_bad_key_package_is_reported_and_the_sync_goes_on() {
+    let Setup { relay_dir: _relay_dir, relay, http, mut team } = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Fatima Bakker"), None).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    // Written before the revocation, under the epoch the worker holds; not yet pulled.
+    let visit = team.supervisor.record_visit(&case, &note("Voor de intrekking")).unwrap();
+    sync(&mut team.supervisor, &http);
+    let lost = team.workers[1].device_id().to_hex();
+    team.supervisor.revoke(&http, &lost).unwrap();
+
+    let worker = team.workers[0].device_id().to_hex();
+    let spoiled = relay_db(&relay.db)
+        .execute(
+            "UPDATE key_packages SET json = json_set(json, '$.signature', ?1)
+             WHERE recipient = ?2 AND epoch = (SELECT MAX(epoch) FROM key_packages)",
+            rusqlite::params!["00".repeat(64), worker],
+        )
+        .unwrap();
+    assert_eq!(spoiled, 1, "the worker's package for the new epoch");
+
+    let report = team.workers[0].sync(&http, &mut |_| {});
+    let report = report.expect("a bad key package does not stop the sync");
+    assert!(
+        report.refused.iter().any(|r| r.contains("key package")),
+        "the package is reported: {report:?}"
+    );
+    assert!(team.workers[0].case(&case).unwrap().visit(&visit).is_ok(), "later envelopes arrive");
+    let again = team.workers[0].sync(&http, &mut |_| {});
+    assert!(again.is_ok(), "and the next sync runs too: {again:?}");
+}
