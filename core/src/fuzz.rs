@@ -160,7 +160,7 @@ fn fuzz_document_import() {
     fuzz(bytes_near(seeds().automerge.clone()), |bytes| {
         // As `Eropaf::merge_case` and a sync taking in a new case: bounded first.
         if limits::check_automerge(&bytes).is_ok() {
-            if let Ok(doc) = CaseDoc::load(&[bytes.clone()], &[1; 32]) {
+            if let Ok(doc) = CaseDoc::load(std::slice::from_ref(&bytes), &[1; 32]) {
                 let _ = doc.read();
             }
             if let Ok(mut doc) = CaseDoc::from_arrival(&bytes, &[1; 32]) {
