@@ -370,6 +370,22 @@ impl Forger {
         doc.save_after(&heads)
     }
 
+    /// A well-formed change under Mallory's own actor whose commit message is `len` bytes of
+    /// one letter, as automerge itself writes it: a compressed change chunk a thousand times
+    /// smaller than what it inflates to.
+    fn message_bomb(&self, len: usize) -> Vec<u8> {
+        let actor = session_actor(self.identity.id()).unwrap();
+        let mut doc = automerge::AutoCommit::load(&self.exported)
+            .unwrap()
+            .with_actor(automerge::ActorId::from(actor));
+        let heads = doc.get_heads();
+        automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "x", 1_i64).unwrap();
+        let message = "a".repeat(len);
+        doc.commit_with(automerge::transaction::CommitOptions::default().with_message(message));
+        let mut change = doc.get_changes(&heads).into_iter().next().unwrap();
+        change.bytes().into_owned()
+    }
+
     /// Sealed and signed by Mallory's own device, as her next envelope for the case.
     fn seal(&mut self, kind: EnvelopeKind, payload: &[u8]) -> Vec<u8> {
         let header = EnvelopeHeader::new(
@@ -549,4 +565,88 @@ fn an_envelope_in_a_revoked_devices_name_under_a_later_epoch_is_refused() {
     let shown = team.supervisor.case(&case).unwrap();
     assert!(shown.visit(&forged_id).is_err(), "the forged visit is not applied");
     assert!(shown.visits.iter().any(|v| v.note == "Na het verlies van de telefoon"));
+}
+
+/// Resets this process's peak resident memory, then returns a closure telling how far the
+/// peak rose above the resident memory at the reset, in MiB. `None` where Linux's
+/// `/proc/self/clear_refs` is not available.
+fn peak_memory_growth() -> Option<impl Fn() -> u64> {
+    fn status_kib(field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    let start = status_kib("VmRSS:")?;
+    Some(move || status_kib("VmHWM:").unwrap_or(0).saturating_sub(start) / 1024)
+}
+
+/// Mallory, an enrolled worker, seals a valid envelope under her own actor whose automerge
+/// change is a deflate bomb: 256 KiB that automerge inflates to 256 MiB (and several times
+/// that once parsed; the issue measured 770 MiB of RSS). Victor's honest visit comes in the
+/// same page. The supervisor refuses the bomb before inflating it, applies Victor's visit,
+/// and moves on: the next sync neither retries nor reports it again.
+#[test]
+fn a_deflate_bomb_from_a_member_is_refused_before_it_inflates() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    let bomb = mallory.message_bomb(256 * 1024 * 1024);
+    assert!(bomb.len() < 512 * 1024, "the bomb is small on the wire: {} bytes", bomb.len());
+    let envelope = mallory.seal(EnvelopeKind::Changes, &bomb);
+    drop(bomb);
+    mallory.push(&http, &team.team_id, envelope);
+    let honest = team.workers[1].record_visit(&case, &note("Victor, na de bom")).unwrap();
+    sync(&mut team.workers[1], &http);
+
+    let growth = peak_memory_growth();
+    let report = sync(&mut team.supervisor, &http);
+    if let Some(growth) = growth {
+        // Other tests run in parallel threads of this process, so the bound is loose; the
+        // bomb alone would take hundreds of MiB.
+        let grown = growth();
+        assert!(grown < 128, "the supervisor's sync took {grown} MiB more memory: {report:?}");
+    }
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(report.refused[0].contains("inflates"), "{report:?}");
+    let shown = team.supervisor.case(&case).unwrap();
+    assert!(shown.visit(&honest).is_ok(), "the honest visit in the same page is applied");
+    let again = sync(&mut team.supervisor, &http);
+    assert!(again.refused.is_empty() && again.applied == 0, "the cursor moved on: {again:?}");
+}
+
+/// The relay (or its database) spoils the key package that brings a worker the new epoch's
+/// key. The worker refuses that package and reports it; its syncs go on and what it can read
+/// still arrives. (Before, the bad package stopped every later sync of the device.)
+#[test]
+fn a_bad_key_package_is_reported_and_the_sync_goes_on() {
+    let Setup { relay_dir: _relay_dir, relay, http, mut team } = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Fatima Bakker"), None).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    // Written before the revocation, under the epoch the worker holds; not yet pulled.
+    let visit = team.supervisor.record_visit(&case, &note("Voor de intrekking")).unwrap();
+    sync(&mut team.supervisor, &http);
+    let lost = team.workers[1].device_id().to_hex();
+    team.supervisor.revoke(&http, &lost).unwrap();
+
+    let worker = team.workers[0].device_id().to_hex();
+    let spoiled = relay_db(&relay.db)
+        .execute(
+            "UPDATE key_packages SET json = json_set(json, '$.signature', ?1)
+             WHERE recipient = ?2 AND epoch = (SELECT MAX(epoch) FROM key_packages)",
+            rusqlite::params!["00".repeat(64), worker],
+        )
+        .unwrap();
+    assert_eq!(spoiled, 1, "the worker's package for the new epoch");
+
+    let report = team.workers[0].sync(&http, &mut |_| {});
+    let report = report.expect("a bad key package does not stop the sync");
+    assert!(
+        report.refused.iter().any(|r| r.contains("key package")),
+        "the package is reported: {report:?}"
+    );
+    assert!(team.workers[0].case(&case).unwrap().visit(&visit).is_ok(), "later envelopes arrive");
+    let again = team.workers[0].sync(&http, &mut |_| {});
+    assert!(again.is_ok(), "and the next sync runs too: {again:?}");
 }

@@ -8,6 +8,8 @@ pub mod crypto;
 pub mod doc;
 mod eropaf;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod inzage;
 pub mod model;
 pub mod reports;

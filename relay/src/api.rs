@@ -93,6 +93,7 @@ pub fn router(state: RelayState) -> Router {
         .route("/v1/teams/{team}/erase", post(post_erase))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .with_state(state)
 }
 
@@ -126,13 +127,35 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| RelayError::storage(format!("a relay task failed: {e}")))?
 }
 
+/// Refuses a request whose `Content-Length` is over `MAX_BODY_BYTES` before any handler runs:
+/// no body byte read, no roster loaded, no signature checked. A body without a length (or
+/// one that lies) is still cut off at the limit by `read_body`.
+async fn refuse_declared_oversize(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return axum::response::IntoResponse::into_response(body_too_large());
+    }
+    next.run(request).await
+}
+
+fn body_too_large() -> RelayError {
+    RelayError::too_large(
+        "body_too_large",
+        format!("The request body is over the relay's limit of {MAX_BODY_BYTES} bytes."),
+    )
+}
+
+/// Reads at most `MAX_BODY_BYTES`, before authentication: the limit holds for anyone, and
+/// the signature covers the body's hash, so it cannot be checked without it.
 async fn read_body(body: Body) -> Result<Vec<u8>> {
-    to_bytes(body, MAX_BODY_BYTES).await.map(|b| b.to_vec()).map_err(|_| {
-        RelayError::too_large(
-            "body_too_large",
-            format!("The request body is over the relay's limit of {MAX_BODY_BYTES} bytes."),
-        )
-    })
+    to_bytes(body, MAX_BODY_BYTES).await.map(|b| b.to_vec()).map_err(|_| body_too_large())
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {

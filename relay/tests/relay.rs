@@ -764,3 +764,30 @@ fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// A client that declares a body over the relay's limit is answered 413 at once, before the
+/// relay reads a byte of it or looks at who is asking: it cannot hold the relay busy waiting
+/// for gigabytes, nor make it authenticate anything. Here no body byte is ever sent.
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_refused_before_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, relay) = fresh_relay().await;
+    let address = relay.url.trim_start_matches("http://").to_string();
+    for path in ["/v1/teams", &format!("/v1/teams/{}/envelopes", "ab".repeat(16))] {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            eropaf_relay::api::MAX_BODY_BYTES as u64 * 100
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 512];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+                .await
+                .expect("answered without waiting for the body")
+                .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+    }
+}

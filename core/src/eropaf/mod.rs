@@ -423,6 +423,9 @@ impl Eropaf {
     /// Merges a case document (or changes to it) from another replica; creates the case if
     /// this device did not have it. Returns the case id.
     pub fn merge_case(&mut self, bytes: &[u8]) -> Result<String> {
+        // A file from elsewhere is held to the same limits as what a sync receives.
+        crate::sync::limits::check_automerge(bytes)
+            .map_err(|e| Error::invalid("case document", e))?;
         let mut incoming = CaseDoc::load(&[bytes.to_vec()], &self.actor)
             .map_err(|e| Error::invalid("case document", e))?;
         let id = incoming.read().map_err(|e| Error::invalid("case document", e))?.id;

@@ -73,9 +73,9 @@ impl Eropaf {
         }
         let team_id = self.team_id()?;
         self.register_if_founder(transport)?;
-        self.pull_roster(transport, &team_id)?;
+        self.pull_roster(transport, &team_id, &mut report)?;
         report.waiting_joiners = self.refresh_join_requests(transport)?;
-        self.pull_key_packages(transport, &team_id)?;
+        self.pull_key_packages(transport, &team_id, &mut report)?;
         self.publish_existing_cases()?;
         self.push_outbox(transport, &team_id, &mut report, progress)?;
         self.pull_envelopes(transport, &team_id, &mut report, progress)?;
@@ -109,27 +109,47 @@ impl Eropaf {
         tx.commit()
     }
 
-    fn pull_roster(&mut self, transport: &dyn Transport, team_id: &str) -> Result<()> {
+    fn pull_roster(
+        &mut self,
+        transport: &dyn Transport,
+        team_id: &str,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let entries = transport.roster(&self.identity, team_id)?;
-        self.apply_roster_entries(entries)
+        match self.apply_roster_entries(entries) {
+            Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
+            // The entries before the bad one are kept; the roster stays where the chain is
+            // intact, as if the relay withheld the rest (which it always may), and the sync
+            // goes on with it instead of stopping for good.
+            Err(e) => {
+                report.refused.push(format!("roster entry: {e}"));
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
     }
 
     /// Applies roster entries in order, skipping those already known; each is verified
-    /// against the chain before it is stored.
+    /// against the chain before it is stored. At the first entry refused, the ones before it
+    /// are stored and its error returned.
     pub(crate) fn apply_roster_entries(&mut self, entries: Vec<RosterEntry>) -> Result<()> {
         let Some(team) = &mut self.team else { return Ok(()) };
         let mut roster = team.roster.clone();
         let mut fresh = Vec::new();
+        let mut refused = None;
         for entry in entries {
-            if entry.index < roster.len() {
-                roster.apply(entry)?; // identical: no-op; different: a fork, refused
-                continue;
+            let known = entry.index < roster.len();
+            // Known: identical is a no-op, different is a fork, refused.
+            if let Err(e) = roster.apply(entry.clone()) {
+                refused = Some(e);
+                break;
             }
-            roster.apply(entry.clone())?;
-            fresh.push(entry);
+            if !known {
+                fresh.push(entry);
+            }
         }
         if fresh.is_empty() {
-            return Ok(());
+            return refused.map_or(Ok(()), Err);
         }
         let tx = self.store.transaction()?;
         for entry in &fresh {
@@ -138,10 +158,15 @@ impl Eropaf {
         }
         tx.commit()?;
         team.roster = roster;
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 
-    fn pull_key_packages(&mut self, transport: &dyn Transport, team_id: &str) -> Result<()> {
+    fn pull_key_packages(
+        &mut self,
+        transport: &dyn Transport,
+        team_id: &str,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let me = self.device_id().to_hex();
         let packages = transport.key_packages(&self.identity, team_id)?;
         let Some(team) = &mut self.team else { return Ok(()) };
@@ -158,8 +183,18 @@ impl Eropaf {
                 continue;
             }
             let Some(signer_key) = team.roster.signing_key(&package.signer) else { continue };
-            package.verify(&signer_key)?;
-            fresh.push(package.open(&self.agreement)?);
+            // A package that fails is quarantined: reported, not kept, and the sync goes on.
+            // The relay may always withhold a package; serving a bad one must not do more harm
+            // than that, such as stopping every later sync of this device.
+            match package.verify(&signer_key).and_then(|()| package.open(&self.agreement)) {
+                Ok(key) => fresh.push(key),
+                Err(e @ Error::Storage(_)) => return Err(e),
+                Err(e) => report.refused.push(format!(
+                    "key package for epoch {} by device {}: {e}",
+                    package.epoch,
+                    short(&package.signer)
+                )),
+            }
         }
         if fresh.is_empty() {
             return Ok(());

@@ -423,7 +423,11 @@ pub fn check_change_authors(payload: &[u8], author: DeviceId) -> Result<()> {
 /// automerge, not returned by `get_changes`, yet applied once the receiver's document has
 /// their dependencies. Every chunk must parse, so no change escapes the check; bundles (an
 /// experimental automerge format that `save` and `save_after` never write) are refused.
+///
+/// Before automerge sees any of it, the payload is held to the limits of `limits`: automerge
+/// inflates and decodes without a bound of its own.
 pub fn change_actors(payload: &[u8]) -> Result<Vec<DeviceId>> {
+    super::limits::check_automerge(payload)?;
     let mut actors = Vec::new();
     for (chunk_type, chunk) in chunks(payload)? {
         match chunk_type {

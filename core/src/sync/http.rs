@@ -2,6 +2,7 @@
 //! device (see `request`). `https://` relays are reached over rustls (ring provider, the
 //! platform's certificate verifier); plain `http://` is for loopback and tests.
 
+use std::io::Read;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::envelope::MAX_BODY;
+use super::limits::MAX_RESPONSE_BYTES;
 use super::request::sign_request;
 use super::transport::{JoinRequest, PullPage, Pulled, Transport};
 use crate::crypto::DeviceIdentity;
@@ -122,7 +125,7 @@ struct RelayErrorBody {
 
 fn read(response: Response) -> Result<Value> {
     let status = response.status();
-    let text = response.text().map_err(|e| Error::Network(e.to_string()))?;
+    let text = read_bounded(response, MAX_RESPONSE_BYTES)?;
     if status.is_success() {
         return serde_json::from_str(&text)
             .map_err(|e| Error::Network(format!("onleesbaar antwoord van de relay: {e}")));
@@ -130,6 +133,27 @@ fn read(response: Response) -> Result<Value> {
     let body = serde_json::from_str::<RelayErrorBody>(&text)
         .unwrap_or(RelayErrorBody { error: text, code: String::new() });
     Err(relay_error(status, &body))
+}
+
+/// The body as text, refused when it declares or turns out to be over `limit` bytes: checked
+/// against `Content-Length` before anything is read, and enforced while reading (a body
+/// without a length, or one that lies about it).
+fn read_bounded(response: Response, limit: u64) -> Result<String> {
+    let too_large =
+        || Error::Network(format!("het antwoord van de relay is groter dan {limit} bytes"));
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    response
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| Error::Network(e.to_string()))?;
+    if body.len() as u64 > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(body)
+        .map_err(|_| Error::Network("het antwoord van de relay is geen tekst".into()))
 }
 
 /// The relay answers in English with a machine-readable code; people get Dutch, and callers
@@ -225,29 +249,36 @@ impl Transport for HttpTransport {
         let list: Vec<Value> = field(&answer, "envelopes")?;
         let mut entries = Vec::with_capacity(list.len());
         for item in &list {
+            // Without its sequence number an entry cannot be placed, nor the cursor moved past
+            // it: the page as a whole is refused (the relay is at fault, and may be retried).
             let server_seq: u64 = field(item, "server_seq")?;
-            let decode = |name: &str| -> Result<Vec<u8>> {
-                let text: String = field(item, name)?;
-                hex::decode(text).map_err(|_| Error::Network(format!("{name} is not hex")))
+            let decode = |name: &str, max: usize| -> Option<Vec<u8>> {
+                let text: String = field(item, name).ok()?;
+                // Checked before decoding: hex is two characters a byte.
+                if text.len() > max.saturating_mul(2) {
+                    return None;
+                }
+                hex::decode(text).ok()
             };
-            if item.get("erased_doc").is_some() {
-                let doc_id = <[u8; 16]>::try_from(decode("erased_doc")?)
-                    .map_err(|_| Error::Network("erased_doc is not a document id".into()))?;
-                let erased_by = item
-                    .get("erased_by")
-                    .and_then(Value::as_str)
-                    .and_then(|text| hex::decode(text).ok())
-                    .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+            let entry = if item.get("erased_doc").is_some() {
+                let erased_by = decode("erased_by", 16)
+                    .and_then(|id| <[u8; 16]>::try_from(id).ok())
                     .unwrap_or_default();
-                let signature = item
-                    .get("signature")
-                    .and_then(Value::as_str)
-                    .and_then(|text| hex::decode(text).ok())
-                    .unwrap_or_default();
-                entries.push(Pulled::Erased { server_seq, doc_id, erased_by, signature });
+                // An order without a signature is handed on as one, and refused by the inbox.
+                let signature = decode("signature", 1024).unwrap_or_default();
+                decode("erased_doc", 16)
+                    .and_then(|id| <[u8; 16]>::try_from(id).ok())
+                    .map(|doc_id| Pulled::Erased { server_seq, doc_id, erased_by, signature })
             } else {
-                entries.push(Pulled::Envelope { server_seq, bytes: decode("bytes")? });
-            }
+                // The largest envelope: its body and a generous allowance for header and
+                // signature (which `Envelope::from_bytes` then checks exactly).
+                decode("bytes", MAX_BODY + 1024).map(|bytes| Pulled::Envelope { server_seq, bytes })
+            };
+            // One bad entry is quarantined, not a reason to refuse the page: refusing it
+            // would stall this device at the same cursor for good. It is handed on as an
+            // empty envelope, which the inbox refuses and reports like any malformed one, and
+            // the cursor moves past it.
+            entries.push(entry.unwrap_or(Pulled::Envelope { server_seq, bytes: Vec::new() }));
         }
         Ok(PullPage {
             entries,
@@ -270,7 +301,11 @@ impl Transport for HttpTransport {
     fn key_packages(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<KeyPackage>> {
         let answer =
             self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/key-packages"), None)?;
-        field(&answer, "packages")
+        // Each package on its own: one that does not even decode is dropped here (the relay
+        // checked its shape when it took it, so only a relay at fault serves one; it could as
+        // well withhold it) instead of refusing all of them on every sync.
+        let list: Vec<Value> = field(&answer, "packages")?;
+        Ok(list.into_iter().filter_map(|p| serde_json::from_value(p).ok()).collect())
     }
 
     fn create_invitation(

@@ -2,5 +2,6 @@
 
 pub mod envelope;
 pub mod http;
+pub mod limits;
 pub mod request;
 pub mod transport;

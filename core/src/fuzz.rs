@@ -1,0 +1,193 @@
+//! Fuzz targets for the decoders that take bytes from other devices or the relay: envelopes,
+//! automerge payloads and document import, roster entries, key packages. proptest over
+//! arbitrary bytes and over mutations of valid inputs (cargo-fuzz needs a nightly compiler).
+//! The property is the same everywhere: no panic, and a refusal rather than a crash or an
+//! unbounded allocation (automerge payloads are held to `sync::limits` first).
+//!
+//! `cargo test` runs a smoke batch of each in seconds. A long run (see README, "Fuzzing"):
+//! `EROPAF_FUZZ_SECS=600` repeats batches of `EROPAF_FUZZ_CASES` (default 64) fresh random
+//! cases until the budget is spent, per target.
+
+#![allow(clippy::unwrap_used)] // fixtures; a failure here is a failed test
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+use crate::crypto::{DeviceIdentity, SecretKey};
+use crate::doc::CaseDoc;
+use crate::model::Resident;
+use crate::sync::envelope::{self, Envelope, EnvelopeHeader, EnvelopeKind};
+use crate::sync::limits;
+use crate::team::epoch::KeyPackage;
+use crate::team::roster::{Roster, RosterEntry};
+
+/// Runs `test` over `strategy` in batches until `EROPAF_FUZZ_SECS` is spent (one batch when
+/// unset). Each batch draws fresh random cases; a failure is shrunk and reported by proptest.
+pub(crate) fn fuzz<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+    let number = |name: &str, default: u64| {
+        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let cases = u32::try_from(number("EROPAF_FUZZ_CASES", 64)).unwrap_or(u32::MAX);
+    let deadline = Instant::now() + Duration::from_secs(number("EROPAF_FUZZ_SECS", 0));
+    loop {
+        let config = Config { cases, failure_persistence: None, ..Config::default() };
+        let mut runner = TestRunner::new(config);
+        if let Err(failure) = runner.run(&strategy, &test) {
+            panic!("{failure}");
+        }
+        if Instant::now() >= deadline {
+            return;
+        }
+    }
+}
+
+/// Arbitrary bytes, and mutations (flipped bytes, cuts, splices) of `seeds`.
+fn bytes_near(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+    let mutated = (
+        proptest::sample::select(seeds),
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        any::<prop::sample::Index>(),
+        proptest::collection::vec(any::<u8>(), 0..16),
+    )
+        .prop_map(|(mut seed, flips, cut, splice)| {
+            if seed.is_empty() {
+                return splice;
+            }
+            for (at, value) in flips {
+                let i = at.index(seed.len());
+                seed[i] ^= value;
+            }
+            if splice.len() % 3 == 1 {
+                seed.truncate(cut.index(seed.len()));
+            } else if splice.len() % 3 == 2 {
+                let at = cut.index(seed.len());
+                seed.splice(at..at, splice);
+            }
+            seed
+        });
+    prop_oneof![proptest::collection::vec(any::<u8>(), 0..512), mutated]
+}
+
+struct Seeds {
+    device: DeviceIdentity,
+    key: SecretKey,
+    envelopes: Vec<Vec<u8>>,
+    automerge: Vec<Vec<u8>>,
+    roster: Vec<Vec<u8>>,
+    packages: Vec<Vec<u8>>,
+}
+
+fn seeds() -> &'static Seeds {
+    static SEEDS: OnceLock<Seeds> = OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let device = DeviceIdentity::generate().unwrap();
+        let key = SecretKey::generate().unwrap();
+        let actor = crate::crypto::session_actor(device.id()).unwrap();
+        let mut doc = CaseDoc::create(
+            &actor,
+            "0123456789abcdef0123456789abcdef",
+            &Resident::named("Aïsha Yilmaz"),
+            None,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let heads = doc.heads();
+        let visit = crate::model::NewVisit { note: "Huurachterstand".into(), ..Default::default() };
+        doc.add_visit("v1", &device.id().to_hex(), &visit, chrono::Utc::now()).unwrap();
+        let automerge = vec![doc.save(), doc.save_after(&[]), doc.save_after(&heads)];
+        let header =
+            EnvelopeHeader::new([1; 16], [2; 16], 3, device.id(), 1, None, EnvelopeKind::Changes)
+                .unwrap();
+        let envelopes = automerge
+            .iter()
+            .map(|payload| Envelope::seal(header.clone(), &key, payload, &device).unwrap())
+            .map(|e| e.to_bytes())
+            .collect();
+        let agreement = crate::crypto::AgreementKey::generate().unwrap();
+        let card = crate::team::roster::DeviceCard::for_identity(
+            &device,
+            &agreement.public_key(),
+            "Marieke",
+            crate::team::roster::Role::Supervisor,
+        )
+        .unwrap();
+        let roster = Roster::create("Wijkteam Noord", &device, card).unwrap();
+        let entries: Vec<Vec<u8>> =
+            roster.entries().iter().map(|e| serde_json::to_vec(e).unwrap()).collect();
+        let epoch_key = crate::team::epoch::EpochKey::generate(1).unwrap();
+        let package = KeyPackage::create(
+            roster.team_id(),
+            &epoch_key,
+            &device.id().to_hex(),
+            &agreement.public_key(),
+            &device,
+        )
+        .unwrap();
+        let packages = vec![serde_json::to_vec(&package).unwrap()];
+        Seeds { device, key, envelopes, automerge, roster: entries, packages }
+    })
+}
+
+#[test]
+fn fuzz_envelope_decode() {
+    let s = seeds();
+    fuzz(bytes_near(s.envelopes.clone()), |bytes| {
+        if let Ok(envelope) = Envelope::from_bytes(&bytes) {
+            // Canonical: what decodes re-encodes to the same bytes.
+            prop_assert_eq!(envelope.to_bytes(), bytes);
+            if envelope.verify(s.device.public_key()).is_ok() {
+                let _ = envelope.open(&s.key);
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_automerge_payload() {
+    fuzz(bytes_near(seeds().automerge.clone()), |bytes| {
+        // What a receiver runs on an opened envelope: the bounds, then automerge's parse.
+        let _ = envelope::change_actors(&bytes);
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_document_import() {
+    fuzz(bytes_near(seeds().automerge.clone()), |bytes| {
+        // As `Eropaf::merge_case` and a sync taking in a new case: bounded first.
+        if limits::check_automerge(&bytes).is_ok() {
+            if let Ok(doc) = CaseDoc::load(std::slice::from_ref(&bytes), &[1; 32]) {
+                let _ = doc.read();
+            }
+            if let Ok(mut doc) = CaseDoc::from_arrival(&bytes, &[1; 32]) {
+                let _ = doc.summary();
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_roster_entry_decode() {
+    fuzz(bytes_near(seeds().roster.clone()), |bytes| {
+        if let Ok(entry) = serde_json::from_slice::<RosterEntry>(&bytes) {
+            let _ = Roster::from_entries(vec![entry]);
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_key_package_decode() {
+    let s = seeds();
+    fuzz(bytes_near(s.packages.clone()), |bytes| {
+        if let Ok(package) = serde_json::from_slice::<KeyPackage>(&bytes) {
+            let _ = package.verify(s.device.public_key());
+        }
+        Ok(())
+    });
+}
