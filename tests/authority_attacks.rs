@@ -6,6 +6,7 @@
 
 use eropaf_core::model::{NewVisit, Resident};
 use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::sync::transport::Transport;
 use eropaf_core::team::erasure;
 use eropaf_core::{Eropaf, Error};
 use eropaf_tests::{device_identity, fast_tempdir, relay_db, Team, TestRelay};
@@ -45,7 +46,7 @@ fn an_erasure_planted_by_the_relay_or_signed_by_a_worker_is_refused_and_the_case
     let relay_dir = fast_tempdir();
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
-    let mut team = Team::enrol(&http, &relay.url, 1, fast_tempdir);
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
     let case = team.workers[0].new_case(&Resident::named("Willem Bakker"), None).unwrap();
     let visit = NewVisit { note: "Eerste bezoek".into(), ..NewVisit::default() };
     team.workers[0].record_visit(&case, &visit).unwrap();
@@ -76,4 +77,56 @@ fn an_erasure_planted_by_the_relay_or_signed_by_a_worker_is_refused_and_the_case
     team.supervisor.erase_case(&http, &case).unwrap();
     sync(&mut team.workers[0], &http);
     assert!(matches!(team.workers[0].case(&case), Err(Error::NotFound { .. })));
+}
+
+/// Joost, a supervisor, makes an epoch key for the epoch after this one while he still can,
+/// and seals it to Sanne; then he is revoked. Had Sanne taken it, everything she writes after
+/// his revocation would be under a key he knows.
+#[test]
+fn a_key_made_ahead_by_a_supervisor_who_is_revoked_since_is_never_used() {
+    use eropaf_core::team::epoch::{EpochKey, KeyPackage};
+    use eropaf_core::team::roster::Role;
+
+    let relay_dir = fast_tempdir();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let joost_dir = fast_tempdir();
+    let mut joost = eropaf_tests::create_device(joost_dir.path(), &team.key, "Joost");
+    eropaf_tests::enrol(&mut team.supervisor, &mut joost, &http, Role::Supervisor);
+    let joost_key = device_identity(joost_dir.path(), &team.key);
+    let sanne = team.workers[0].device_card(Role::Worker).unwrap();
+
+    let ahead = EpochKey::generate(2).unwrap();
+    let agreement = hex::decode(&sanne.agreement_key).unwrap();
+    let package =
+        KeyPackage::create(&team.team_id, &ahead, &sanne.device_id, &agreement, &joost_key)
+            .unwrap();
+    // The relay refuses a package for an epoch that has not begun...
+    let refused = http.put_key_packages(&joost_key, &team.team_id, std::slice::from_ref(&package));
+    assert!(refused.is_err(), "the relay took a key for a later epoch");
+    // ...but a colluding operator plants it, and Sanne syncs before the revocation...
+    let conn = relay_db(&relay.db);
+    conn.execute(
+        "INSERT INTO key_packages (team_id, recipient, epoch, json) VALUES (?1, ?2, 2, ?3)",
+        rusqlite::params![team.team_id, sanne.device_id, serde_json::to_string(&package).unwrap()],
+    )
+    .unwrap();
+    sync(&mut team.workers[0], &http);
+    // ...and after it, when the operator serves Joost's package in place of Marieke's.
+    team.supervisor.revoke(&http, &joost.device_id().to_hex()).unwrap();
+    conn.execute(
+        "UPDATE key_packages SET json = ?3 WHERE team_id = ?1 AND recipient = ?2 AND epoch = 2",
+        rusqlite::params![team.team_id, sanne.device_id, serde_json::to_string(&package).unwrap()],
+    )
+    .unwrap();
+    let report = sync(&mut team.workers[0], &http);
+    assert!(report.refused.iter().any(|r| r.contains("epoch 2")), "{report:?}");
+
+    let sannes_keys =
+        eropaf_tests::open_store(team.dirs[1].path(), &team.key).epoch_keys().unwrap();
+    assert!(
+        sannes_keys.iter().all(|(_, key)| key.as_bytes() != ahead.secret().as_bytes()),
+        "Sanne holds the key Joost made ahead"
+    );
 }

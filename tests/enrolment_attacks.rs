@@ -27,7 +27,7 @@ fn setup() -> Setup {
     let relay_dir = fast_tempdir();
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
-    let team = Team::enrol(&http, &relay.url, 0, fast_tempdir);
+    let team = Team::enrol(&http, &relay.url, &relay.registration_code(), 0, fast_tempdir);
     Setup { _relay_dir: relay_dir, relay, http, team }
 }
 
@@ -198,8 +198,8 @@ struct ForgingRelay<'a> {
 }
 
 impl Transport for ForgingRelay<'_> {
-    fn register_team(&self, genesis: &RosterEntry) -> Result<()> {
-        self.inner.register_team(genesis)
+    fn register_team(&self, genesis: &RosterEntry, code: &str) -> Result<()> {
+        self.inner.register_team(genesis, code)
     }
     fn roster(&self, _: &DeviceIdentity, _: &str) -> Result<Vec<RosterEntry>> {
         Ok(self.fake.clone())

@@ -38,7 +38,9 @@ fn setup() -> (tempfile::TempDir, TestRelay, HttpTransport, Team) {
     let relay_dir = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(relay_dir.path());
     let transport = HttpTransport::new(&relay.url).unwrap();
-    let team = Team::enrol(&transport, &relay.url, 1, || tempfile::tempdir().unwrap());
+    let team = Team::enrol(&transport, &relay.url, &relay.registration_code(), 1, || {
+        tempfile::tempdir().unwrap()
+    });
     (relay_dir, relay, transport, team)
 }
 

@@ -186,8 +186,8 @@ impl<'a> Flaky<'a> {
 }
 
 impl Transport for Flaky<'_> {
-    fn register_team(&self, genesis: &RosterEntry) -> Result<()> {
-        self.inner.register_team(genesis)
+    fn register_team(&self, genesis: &RosterEntry, code: &str) -> Result<()> {
+        self.inner.register_team(genesis, code)
     }
 
     fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>> {
@@ -377,7 +377,8 @@ fn run_batch(name: &str, seed: u64, schedules: usize, faults: Faults) -> Struck 
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
     let workers = 2 + rng.below(3);
-    let mut team = Team::enrol(&http, &relay.url, workers, fast_tempdir);
+    let mut team =
+        Team::enrol(&http, &relay.url, &relay.registration_code(), workers, fast_tempdir);
     let network = Flaky::new(&http, faults, rng.next());
     let mut all_cases = BTreeSet::new();
     for schedule in 0..schedules {
@@ -672,7 +673,7 @@ fn a_page_delivered_back_to_front_loses_nothing() {
     let relay_dir = fast_tempdir();
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
-    let mut team = Team::enrol(&http, &relay.url, 1, fast_tempdir);
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
     let case = team.workers[0].new_case(&Resident::named("Fatima Yilmaz"), None).unwrap();
     let visit = NewVisit { note: "Brief van de woningcorporatie".into(), ..NewVisit::default() };
     team.workers[0].record_visit(&case, &visit).unwrap();
@@ -703,7 +704,7 @@ fn concurrent_writes_after_a_revocation_reach_everyone() {
     let relay_dir = fast_tempdir();
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
-    let mut team = Team::enrol(&http, &relay.url, 3, fast_tempdir);
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 3, fast_tempdir);
     let case = team.workers[0].new_case(&Resident::named("Johan de Graaf"), None).unwrap();
     for device in team.devices_mut() {
         device.sync(&http, &mut |_| {}).unwrap();

@@ -172,7 +172,13 @@ fn a_relay_killed_in_the_middle_of_a_large_sync_loses_and_duplicates_nothing() {
     let relay_dir = tempfile::tempdir().unwrap();
     let db = relay_dir.path().join("relay.db");
     let mut relay = RelayProcess::start(&db);
-    let mut team = Team::enrol(&relay.transport(), &relay.url, 2, fast_tempdir);
+    let mut team = Team::enrol(
+        &relay.transport(),
+        &relay.url,
+        &eropaf_tests::registration_code(&db),
+        2,
+        fast_tempdir,
+    );
     let worker_dir = team.dirs[1].path().to_path_buf();
 
     // A worker with a backlog: 300 cases of 3 visits each, recorded offline.

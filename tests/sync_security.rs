@@ -39,7 +39,7 @@ fn setup(workers: usize) -> Setup {
     let relay_dir = fast_tempdir();
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
-    let team = Team::enrol(&http, &relay.url, workers, fast_tempdir);
+    let team = Team::enrol(&http, &relay.url, &relay.registration_code(), workers, fast_tempdir);
     Setup { relay_dir, relay, http, team }
 }
 
@@ -255,7 +255,7 @@ fn a_replayed_or_altered_request_is_refused_by_the_relay() {
 #[test]
 fn an_envelope_of_another_team_is_refused() {
     let Setup { relay_dir: _relay_dir, relay, http, mut team } = setup(1);
-    let mut zuid = Team::enrol(&http, &relay.url, 0, fast_tempdir);
+    let mut zuid = Team::enrol(&http, &relay.url, &relay.registration_code(), 0, fast_tempdir);
     let foreign_case = zuid.supervisor.new_case(&Resident::named("Dirk Zuidema"), None).unwrap();
     let foreign = outbox(zuid.dirs[0].path(), &zuid.key);
     let zuid_supervisor = device_identity(zuid.dirs[0].path(), &zuid.key);

@@ -37,7 +37,7 @@ fn team(workers: usize) -> Team {
     let supervisor_dir = tempfile::tempdir().unwrap();
     let mut supervisor = create_device(supervisor_dir.path(), &key, "Marieke (leidinggevende)");
     dirs.push(supervisor_dir);
-    supervisor.create_team("Wijkteam Noord", &relay.url).unwrap();
+    supervisor.create_team("Wijkteam Noord", &relay.url, &relay.registration_code()).unwrap();
     sync(&mut supervisor, &transport);
     let mut enrolled = Vec::new();
     for n in 0..workers {
@@ -209,7 +209,7 @@ fn a_team_made_offline_can_invite_at_once() {
     let key = new_key();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut supervisor = create_device(a.path(), &key, "Marieke");
-    supervisor.create_team("Wijkteam Oost", &relay.url).unwrap();
+    supervisor.create_team("Wijkteam Oost", &relay.url, &relay.registration_code()).unwrap();
     let mut worker = create_device(b.path(), &key, "Sanne");
     enrol(&mut supervisor, &mut worker, &transport, Role::Worker);
     let report = sync(&mut worker, &transport);

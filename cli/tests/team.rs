@@ -138,7 +138,8 @@ fn members_by_name(members: &Value) -> Vec<(String, String, bool)> {
 #[test]
 fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
     let temp = tempfile::tempdir().unwrap();
-    let relay = Relay::start(&temp.path().join("relay.db"));
+    let relay_db = temp.path().join("relay.db");
+    let relay = Relay::start(&relay_db);
     let office = temp.path().join("marieke");
     let phone = temp.path().join("sanne");
     let (office, phone) = (office.as_path(), phone.as_path());
@@ -149,12 +150,21 @@ fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
     // Nothing to sync with before there is a team; an unreachable relay creates no team.
     let stderr = fails(office, &["sync"]);
     assert!(stderr.contains("hoort nog niet bij een team"), "{stderr}");
-    let stderr = fails(office, &["team", "create", "--name", "X", "--relay", "http://127.0.0.1:1"]);
+    let code = "0123456789abcdef0123456789abcdef";
+    let unreachable = ["team", "create", "--name", "X", "--relay", "http://127.0.0.1:1"];
+    let stderr = fails(office, &[&unreachable[..], &["--code", code]].concat());
     assert!(stderr.contains("niet bereikbaar") && stderr.contains("geen team"), "{stderr}");
 
+    // Registering a team takes a one-time code from the relay's operator.
+    let create = ["team", "create", "--name", "Wijkteam Noord", "--relay", &relay.url];
+    let stderr = fails(office, &[&create[..], &["--code", "kapot"]].concat());
+    assert!(stderr.contains("registratiecode"), "{stderr}");
+    let issued = ok(office, &["relay", "code", "--db", relay_db.to_str().unwrap()]);
+    let code = issued.trim();
+    assert_eq!(code.len(), 32, "{issued}");
+
     // The supervisor starts the team; the relay knows it at once (invitations need that).
-    let created =
-        ok(office, &["team", "create", "--name", "Wijkteam Noord", "--relay", &relay.url]);
+    let created = ok(office, &[&create[..], &["--code", code]].concat());
     assert!(created.contains("Wijkteam Noord"), "{created}");
     let stderr = fails(office, &["team", "invite", "--role", "baas"]);
     assert!(stderr.contains("baas"), "{stderr}");

@@ -80,9 +80,17 @@ impl Eropaf {
     }
 
     /// Makes this device the first supervisor of a new team at the relay `relay_url`. Local;
-    /// the next sync registers the team at the relay.
-    pub fn create_team(&self, team_name: String, relay_url: String) -> Result<TeamInfo> {
-        self.with_core(|core| Ok(core.create_team(&team_name, &relay_url)?.into()))
+    /// the next sync registers the team at the relay with `registration_code`, the one-time
+    /// code from the relay's operator.
+    pub fn create_team(
+        &self,
+        team_name: String,
+        relay_url: String,
+        registration_code: String,
+    ) -> Result<TeamInfo> {
+        self.with_core(|core| {
+            Ok(core.create_team(&team_name, &relay_url, &registration_code)?.into())
+        })
     }
 
     /// The team's devices, revoked ones included (marked).

@@ -148,7 +148,9 @@ fn two_devices_sync_through_the_relay_with_progress_and_change_notices() {
     let (worker, _) = device(&b_dir, "Sanne");
     let recorder = Arc::new(Recorder::default());
     block_on(async {
-        supervisor.create_team("Wijkteam Noord".into(), relay.url.clone()).unwrap();
+        supervisor
+            .create_team("Wijkteam Noord".into(), relay.url.clone(), relay.registration_code())
+            .unwrap();
         supervisor.sync(None).await.unwrap();
         let invitation = supervisor.invite(Role::Worker).await.unwrap();
         let shown = worker.join(invitation.code).await.unwrap();

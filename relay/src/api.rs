@@ -233,10 +233,17 @@ fn query_number(query: Option<&str>, name: &str) -> Result<Option<u64>> {
 
 // ---- teams and roster ----
 
+#[derive(Deserialize)]
+struct NewTeam {
+    genesis: RosterEntry,
+    /// The one-time code from the relay's operator (`eropaf relay code`).
+    registration_code: String,
+}
+
 async fn create_team(State(state): State<RelayState>, request: Request) -> Reply {
     let body = read_body(request.into_body()).await?;
     blocking(move || {
-        let genesis: RosterEntry = parse_json(&body)?;
+        let NewTeam { genesis, registration_code } = parse_json(&body)?;
         let roster = Roster::from_entries(vec![genesis.clone()]).map_err(|e| {
             RelayError::bad_request(
                 "invalid_genesis",
@@ -245,7 +252,8 @@ async fn create_team(State(state): State<RelayState>, request: Request) -> Reply
         })?;
         let team = roster.team_id().to_owned();
         hex_id::<16>("The team id", &team)?;
-        state.storage.create_team(&team, &genesis, now_millis())?;
+        let code_hash = eropaf_core::crypto::sha256(registration_code.trim().as_bytes());
+        state.storage.create_team(&team, &genesis, &code_hash, now_millis())?;
         Ok((StatusCode::CREATED, Json(json!({ "team_id": team, "head": roster.head() }))))
     })
     .await
@@ -523,6 +531,10 @@ async fn post_key_packages(
             }
             if roster.device(recipient).is_none() {
                 return Err(bad("its recipient is not in the roster; append the device first"));
+            }
+            // A key for an epoch that has not begun would outlive its maker's revocation.
+            if epoch > roster.epoch() {
+                return Err(bad("its epoch has not begun; append the new epoch first"));
             }
             let json = serde_json::to_string(package).map_err(RelayError::storage)?;
             rows.push(KeyPackageRow { recipient: recipient.to_owned(), epoch, json });

@@ -16,6 +16,17 @@ pub use error::{RelayError, Result};
 pub use signing::{canonical_request, sign_request, verify_join};
 pub use storage::{SqliteStorage, Storage};
 
+/// A new one-time registration code for a team, kept at the relay by its hash; the text to
+/// hand to the supervisor who founds the team.
+pub fn issue_registration_code(storage: &dyn Storage) -> Result<String> {
+    let mut bytes = [0u8; 16];
+    eropaf_core::crypto::fill_random(&mut bytes).map_err(RelayError::storage)?;
+    let code = hex::encode(bytes);
+    storage
+        .add_registration_code(&eropaf_core::crypto::sha256(code.as_bytes()), api::now_millis())?;
+    Ok(code)
+}
+
 /// Serves the relay on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, storage: Arc<dyn Storage>) -> Result<()> {
     serve_with_shutdown(listener, storage, std::future::pending()).await

@@ -39,6 +39,11 @@ struct Relay {
 }
 
 impl Relay {
+    /// A fresh one-time code for registering a team, as the operator issues one.
+    fn registration_code(&self) -> String {
+        eropaf_relay::issue_registration_code(&SqliteStorage::open(&self.db).unwrap()).unwrap()
+    }
+
     async fn start(db: &Path) -> Relay {
         let storage = Arc::new(SqliteStorage::open(db).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -167,8 +172,17 @@ impl Team {
             card(&supervisor, "Sanne", Role::Supervisor),
         )
         .unwrap();
-        let genesis = serde_json::to_value(&roster.entries()[0]).unwrap();
-        let (status, body) = relay.unsigned(Method::POST, "/v1/teams", Some(&genesis)).await;
+        let genesis = &roster.entries()[0];
+        // Without a code from the operator, or with one already used, no team is registered.
+        let code = relay.registration_code();
+        for wrong in [String::new(), "0".repeat(32)] {
+            let body = json!({ "genesis": genesis, "registration_code": wrong });
+            let (status, reply) = relay.unsigned(Method::POST, "/v1/teams", Some(&body)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+            assert_eq!(reply["code"], "bad_registration_code");
+        }
+        let body = json!({ "genesis": genesis, "registration_code": code });
+        let (status, body) = relay.unsigned(Method::POST, "/v1/teams", Some(&body)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["team_id"], roster.team_id());
         let id = roster.team_id().to_owned();
@@ -310,7 +324,8 @@ async fn a_member_pushes_and_pulls_and_a_duplicate_push_changes_nothing() {
     assert_eq!(body["head"], team.roster.head());
 
     // A second genesis for the same team is refused.
-    let genesis = serde_json::to_value(&team.roster.entries()[0]).unwrap();
+    let code = relay.registration_code();
+    let genesis = json!({ "genesis": team.roster.entries()[0], "registration_code": code });
     let (status, body) = relay.unsigned(Method::POST, "/v1/teams", Some(&genesis)).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "team_exists");

@@ -391,7 +391,7 @@ fn bench_bootstrap(cfg: &Config) -> BenchResult<Bootstrap> {
     // The supervisor's store is setup, not what is measured: tmpfs where there is one.
     let supervisor_dir = fast_tempdir("eropaf-bench-supervisor")?;
     let mut supervisor = create_device(supervisor_dir.path(), &key, "Marieke (leidinggevende)");
-    supervisor.create_team("Wijkteam Noord", &relay.url)?;
+    supervisor.create_team("Wijkteam Noord", &relay.url, &relay.registration_code())?;
     checked_sync(&mut supervisor, &transport)?;
 
     let mut ids = Vec::with_capacity(cfg.cases);
@@ -615,8 +615,8 @@ impl<'a> Timed<'a> {
 }
 
 impl Transport for Timed<'_> {
-    fn register_team(&self, genesis: &RosterEntry) -> eropaf_core::Result<()> {
-        self.time(|t| t.register_team(genesis))
+    fn register_team(&self, genesis: &RosterEntry, code: &str) -> eropaf_core::Result<()> {
+        self.time(|t| t.register_team(genesis, code))
     }
 
     fn roster(
@@ -915,9 +915,13 @@ fn bench_relay(cfg: &Config) -> BenchResult<RelayRun> {
     let transport = HttpTransport::new(&relay.url)?;
     // Device stores are setup, not what is measured: tmpfs where there is one. Worker 0 is the
     // sequential baseline; the others push at once.
-    let mut team = eropaf_tests::Team::enrol(&transport, &relay.url, cfg.devices + 1, || {
-        fast_tempdir("eropaf-bench-device").expect("temporary directory")
-    });
+    let mut team = eropaf_tests::Team::enrol(
+        &transport,
+        &relay.url,
+        &relay.registration_code(),
+        cfg.devices + 1,
+        || fast_tempdir("eropaf-bench-device").expect("temporary directory"),
+    );
     let team_id = team.team_id.clone();
     let mut pushers = Vec::with_capacity(cfg.devices + 1);
     for (n, worker) in team.workers.iter_mut().enumerate() {

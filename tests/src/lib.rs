@@ -42,7 +42,19 @@ pub struct TestRelay {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A fresh one-time code for registering a team at the relay whose database is `db`, as the
+/// relay's operator issues one (`eropaf relay code`).
+pub fn registration_code(db: &Path) -> String {
+    let storage = eropaf_relay::SqliteStorage::open(db).expect("relay database");
+    eropaf_relay::issue_registration_code(&storage).expect("registration code")
+}
+
 impl TestRelay {
+    /// A fresh one-time code for registering a team here.
+    pub fn registration_code(&self) -> String {
+        registration_code(&self.db)
+    }
+
     pub fn start(dir: &Path) -> TestRelay {
         let db = dir.join("relay.db");
         let storage = eropaf_relay::SqliteStorage::open(&db).expect("relay database");
@@ -137,13 +149,17 @@ impl Team {
     pub fn enrol(
         transport: &dyn eropaf_core::sync::transport::Transport,
         relay_url: &str,
+        registration_code: &str,
         workers: usize,
         tempdir: fn() -> tempfile::TempDir,
     ) -> Team {
         let key = new_key();
         let supervisor_dir = tempdir();
         let mut supervisor = create_device(supervisor_dir.path(), &key, "Marieke (leidinggevende)");
-        let team_id = supervisor.create_team("Wijkteam Noord", relay_url).expect("team").team_id;
+        let team_id = supervisor
+            .create_team("Wijkteam Noord", relay_url, registration_code)
+            .expect("team")
+            .team_id;
         supervisor.sync(transport, &mut |_| {}).expect("supervisor's first sync");
         let mut dirs = vec![supervisor_dir];
         let mut enrolled = Vec::new();

@@ -22,10 +22,25 @@ pub enum RelayCommand {
         #[arg(long, default_value = "127.0.0.1:7300")]
         listen: String,
     },
+    /// Issue a one-time registration code: registering a new team at this relay takes one,
+    /// so a stranger who can reach the relay cannot fill it. Hand it to the founding
+    /// supervisor (`eropaf team create --code`). The relay keeps only its hash.
+    Code {
+        /// The relay's database file.
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 pub fn run(command: RelayCommand) -> Result<(), String> {
-    let RelayCommand::Serve { db, listen } = command;
+    let (db, listen) = match command {
+        RelayCommand::Serve { db, listen } => (db, listen),
+        RelayCommand::Code { db } => {
+            let code = issue_code(&db)?;
+            crate::print::outln!("{code}");
+            return Ok(());
+        }
+    };
     let storage = open_storage(&db)?;
     let runtime = runtime()?;
     runtime.block_on(async move {
@@ -65,6 +80,7 @@ fn status(line: std::fmt::Arguments<'_>) {
 /// The relay on its own thread and tokio runtime, on a free loopback port, until dropped.
 pub struct Background {
     pub url: String,
+    db: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -101,10 +117,25 @@ impl Background {
             .and_then(|address| address)?;
         Ok(Background {
             url: format!("http://{address}"),
+            db: db.to_path_buf(),
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         })
     }
+}
+
+impl Background {
+    /// A one-time code for registering a team at this relay, as its operator issues one.
+    pub fn registration_code(&self) -> Result<String, String> {
+        issue_code(&self.db)
+    }
+}
+
+/// A fresh one-time registration code, kept in `db` by its hash.
+fn issue_code(db: &Path) -> Result<String, String> {
+    let storage = open_storage(db)?;
+    eropaf_relay::issue_registration_code(&storage)
+        .map_err(|e| format!("De registratiecode kon niet worden aangemaakt: {e}"))
 }
 
 impl Drop for Background {

@@ -25,9 +25,12 @@ pub enum TeamCommand {
         /// The team's name, e.g. "Wijkteam Noord".
         #[arg(long)]
         name: String,
-        /// The office relay, e.g. http://127.0.0.1:7300.
+        /// The office relay, e.g. https://relay.wijkteam.example (http:// only on this machine).
         #[arg(long)]
         relay: String,
+        /// The one-time registration code from the relay's operator (`eropaf relay code`).
+        #[arg(long, env = "EROPAF_REGISTRATION_CODE")]
+        code: String,
         #[arg(long)]
         json: bool,
     },
@@ -78,7 +81,7 @@ pub enum TeamCommand {
 
 pub fn run(home: &Home, command: TeamCommand) -> Result<(), String> {
     match command {
-        TeamCommand::Create { name, relay, json } => create(home, &name, &relay, json),
+        TeamCommand::Create { name, relay, code, json } => create(home, &name, &relay, &code, json),
         TeamCommand::Invite { role, json } => invite(home, &role, json),
         TeamCommand::Join { code, json } => join(home, &code, json),
         TeamCommand::Pending { json } => pending(home, json),
@@ -88,11 +91,11 @@ pub fn run(home: &Home, command: TeamCommand) -> Result<(), String> {
     }
 }
 
-fn create(home: &Home, name: &str, relay: &str, json: bool) -> Result<(), String> {
+fn create(home: &Home, name: &str, relay: &str, code: &str, json: bool) -> Result<(), String> {
     // A mistyped address would leave a team on this device that no relay knows: check first.
     check_reachable(relay)?;
     let mut device = home.open()?;
-    let info = device.create_team(name, relay).map_err(|e| describe(&e))?;
+    let info = device.create_team(name, relay, code).map_err(|e| describe(&e))?;
     sync::sync(&mut device, !json).map_err(|e| {
         format!(
             "Team {} is op dit apparaat aangemaakt, maar de relay kent het nog niet: {e}\n\

@@ -41,7 +41,8 @@ pub fn story(dir: &Path) -> Result<(Background, Eropaf), String> {
     heading("7. Marieke, leidinggevende, maakt het team aan");
     let mut marieke =
         Eropaf::create(&dir.join("supervisor"), Unlock::Passphrase(PASSPHRASE), "Marieke").nl()?;
-    let info = marieke.create_team("Wijkteam Noord", &relay.url).nl()?;
+    let code = relay.registration_code()?;
+    let info = marieke.create_team("Wijkteam Noord", &relay.url, &code).nl()?;
     sync(&mut marieke, &transport)?;
     outln!(
         "Team {} (id {}); Marieke is de eerste leidinggevende.",

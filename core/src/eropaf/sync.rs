@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::team::{id16, CaseKeyAnnouncement, TeamState};
+use super::team::{id16, CaseKeyAnnouncement, TeamState, META_REGISTRATION_CODE};
 use super::team_doc;
 use super::Eropaf;
 use crate::crypto::DeviceId;
@@ -102,10 +102,14 @@ impl Eropaf {
         let Some(team) = &self.team else { return Ok(()) };
         let genesis = team.roster.entries()[0].clone();
         if genesis.signer == self.device_id().to_hex() {
-            transport.register_team(&genesis)?;
+            let code = self.store.meta(META_REGISTRATION_CODE)?.unwrap_or_default();
+            let code =
+                String::from_utf8(code).map_err(|_| Error::Corrupt("registration code".into()))?;
+            transport.register_team(&genesis, &code)?;
         }
         let tx = self.store.transaction()?;
         tx.put_meta(META_REGISTERED, b"1")?;
+        tx.delete_meta(META_REGISTRATION_CODE)?;
         tx.commit()
     }
 
@@ -178,8 +182,23 @@ impl Eropaf {
             {
                 continue;
             }
-            // Only a supervisor of this team may hand out epoch keys.
-            if team.roster.role(&package.signer) != Some(Role::Supervisor) {
+            // Only a supervisor of this team may hand out epoch keys, and only for an epoch
+            // that has begun and that it could hold: a package made ahead for a later epoch
+            // would outlive its maker's revocation, and the revoked supervisor would know the
+            // key the team writes under after it. Such a package waits (the relay keeps it)
+            // or is refused once the epoch begins without its maker.
+            if package.epoch > team.roster.epoch() {
+                continue;
+            }
+            if team.roster.role(&package.signer) != Some(Role::Supervisor)
+                || !team.roster.could_hold_epoch(&package.signer, package.epoch)
+            {
+                report.refused.push(format!(
+                    "key package for epoch {} by device {}: not from a supervisor who holds \
+                     that epoch",
+                    package.epoch,
+                    short(&package.signer)
+                ));
                 continue;
             }
             let Some(signer_key) = team.roster.signing_key(&package.signer) else { continue };

@@ -19,6 +19,8 @@ const META_TEAM: &str = "team";
 const META_INVITATIONS: &str = "invitations";
 const META_PENDING_JOIN: &str = "pending_join";
 const META_PENDING_JOINERS: &str = "pending_joiners";
+/// The relay operator's one-time code, kept until the team is registered with it.
+pub(super) const META_REGISTRATION_CODE: &str = "registration_code";
 /// How long an invitation code works.
 const INVITATION_DAYS: i64 = 7;
 
@@ -237,16 +239,29 @@ struct Sealing {
 
 impl Eropaf {
     /// Makes this device the first supervisor of a new team, whose relay is at `relay_url`.
-    /// Local only; the next sync registers the team at the relay.
-    pub fn create_team(&mut self, team_name: &str, relay_url: &str) -> Result<TeamInfo> {
+    /// Local only; the next sync registers the team at the relay with `registration_code`,
+    /// the one-time code from the relay's operator.
+    pub fn create_team(
+        &mut self,
+        team_name: &str,
+        relay_url: &str,
+        registration_code: &str,
+    ) -> Result<TeamInfo> {
         if self.team.is_some() {
             return Err(Error::invalid("team", "dit apparaat hoort al bij een team"));
         }
         let relay_url = relay_url.trim().trim_end_matches('/');
-        if !(relay_url.starts_with("http://") || relay_url.starts_with("https://")) {
+        crate::sync::http::check_relay_url(relay_url)?;
+        // Codes are 32 hex digits (`eropaf relay code`): a typo is caught here, before a
+        // team exists that the relay would refuse to register.
+        let registration_code = registration_code.trim().to_ascii_lowercase();
+        if registration_code.len() != 32
+            || !registration_code.bytes().all(|b| b.is_ascii_hexdigit())
+        {
             return Err(Error::invalid(
-                "relay",
-                "het adres van de relay begint met http:// of https://",
+                "registratiecode",
+                "een registratiecode is 32 tekens 0-9 en a-f; vraag de beheerder van de relay \
+                 om een registratiecode voor het team",
             ));
         }
         let card = self.device_card(Role::Supervisor)?;
@@ -264,6 +279,7 @@ impl Eropaf {
         tx.put_epoch_key(epoch_key.epoch, epoch_key.secret())?;
         let json = serde_json::to_vec(&settings).map_err(|e| Error::Storage(e.to_string()))?;
         tx.put_meta(META_TEAM, &json)?;
+        tx.put_meta(META_REGISTRATION_CODE, registration_code.as_bytes())?;
         tx.commit()?;
         let mut epoch_keys = BTreeMap::new();
         epoch_keys.insert(epoch_key.epoch, epoch_key);

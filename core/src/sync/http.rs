@@ -164,6 +164,11 @@ fn relay_error(status: StatusCode, body: &RelayErrorBody) -> Error {
         "revoked_device" => unauthorised("dit apparaat is uit het team ingetrokken"),
         "unknown_device" => unauthorised("dit apparaat staat (nog) niet in de teamlijst"),
         "not_supervisor" => unauthorised("alleen een leidinggevende mag dit"),
+        "bad_registration_code" => Error::invalid(
+            "registratiecode",
+            "de relay kent deze registratiecode niet of hij is al gebruikt; vraag de beheerder \
+             van de relay om een nieuwe",
+        ),
         "stale_request" | "bad_timestamp" => {
             unauthorised("de klok van dit apparaat loopt te ver af; zet de tijd goed")
         }
@@ -198,8 +203,8 @@ fn field<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T> {
 }
 
 impl Transport for HttpTransport {
-    fn register_team(&self, genesis: &RosterEntry) -> Result<()> {
-        let body = serde_json::to_value(genesis).map_err(|e| Error::Network(e.to_string()))?;
+    fn register_team(&self, genesis: &RosterEntry, registration_code: &str) -> Result<()> {
+        let body = json!({ "genesis": genesis, "registration_code": registration_code });
         self.send(None, "POST", "/v1/teams", Some(&body)).map(|_| ())
     }
 

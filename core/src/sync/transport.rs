@@ -54,8 +54,9 @@ pub struct JoinRequest {
 }
 
 pub trait Transport {
-    /// Registers a new team with its self-signed genesis entry.
-    fn register_team(&self, genesis: &RosterEntry) -> Result<()>;
+    /// Registers a new team with its self-signed genesis entry and the one-time code the
+    /// relay's operator issued.
+    fn register_team(&self, genesis: &RosterEntry, registration_code: &str) -> Result<()>;
     /// Roster entries from index `from` on.
     fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>>;
     fn append_roster(

@@ -90,8 +90,19 @@ pub struct KeyPackageRow {
 }
 
 pub trait Storage: Send + Sync {
-    /// Creates a team from its verified genesis entry. `Conflict` when the team exists.
-    fn create_team(&self, team: &str, genesis: &RosterEntry, now: i64) -> Result<()>;
+    /// Keeps a one-time registration code the operator issued, by its SHA-256.
+    fn add_registration_code(&self, code_hash: &[u8; 32], now: i64) -> Result<()>;
+
+    /// Creates a team from its verified genesis entry, using up the registration code with
+    /// this hash in the same transaction. `Conflict` when the team exists, `Forbidden` when
+    /// the code is unknown or used.
+    fn create_team(
+        &self,
+        team: &str,
+        genesis: &RosterEntry,
+        code_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<()>;
 
     /// Roster entries with `index >= from`, in order; `None` when the team does not exist.
     fn roster_entries(&self, team: &str, from: u64) -> Result<Option<Vec<RosterEntry>>>;

@@ -16,6 +16,7 @@ use crate::error::{RelayError, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_invitation_keys.sql"),
+    include_str!("migrations/0003_registration_codes.sql"),
 ];
 
 /// SQLite storage. SQLite serialises writers anyway, so one writing connection behind a
@@ -223,7 +224,22 @@ fn gone_expired() -> RelayError {
 }
 
 impl Storage for SqliteStorage {
-    fn create_team(&self, team: &str, genesis: &RosterEntry, now: i64) -> Result<()> {
+    fn add_registration_code(&self, code_hash: &[u8; 32], now: i64) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT OR IGNORE INTO registration_codes (code_hash, created_at) VALUES (?1, ?2)",
+            params![&code_hash[..], now],
+        )?;
+        Ok(())
+    }
+
+    fn create_team(
+        &self,
+        team: &str,
+        genesis: &RosterEntry,
+        code_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let exists: bool = tx.query_row(
@@ -235,6 +251,18 @@ impl Storage for SqliteStorage {
             return Err(RelayError::conflict(
                 "team_exists",
                 format!("Team {team} already exists."),
+            ));
+        }
+        // The code and the team in one transaction: a code registers exactly one team.
+        let used = tx.execute(
+            "UPDATE registration_codes SET used_at = ?2, team_id = ?3
+             WHERE code_hash = ?1 AND used_at IS NULL",
+            params![&code_hash[..], now, team],
+        )?;
+        if used == 0 {
+            return Err(RelayError::forbidden(
+                "bad_registration_code",
+                "Registering a team takes an unused registration code from the relay's operator.",
             ));
         }
         tx.execute("INSERT INTO teams (team_id, created_at) VALUES (?1, ?2)", params![team, now])?;

@@ -42,19 +42,34 @@ class Device(val dir: Path, val keys: MemoryKeyStore = MemoryKeyStore()) {
 }
 
 /** `eropaf relay serve` on a free loopback port, with its own database. */
-class Relay private constructor(private val process: Process, val url: String) : AutoCloseable {
+class Relay private constructor(
+    private val process: Process,
+    val url: String,
+    private val db: Path,
+) : AutoCloseable {
+    /** A fresh one-time code for registering a team, as the operator issues one (`eropaf relay code`). */
+    fun registrationCode(): String {
+        val issue = ProcessBuilder(bin(), "relay", "code", "--db", db.toString())
+            .redirectError(ProcessBuilder.Redirect.INHERIT).start()
+        val code = issue.inputStream.bufferedReader().readText().trim()
+        check(issue.waitFor() == 0 && code.length == 32) { "no registration code: $code" }
+        return code
+    }
+
     override fun close() {
         process.destroy()
         if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly()
     }
 
     companion object {
+        private fun bin(): String = System.getProperty("eropaf.bin")
+            ?: error("eropaf.bin is not set: run android/test-jvm.sh")
+
         fun start(dir: Path): Relay {
-            val bin = System.getProperty("eropaf.bin")
-                ?: error("eropaf.bin is not set: run android/test-jvm.sh")
+            val db = dir.resolve("relay.db")
             val process = ProcessBuilder(
-                bin, "relay", "serve",
-                "--db", dir.resolve("relay.db").toString(),
+                bin(), "relay", "serve",
+                "--db", db.toString(),
                 "--listen", "127.0.0.1:0",
             ).redirectError(ProcessBuilder.Redirect.INHERIT).start()
             val out = BufferedReader(InputStreamReader(process.inputStream))
@@ -63,7 +78,7 @@ class Relay private constructor(private val process: Process, val url: String) :
                 ?: error("no address in the relay's first line: $first")
             // Keep draining its status lines so the relay never blocks on a full pipe.
             Thread { out.lineSequence().forEach { } }.apply { isDaemon = true }.start()
-            return Relay(process, url)
+            return Relay(process, url, db)
         }
     }
 }

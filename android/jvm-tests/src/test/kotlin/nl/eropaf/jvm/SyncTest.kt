@@ -46,7 +46,7 @@ class SyncTest {
     private suspend fun team(test: suspend (Eropaf, Eropaf) -> Unit) {
         Device(tempDir("supervisor")).create("Fatima").use { supervisor ->
             Device(tempDir("worker")).create("Sanne").use { worker ->
-                supervisor.createTeam("Wijkteam Noord", relay.url)
+                supervisor.createTeam("Wijkteam Noord", relay.url, relay.registrationCode())
                 supervisor.sync(null)
                 val invitation = supervisor.invite(Role.WORKER)
                 val shown = worker.join(invitation.code)
@@ -69,7 +69,7 @@ class SyncTest {
     @Test
     fun `sync is a suspend function that reports progress and pushes the device's cases`() = runBlocking {
         Device(tempDir("solo")).create("Fatima").use { eropaf ->
-            eropaf.createTeam("Wijkteam Zuid", relay.url)
+            eropaf.createTeam("Wijkteam Zuid", relay.url, relay.registrationCode())
             val caseId = eropaf.newCase(Resident(name = "Willem Bakker"), null)
             eropaf.recordVisit(caseId, visit("Eerste bezoek"))
             val progress = Progress()
@@ -141,7 +141,7 @@ class SyncTest {
             val noTeam = assertThrows<EropafException.InvalidInput> { runBlocking { eropaf.sync(null) } }
             assertEquals("team", noTeam.field)
             // Port 9 (discard) on loopback: nothing listens, so the connection is refused.
-            eropaf.createTeam("Wijkteam Oost", "http://127.0.0.1:9")
+            eropaf.createTeam("Wijkteam Oost", "http://127.0.0.1:9", "0123456789abcdef0123456789abcdef")
             val offline = assertThrows<EropafException.Network> { runBlocking { eropaf.sync(null) } }
             assertEquals(30u, offline.retryAfterSecs)
             assertTrue(offline.messageNl.contains("probeer het later opnieuw"), offline.messageNl)
