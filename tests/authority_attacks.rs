@@ -130,3 +130,66 @@ fn a_key_made_ahead_by_a_supervisor_who_is_revoked_since_is_never_used() {
         "Sanne holds the key Joost made ahead"
     );
 }
+
+/// A worker's device writes the team document itself (a maatwerkbudget threshold so high that
+/// nothing needs a verdict any more), sealed and signed as its own valid envelope.
+#[test]
+fn a_worker_cannot_rewrite_the_team_policy() {
+    use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
+
+    let relay_dir = fast_tempdir();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let mut policy = team.supervisor.policy().unwrap();
+    policy.review_threshold_cents = 75_000;
+    team.supervisor.set_policy(&policy).unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[0], &http);
+    assert_eq!(team.workers[0].policy().unwrap(), policy);
+
+    // The worker's device, with its own keys and its copy of the team document.
+    let (dir, key) = (team.dirs[1].path(), &team.key);
+    let identity = device_identity(dir, key);
+    // The store keeps its team document under the local id "team".
+    let stored = eropaf_tests::open_store(dir, key).load_doc("team").unwrap().unwrap();
+    let actor = eropaf_core::crypto::session_actor(identity.id()).unwrap();
+    // Built on what the team has of the document (the worker's device holds it all), so that
+    // the change applies on the supervisor's device without waiting for anything.
+    let teams = eropaf_tests::open_store(team.dirs[0].path(), key).load_doc("team").unwrap();
+    let mut teams = automerge::AutoCommit::load(&teams.unwrap().chunks.concat()).unwrap();
+    let heads = teams.get_heads();
+    let mut doc = automerge::AutoCommit::load(&stored.chunks.concat())
+        .unwrap()
+        .fork_at(&heads)
+        .unwrap()
+        .with_actor(automerge::ActorId::from(actor));
+    let (_, policy_map) =
+        automerge::ReadDoc::get(&doc, automerge::ROOT, "policy").unwrap().unwrap();
+    automerge::transaction::Transactable::put(
+        &mut doc,
+        &policy_map,
+        "review_threshold_cents",
+        1_000_000_000_u64,
+    )
+    .unwrap();
+    let payload = doc.save_after(&heads);
+    let (version, case_key) = eropaf_tests::case_key(dir, key, &team.team_id);
+    let team_id: [u8; 16] = hex::decode(&team.team_id).unwrap().try_into().unwrap();
+    let header = EnvelopeHeader::new(
+        team_id,
+        team_id,
+        version,
+        identity.id(),
+        1,
+        None,
+        EnvelopeKind::Changes,
+    )
+    .unwrap();
+    let envelope = Envelope::seal(header, &case_key, &payload, &identity).unwrap();
+    http.push(&identity, &team.team_id, &[envelope.to_bytes()]).unwrap();
+
+    let report = sync(&mut team.supervisor, &http);
+    assert!(report.refused.iter().any(|r| r.contains("teamdocument")), "{report:?}");
+    assert_eq!(team.supervisor.policy().unwrap(), policy, "the worker's policy was applied");
+}

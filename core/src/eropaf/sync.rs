@@ -608,6 +608,17 @@ impl Inbox<'_> {
                         }
                     }
                 }
+                // The team document holds policy, frameworks and the erasure record: only a
+                // supervisor's device writes it, whatever a worker's device sends.
+                if doc_id == team.settings.team_id
+                    && team.roster.role(&author) != Some(Role::Supervisor)
+                {
+                    return Err(Error::Refused(format!(
+                        "teamdocument: een wijziging door apparaat {}, dat niet van een \
+                         leidinggevende is, is geweigerd",
+                        short(&author)
+                    )));
+                }
                 Ok(Opened::Changes { doc_id, payload })
             }
             EnvelopeKind::Roster => {
