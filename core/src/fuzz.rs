@@ -1,6 +1,7 @@
 //! Fuzz targets for the decoders that take bytes from other devices or the relay: envelopes,
-//! automerge payloads and document import, roster entries, key packages. proptest over
-//! arbitrary bytes and over mutations of valid inputs (cargo-fuzz needs a nightly compiler).
+//! automerge payloads and document import, roster entries, key packages, invitation codes.
+//! proptest over arbitrary bytes and over mutations of valid inputs (cargo-fuzz needs a
+//! nightly compiler).
 //! The property is the same everywhere: no panic, and a refusal rather than a crash or an
 //! unbounded allocation (automerge payloads are held to `sync::limits` first).
 //!
@@ -187,6 +188,37 @@ fn fuzz_key_package_decode() {
     fuzz(bytes_near(s.packages.clone()), |bytes| {
         if let Ok(package) = serde_json::from_slice::<KeyPackage>(&bytes) {
             let _ = package.verify(s.device.public_key());
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_invitation_parse() {
+    let expires = chrono::Utc::now() + chrono::Duration::days(7);
+    let head = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let seeds: Vec<Vec<u8>> =
+        ["https://relay.example.nl", "http://127.0.0.1:7300", "http://[::1]:1"]
+            .iter()
+            .map(|relay| {
+                let team = "0123456789abcdef0123456789abcdef";
+                let made = crate::Invitation::generate(
+                    team,
+                    relay,
+                    crate::team::roster::Role::Worker,
+                    head,
+                    expires,
+                )
+                .unwrap();
+                made.code.into_bytes()
+            })
+            .collect();
+    fuzz(bytes_near(seeds), |bytes| {
+        let Ok(text) = std::str::from_utf8(&bytes) else { return Ok(()) };
+        if let Ok(invitation) = crate::Invitation::parse(text) {
+            // Whatever parses points at a relay the transport accepts, and yields a key.
+            prop_assert!(crate::sync::http::check_relay_url(&invitation.relay_url).is_ok());
+            prop_assert!(invitation.public_key().is_ok());
         }
         Ok(())
     });
