@@ -21,6 +21,7 @@ fn visit(note: &str) -> NewVisit {
 
 struct Team {
     _dirs: Vec<tempfile::TempDir>,
+    key: eropaf_core::crypto::SecretKey,
     relay: TestRelay,
     transport: HttpTransport,
     supervisor: Eropaf,
@@ -55,7 +56,7 @@ fn team(workers: usize) -> Team {
         assert!(!report.waiting_for_approval);
         enrolled.push(worker);
     }
-    Team { _dirs: dirs, relay, transport, supervisor, workers: enrolled }
+    Team { _dirs: dirs, key, relay, transport, supervisor, workers: enrolled }
 }
 
 #[test]
@@ -215,4 +216,38 @@ fn a_team_made_offline_can_invite_at_once() {
     let report = sync(&mut worker, &transport);
     assert!(!report.waiting_for_approval, "{report:?}");
     assert_eq!(supervisor.members().len(), 2);
+}
+
+/// Sanne records a visit offline; meanwhile Marieke revokes Daan's lost phone. When Sanne
+/// syncs, her visit must not leave under the old epoch's case key, which Daan's phone holds:
+/// whoever has that phone and a copy of the relay's database would read it.
+#[test]
+fn what_waited_in_the_outbox_during_a_revocation_leaves_under_the_new_epoch() {
+    let mut t = team(2);
+    let case = t.workers[0].new_case(&Resident::named("Willem Bakker"), None).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    sync(&mut t.workers[1], &t.transport);
+    // What Daan's phone (and so whoever holds it) can open at the relay, before and after.
+    let readable_by_daan = |t: &Team| {
+        let keys = eropaf_tests::open_store(t._dirs[3].path(), &t.key).case_keys(&case).unwrap();
+        let conn = eropaf_tests::relay_db(&t.relay.db);
+        let mut stmt = conn.prepare("SELECT bytes FROM envelopes WHERE bytes IS NOT NULL").unwrap();
+        let stored: Vec<Vec<u8>> =
+            stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        stored
+            .iter()
+            .filter_map(|b| eropaf_core::sync::envelope::Envelope::from_bytes(b).ok())
+            .filter(|e| keys.iter().any(|k| e.open(&k.key).is_ok()))
+            .count()
+    };
+    let before = readable_by_daan(&t);
+    assert!(before >= 1);
+
+    t.workers[0].record_visit(&case, &visit("Offline geschreven, tijdens de intrekking")).unwrap();
+    let lost = t.workers[1].device_id().to_hex();
+    t.supervisor.revoke(&t.transport, &lost).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    sync(&mut t.supervisor, &t.transport);
+    assert_eq!(t.supervisor.case(&case).unwrap().visits.len(), 1, "the visit arrived");
+    assert_eq!(readable_by_daan(&t), before, "the revoked phone reads the new visit");
 }

@@ -14,7 +14,7 @@ use crate::crypto::SecretKey;
 use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::doc::CaseDoc;
 use crate::model::CaseSummary;
-use crate::store::{DocKind, StoreTx};
+use crate::store::{DocKind, OwnChain, StoreTx};
 use crate::sync::envelope::{self, Envelope, EnvelopeKind};
 use crate::sync::transport::{Pulled, Transport};
 use crate::team::erasure;
@@ -77,6 +77,7 @@ impl Eropaf {
         report.waiting_joiners = self.refresh_join_requests(transport)?;
         self.pull_key_packages(transport, &team_id, &mut report)?;
         self.publish_existing_cases()?;
+        self.reseal_outbox_for_new_epoch()?;
         self.push_outbox(transport, &team_id, &mut report, progress)?;
         self.pull_envelopes(transport, &team_id, &mut report, progress)?;
         if self.snapshot_due_cases()? > 0 {
@@ -225,6 +226,68 @@ impl Eropaf {
         tx.commit()?;
         for key in fresh {
             team.epoch_keys.insert(key.epoch, key);
+        }
+        Ok(())
+    }
+
+    /// What waits in the outbox sealed under an epoch that has ended (a revocation happened
+    /// while this device was offline) is sealed again under the current epoch before it
+    /// leaves: otherwise a device revoked in between, which holds the old keys, could read
+    /// it at the relay. Per document, in one transaction: the old envelopes go, the chain is
+    /// rewound to before them, and their changes are sealed anew (a fresh case key for the
+    /// new epoch is announced first). Old snapshots are dropped; a later one replaces them.
+    fn reseal_outbox_for_new_epoch(&mut self) -> Result<()> {
+        let Some(team) = &self.team else { return Ok(()) };
+        if team.current_epoch_key().is_none() {
+            return Ok(());
+        }
+        let epoch = team.roster.epoch();
+        let mut stale = Vec::new();
+        for (_, bytes) in self.store.outbox(usize::MAX)? {
+            let header = Envelope::from_bytes(&bytes)?.header;
+            let doc_id = hex::encode(header.doc_id);
+            let sealed_under = match header.kind {
+                EnvelopeKind::KeyPackage => Some(header.key_version),
+                _ => self
+                    .store
+                    .case_keys(&doc_id)?
+                    .iter()
+                    .find(|k| k.version == header.key_version)
+                    .map(|k| k.epoch),
+            };
+            if sealed_under.is_some_and(|e| e < epoch) && !stale.contains(&doc_id) {
+                stale.push(doc_id);
+            }
+        }
+        for doc_id in stale {
+            let tx = self.store.transaction()?;
+            let rows = tx.outbox_of(&doc_id)?;
+            let keys = tx.case_keys(&doc_id)?;
+            let mut payloads = Vec::new();
+            let mut rewound = None;
+            for (_, bytes) in &rows {
+                let envelope = Envelope::from_bytes(bytes)?;
+                let header = &envelope.header;
+                rewound.get_or_insert(OwnChain {
+                    seq: header.seq.saturating_sub(1),
+                    prev: header.prev,
+                });
+                if header.kind == EnvelopeKind::Changes {
+                    let key = keys
+                        .iter()
+                        .find(|k| k.version == header.key_version)
+                        .ok_or_else(|| Error::Corrupt("an outbox envelope's case key".into()))?;
+                    payloads.push(envelope.open(&key.key)?);
+                }
+            }
+            tx.remove_outbox(&rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())?;
+            if let Some(chain) = rewound {
+                tx.put_own_chain(&doc_id, &chain)?;
+            }
+            for payload in payloads {
+                team.publish(&tx, &self.identity, &doc_id, &payload)?;
+            }
+            tx.commit()?;
         }
         Ok(())
     }
@@ -539,7 +602,7 @@ impl Inbox<'_> {
         }
         tx.put_snapshot(doc_id, DocKind::Case, payload)?;
         tx.put_summary(&summary)?;
-        tx.put_own_chain(doc_id, &crate::store::OwnChain::default())?;
+        tx.put_own_chain(doc_id, &OwnChain::default())?;
         Ok(Stored::Taken)
     }
 

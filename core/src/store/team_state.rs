@@ -222,6 +222,17 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// The outbox envelopes of one document, oldest first, with their row ids.
+    pub fn outbox_of(&self, doc_id: &str) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT id, envelope FROM outbox WHERE doc_id = ?1 ORDER BY id")?;
+        let rows = stmt
+            .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     pub fn remove_outbox(&self, ids: &[i64]) -> Result<()> {
         let mut stmt = self.tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
         for id in ids {
