@@ -6,32 +6,17 @@
 
 #![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
 
-use eropaf_core::checklist::{self, Item, Verdict};
+use eropaf_core::checklist;
 use eropaf_core::model::{NewVisit, Resident, ReviewVerdict};
 use eropaf_core::review::{ReviewAction, ReviewState};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::roster::Role;
 use eropaf_core::{Eropaf, Error};
-use eropaf_tests::{create_device, files_containing, Team, TestRelay};
+use eropaf_tests::{create_device, files_containing, weighed, Team, TestRelay};
 
 fn sync(device: &mut Eropaf, transport: &HttpTransport) {
     let report = device.sync(transport, &mut |_| {}).unwrap();
     assert!(report.refused.is_empty(), "{:?}", report.refused);
-}
-
-fn weighed(device: &mut Eropaf, case: &str, question: &str, budget: Option<u64>) -> String {
-    let id = device.start_assessment(case, question, None).unwrap();
-    let framework = device.frameworks().unwrap().remove(0);
-    for item in checklist::flow(&framework) {
-        match &item {
-            Item::Value(key) => {
-                device.set_verdict(case, &id, key, Verdict::InTension, "Schuurt wat.").unwrap()
-            }
-            _ => device.answer(case, &id, &item, "Besproken met de bewoner.").unwrap(),
-        }
-    }
-    device.set_maatwerk(case, &id, true, budget).unwrap();
-    id
 }
 
 fn setup() -> (tempfile::TempDir, TestRelay, HttpTransport, Team) {

@@ -348,6 +348,27 @@ impl Forger {
         (id, doc.save_after(&heads))
     }
 
+    /// An approval of `assessment` written by Mallory's own device, naming `reviewer` (a
+    /// supervisor) as the one who gave it: the changes alone.
+    fn approval(&self, assessment: &str, reviewer: DeviceId) -> Vec<u8> {
+        let actor = session_actor(self.identity.id()).unwrap();
+        let mut doc = CaseDoc::load(std::slice::from_ref(&self.exported), &actor).unwrap();
+        let heads = doc.heads();
+        let review = eropaf_core::model::Review {
+            id: eropaf_core::crypto::random_id().unwrap(),
+            assessment_id: assessment.into(),
+            at: Utc::now(),
+            reviewer_device: reviewer.to_hex(),
+            verdict: eropaf_core::model::ReviewVerdict::Approved,
+            note: "Akkoord".into(),
+            escalated_to: None,
+            submission: doc.assessment(assessment).unwrap().submitted_at,
+            supersedes: Vec::new(),
+        };
+        doc.add_review(&review).unwrap();
+        doc.save_after(&heads)
+    }
+
     fn snapshot_with_visit(&self, actor_device: DeviceId, note: &str) -> (String, Vec<u8>) {
         let actor = session_actor(actor_device).unwrap();
         let mut doc = CaseDoc::load(std::slice::from_ref(&self.exported), &actor).unwrap();
@@ -492,6 +513,35 @@ fn a_visit_shows_the_device_that_really_wrote_it() {
         shown.as_ref().map_or(true, |author| *author == own.to_hex()),
         "Mallory's visit is shown as Victor's ({shown:?}): {report:?}"
     );
+}
+
+/// Mallory wants her own maatwerk decision approved: her device writes the approval into the
+/// case itself, in Marieke's name. No supervisor gave it, so no device shows it.
+#[test]
+fn a_worker_cannot_approve_her_own_decision_in_the_supervisors_name() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let question = "Betalen we de huur uit het maatwerkbudget?";
+    let assessment = eropaf_tests::weighed(&mut team.workers[0], &case, question, Some(90_000));
+    team.workers[0].submit_assessment(&case, &assessment).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    assert_eq!(team.supervisor.review_queue().unwrap().len(), 1);
+
+    let mut mallory = Forger::new(&mut team, &case);
+    let marieke = team.supervisor.device_id();
+    let forged = mallory.approval(&assessment, marieke);
+    let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
+    mallory.push(&http, &team.team_id, envelope);
+    for device in [&mut team.supervisor, &mut team.workers[1]] {
+        sync(device, &http);
+        assert!(device.case(&case).unwrap().reviews.is_empty(), "the forged approval shows");
+        assert_eq!(
+            device.review_state(&case, &assessment).unwrap(),
+            eropaf_core::review::ReviewState::Waiting
+        );
+    }
+    assert_eq!(team.supervisor.review_queue().unwrap().len(), 1, "it left the queue");
 }
 
 /// A member's change that arrives intact but leaves the case unreadable is dropped and

@@ -246,3 +246,21 @@ pub fn enrol(
     let report = device.sync(transport, &mut |_| {}).expect("newcomer's first sync");
     assert!(!report.waiting_for_approval, "an admitted device is a member");
 }
+
+/// An assessment of `case` weighed through the whole checklist of the team's first framework,
+/// as maatwerk asking `budget` cents; returns its id.
+pub fn weighed(device: &mut Eropaf, case: &str, question: &str, budget: Option<u64>) -> String {
+    use eropaf_core::checklist::{self, Item, Verdict};
+    let id = device.start_assessment(case, question, None).expect("assessment");
+    let framework = device.frameworks().expect("frameworks").remove(0);
+    for item in checklist::flow(&framework) {
+        match &item {
+            Item::Value(key) => device
+                .set_verdict(case, &id, key, Verdict::InTension, "Schuurt wat.")
+                .expect("verdict"),
+            _ => device.answer(case, &id, &item, "Besproken met de bewoner.").expect("answer"),
+        }
+    }
+    device.set_maatwerk(case, &id, true, budget).expect("maatwerk");
+    id
+}

@@ -574,6 +574,28 @@ impl CaseDoc {
         }
     }
 
+    /// For each review, every device whose operations its current content comes from: the
+    /// one that created the review and whoever wrote any of its fields, list items or note
+    /// characters since. A review is a supervisor's only when that is one supervisor device.
+    pub fn review_writers(&self) -> Result<HashMap<String, Vec<String>>> {
+        let reviews = self.map_at(&["reviews"])?;
+        let mut out = HashMap::new();
+        for item in self.doc.map_range(&reviews, ..) {
+            let mut writers = Vec::new();
+            let obj = item.id();
+            // A review filed under another review's id would borrow that review's writers.
+            let id_field = self.doc.get(&obj, "id")?.and_then(|(v, _)| v.into_string().ok());
+            if id_field.as_deref() == Some(item.key.as_ref()) {
+                collect_writers(&obj, &mut writers);
+                collect_object_writers(&self.doc, &obj, &mut writers);
+            }
+            writers.sort();
+            writers.dedup();
+            out.insert(item.key.to_string(), writers);
+        }
+        Ok(out)
+    }
+
     #[cfg(test)]
     pub(crate) fn fork(&mut self, actor: &[u8]) -> CaseDoc {
         CaseDoc { doc: self.doc.fork().with_actor(ActorId::from(actor)), visit_stats: None }
@@ -830,6 +852,36 @@ impl ReviewData {
             escalated_to: self.escalated_to,
             submission: self.submission.map(|m| m.0),
             supersedes: self.supersedes,
+        }
+    }
+}
+
+/// The device behind an operation id (`counter@actor`), when the actor is a device's.
+fn collect_writers(id: &ObjId, writers: &mut Vec<String>) {
+    if let ObjId::Id(_, actor, _) = id {
+        if let Some(device) = crate::crypto::actor_device(actor.to_bytes()) {
+            writers.push(device.to_hex());
+        }
+    }
+}
+
+/// Every device that wrote a value (every value still there, conflicting ones included) in
+/// `obj` and the objects under it.
+fn collect_object_writers(doc: &AutoCommit, obj: &ObjId, writers: &mut Vec<String>) {
+    let keys: Vec<automerge::Prop> = match doc.object_type(obj) {
+        Ok(ObjType::Map | ObjType::Table) => doc.keys(obj).map(automerge::Prop::Map).collect(),
+        Ok(ObjType::List | ObjType::Text) => {
+            (0..doc.length(obj)).map(automerge::Prop::Seq).collect()
+        }
+        Err(_) => return,
+    };
+    for prop in keys {
+        let Ok(values) = doc.get_all(obj, prop) else { continue };
+        for (value, id) in values {
+            collect_writers(&id, writers);
+            if let Value::Object(_) = value {
+                collect_object_writers(doc, &id, writers);
+            }
         }
     }
 }

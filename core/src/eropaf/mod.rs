@@ -203,7 +203,12 @@ impl Eropaf {
     }
 
     pub fn case(&mut self, case_id: &str) -> Result<Case> {
-        self.with_case(case_id, |doc| doc.read())
+        let supervisors = self.team.as_ref().map(|team| team.roster.supervisors());
+        self.with_case(case_id, |doc| {
+            let mut case = doc.read()?;
+            keep_supervisors_reviews(doc, &mut case, supervisors.as_deref())?;
+            Ok(case)
+        })
     }
 
     pub fn update_resident(&mut self, case_id: &str, resident: &Resident) -> Result<()> {
@@ -572,6 +577,30 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
             format!("{s:?} is geen tijdstip in RFC 3339-vorm, zoals 2026-11-02T10:00:00Z ({e})"),
         )
     })
+}
+
+/// A verdict counts only when one supervisor's device wrote all of it: a review created or
+/// touched by a worker's device (which can name anyone as reviewer in the document) is left
+/// out, and the reviewer shown is the device that signed it, not what the document says.
+/// Outside a team a device acts for itself and its own reviews count.
+fn keep_supervisors_reviews(
+    doc: &CaseDoc,
+    case: &mut Case,
+    supervisors: Option<&[String]>,
+) -> Result<()> {
+    if case.reviews.is_empty() {
+        return Ok(());
+    }
+    let writers = doc.review_writers()?;
+    case.reviews.retain_mut(|review| {
+        let Some([writer]) = writers.get(&review.id).map(Vec::as_slice) else { return false };
+        if supervisors.is_some_and(|s| !s.contains(writer)) {
+            return false;
+        }
+        review.reviewer_device = writer.clone();
+        true
+    });
+    Ok(())
 }
 
 #[cfg(test)]

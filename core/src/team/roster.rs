@@ -397,6 +397,16 @@ impl Roster {
             .is_some_and(|d| d.revoked_at.is_none_or(|r| epoch <= self.epoch_at(r)))
     }
 
+    /// Every device ever added as a supervisor (revoked ones too: what they signed while
+    /// active stands), as hex ids.
+    pub fn supervisors(&self) -> Vec<String> {
+        self.devices
+            .iter()
+            .filter(|d| d.card.role == Role::Supervisor)
+            .map(|d| d.card.device_id.clone())
+            .collect()
+    }
+
     /// Active devices, in the order they were added.
     pub fn active_devices(&self) -> Vec<&DeviceStatus> {
         self.devices.iter().filter(|d| d.is_active()).collect()
