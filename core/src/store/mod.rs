@@ -212,8 +212,10 @@ impl Store {
             let sealed =
                 sealed.ok_or_else(|| Error::Corrupt(format!("case {doc_id} has no summary")))?;
             let plain = self.sealer.open(summary_aad(&doc_id).as_bytes(), &sealed)?;
-            let summary: CaseSummary = serde_json::from_slice(&plain)
+            let mut summary: CaseSummary = serde_json::from_slice(&plain)
                 .map_err(|e| Error::Corrupt(format!("case summary: {e}")))?;
+            // The row says which case this is; a summary is only what the document said.
+            summary.id = doc_id;
             summaries.push(summary);
         }
         Ok(summaries)
@@ -285,15 +287,23 @@ impl StoreTx<'_> {
         Ok(to_usize(total))
     }
 
-    pub fn put_summary(&self, summary: &CaseSummary) -> Result<()> {
-        let json = serde_json::to_vec(summary).map_err(|e| Error::Storage(e.to_string()))?;
-        let sealed = self.sealer.seal(summary_aad(&summary.id).as_bytes(), &json)?;
+    /// Stores the list summary of case `doc_id`. The caller names the row: a summary read
+    /// from a document that claims another id (any member can write one) must not land in
+    /// another case's row, so it is stored under `doc_id` whatever it says.
+    pub fn put_summary(&self, doc_id: &str, summary: &CaseSummary) -> Result<()> {
+        let json = if summary.id == doc_id {
+            serde_json::to_vec(summary)
+        } else {
+            serde_json::to_vec(&CaseSummary { id: doc_id.to_string(), ..summary.clone() })
+        }
+        .map_err(|e| Error::Storage(e.to_string()))?;
+        let sealed = self.sealer.seal(summary_aad(doc_id).as_bytes(), &json)?;
         let updated = self
             .tx
             .prepare_cached("UPDATE docs SET summary = ?2 WHERE doc_id = ?1")?
-            .execute(params![summary.id, sealed])?;
+            .execute(params![doc_id, sealed])?;
         if updated != 1 {
-            return Err(Error::not_found("case", summary.id.clone()));
+            return Err(Error::not_found("case", doc_id));
         }
         Ok(())
     }
