@@ -26,7 +26,7 @@ fn sealed_rows(db: &std::path::Path, case: &str) -> Vec<Vec<u8>> {
     ] {
         let mut stmt = conn.prepare(sql).unwrap();
         let found = stmt.query_map([case], |r| r.get::<_, Option<Vec<u8>>>(0)).unwrap();
-        rows.extend(found.map(Result::unwrap).flatten());
+        rows.extend(found.filter_map(Result::unwrap));
     }
     rows
 }
