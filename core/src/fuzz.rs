@@ -162,10 +162,10 @@ fn fuzz_document_import() {
         // As `Eropaf::merge_case` and a sync taking in a new case: bounded first.
         if limits::check_automerge(&bytes).is_ok() {
             if let Ok(doc) = CaseDoc::load(std::slice::from_ref(&bytes), &[1; 32]) {
-                let _ = doc.read();
+                let _ = doc.read(&"0".repeat(32));
             }
             if let Ok(mut doc) = CaseDoc::from_arrival(&bytes, &[1; 32]) {
-                let _ = doc.summary();
+                let _ = doc.summary(&"0".repeat(32));
             }
         }
         Ok(())

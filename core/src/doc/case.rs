@@ -58,6 +58,8 @@ impl CaseDoc {
         validate_resident(resident)?;
         let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
         doc.put(ROOT, "schema", SCHEMA)?;
+        // Kept for `created_as` (a document passed between replicas by hand has no envelope
+        // to say which case it is); never read back as the case's identity.
         doc.put(ROOT, "id", id)?;
         doc.put(ROOT, "created_at", ScalarValue::Timestamp(now.timestamp_millis()))?;
         doc.put(ROOT, "status", CaseStatus::Open.key())?;
@@ -134,7 +136,45 @@ impl CaseDoc {
         actors
     }
 
-    pub fn read(&self) -> Result<Case> {
+    /// The id the case was created with: what its creating change wrote, which no later
+    /// change can alter. For documents that arrive without an envelope or store row to say
+    /// which case they are (a replica's export); refused when the history has more than one
+    /// starting change, as a document stitched together from two would.
+    pub fn created_as(&mut self) -> Result<String> {
+        let roots: Vec<ChangeHash> = self
+            .doc
+            .get_changes(&[])
+            .iter()
+            .filter(|c| c.deps().is_empty())
+            .map(|c| c.hash())
+            .collect();
+        let [root] = roots.as_slice() else {
+            return Err(Error::Document("the document has no single creating change".into()));
+        };
+        match self.doc.get_at(ROOT, "id", &[*root])? {
+            Some((Value::Scalar(id), _)) => match id.as_ref() {
+                ScalarValue::Str(id) => Ok(id.to_string()),
+                _ => Err(Error::Document("the document was created without a case id".into())),
+            },
+            _ => Err(Error::Document("the document was created without a case id".into())),
+        }
+    }
+
+    /// Whether this document holds `other`'s creating change: the same case, not another
+    /// document that claims its id.
+    pub fn shares_origin(&mut self, other: &mut CaseDoc) -> bool {
+        other
+            .doc
+            .get_changes(&[])
+            .iter()
+            .filter(|c| c.deps().is_empty())
+            .all(|root| self.doc.get_change_by_hash(&root.hash()).is_some())
+    }
+
+    /// The case, as the case `id`: the caller says which case this is (from the store row or
+    /// the envelope header), because what the document says about itself is writable by any
+    /// member and would let one rename or redirect a case for everyone.
+    pub fn read(&self, id: &str) -> Result<Case> {
         let data: CaseData = autosurgeon::hydrate(&self.doc)?;
         if data.schema > SCHEMA {
             return Err(Error::Document(format!(
@@ -145,10 +185,12 @@ impl CaseDoc {
         // Who made a record is read from the actor of the operation that created it, never from
         // what the writer stored: a member cannot attribute a visit to a colleague.
         let visit_creators = self.creators("visits")?;
+        // A record's identity is its key, written once by the change that created it, not an
+        // `id` inside it that a later change could point at a colleague's record.
         let mut visits: Vec<Visit> = data
             .visits
-            .into_values()
-            .map(VisitData::into_visit)
+            .into_iter()
+            .map(|(key, visit)| visit.into_visit(key))
             .map(|mut visit| {
                 visit.author_device = visit_creators.get(&visit.id).cloned().unwrap_or_default();
                 visit
@@ -156,12 +198,12 @@ impl CaseDoc {
             .collect();
         visits.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
         let mut assessments: Vec<Assessment> =
-            data.assessments.into_values().map(AssessmentData::into_assessment).collect();
+            data.assessments.into_iter().map(|(key, a)| a.into_assessment(key)).collect();
         assessments.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         let reviews = sorted_reviews(data.reviews);
         let access_log = data.access.into_iter().filter_map(AccessData::into_entry).collect();
         Ok(Case {
-            id: data.id,
+            id: id.to_string(),
             resident: data.resident.into_resident(),
             status: data.status,
             case_type: data.case_type,
@@ -249,7 +291,8 @@ impl CaseDoc {
 
     /// The sealed summary row of this case, read field by field: every write stores one, so
     /// it must not cost a full read of the document.
-    pub fn summary(&mut self) -> Result<CaseSummary> {
+    /// As for `read`, the caller says which case this is.
+    pub fn summary(&mut self, id: &str) -> Result<CaseSummary> {
         let resident = self.child(&ROOT, "resident")?;
         let name: autosurgeon::Text = autosurgeon::hydrate_prop(&self.doc, &resident, "name")?;
         let case_type = match self.doc.get(ROOT, "case_type")? {
@@ -259,7 +302,7 @@ impl CaseDoc {
         let visits = self.visit_stats()?;
         let assessment_count = self.doc.length(self.map_at(&["assessments"])?);
         Ok(CaseSummary {
-            id: autosurgeon::hydrate_prop(&self.doc, ROOT, "id")?,
+            id: id.to_string(),
             resident: ResidentName { name: name.as_str().to_string() },
             status: autosurgeon::hydrate_prop(&self.doc, ROOT, "status")?,
             case_type,
@@ -299,7 +342,7 @@ impl CaseDoc {
         self.record("assessment", "assessments", id)?;
         let assessments = self.map_at(&["assessments"])?;
         let data: AssessmentData = autosurgeon::hydrate_prop(&self.doc, &assessments, id)?;
-        Ok(data.into_assessment())
+        Ok(data.into_assessment(id.to_string()))
     }
 
     pub fn set_status(&mut self, status: CaseStatus) -> Result<()> {
@@ -646,7 +689,6 @@ fn insert_observation(doc: &mut AutoCommit, list: &ObjId, observation: &Observat
 #[derive(Hydrate)]
 struct CaseData {
     schema: u64,
-    id: String,
     created_at: Millis,
     resident: ResidentData,
     status: CaseStatus,
@@ -685,7 +727,8 @@ impl AccessData {
 }
 
 fn sorted_reviews(reviews: HashMap<String, ReviewData>) -> Vec<Review> {
-    let mut reviews: Vec<Review> = reviews.into_values().map(ReviewData::into_review).collect();
+    let mut reviews: Vec<Review> =
+        reviews.into_iter().map(|(key, review)| review.into_review(key)).collect();
     reviews.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
     reviews
 }
@@ -714,7 +757,6 @@ impl ResidentData {
 
 #[derive(Hydrate)]
 struct VisitData {
-    id: String,
     author: String,
     at: Millis,
     #[autosurgeon(missing = "Option::default")]
@@ -725,9 +767,9 @@ struct VisitData {
 }
 
 impl VisitData {
-    fn into_visit(self) -> Visit {
+    fn into_visit(self, id: String) -> Visit {
         Visit {
-            id: self.id,
+            id,
             at: self.at.0,
             author_device: self.author,
             place: opt_text(self.place),
@@ -765,7 +807,6 @@ impl ObservationData {
 
 #[derive(Hydrate)]
 struct AssessmentData {
-    id: String,
     author: String,
     created_at: Millis,
     framework_id: String,
@@ -784,9 +825,9 @@ struct AssessmentData {
 }
 
 impl AssessmentData {
-    fn into_assessment(self) -> Assessment {
+    fn into_assessment(self, id: String) -> Assessment {
         Assessment {
-            id: self.id,
+            id,
             created_at: self.created_at.0,
             author_device: self.author,
             framework_id: self.framework_id,
@@ -826,7 +867,6 @@ struct VerdictData {
 
 #[derive(Hydrate)]
 struct ReviewData {
-    id: String,
     assessment_id: String,
     at: Millis,
     reviewer: String,
@@ -841,9 +881,9 @@ struct ReviewData {
 }
 
 impl ReviewData {
-    fn into_review(self) -> Review {
+    fn into_review(self, id: String) -> Review {
         Review {
-            id: self.id,
+            id,
             assessment_id: self.assessment_id,
             at: self.at.0,
             reviewer_device: self.reviewer,
@@ -913,7 +953,7 @@ mod tests {
 
     #[test]
     fn a_new_case_holds_only_what_was_given() {
-        let case = willem().read().unwrap();
+        let case = willem().read("c1").unwrap();
         assert_eq!(case.resident, Resident::named("Willem"));
         assert_eq!(case.status, CaseStatus::Open);
         assert!(case.visits.is_empty() && case.conflicts.is_empty());
@@ -931,7 +971,7 @@ mod tests {
         b.add_visit("v2", "bb", &visit("Vader belt: hij rijdt Willem naar werk"), Utc::now())
             .unwrap();
         a.merge(&mut b).unwrap();
-        let case = a.read().unwrap();
+        let case = a.read("c1").unwrap();
         let notes: Vec<&str> = case.visits.iter().map(|v| v.note.as_str()).collect();
         assert_eq!(case.visits.len(), 2, "{notes:?}");
     }
@@ -944,7 +984,7 @@ mod tests {
         a.edit_visit_note("v1", "Willem werkt sinds maart bij de bakker.").unwrap();
         b.edit_visit_note("v1", "Willem werkt bij de bakker. Hij begint om vijf uur.").unwrap();
         a.merge(&mut b).unwrap();
-        let note = a.read().unwrap().visits[0].note.clone();
+        let note = a.read("c1").unwrap().visits[0].note.clone();
         assert_eq!(note, "Willem werkt sinds maart bij de bakker. Hij begint om vijf uur.");
     }
 
@@ -955,7 +995,7 @@ mod tests {
         a.set_status(CaseStatus::Closed).unwrap();
         b.set_status(CaseStatus::Escalated).unwrap();
         a.merge(&mut b).unwrap();
-        let case = a.read().unwrap();
+        let case = a.read("c1").unwrap();
         assert_eq!(case.conflicts.len(), 1);
         assert_eq!(case.conflicts[0].path, "status");
         let mut values = case.conflicts[0].values.clone();
@@ -963,7 +1003,7 @@ mod tests {
         assert_eq!(values, ["closed", "escalated"]);
 
         a.set_status(CaseStatus::Escalated).unwrap();
-        let case = a.read().unwrap();
+        let case = a.read("c1").unwrap();
         assert!(case.conflicts.is_empty());
         assert_eq!(case.status, CaseStatus::Escalated);
     }
@@ -974,9 +1014,9 @@ mod tests {
         let full =
             Resident { address: Some("Dorpsstraat 1".into()), ..Resident::named("Willem Jansen") };
         doc.update_resident(&full).unwrap();
-        assert_eq!(doc.read().unwrap().resident, full);
+        assert_eq!(doc.read("c1").unwrap().resident, full);
         doc.update_resident(&Resident::named("Willem Jansen")).unwrap();
-        assert_eq!(doc.read().unwrap().resident.address, None);
+        assert_eq!(doc.read("c1").unwrap().resident.address, None);
     }
 
     #[test]
@@ -989,8 +1029,8 @@ mod tests {
         b.set_status(CaseStatus::Escalated).unwrap();
         b.add_visit("v2", "bb", &visit("Tweede"), Utc::now()).unwrap();
         a.merge(&mut b).unwrap();
-        let summary = a.summary().unwrap();
-        assert_eq!(summary, a.read().unwrap().summary());
+        let summary = a.summary("c1").unwrap();
+        assert_eq!(summary, a.read("c1").unwrap().summary());
         assert_eq!(
             (summary.visit_count, summary.assessment_count, summary.conflict_count),
             (2, 1, 1)
@@ -1018,6 +1058,28 @@ mod tests {
         doc.add_visit("v1", "aa", &visit("Eerste bezoek"), Utc::now()).unwrap();
         let delta = doc.save_after(&heads);
         let reloaded = CaseDoc::load(&[snapshot, delta], &actor(3)).unwrap();
-        assert_eq!(reloaded.read().unwrap(), doc.read().unwrap());
+        assert_eq!(reloaded.read("c1").unwrap(), doc.read("c1").unwrap());
+    }
+
+    #[test]
+    fn a_later_change_to_the_id_field_changes_no_identity() {
+        let mut doc = willem();
+        doc.add_visit("v1", "aa", &visit("Eerste bezoek"), Utc::now()).unwrap();
+        let mut other = doc.fork(&actor(2));
+        other.doc.put(ROOT, "id", "c2").unwrap();
+        let visits = other.map_at(&["visits"]).unwrap();
+        let v1 = other.child(&visits, "v1").unwrap();
+        other.doc.put(&v1, "id", "v2").unwrap();
+        other.doc.commit();
+        doc.merge(&mut other).unwrap();
+        assert_eq!(doc.created_as().unwrap(), "c1");
+        let case = doc.read("c1").unwrap();
+        assert_eq!(case.id, "c1");
+        assert_eq!(case.visits[0].id, "v1", "a record answers to its key");
+        assert_eq!(doc.summary("c1").unwrap().id, "c1");
+        let mut stranger =
+            CaseDoc::create(&actor(3), "c1", &Resident::named("Ander"), None, Utc::now()).unwrap();
+        assert!(doc.shares_origin(&mut other));
+        assert!(!doc.shares_origin(&mut stranger), "another document that claims the same id");
     }
 }

@@ -87,12 +87,12 @@ proptest! {
                     recorded_visits.insert(id);
                 }
                 Op::EditNote { replica, visit, note } => {
-                    if let Some(v) = docs[replica].read().unwrap().visits.get(visit) {
+                    if let Some(v) = docs[replica].read("c").unwrap().visits.get(visit) {
                         docs[replica].edit_visit_note(&v.id, &note).unwrap();
                     }
                 }
                 Op::Observe { replica, visit, text } => {
-                    if let Some(v) = docs[replica].read().unwrap().visits.get(visit) {
+                    if let Some(v) = docs[replica].read("c").unwrap().visits.get(visit) {
                         let observation = Observation::new(&text, None, None).unwrap();
                         docs[replica].add_observation(&v.id, &observation).unwrap();
                         recorded_observations.insert(text);
@@ -115,9 +115,9 @@ proptest! {
                 doc.merge_bytes(&bytes).unwrap();
             }
         }
-        let first = docs[0].read().unwrap();
+        let first = docs[0].read("c").unwrap();
         for doc in &docs[1..] {
-            prop_assert_eq!(&doc.read().unwrap(), &first);
+            prop_assert_eq!(&doc.read("c").unwrap(), &first);
         }
         let visits: BTreeSet<String> = first.visits.iter().map(|v| v.id.clone()).collect();
         prop_assert_eq!(&visits, &recorded_visits);

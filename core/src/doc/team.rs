@@ -155,8 +155,16 @@ impl TeamDoc {
                 }
             }
         }
-        let mut frameworks =
-            sources.values().map(|source| Framework::parse(source)).collect::<Result<Vec<_>>>()?;
+        let mut frameworks = Vec::with_capacity(sources.len());
+        for (key, source) in &sources {
+            let framework = Framework::parse(source)?;
+            // A version's identity is the key it was installed under: a source that claims
+            // another id or version there would shadow the framework that assessments were
+            // justified against.
+            if *key == framework_key(&framework.id, framework.version) {
+                frameworks.push(framework);
+            }
+        }
         frameworks.sort_by(|a, b| a.id.cmp(&b.id).then(a.version.cmp(&b.version)));
         Ok(frameworks)
     }
@@ -340,6 +348,22 @@ mod tests {
         let versions: Vec<u32> = worker.frameworks().unwrap().iter().map(|f| f.version).collect();
         assert_eq!(versions, [1, 2]);
         assert_eq!(worker.policy().unwrap(), policy);
+    }
+
+    #[test]
+    fn a_framework_source_under_another_versions_key_shadows_nothing() {
+        let builtin = Framework::builtin_source();
+        let mut doc = TeamDoc::create(&actor(1)).unwrap();
+        doc.install_framework(&Framework::builtin(), builtin).unwrap();
+        let id = Framework::builtin().id;
+        let altered = builtin.replacen("version = 1", "version = 1\n# gewijzigd", 1);
+        let frameworks = doc.writable_map("frameworks").unwrap();
+        let obj = doc.doc.put_object(&frameworks, "a/1", ObjType::Map).unwrap();
+        doc.doc.put(&obj, "source", altered.as_str()).unwrap();
+        doc.doc.commit();
+        let found: Vec<Framework> = doc.frameworks().unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(doc.framework_source(&id, 1).unwrap().as_deref(), Some(builtin));
     }
 
     #[test]

@@ -133,11 +133,11 @@ impl Eropaf {
     pub fn new_case(&mut self, resident: &Resident, case_type: Option<CaseType>) -> Result<String> {
         let id = crypto::random_id()?;
         let mut doc = CaseDoc::create(&self.actor, &id, resident, case_type, Utc::now())?;
-        let summary = doc.summary()?;
+        let summary = doc.summary(&id)?;
         let tx = self.store.transaction()?;
         let snapshot = doc.save();
         tx.put_snapshot(&id, DocKind::Case, &snapshot)?;
-        tx.put_summary(&summary)?;
+        tx.put_summary(&id, &summary)?;
         if let Some(team) = &self.team {
             team.publish(&tx, &self.identity, &id, &snapshot)?;
         }
@@ -205,7 +205,7 @@ impl Eropaf {
     pub fn case(&mut self, case_id: &str) -> Result<Case> {
         let supervisors = self.team.as_ref().map(|team| team.roster.supervisors());
         self.with_case(case_id, |doc| {
-            let mut case = doc.read()?;
+            let mut case = doc.read(case_id)?;
             keep_supervisors_reviews(doc, &mut case, supervisors.as_deref())?;
             Ok(case)
         })
@@ -236,7 +236,6 @@ impl Eropaf {
                 ["case_type"] => doc.set_case_type(CaseType::parse(value)?),
                 ["assessments", assessment, "verdicts", value_key, "verdict"] => {
                     let motivation = doc
-                        .read()?
                         .assessment(assessment)?
                         .answers
                         .verdicts
@@ -246,12 +245,12 @@ impl Eropaf {
                     doc.set_verdict(assessment, value_key, Verdict::parse(value)?, &motivation)
                 }
                 ["assessments", assessment, "maatwerk"] => {
-                    let budget = doc.read()?.assessment(assessment)?.answers.budget_cents;
+                    let budget = doc.assessment(assessment)?.answers.budget_cents;
                     let maatwerk = parse_bool(value)?;
                     doc.set_maatwerk(assessment, maatwerk, budget)
                 }
                 ["assessments", assessment, "budget_cents"] => {
-                    let maatwerk = doc.read()?.assessment(assessment)?.answers.maatwerk;
+                    let maatwerk = doc.assessment(assessment)?.answers.maatwerk;
                     let cents = value
                         .parse()
                         .map_err(|_| Error::invalid("budget_cents", "geen heel aantal centen"))?;
@@ -356,7 +355,7 @@ impl Eropaf {
         }
         let framework = self.assessment_framework(case_id, assessment_id)?;
         self.write_case(case_id, |doc| {
-            let case = doc.read()?;
+            let case = doc.read(case_id)?;
             checklist::check_can_answer(
                 &framework,
                 &case.assessment(assessment_id)?.answers,
@@ -382,7 +381,7 @@ impl Eropaf {
         }
         let framework = self.assessment_framework(case_id, assessment_id)?;
         self.write_case(case_id, |doc| {
-            let case = doc.read()?;
+            let case = doc.read(case_id)?;
             let item = Item::Value(value_key.to_string());
             checklist::check_can_answer(
                 &framework,
@@ -433,20 +432,31 @@ impl Eropaf {
             .map_err(|e| Error::invalid("case document", e))?;
         let mut incoming = CaseDoc::load(&[bytes.to_vec()], &self.actor)
             .map_err(|e| Error::invalid("case document", e))?;
-        let id = incoming.read().map_err(|e| Error::invalid("case document", e))?.id;
+        // No envelope says which case this is: the id its creating change wrote does, which
+        // no later change (by any member) can alter; the current `id` field could.
+        let id = incoming.created_as().map_err(|e| Error::invalid("case document", e))?;
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::invalid(
                 "case document",
                 "het document heeft geen geldig casusnummer",
             ));
         }
+        incoming.read(&id).map_err(|e| Error::invalid("case document", e))?;
         if self.store.doc_state(&id)?.is_some() {
+            // A document started elsewhere under the same id is another case: merging it
+            // would mix two residents' records.
+            if !self.with_case(&id, |doc| Ok(doc.shares_origin(&mut incoming)))? {
+                return Err(Error::invalid(
+                    "case document",
+                    "het document is een andere casus met hetzelfde casusnummer",
+                ));
+            }
             self.write_case_as(&id, Publish::Foreign, |doc| doc.merge_bytes(bytes).map(|_| ()))?;
         } else {
-            let summary = incoming.summary()?;
+            let summary = incoming.summary(&id)?;
             let tx = self.store.transaction()?;
             tx.put_snapshot(&id, DocKind::Case, &incoming.save())?;
-            tx.put_summary(&summary)?;
+            tx.put_summary(&id, &summary)?;
             tx.commit()?;
         }
         Ok(id)
@@ -538,7 +548,7 @@ impl Eropaf {
         if changes_len > state.snapshot_len && !doc.lacks_dependencies() {
             tx.put_snapshot(case_id, DocKind::Case, &doc.save())?;
         }
-        tx.put_summary(&doc.summary()?)?;
+        tx.put_summary(case_id, &doc.summary(case_id)?)?;
         let version = tx.doc_state(case_id)?.map(|s| s.version).unwrap_or_default();
         tx.commit()?;
         self.remember(case_id, version, doc);

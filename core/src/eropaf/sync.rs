@@ -425,8 +425,9 @@ impl Eropaf {
             // Reading a case back is automerge's work and independent per case: every core
             // takes a share while this thread holds the transaction.
             let actor = &self.actor;
-            let refreshed =
-                on_all_cores(&stale, |(_, chunks, compact)| refresh_case(chunks, actor, *compact));
+            let refreshed = on_all_cores(&stale, |(doc_id, chunks, compact)| {
+                refresh_case(doc_id, chunks, actor, *compact)
+            });
             for ((doc_id, _, _), refreshed) in stale.iter().zip(refreshed) {
                 // One case that cannot be read (its own stored snapshot is damaged) must not
                 // keep the store from opening or the sync from finishing: it is reported,
@@ -449,7 +450,7 @@ impl Eropaf {
                 if let Some(snapshot) = &refreshed.snapshot {
                     tx.put_snapshot(doc_id, DocKind::Case, snapshot)?;
                 }
-                tx.put_summary(&refreshed.summary)?;
+                tx.put_summary(doc_id, &refreshed.summary)?;
             }
             tx.commit()?;
         }
@@ -595,13 +596,16 @@ impl Inbox<'_> {
         if doc.lacks_dependencies() {
             return Ok(Stored::Waiting);
         }
-        let summary =
-            doc.summary().map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
-        if summary.id != doc_id {
+        let summary = doc
+            .summary(doc_id)
+            .map_err(|e| Error::Refused(format!("unreadable case document: {e}")))?;
+        // The header names the case; the document must have been created as that case (what
+        // its `id` says now is writable by any member and proves nothing).
+        if doc.created_as().ok().as_deref() != Some(doc_id) {
             return Err(Error::Refused("an envelope's document belongs to another case".into()));
         }
         tx.put_snapshot(doc_id, DocKind::Case, payload)?;
-        tx.put_summary(&summary)?;
+        tx.put_summary(doc_id, &summary)?;
         tx.put_own_chain(doc_id, &OwnChain::default())?;
         Ok(Stored::Taken)
     }
@@ -706,13 +710,18 @@ struct Refreshed {
     salvaged: Option<(Vec<u8>, usize)>,
 }
 
-fn refresh_case(chunks: &[Vec<u8>], actor: &[u8], compact: bool) -> Result<Refreshed> {
-    let (mut doc, summary, salvaged) = match readable_case(chunks, actor) {
+fn refresh_case(
+    doc_id: &str,
+    chunks: &[Vec<u8>],
+    actor: &[u8],
+    compact: bool,
+) -> Result<Refreshed> {
+    let (mut doc, summary, salvaged) = match readable_case(doc_id, chunks, actor) {
         Ok((doc, summary)) => (doc, summary, None),
         Err(e @ Error::Storage(_)) => return Err(e),
         Err(_) => {
-            let (kept, dropped) = salvage(chunks, actor)?;
-            let (doc, summary) = readable_case(&kept, actor)?;
+            let (kept, dropped) = salvage(doc_id, chunks, actor)?;
+            let (doc, summary) = readable_case(doc_id, &kept, actor)?;
             (doc, summary, Some((kept.concat(), dropped)))
         }
     };
@@ -745,22 +754,22 @@ fn on_all_cores<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) ->
 }
 
 /// A case from its stored chunks, with the summary that proves it reads.
-fn readable_case(chunks: &[Vec<u8>], actor: &[u8]) -> Result<(CaseDoc, CaseSummary)> {
+fn readable_case(doc_id: &str, chunks: &[Vec<u8>], actor: &[u8]) -> Result<(CaseDoc, CaseSummary)> {
     let mut doc = CaseDoc::load(chunks, actor)?;
-    let summary = doc.summary()?;
+    let summary = doc.summary(doc_id)?;
     Ok((doc, summary))
 }
 
 /// Keeps the stored snapshot and, in order, each later chunk with which the case still
 /// reads; returns the chunks kept and how many were dropped.
-fn salvage(chunks: &[Vec<u8>], actor: &[u8]) -> Result<(Vec<Vec<u8>>, usize)> {
+fn salvage(doc_id: &str, chunks: &[Vec<u8>], actor: &[u8]) -> Result<(Vec<Vec<u8>>, usize)> {
     let (snapshot, rest) = chunks.split_first().ok_or_else(|| Error::Corrupt("no data".into()))?;
     let mut kept = vec![snapshot.clone()];
-    readable_case(&kept, actor)?;
+    readable_case(doc_id, &kept, actor)?;
     let mut dropped = 0;
     for chunk in rest {
         kept.push(chunk.clone());
-        if readable_case(&kept, actor).is_err() {
+        if readable_case(doc_id, &kept, actor).is_err() {
             kept.pop();
             dropped += 1;
         }

@@ -5,6 +5,7 @@
 mod file_check;
 mod team_state;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
@@ -69,6 +70,9 @@ pub struct Store {
     conn: Connection,
     sealer: Sealer,
     dir: PathBuf,
+    /// An erasure was committed but its WAL frames are not yet wiped (a reader held the WAL
+    /// when the checkpoint ran): every later commit tries again.
+    shred_pending: Cell<bool>,
 }
 
 impl Store {
@@ -117,7 +121,8 @@ impl Store {
             Unlock::Key(key) => (key, None),
         };
         let sealer = Sealer::new(&key);
-        let mut store = Store { conn, sealer, dir: dir.to_path_buf() };
+        let mut store =
+            Store { conn, sealer, dir: dir.to_path_buf(), shred_pending: Cell::new(false) };
         let tx = store.transaction()?;
         if let Some(params) = params {
             let json = serde_json::to_vec(&params).map_err(|e| Error::Storage(e.to_string()))?;
@@ -164,7 +169,10 @@ impl Store {
             _ => return Err(Error::WrongKey),
         }
         migrate(&conn)?;
-        Ok(Store { conn, sealer, dir: dir.to_path_buf() })
+        // An erasure whose checkpoint was cut off (a crash right after its commit) still has
+        // sealed copies in the WAL: wipe them before anything else happens.
+        let shredded = checkpoint_truncate(&conn)?;
+        Ok(Store { conn, sealer, dir: dir.to_path_buf(), shred_pending: Cell::new(!shredded) })
     }
 
     pub fn dir(&self) -> &Path {
@@ -173,8 +181,16 @@ impl Store {
 
     /// All writes go through a transaction; nothing is visible or durable until `commit`.
     pub fn transaction(&mut self) -> Result<StoreTx<'_>> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(StoreTx { tx, sealer: &self.sealer })
+        // Unchecked only in that it borrows the connection shared, so `commit` can still reach
+        // it after the transaction ends; `&mut self` keeps transactions from nesting.
+        let tx = Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)?;
+        Ok(StoreTx {
+            tx,
+            conn: &self.conn,
+            sealer: &self.sealer,
+            erased: Cell::new(false),
+            shred_pending: &self.shred_pending,
+        })
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -212,8 +228,10 @@ impl Store {
             let sealed =
                 sealed.ok_or_else(|| Error::Corrupt(format!("case {doc_id} has no summary")))?;
             let plain = self.sealer.open(summary_aad(&doc_id).as_bytes(), &sealed)?;
-            let summary: CaseSummary = serde_json::from_slice(&plain)
+            let mut summary: CaseSummary = serde_json::from_slice(&plain)
                 .map_err(|e| Error::Corrupt(format!("case summary: {e}")))?;
+            // The row says which case this is; a summary is only what the document said.
+            summary.id = doc_id;
             summaries.push(summary);
         }
         Ok(summaries)
@@ -223,7 +241,11 @@ impl Store {
 /// A write transaction over the store. Dropping it without `commit` rolls everything back.
 pub struct StoreTx<'a> {
     tx: Transaction<'a>,
+    conn: &'a Connection,
     sealer: &'a Sealer,
+    /// This transaction destroys a case or its keys (`delete_doc`, `forget_case_keys`).
+    erased: Cell<bool>,
+    shred_pending: &'a Cell<bool>,
 }
 
 impl StoreTx<'_> {
@@ -235,9 +257,24 @@ impl StoreTx<'_> {
         doc_state(&self.tx, doc_id)
     }
 
+    /// Makes the transaction durable. One that erased something is followed by a checkpoint
+    /// that truncates the WAL: secure_delete zeroes the freed pages, but in WAL mode the
+    /// zeroed pages are new frames and the old ones, holding the sealed rows and keys, stay
+    /// in the -wal file until it is checkpointed and truncated.
     pub fn commit(self) -> Result<()> {
         self.tx.commit()?;
+        if self.erased.get() {
+            self.shred_pending.set(true);
+        }
+        if self.shred_pending.get() && checkpoint_truncate(self.conn)? {
+            self.shred_pending.set(false);
+        }
         Ok(())
+    }
+
+    /// Marks the transaction as destroying case data, for `commit` to wipe the WAL after.
+    fn erasing(&self) {
+        self.erased.set(true);
     }
 
     pub fn put_meta(&self, key: &str, plaintext: &[u8]) -> Result<()> {
@@ -285,15 +322,23 @@ impl StoreTx<'_> {
         Ok(to_usize(total))
     }
 
-    pub fn put_summary(&self, summary: &CaseSummary) -> Result<()> {
-        let json = serde_json::to_vec(summary).map_err(|e| Error::Storage(e.to_string()))?;
-        let sealed = self.sealer.seal(summary_aad(&summary.id).as_bytes(), &json)?;
+    /// Stores the list summary of case `doc_id`. The caller names the row: a summary read
+    /// from a document that claims another id (any member can write one) must not land in
+    /// another case's row, so it is stored under `doc_id` whatever it says.
+    pub fn put_summary(&self, doc_id: &str, summary: &CaseSummary) -> Result<()> {
+        let json = if summary.id == doc_id {
+            serde_json::to_vec(summary)
+        } else {
+            serde_json::to_vec(&CaseSummary { id: doc_id.to_string(), ..summary.clone() })
+        }
+        .map_err(|e| Error::Storage(e.to_string()))?;
+        let sealed = self.sealer.seal(summary_aad(doc_id).as_bytes(), &json)?;
         let updated = self
             .tx
             .prepare_cached("UPDATE docs SET summary = ?2 WHERE doc_id = ?1")?
-            .execute(params![summary.id, sealed])?;
+            .execute(params![doc_id, sealed])?;
         if updated != 1 {
-            return Err(Error::not_found("case", summary.id.clone()));
+            return Err(Error::not_found("case", doc_id));
         }
         Ok(())
     }
@@ -328,6 +373,13 @@ fn doc_state(conn: &Connection, doc_id: &str) -> Result<Option<DocState>> {
             })
         })
         .optional()?)
+}
+
+/// Copies the WAL into the database and truncates it to nothing; false when a reader kept
+/// it from finishing (after the busy timeout), so the old frames are still there.
+fn checkpoint_truncate(conn: &Connection) -> Result<bool> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
 }
 
 fn configure(conn: &Connection) -> Result<()> {

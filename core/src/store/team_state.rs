@@ -144,6 +144,7 @@ impl StoreTx<'_> {
 
     /// Crypto-shredding on this device: the case's keys, chain and pending envelopes go.
     pub fn forget_case_keys(&self, doc_id: &str) -> Result<()> {
+        self.erasing();
         for sql in [
             "DELETE FROM case_keys WHERE doc_id = ?1",
             "DELETE FROM outbox WHERE doc_id = ?1",
@@ -210,6 +211,7 @@ impl StoreTx<'_> {
 
     /// Removes a document and its changes (an erased case).
     pub fn delete_doc(&self, doc_id: &str) -> Result<()> {
+        self.erasing();
         self.tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([doc_id])?;
         self.tx.prepare_cached("DELETE FROM docs WHERE doc_id = ?1")?.execute([doc_id])?;
         Ok(())
