@@ -369,6 +369,22 @@ impl Forger {
         doc.save_after(&heads)
     }
 
+    /// An access-log entry written by Mallory's own device in `device`'s name.
+    fn access_in_name_of(&self, device: DeviceId, member: &str) -> Vec<u8> {
+        let actor = session_actor(self.identity.id()).unwrap();
+        let mut doc = CaseDoc::load(std::slice::from_ref(&self.exported), &actor).unwrap();
+        let heads = doc.heads();
+        let entry = eropaf_core::access_log::AccessEntry {
+            at: Utc::now(),
+            device: device.to_hex(),
+            member: member.into(),
+            action: eropaf_core::access_log::AccessAction::Export,
+            on_behalf: None,
+        };
+        assert!(doc.log_access(&entry).unwrap());
+        doc.save_after(&heads)
+    }
+
     fn snapshot_with_visit(&self, actor_device: DeviceId, note: &str) -> (String, Vec<u8>) {
         let actor = session_actor(actor_device).unwrap();
         let mut doc = CaseDoc::load(std::slice::from_ref(&self.exported), &actor).unwrap();
@@ -542,6 +558,24 @@ fn a_worker_cannot_approve_her_own_decision_in_the_supervisors_name() {
         );
     }
     assert_eq!(team.supervisor.review_queue().unwrap().len(), 1, "it left the queue");
+}
+
+/// Mallory exports the case and writes the log entry in Victor's name: the log would then say
+/// Victor took the resident's data home. No device shows an entry that names another device
+/// than the one that wrote it.
+#[test]
+fn an_access_log_entry_in_another_members_name_is_not_shown() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    let victor = team.workers[1].device_id();
+    let forged = mallory.access_in_name_of(victor, "Werker 1");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
+    mallory.push(&http, &team.team_id, envelope);
+    sync(&mut team.supervisor, &http);
+    let log = team.supervisor.case(&case).unwrap().access_log;
+    let in_victors_name = log.iter().filter(|e| e.device == victor.to_hex()).count();
+    assert_eq!(in_victors_name, 0, "{log:?}");
 }
 
 /// A member's change that arrives intact but leaves the case unreadable is dropped and

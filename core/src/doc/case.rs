@@ -201,7 +201,18 @@ impl CaseDoc {
             data.assessments.into_iter().map(|(key, a)| a.into_assessment(key)).collect();
         assessments.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         let reviews = sorted_reviews(data.reviews);
-        let access_log = data.access.into_iter().filter_map(AccessData::into_entry).collect();
+        // An access-log entry names the device that made it; one that names another device,
+        // or that someone else's change altered, is not shown: nobody logs in another's name.
+        let access_writers = self.access_writers()?;
+        let access_log = data
+            .access
+            .into_iter()
+            .enumerate()
+            .filter(|(index, entry)| {
+                access_writers.get(*index).is_some_and(|w| w.as_slice() == [entry.device.clone()])
+            })
+            .filter_map(|(_, entry)| entry.into_entry())
+            .collect();
         Ok(Case {
             id: id.to_string(),
             resident: data.resident.into_resident(),
@@ -615,6 +626,25 @@ impl CaseDoc {
             Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
             _ => Err(Error::not_found(what, id)),
         }
+    }
+
+    /// For each access-log entry, in list order, every device whose operations it comes from.
+    fn access_writers(&self) -> Result<Vec<Vec<String>>> {
+        let Some((Value::Object(ObjType::List), list)) = self.doc.get(ROOT, "access")? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for index in 0..self.doc.length(&list) {
+            let mut writers = Vec::new();
+            if let Some((_, entry)) = self.doc.get(&list, index)? {
+                collect_writers(&entry, &mut writers);
+                collect_object_writers(&self.doc, &entry, &mut writers);
+            }
+            writers.sort();
+            writers.dedup();
+            out.push(writers);
+        }
+        Ok(out)
     }
 
     /// For each review, every device whose operations its current content comes from: the
