@@ -734,3 +734,34 @@ fn a_bad_key_package_is_reported_and_the_sync_goes_on() {
     let again = team.workers[0].sync(&http, &mut |_| {});
     assert!(again.is_ok(), "and the next sync runs too: {again:?}");
 }
+
+/// The relay's operator deletes one of Sanne's envelopes from its database: her second visit
+/// never reaches Marieke. Marieke's device notices the hole in Sanne's chain and says so.
+#[test]
+fn an_envelope_the_relay_holds_back_is_noticed() {
+    let Setup { relay_dir: _relay_dir, relay, http, mut team } = setup(1);
+    let case = team.workers[0].new_case(&Resident::named("Esther Mulder"), None).unwrap();
+    team.workers[0].record_visit(&case, &note("Eerste bezoek")).unwrap();
+    sync(&mut team.workers[0], &http);
+    assert!(sync(&mut team.supervisor, &http).warnings.is_empty());
+    let before = last_seq(&relay.db);
+    team.workers[0].record_visit(&case, &note("Tweede bezoek")).unwrap();
+    team.workers[0].record_visit(&case, &note("Derde bezoek")).unwrap();
+    sync(&mut team.workers[0], &http);
+    let deleted = relay_db(&relay.db)
+        .execute(
+            "DELETE FROM envelopes WHERE server_seq = (SELECT MIN(server_seq) FROM envelopes
+             WHERE server_seq > ?1)",
+            [before],
+        )
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let report = sync(&mut team.supervisor, &http);
+    let sanne = team.workers[0].device_id().to_hex();
+    assert!(
+        report.warnings.iter().any(|w| w.contains("achter") && w.contains(&sanne[..8])),
+        "{report:?}"
+    );
+    // Said once; a later sync that finds nothing new says nothing.
+    assert!(sync(&mut team.supervisor, &http).warnings.is_empty());
+}

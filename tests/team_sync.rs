@@ -251,3 +251,30 @@ fn what_waited_in_the_outbox_during_a_revocation_leaves_under_the_new_epoch() {
     assert_eq!(t.supervisor.case(&case).unwrap().visits.len(), 1, "the visit arrived");
     assert_eq!(readable_by_daan(&t), before, "the revoked phone reads the new visit");
 }
+
+/// A supervisor's snapshot lets the relay drop the envelopes it covers: a device that was
+/// behind finds holes in the authors' chains that the snapshot explains, and raises no alarm.
+#[test]
+fn envelopes_dropped_for_a_snapshot_raise_no_alarm() {
+    let mut t = team(1);
+    let case = t.workers[0].new_case(&Resident::named("Drukke casus"), None).unwrap();
+    t.workers[0].record_visit(&case, &visit("bezoek 0")).unwrap();
+    sync(&mut t.workers[0], &t.transport);
+    // A second supervisor who follows along; Marieke stays behind after her first look.
+    let dir = tempfile::tempdir().unwrap();
+    let mut joost = create_device(dir.path(), &t.key, "Joost");
+    enrol(&mut t.supervisor, &mut joost, &t.transport, Role::Supervisor);
+    assert!(sync(&mut t.supervisor, &t.transport).warnings.is_empty());
+    for n in 1..80 {
+        t.workers[0].record_visit(&case, &visit(&format!("bezoek {n}"))).unwrap();
+        if n == 70 {
+            sync(&mut t.workers[0], &t.transport);
+            sync(&mut joost, &t.transport); // snapshots the busy case
+        }
+    }
+    sync(&mut t.workers[0], &t.transport);
+    let report = sync(&mut t.supervisor, &t.transport);
+    assert!(report.pulled < 40, "the relay dropped what the snapshot covers: {report:?}");
+    assert!(report.warnings.is_empty(), "{report:?}");
+    assert_eq!(t.supervisor.case(&case).unwrap().visits.len(), 80);
+}

@@ -212,4 +212,7 @@ pub fn sync_report(report: &SyncReport, names: &HashMap<String, String>) {
     for reason in &report.refused {
         outln!("Geweigerd (niet toegepast): {reason}");
     }
+    for warning in &report.warnings {
+        outln!("Let op: {warning}.");
+    }
 }

@@ -779,6 +779,8 @@ pub struct SyncReport {
     /// Devices waiting for this supervisor to compare safety codes and admit them
     /// (`pendingJoiners`, `admit`).
     pub waiting_joiners: u64,
+    /// Signs that the relay held envelopes back, in Dutch, to show.
+    pub warnings: Vec<String>,
 }
 
 impl From<eropaf_core::SyncReport> for SyncReport {
@@ -793,6 +795,7 @@ impl From<eropaf_core::SyncReport> for SyncReport {
             epoch: r.epoch,
             waiting_for_approval: r.waiting_for_approval,
             waiting_joiners: r.waiting_joiners,
+            warnings: r.warnings,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::doc::CaseDoc;
 use crate::model::CaseSummary;
 use crate::store::{DocKind, OwnChain, StoreTx};
-use crate::sync::envelope::{self, Envelope, EnvelopeKind};
+use crate::sync::envelope::{self, Envelope, EnvelopeHeader, EnvelopeKind};
 use crate::sync::transport::{Pulled, Transport};
 use crate::team::erasure;
 use crate::team::roster::{Role, RosterEntry};
@@ -52,6 +52,10 @@ pub struct SyncReport {
     pub epoch: u32,
     /// This device asked to join and no supervisor has admitted it yet.
     pub waiting_for_approval: bool,
+    /// Signs that the relay held envelopes back (an author's chain skipped numbers that no
+    /// supervisor snapshot explains), or that a device signed two different envelopes in one
+    /// place of its chain. What arrived is applied either way.
+    pub warnings: Vec<String>,
     /// Devices that asked to join with this supervisor's invitations and wait for it to
     /// compare safety codes and admit them (`team pending`, `team admit`).
     pub waiting_joiners: u64,
@@ -336,6 +340,18 @@ impl Eropaf {
                 break;
             }
         }
+        // Everything there is has arrived, snapshots included: a skip still unexplained is
+        // the relay holding envelopes back.
+        let tx = self.store.transaction()?;
+        for (doc_id, author, missing) in tx.take_missing()? {
+            let noun = if missing == 1 { "envelop" } else { "enveloppen" };
+            report.warnings.push(format!(
+                "de relay hield {missing} {noun} van apparaat {} voor casus {} achter",
+                short(&hex::encode(author)),
+                short(&doc_id)
+            ));
+        }
+        tx.commit()?;
         self.refresh_stale_summaries(report)
     }
 
@@ -519,7 +535,7 @@ impl Inbox<'_> {
     /// something (its case key, or the changes it builds on) or was refused. A refusal is
     /// reported and the sync goes on: one bad envelope must not keep a worker from the rest.
     fn take_in(&self, tx: &StoreTx<'_>, bytes: &[u8], report: &mut SyncReport) -> Result<Applied> {
-        let opened = match self.open(tx, bytes) {
+        let opened = match self.open(tx, bytes, &mut report.warnings) {
             Ok(opened) => opened,
             Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => return Err(e),
             Err(e) => {
@@ -610,7 +626,49 @@ impl Inbox<'_> {
         Ok(Stored::Taken)
     }
 
-    fn open(&self, tx: &StoreTx<'_>, bytes: &[u8]) -> Result<Opened> {
+    /// Follows the author's chain for the document: the next number with the previous hash is
+    /// the normal case; a jump is counted as missing until a supervisor's snapshot of the
+    /// document explains it (the relay drops what a snapshot covers) or the sync ends; the
+    /// same number with another envelope is a device signing two histories. An envelope seen
+    /// before (a retry of one that waited) changes nothing. The first envelope of an author
+    /// for a document is taken as the start: a device that joins later cannot know more.
+    fn follow_chain(
+        &self,
+        tx: &StoreTx<'_>,
+        doc_id: &str,
+        header: &EnvelopeHeader,
+        hash: &[u8; 32],
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let author = header.author.as_bytes();
+        if header.kind == EnvelopeKind::Snapshot
+            && self.team.roster.role(&header.author.to_hex()) == Some(Role::Supervisor)
+        {
+            return tx.explain_missing(doc_id);
+        }
+        match tx.author_chain(doc_id, author)? {
+            None => tx.put_author_chain(doc_id, author, header.seq, hash, 0),
+            Some((seq, last)) if header.seq == seq + 1 && header.prev == Some(last) => {
+                tx.put_author_chain(doc_id, author, header.seq, hash, 0)
+            }
+            Some((seq, last)) if header.seq == seq && last != *hash => {
+                warnings.push(format!(
+                    "apparaat {} ondertekende twee verschillende enveloppen op plaats {} voor \
+                     casus {}",
+                    short(&header.author.to_hex()),
+                    header.seq,
+                    short(doc_id)
+                ));
+                Ok(())
+            }
+            Some((seq, _)) if header.seq > seq => {
+                tx.put_author_chain(doc_id, author, header.seq, hash, header.seq - seq - 1)
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn open(&self, tx: &StoreTx<'_>, bytes: &[u8], warnings: &mut Vec<String>) -> Result<Opened> {
         let team = self.team;
         let envelope = Envelope::from_bytes(bytes)?;
         let header = &envelope.header;
@@ -626,6 +684,7 @@ impl Inbox<'_> {
         if header.author == self.me {
             return Ok(Opened::Own { doc_id });
         }
+        self.follow_chain(tx, &doc_id, header, &envelope.hash(), warnings)?;
         match header.kind {
             EnvelopeKind::KeyPackage => {
                 if !team.roster.could_hold_epoch(&author, header.key_version) {

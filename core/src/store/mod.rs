@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_team_sync.sql"),
     include_str!("migrations/0003_stale_summaries.sql"),
+    include_str!("migrations/0004_author_chains.sql"),
 ];
 
 const META_PASSPHRASE: &str = "passphrase_params";

@@ -151,6 +151,7 @@ impl StoreTx<'_> {
             "DELETE FROM doc_sync WHERE doc_id = ?1",
             "DELETE FROM pending_envelopes WHERE doc_id = ?1",
             "DELETE FROM stale_summaries WHERE doc_id = ?1",
+            "DELETE FROM author_chains WHERE doc_id = ?1",
         ] {
             self.tx.prepare_cached(sql)?.execute([doc_id])?;
         }
@@ -222,6 +223,70 @@ impl StoreTx<'_> {
             .prepare_cached("INSERT INTO outbox (doc_id, envelope) VALUES (?1, ?2)")?
             .execute(params![doc_id, envelope])?;
         Ok(())
+    }
+
+    /// The newest envelope taken in from `author` for the document: its sequence number and
+    /// hash.
+    pub fn author_chain(&self, doc_id: &str, author: &[u8; 16]) -> Result<Option<(u64, [u8; 32])>> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT seq, hash FROM author_chains WHERE doc_id = ?1 AND author = ?2",
+            )?
+            .query_row(params![doc_id, &author[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(row.and_then(|(seq, hash)| {
+            Some((u64::try_from(seq).ok()?, <[u8; 32]>::try_from(hash).ok()?))
+        }))
+    }
+
+    /// Moves the author's chain on to `seq`/`hash`, adding `skipped` to what is missing.
+    pub fn put_author_chain(
+        &self,
+        doc_id: &str,
+        author: &[u8; 16],
+        seq: u64,
+        hash: &[u8; 32],
+        skipped: u64,
+    ) -> Result<()> {
+        let seq = i64::try_from(seq).map_err(|_| Error::Storage("sequence overflow".into()))?;
+        let skipped = i64::try_from(skipped).unwrap_or(i64::MAX);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO author_chains (doc_id, author, seq, hash, missing)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (doc_id, author) DO UPDATE SET seq = excluded.seq,
+                     hash = excluded.hash, missing = missing + excluded.missing",
+            )?
+            .execute(params![doc_id, &author[..], seq, &hash[..], skipped])?;
+        Ok(())
+    }
+
+    /// A supervisor's snapshot of the document arrived: the relay may drop what it covers, so
+    /// envelopes skipped before it are explained, and each author's next envelope starts its
+    /// chain afresh.
+    pub fn explain_missing(&self, doc_id: &str) -> Result<()> {
+        self.tx.prepare_cached("DELETE FROM author_chains WHERE doc_id = ?1")?.execute([doc_id])?;
+        Ok(())
+    }
+
+    /// What is still missing, per document and author, and starts counting afresh.
+    pub fn take_missing(&self) -> Result<Vec<(String, [u8; 16], u64)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT doc_id, author, missing FROM author_chains WHERE missing > 0 ORDER BY doc_id",
+        )?;
+        let rows: Vec<(String, Vec<u8>, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        self.tx
+            .prepare_cached("UPDATE author_chains SET missing = 0 WHERE missing > 0")?
+            .execute([])?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(doc, author, missing)| {
+                Some((doc, <[u8; 16]>::try_from(author).ok()?, u64::try_from(missing).ok()?))
+            })
+            .collect())
     }
 
     /// The outbox envelopes of one document, oldest first, with their row ids.
