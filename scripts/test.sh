@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "setup (scripts/setup.sh: installs what is missing)"
+./scripts/setup.sh
+
 step "rustfmt"
 cargo fmt --all -- --check
 
