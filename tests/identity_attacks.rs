@@ -8,13 +8,13 @@
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT};
-use eropaf_core::crypto::{session_actor, DeviceIdentity, SecretKey};
+use eropaf_core::crypto::session_actor;
 use eropaf_core::model::{NewVisit, Resident};
-use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
+use eropaf_core::sync::envelope::EnvelopeKind;
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::transport::Transport;
 use eropaf_core::{Eropaf, SyncReport};
-use eropaf_tests::{case_key, device_identity, fast_tempdir, open_store, Team, TestRelay};
+use eropaf_tests::{fast_tempdir, Forger, Team, TestRelay};
 
 fn sync(device: &mut Eropaf, transport: &dyn Transport) -> SyncReport {
     device.sync(transport, &mut |_| {}).unwrap()
@@ -24,67 +24,20 @@ fn note(text: &str) -> NewVisit {
     NewVisit { note: text.into(), ..NewVisit::default() }
 }
 
-/// Mallory's device writing straight to the relay: valid changes under her own actor, sealed
-/// with the case key she holds and signed by her device, as her next envelope for the case.
-struct Mallory {
-    identity: DeviceIdentity,
-    team_id: [u8; 16],
-    doc_id: [u8; 16],
-    key_version: u32,
-    case_key: SecretKey,
-    seq: u64,
-    prev: Option<[u8; 32]>,
-    /// The case as her device holds it.
-    exported: Vec<u8>,
+/// The changes `edit` makes to Mallory's copy of the case, under her own actor.
+fn change(mallory: &Forger, edit: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {
+    let actor = session_actor(mallory.identity.id()).unwrap();
+    let mut doc = AutoCommit::load(&mallory.exported).unwrap().with_actor(ActorId::from(actor));
+    let heads = doc.get_heads();
+    edit(&mut doc);
+    doc.commit();
+    doc.save_after(&heads)
 }
 
-impl Mallory {
-    /// Mallory is the team's `workers[0]`; she created `case`, so she holds its key.
-    fn new(team: &mut Team, case: &str) -> Mallory {
-        let dir = team.dirs[1].path().to_path_buf();
-        let mut store = open_store(&dir, &team.key);
-        let tx = store.transaction().unwrap();
-        let chain = tx.own_chain(case).unwrap();
-        drop(tx);
-        let (key_version, case_key) = case_key(&dir, &team.key, case);
-        Mallory {
-            identity: device_identity(&dir, &team.key),
-            team_id: hex::decode(&team.team_id).unwrap().try_into().unwrap(),
-            doc_id: hex::decode(case).unwrap().try_into().unwrap(),
-            key_version,
-            case_key,
-            seq: chain.seq,
-            prev: chain.prev,
-            exported: team.workers[0].export_case(case).unwrap(),
-        }
-    }
-
-    /// The changes `edit` makes to her copy of the case, under her own actor.
-    fn change(&self, edit: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {
-        let actor = session_actor(self.identity.id()).unwrap();
-        let mut doc = AutoCommit::load(&self.exported).unwrap().with_actor(ActorId::from(actor));
-        let heads = doc.get_heads();
-        edit(&mut doc);
-        doc.commit();
-        doc.save_after(&heads)
-    }
-
-    fn push(&mut self, http: &HttpTransport, team_id: &str, payload: &[u8]) {
-        let header = EnvelopeHeader::new(
-            self.team_id,
-            self.doc_id,
-            self.key_version,
-            self.identity.id(),
-            self.seq + 1,
-            self.prev,
-            EnvelopeKind::Changes,
-        )
-        .unwrap();
-        let envelope = Envelope::seal(header, &self.case_key, payload, &self.identity).unwrap();
-        self.seq += 1;
-        self.prev = Some(envelope.hash());
-        http.push(&self.identity, team_id, &[envelope.to_bytes()]).unwrap(); // the relay cannot look inside
-    }
+/// Sealed as her next envelope and pushed.
+fn push(mallory: &mut Forger, http: &HttpTransport, team_id: &str, payload: &[u8]) {
+    let envelope = mallory.seal(EnvelopeKind::Changes, payload);
+    mallory.push(http, team_id, envelope);
 }
 
 struct Setup {
@@ -151,25 +104,25 @@ fn assert_cases_intact(setup: &mut Setup, esther: &str, bram: &str) {
 #[test]
 fn a_case_renamed_to_another_case_redirects_nothing() {
     let (mut setup, esther, bram) = two_cases();
-    let mut mallory = Mallory::new(&mut setup.team, &esther);
-    let rename = mallory.change(|doc| doc.put(ROOT, "id", bram.as_str()).unwrap());
+    let mut mallory = Forger::new(&mut setup.team, &esther);
+    let rename = change(&mallory, |doc| doc.put(ROOT, "id", bram.as_str()).unwrap());
     let team_id = setup.team.team_id.clone();
-    mallory.push(&setup.http, &team_id, &rename);
+    push(&mut mallory, &setup.http, &team_id, &rename);
     assert_cases_intact(&mut setup, &esther, &bram);
 }
 
 #[test]
 fn a_case_renamed_to_garbage_keeps_syncing_and_opening() {
     let (mut setup, esther, bram) = two_cases();
-    let mut mallory = Mallory::new(&mut setup.team, &esther);
+    let mut mallory = Forger::new(&mut setup.team, &esther);
     let team_id = setup.team.team_id.clone();
-    let garbage = mallory.change(|doc| doc.put(ROOT, "id", "geen-casus").unwrap());
-    mallory.push(&setup.http, &team_id, &garbage);
+    let garbage = change(&mallory, |doc| doc.put(ROOT, "id", "geen-casus").unwrap());
+    push(&mut mallory, &setup.http, &team_id, &garbage);
     assert_cases_intact(&mut setup, &esther, &bram);
     // Nor does an id of the wrong type keep the case from being read.
-    let mut mallory = Mallory::new(&mut setup.team, &bram);
-    let number = mallory.change(|doc| doc.put(ROOT, "id", 7_i64).unwrap());
-    mallory.push(&setup.http, &team_id, &number);
+    let mut mallory = Forger::new(&mut setup.team, &bram);
+    let number = change(&mallory, |doc| doc.put(ROOT, "id", 7_i64).unwrap());
+    push(&mut mallory, &setup.http, &team_id, &number);
     assert_cases_intact(&mut setup, &esther, &bram);
 }
 
@@ -177,10 +130,10 @@ fn a_case_renamed_to_garbage_keeps_syncing_and_opening() {
 #[test]
 fn a_device_that_joins_after_a_rename_still_gets_the_case() {
     let (mut setup, esther, bram) = two_cases();
-    let mut mallory = Mallory::new(&mut setup.team, &esther);
-    let rename = mallory.change(|doc| doc.put(ROOT, "id", bram.as_str()).unwrap());
+    let mut mallory = Forger::new(&mut setup.team, &esther);
+    let rename = change(&mallory, |doc| doc.put(ROOT, "id", bram.as_str()).unwrap());
     let team_id = setup.team.team_id.clone();
-    mallory.push(&setup.http, &team_id, &rename);
+    push(&mut mallory, &setup.http, &team_id, &rename);
 
     let Setup { http, team, .. } = &mut setup;
     let dir = fast_tempdir();
@@ -210,10 +163,10 @@ fn a_visit_cannot_take_another_visits_id() {
     sync(&mut team.workers[0], http);
     let victor = team.workers[1].device_id().to_hex();
 
-    let mut mallory = Mallory::new(team, &esther);
+    let mut mallory = Forger::new(team, &esther);
     let own = mallory.identity.id().to_hex();
     let key = eropaf_core::crypto::random_id().unwrap();
-    let forged = mallory.change(|doc| {
+    let forged = change(&mallory, |doc| {
         let Some((Value::Object(ObjType::Map), visits)) = doc.get(ROOT, "visits").unwrap() else {
             panic!("the case has its visits map");
         };
@@ -228,7 +181,7 @@ fn a_visit_cannot_take_another_visits_id() {
         doc.put_object(&visit, "observations", ObjType::List).unwrap();
     });
     let team_id = team.team_id.clone();
-    mallory.push(http, &team_id, &forged);
+    push(&mut mallory, http, &team_id, &forged);
 
     let report = sync(&mut team.supervisor, http);
     let case = team.supervisor.case(&esther).unwrap();

@@ -6,16 +6,16 @@
 #![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
 
 use chrono::Utc;
-use eropaf_core::crypto::{session_actor, sha256, DeviceId, DeviceIdentity, SecretKey};
+use eropaf_core::crypto::{session_actor, sha256, DeviceId};
 use eropaf_core::doc::CaseDoc;
 use eropaf_core::model::{CaseStatus, LifeDomain, NewVisit, Observation, Resident, Score};
-use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
+use eropaf_core::sync::envelope::EnvelopeKind;
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::request::sign_request;
 use eropaf_core::sync::transport::Transport;
 use eropaf_core::{Eropaf, Error, SyncReport};
 use eropaf_tests::{
-    case_key, device_identity, fast_tempdir, files_containing, open_store, outbox, relay_db, Team,
+    case_key, device_identity, fast_tempdir, files_containing, outbox, relay_db, Forger, Team,
     TestRelay,
 };
 use reqwest::StatusCode;
@@ -303,39 +303,17 @@ fn an_envelope_of_another_team_is_refused() {
 
 // ---- a member who writes in another member's name ----
 
-struct Forger {
-    identity: DeviceIdentity,
-    team_id: [u8; 16],
-    doc_id: [u8; 16],
-    key_version: u32,
-    case_key: SecretKey,
-    seq: u64,
-    prev: Option<[u8; 32]>,
-    /// The case as the forger's device holds it.
-    exported: Vec<u8>,
+/// What Mallory's device writes on top of her copy of the case (see `eropaf_tests::Forger`).
+trait Writes {
+    fn visit(&self, actor_device: DeviceId, author: DeviceId, note: &str) -> (String, Vec<u8>);
+    fn approval(&self, assessment: &str, reviewer: DeviceId) -> Vec<u8>;
+    fn access_in_name_of(&self, device: DeviceId, member: &str) -> Vec<u8>;
+    fn snapshot_with_visit(&self, actor_device: DeviceId, note: &str) -> (String, Vec<u8>);
+    fn status_as_number(&self) -> Vec<u8>;
+    fn message_bomb(&self, len: usize) -> Vec<u8>;
 }
 
-impl Forger {
-    /// Mallory (the team's `workers[0]`) created `case` on her own device, so she holds its key.
-    fn new(team: &mut Team, case: &str) -> Forger {
-        let dir = team.dirs[1].path().to_path_buf();
-        let mut store = open_store(&dir, &team.key);
-        let tx = store.transaction().unwrap();
-        let chain = tx.own_chain(case).unwrap();
-        drop(tx);
-        let (key_version, case_key) = case_key(&dir, &team.key, case);
-        Forger {
-            identity: device_identity(&dir, &team.key),
-            team_id: hex::decode(&team.team_id).unwrap().try_into().unwrap(),
-            doc_id: hex::decode(case).unwrap().try_into().unwrap(),
-            key_version,
-            case_key,
-            seq: chain.seq,
-            prev: chain.prev,
-            exported: team.workers[0].export_case(case).unwrap(),
-        }
-    }
-
+impl Writes for Forger {
     /// A new visit to the case, written by a session of `actor_device`, naming `author` as
     /// the visit's author: the changes alone, or the whole document with them.
     fn visit(&self, actor_device: DeviceId, author: DeviceId, note: &str) -> (String, Vec<u8>) {
@@ -421,28 +399,6 @@ impl Forger {
         doc.commit_with(automerge::transaction::CommitOptions::default().with_message(message));
         let mut change = doc.get_changes(&heads).into_iter().next().unwrap();
         change.bytes().into_owned()
-    }
-
-    /// Sealed and signed by Mallory's own device, as her next envelope for the case.
-    fn seal(&mut self, kind: EnvelopeKind, payload: &[u8]) -> Vec<u8> {
-        let header = EnvelopeHeader::new(
-            self.team_id,
-            self.doc_id,
-            self.key_version,
-            self.identity.id(),
-            self.seq + 1,
-            self.prev,
-            kind,
-        )
-        .unwrap();
-        let envelope = Envelope::seal(header, &self.case_key, payload, &self.identity).unwrap();
-        self.seq += 1;
-        self.prev = Some(envelope.hash());
-        envelope.to_bytes()
-    }
-
-    fn push(&self, http: &HttpTransport, team_id: &str, envelope: Vec<u8>) {
-        http.push(&self.identity, team_id, &[envelope]).unwrap();
     }
 }
 

@@ -264,3 +264,81 @@ pub fn weighed(device: &mut Eropaf, case: &str, question: &str, budget: Option<u
     device.set_maatwerk(case, &id, true, budget).expect("maatwerk");
     id
 }
+
+/// An enrolled worker's device (the team's `workers[0]`, Mallory) writing straight to the
+/// relay with only what she really has: her device's keys, the key of a case she created, her
+/// own copy of that case. What she seals is her own valid, signed next envelope for the case.
+pub struct Forger {
+    pub identity: eropaf_core::crypto::DeviceIdentity,
+    pub team_id: [u8; 16],
+    pub doc_id: [u8; 16],
+    pub key_version: u32,
+    pub case_key: SecretKey,
+    pub seq: u64,
+    pub prev: Option<[u8; 32]>,
+    /// The case as her device holds it.
+    pub exported: Vec<u8>,
+}
+
+impl Forger {
+    /// Mallory created `case` on her own device, so she holds its key.
+    pub fn new(team: &mut Team, case: &str) -> Forger {
+        let dir = team.dirs[1].path().to_path_buf();
+        let mut store = open_store(&dir, &team.key);
+        let tx = store.transaction().expect("transaction");
+        let chain = tx.own_chain(case).expect("own chain");
+        drop(tx);
+        let (key_version, case_key) = case_key(&dir, &team.key, case);
+        let id16 = |hex_id: &str| -> [u8; 16] {
+            let bytes: Vec<u8> = (0..hex_id.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex_id[i..i + 2], 16).expect("hex id"))
+                .collect();
+            bytes.try_into().expect("16-byte id")
+        };
+        Forger {
+            identity: device_identity(&dir, &team.key),
+            team_id: id16(&team.team_id),
+            doc_id: id16(case),
+            key_version,
+            case_key,
+            seq: chain.seq,
+            prev: chain.prev,
+            exported: team.workers[0].export_case(case).expect("export"),
+        }
+    }
+
+    /// Sealed and signed by her own device, as her next envelope for the case.
+    pub fn seal(
+        &mut self,
+        kind: eropaf_core::sync::envelope::EnvelopeKind,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader};
+        let header = EnvelopeHeader::new(
+            self.team_id,
+            self.doc_id,
+            self.key_version,
+            self.identity.id(),
+            self.seq + 1,
+            self.prev,
+            kind,
+        )
+        .expect("header");
+        let envelope =
+            Envelope::seal(header, &self.case_key, payload, &self.identity).expect("seal");
+        self.seq += 1;
+        self.prev = Some(envelope.hash());
+        envelope.to_bytes()
+    }
+
+    /// To the relay, which cannot look inside.
+    pub fn push(
+        &self,
+        http: &dyn eropaf_core::sync::transport::Transport,
+        team_id: &str,
+        envelope: Vec<u8>,
+    ) {
+        http.push(&self.identity, team_id, &[envelope]).expect("push");
+    }
+}

@@ -507,14 +507,9 @@ impl Eropaf {
         if invitation.expires_at_millis < chrono::Utc::now().timestamp_millis() {
             return Err(Error::Refused("deze uitnodiging is verlopen".into()));
         }
-        // Work from the relay's newest roster, or the relay refuses the entry as stale.
         let team_id = self.team_id()?;
-        let entries = transport.roster(&self.identity, &team_id)?;
-        self.apply_roster_entries(entries)?;
-        let team = self
-            .team
-            .as_mut()
-            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
+        self.take_relays_roster(transport)?;
+        let team = self.team.as_mut().ok_or_else(|| Error::invalid("team", "geen team"))?;
         let mut roster = team.roster.clone();
         let card = joiner.card.clone();
         let entry =
@@ -552,6 +547,14 @@ impl Eropaf {
         })
     }
 
+    /// Brings this device's roster up to the relay's newest: a roster entry appended to an
+    /// older one is refused by the relay as stale.
+    fn take_relays_roster(&mut self, transport: &dyn Transport) -> Result<()> {
+        let team_id = self.team_id()?;
+        let entries = transport.roster(&self.identity, &team_id)?;
+        self.apply_roster_entries(entries)
+    }
+
     /// This device's team, when this device is an active supervisor in it; otherwise
     /// `Unauthorised` with `why`.
     fn active_supervisor_team(&self, why: &str) -> Result<&TeamState> {
@@ -572,16 +575,8 @@ impl Eropaf {
         if device_id == self.identity.id().to_hex() {
             return Err(Error::invalid("device", "een apparaat kan zichzelf niet intrekken"));
         }
-        // Work from the relay's newest roster, or the relay refuses the entries as stale.
-        let team_id = self.team.as_ref().map(|t| t.settings.team_id.clone()).unwrap_or_default();
-        if !team_id.is_empty() {
-            let entries = transport.roster(&self.identity, &team_id)?;
-            self.apply_roster_entries(entries)?;
-        }
-        let team = self
-            .team
-            .as_mut()
-            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
+        self.take_relays_roster(transport)?;
+        let team = self.team.as_mut().ok_or_else(|| Error::invalid("team", "geen team"))?;
         let team_id = team.settings.team_id.clone();
         let mut roster = team.roster.clone();
         let revoke = roster
