@@ -273,3 +273,32 @@ fn a_joiner_is_not_enrolled_into_a_team_the_relay_made_up() {
     assert!(matches!(refused, Error::Refused(_)), "{refused:?}");
     assert!(sanne.team_info().unwrap().is_none(), "Sanne joined the operator's team");
 }
+
+/// Names are personal data too: the relay's files hold neither the team's name nor any
+/// member's, from the founding, the invitations, the join requests or the roster, while every
+/// device shows them.
+#[test]
+fn the_relay_reads_no_member_or_team_name() {
+    let relay_dir = fast_tempdir();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 2, fast_tempdir);
+    let dir = fast_tempdir();
+    let mut waiting = create_device(dir.path(), &new_key(), "Joris Wachtmans");
+    let invitation = team.supervisor.invite(&http, Role::Worker).unwrap();
+    waiting.join(&http, &Invitation::parse(&invitation.code).unwrap()).unwrap();
+    assert_eq!(
+        team.supervisor.refresh_pending_joiners(&http).unwrap()[0].member,
+        "Joris Wachtmans"
+    );
+    for device in team.devices_mut() {
+        device.sync(&http, &mut |_| {}).unwrap();
+        assert_eq!(device.team_info().unwrap().unwrap().team_name, "Wijkteam Noord");
+        let names: Vec<String> = device.members().into_iter().map(|m| m.member).collect();
+        assert_eq!(names, ["Marieke (leidinggevende)", "Werker 0", "Werker 1"]);
+    }
+    for name in ["Wijkteam Noord", "Marieke", "Werker 0", "Werker 1", "Joris Wachtmans"] {
+        let found = eropaf_tests::files_containing(relay_dir.path(), name.as_bytes());
+        assert!(found.is_empty(), "{name:?} readable at the relay: {found:?}");
+    }
+}

@@ -197,6 +197,7 @@ fn fuzz_key_package_decode() {
 fn fuzz_invitation_parse() {
     let expires = chrono::Utc::now() + chrono::Duration::days(7);
     let head = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let names_key = crate::team::names::NamesKey::generate().unwrap();
     let seeds: Vec<Vec<u8>> =
         ["https://relay.example.nl", "http://127.0.0.1:7300", "http://[::1]:1"]
             .iter()
@@ -207,6 +208,7 @@ fn fuzz_invitation_parse() {
                     relay,
                     crate::team::roster::Role::Worker,
                     head,
+                    relay.starts_with("https").then_some(&names_key),
                     expires,
                 )
                 .unwrap();

@@ -159,6 +159,7 @@ impl Team {
             "http://127.0.0.1:1",
             Role::Worker,
             self.roster.head(),
+            None,
             expires,
         )
         .unwrap()

@@ -12,6 +12,7 @@ use crate::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
 use crate::sync::transport::Transport;
 use crate::team::epoch::{CaseKey, EpochKey, KeyPackage};
 use crate::team::invitation::{safety_code, safety_codes_match, Invitation, IssuedInvitation};
+use crate::team::names::{self, NamesKey};
 use crate::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
 use crate::{Error, Result};
 
@@ -29,6 +30,10 @@ const INVITATION_DAYS: i64 = 7;
 pub(crate) struct TeamSettings {
     pub team_id: String,
     pub relay_url: String,
+    /// Hex of the team's names key (`team::names`); none for a team made before names were
+    /// sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names_key: Option<String>,
 }
 
 /// One device in the team, as `team members` lists it.
@@ -62,6 +67,8 @@ struct PendingJoin {
     roster_head: String,
     /// The code this device shows, for the supervisor to compare.
     safety_code: String,
+    #[serde(default)]
+    names_key: Option<String>,
 }
 
 /// A device that asked to join with one of this supervisor's invitations, proved it holds
@@ -113,6 +120,16 @@ impl TeamState {
             .map(|(epoch, key)| (epoch, EpochKey::from_parts(epoch, key)))
             .collect();
         Ok(Some(TeamState { settings, roster, epoch_keys }))
+    }
+
+    /// The team's names key, when it has one.
+    pub fn names(&self) -> Option<NamesKey> {
+        self.settings.names_key.as_deref().and_then(|k| NamesKey::from_hex(k).ok())
+    }
+
+    /// A name from the roster as people read it.
+    pub fn shown(&self, text: &str) -> String {
+        names::shown(self.names().as_ref(), text)
     }
 
     pub fn team_id_bytes(&self) -> Result<[u8; 16]> {
@@ -264,12 +281,19 @@ impl Eropaf {
                  om een registratiecode voor het team",
             ));
         }
-        let card = self.device_card(Role::Supervisor)?;
-        let roster = Roster::create(team_name, &self.identity, card)?;
+        // Names reach the relay sealed: the team's name and its members' names are for the
+        // team, not for whoever runs or backs up the relay.
+        let names = NamesKey::generate()?;
+        if team_name.trim().is_empty() {
+            return Err(Error::invalid("team", "een team heeft een naam nodig"));
+        }
+        let card = self.sealed_card(Role::Supervisor, Some(&names))?;
+        let roster = Roster::create(&names.seal(team_name)?, &self.identity, card)?;
         let epoch_key = EpochKey::generate(roster.epoch())?;
         let settings = TeamSettings {
             team_id: roster.team_id().to_string(),
             relay_url: relay_url.to_string(),
+            names_key: Some(names.to_hex()),
         };
         let tx = self.store.transaction()?;
         for entry in roster.entries() {
@@ -302,6 +326,7 @@ impl Eropaf {
             &team.settings.relay_url,
             role,
             team.roster.head(),
+            team.names().as_ref(),
             expires_at,
         )?;
         transport.create_invitation(
@@ -329,7 +354,7 @@ impl Eropaf {
         if self.team.is_some() {
             return Err(Error::invalid("team", "dit apparaat hoort al bij een team"));
         }
-        let card = self.device_card(invitation.role)?;
+        let card = self.sealed_card(invitation.role, invitation.names_key()?.as_ref())?;
         let card_json = serde_json::to_vec(&card).map_err(|e| Error::Crypto(e.to_string()))?;
         let proof = invitation.sign_join(&card_json)?;
         transport.join(&invitation.team_id, &invitation.invitation_id, &card, &proof)?;
@@ -340,6 +365,7 @@ impl Eropaf {
             invitation_id: invitation.invitation_id.clone(),
             roster_head: invitation.roster_head.clone(),
             safety_code: code.clone(),
+            names_key: invitation.names_key()?.map(|k| k.to_hex()),
         };
         let tx = self.store.transaction()?;
         tx.put_meta(
@@ -386,8 +412,11 @@ impl Eropaf {
         if !roster.is_active(&self.identity.id().to_hex()) {
             return Ok(false);
         }
-        let settings =
-            TeamSettings { team_id: pending.team_id.clone(), relay_url: pending.relay_url.clone() };
+        let settings = TeamSettings {
+            team_id: pending.team_id.clone(),
+            relay_url: pending.relay_url.clone(),
+            names_key: pending.names_key.clone(),
+        };
         let tx = self.store.transaction()?;
         for entry in roster.entries() {
             let json = serde_json::to_vec(entry).map_err(|e| Error::Storage(e.to_string()))?;
@@ -438,7 +467,7 @@ impl Eropaf {
             card.role = invitation.role;
             waiting.push(PendingJoiner {
                 device_id: card.device_id.clone(),
-                member: card.member.clone(),
+                member: team.shown(&card.member),
                 role: invitation.role,
                 code: safety_code(&invitation.secret()?, &card),
                 invitation_id: invitation.invitation_id.clone(),
@@ -540,8 +569,8 @@ impl Eropaf {
         tx.commit()?;
         team.roster = roster;
         Ok(Member {
+            member: team.shown(&card.member),
             device_id: card.device_id,
-            member: card.member,
             role: card.role,
             revoked: false,
         })
@@ -648,7 +677,7 @@ impl Eropaf {
             })
             .map(|card| Member {
                 device_id: card.device_id.clone(),
-                member: card.member.clone(),
+                member: team.shown(&card.member),
                 role: card.role,
                 revoked: !team.roster.is_active(&card.device_id),
             })
@@ -683,7 +712,7 @@ impl Eropaf {
     pub fn team_info(&self) -> Result<Option<TeamInfo>> {
         Ok(self.team.as_ref().map(|team| TeamInfo {
             team_id: team.settings.team_id.clone(),
-            team_name: team.roster.team_name().to_string(),
+            team_name: team.shown(team.roster.team_name()),
             relay_url: team.settings.relay_url.clone(),
             epoch: team.roster.epoch(),
             role: team.roster.role(&self.device_id().to_hex()),
@@ -699,6 +728,17 @@ impl Eropaf {
             &self.device_name,
             role,
         )
+    }
+
+    /// The card as the roster and the relay carry it: with the name sealed when the team has
+    /// a names key.
+    fn sealed_card(&self, role: Role, names: Option<&NamesKey>) -> Result<DeviceCard> {
+        let mut card = self.device_card(role)?;
+        if let Some(names) = names {
+            card.member = names.seal(&card.member)?;
+        }
+        card.check()?;
+        Ok(card)
     }
 
     /// Cases recorded before joining a team, or while this device lacked the epoch key, are

@@ -6,12 +6,15 @@
 use ring::hkdf;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
+use super::names::NamesKey;
 use super::roster::{DeviceCard, Role};
 use crate::crypto::{self, sha256};
 use crate::sync::http::check_relay_url;
 use crate::{Error, Result};
 
 const CODE_PREFIX: &str = "eropaf2";
+/// In a code's names-key place for a team that has none (made before names were sealed).
+const NO_NAMES_KEY: &str = "-";
 /// Domain separation: a join proof never passes as a request, envelope or roster signature.
 pub const JOIN_DOMAIN: &[u8] = b"eropaf join v2\0";
 const KEY_INFO: &[u8] = b"eropaf invitation key v1";
@@ -36,6 +39,10 @@ pub struct Invitation {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip)]
     secret: [u8; 16],
+    /// The team's names key (hex; `team::names`), so the newcomer seals its name before the
+    /// relay sees it and reads the roster's names once admitted. None for a team without one.
+    #[serde(skip)]
+    names_key: Option<String>,
 }
 
 impl Invitation {
@@ -45,15 +52,18 @@ impl Invitation {
         relay_url: &str,
         role: Role,
         roster_head: &str,
+        names_key: Option<&NamesKey>,
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Invitation> {
         let invitation_id = crypto::random_id()?;
         let mut secret = [0u8; 16];
         crypto::fill_random(&mut secret)?;
+        let names_key = names_key.map(NamesKey::to_hex);
         let code = format!(
-            "{CODE_PREFIX}|{team_id}|{invitation_id}|{}|{}|{roster_head}|{relay_url}",
+            "{CODE_PREFIX}|{team_id}|{invitation_id}|{}|{}|{roster_head}|{}|{relay_url}",
             hex::encode(secret),
-            role.key()
+            role.key(),
+            names_key.as_deref().unwrap_or(NO_NAMES_KEY)
         );
         Ok(Invitation {
             code,
@@ -64,6 +74,7 @@ impl Invitation {
             roster_head: roster_head.to_owned(),
             expires_at: Some(expires_at),
             secret,
+            names_key,
         })
     }
 
@@ -72,11 +83,18 @@ impl Invitation {
     pub fn parse(code: &str) -> Result<Invitation> {
         let bad = || Error::invalid("uitnodiging", "dit is geen geldige uitnodigingscode");
         let code = code.trim();
-        let parts: Vec<&str> = code.splitn(7, '|').collect();
-        let [prefix, team_id, invitation_id, secret, role, roster_head, relay_url] =
+        let parts: Vec<&str> = code.splitn(8, '|').collect();
+        let [prefix, team_id, invitation_id, secret, role, roster_head, names_key, relay_url] =
             parts.as_slice()
         else {
             return Err(bad());
+        };
+        let names_key = match *names_key {
+            NO_NAMES_KEY => None,
+            text => {
+                NamesKey::from_hex(text).map_err(|_| bad())?;
+                Some(text.to_owned())
+            }
         };
         if *prefix != CODE_PREFIX {
             return Err(bad());
@@ -100,11 +118,16 @@ impl Invitation {
             roster_head: (*roster_head).to_owned(),
             expires_at: None,
             secret,
+            names_key,
         })
     }
 
     pub(crate) fn secret(&self) -> &[u8; 16] {
         &self.secret
+    }
+
+    pub(crate) fn names_key(&self) -> Result<Option<NamesKey>> {
+        self.names_key.as_deref().map(NamesKey::from_hex).transpose()
     }
 
     /// The public half of the one-time key: all the relay learns of the invitation.
@@ -232,6 +255,7 @@ mod tests {
             "http://127.0.0.1:8443",
             Role::Worker,
             HEAD,
+            Some(&NamesKey::generate().unwrap()),
             chrono::Utc::now(),
         )
         .unwrap()

@@ -3,4 +3,5 @@
 pub mod epoch;
 pub mod erasure;
 pub mod invitation;
+pub mod names;
 pub mod roster;

@@ -687,6 +687,15 @@ fn decode_hex(value: &str, len: usize) -> Option<Vec<u8>> {
 /// A display name: not blank, no surrounding white space (one spelling per name), no control
 /// characters (they could disguise a name in a list), and short.
 fn check_name(field: &'static str, name: &str) -> Result<(), Problem> {
+    // A sealed name (`team::names`) is checked for its form; its length allows the longest
+    // name sealed (hex doubles the bytes, UTF-8 takes up to four a character, plus nonce and
+    // tag).
+    if super::names::is_sealed(name) {
+        if name.len() > 2 * (4 * MAX_NAME_CHARS + 64) {
+            return Err(problem(field, "de verzegelde naam is te lang"));
+        }
+        return Ok(());
+    }
     if name.trim().is_empty() {
         return Err(problem(field, "de naam is leeg"));
     }
