@@ -159,13 +159,20 @@ fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
     let create = ["team", "create", "--name", "Wijkteam Noord", "--relay", &relay.url];
     let stderr = fails(office, &[&create[..], &["--code", "kapot"]].concat());
     assert!(stderr.contains("registratiecode"), "{stderr}");
+    // A well-formed code the relay does not know: the team exists here, the relay refuses
+    // it, and a new code from the operator registers it.
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let stderr = fails(office, &[&create[..], &["--code", unknown]].concat());
+    assert!(stderr.contains("registratiecode") && stderr.contains("team register"), "{stderr}");
     let issued = ok(office, &["relay", "code", "--db", relay_db.to_str().unwrap()]);
     let code = issued.trim();
     assert_eq!(code.len(), 32, "{issued}");
 
-    // The supervisor starts the team; the relay knows it at once (invitations need that).
-    let created = ok(office, &[&create[..], &["--code", code]].concat());
-    assert!(created.contains("Wijkteam Noord"), "{created}");
+    // The supervisor's team is registered; the relay knows it at once (invitations need that).
+    let registered = ok(office, &["team", "register", "--code", code]);
+    assert!(registered.contains("bij de relay bekend"), "{registered}");
+    let stderr = fails(office, &["team", "register", "--code", code]);
+    assert!(stderr.contains("al bij de relay bekend"), "{stderr}");
     let stderr = fails(office, &["team", "invite", "--role", "baas"]);
     assert!(stderr.contains("baas"), "{stderr}");
     let invitation = ok_json(office, &["team", "invite", "--role", "worker", "--json"]);

@@ -50,6 +50,12 @@ pub enum TeamCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Register this device's team at the relay with a new code from the relay's operator,
+    /// when the code given at `team create` was refused or already used.
+    Register {
+        #[arg(long, env = "EROPAF_REGISTRATION_CODE")]
+        code: String,
+    },
     /// Devices waiting for admission (supervisor): device id, member, role and the safety
     /// code their own screen shows.
     Pending {
@@ -84,6 +90,7 @@ pub fn run(home: &Home, command: TeamCommand) -> Result<(), String> {
         TeamCommand::Create { name, relay, code, json } => create(home, &name, &relay, &code, json),
         TeamCommand::Invite { role, json } => invite(home, &role, json),
         TeamCommand::Join { code, json } => join(home, &code, json),
+        TeamCommand::Register { code } => register(home, &code),
         TeamCommand::Pending { json } => pending(home, json),
         TeamCommand::Admit { device_id, code, json } => admit(home, &device_id, &code, json),
         TeamCommand::Members { json } => members(home, json),
@@ -99,7 +106,8 @@ fn create(home: &Home, name: &str, relay: &str, code: &str, json: bool) -> Resul
     sync::sync(&mut device, !json).map_err(|e| {
         format!(
             "Team {} is op dit apparaat aangemaakt, maar de relay kent het nog niet: {e}\n\
-             Draai `eropaf sync` zodra de relay bereikbaar is.",
+             Draai `eropaf sync` zodra de relay bereikbaar is, of `eropaf team register --code \
+             CODE` met een nieuwe registratiecode als deze geweigerd werd.",
             info.team_name
         )
     })?;
@@ -198,6 +206,14 @@ fn join(home: &Home, code: &str, json: bool) -> Result<(), String> {
              (`eropaf team admit`); synchroniseer daarna zelf met `eropaf sync`."
         ),
     }
+    Ok(())
+}
+
+fn register(home: &Home, code: &str) -> Result<(), String> {
+    let mut device = home.open()?;
+    device.set_registration_code(code).map_err(|e| describe(&e))?;
+    sync::sync(&mut device, true)?;
+    outln!("Het team is nu bij de relay bekend. Nodig anderen uit met `eropaf team invite`.");
     Ok(())
 }
 

@@ -100,6 +100,24 @@ impl Eropaf {
             .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))
     }
 
+    /// For the founder of a team the relay has not registered yet (its code was refused or
+    /// already used): the next sync registers it with this new code from the relay's operator.
+    pub fn set_registration_code(&mut self, code: &str) -> Result<()> {
+        let code = super::team::registration_code_form(code)?;
+        let team = self
+            .team
+            .as_ref()
+            .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))?;
+        if team.roster.entries()[0].signer != self.device_id().to_hex()
+            || self.store.meta(META_REGISTERED)?.is_some()
+        {
+            return Err(Error::invalid("registratiecode", "het team is al bij de relay bekend"));
+        }
+        let tx = self.store.transaction()?;
+        tx.put_meta(META_REGISTRATION_CODE, code.as_bytes())?;
+        tx.commit()
+    }
+
     pub(super) fn register_if_founder(&mut self, transport: &dyn Transport) -> Result<()> {
         if self.store.meta(META_REGISTERED)?.is_some() {
             return Ok(());

@@ -269,18 +269,7 @@ impl Eropaf {
         }
         let relay_url = relay_url.trim().trim_end_matches('/');
         crate::sync::http::check_relay_url(relay_url)?;
-        // Codes are 32 hex digits (`eropaf relay code`): a typo is caught here, before a
-        // team exists that the relay would refuse to register.
-        let registration_code = registration_code.trim().to_ascii_lowercase();
-        if registration_code.len() != 32
-            || !registration_code.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            return Err(Error::invalid(
-                "registratiecode",
-                "een registratiecode is 32 tekens 0-9 en a-f; vraag de beheerder van de relay \
-                 om een registratiecode voor het team",
-            ));
-        }
+        let registration_code = registration_code_form(registration_code)?;
         // Names reach the relay sealed: the team's name and its members' names are for the
         // team, not for whoever runs or backs up the relay.
         let names = NamesKey::generate()?;
@@ -760,6 +749,20 @@ impl Eropaf {
         }
         Ok(())
     }
+}
+
+/// A registration code as `eropaf relay code` prints it: 32 hex digits. A typo is caught
+/// here, before a team exists that the relay would refuse to register.
+pub(super) fn registration_code_form(code: &str) -> Result<String> {
+    let code = code.trim().to_ascii_lowercase();
+    if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::invalid(
+            "registratiecode",
+            "een registratiecode is 32 tekens 0-9 en a-f; vraag de beheerder van de relay om \
+             een registratiecode voor het team",
+        ));
+    }
+    Ok(code)
 }
 
 /// A 32-hex-character id as the 16 bytes envelopes carry.
