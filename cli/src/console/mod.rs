@@ -562,10 +562,18 @@ async fn sync_now(State(console): State<Shared>) -> Response {
             status: StatusCode::BAD_GATEWAY,
             message: describe_relay(&e),
         })?;
-        let message = format!(
+        let mut message = format!(
             "Gesynchroniseerd: {} verstuurd, {} opgehaald, {} toegepast.",
             report.pushed, report.pulled, report.applied
         );
+        // What the sync refused or noticed is the supervisor's to see: a forged envelope, a
+        // change by the wrong role, envelopes the relay held back.
+        for line in report.refused.iter().take(5) {
+            message.push_str(&format!(" Geweigerd: {line}."));
+        }
+        for line in report.warnings.iter().take(5) {
+            message.push_str(&format!(" Let op: {line}."));
+        }
         Ok(redirect("/", &message, None))
     })
     .await
