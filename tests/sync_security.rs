@@ -506,7 +506,8 @@ fn a_worker_cannot_approve_her_own_decision_in_the_supervisors_name() {
     let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
     mallory.push(&http, &team.team_id, envelope);
     for device in [&mut team.supervisor, &mut team.workers[1]] {
-        sync(device, &http);
+        let report = sync(device, &http);
+        assert!(report.refused.iter().any(|r| r.contains("beoordeling")), "{report:?}");
         assert!(device.case(&case).unwrap().reviews.is_empty(), "the forged approval shows");
         assert_eq!(
             device.review_state(&case, &assessment).unwrap(),
@@ -528,7 +529,8 @@ fn an_access_log_entry_in_another_members_name_is_not_shown() {
     let forged = mallory.access_in_name_of(victor, "Werker 1");
     let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
     mallory.push(&http, &team.team_id, envelope);
-    sync(&mut team.supervisor, &http);
+    let report = sync(&mut team.supervisor, &http);
+    assert!(report.refused.iter().any(|r| r.contains("logregel")), "{report:?}");
     let log = team.supervisor.case(&case).unwrap().access_log;
     let in_victors_name = log.iter().filter(|e| e.device == victor.to_hex()).count();
     assert_eq!(in_victors_name, 0, "{log:?}");

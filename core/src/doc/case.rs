@@ -628,6 +628,28 @@ impl CaseDoc {
         }
     }
 
+    /// How many access-log entries name another device than the one that wrote them (left out
+    /// by `read`).
+    pub fn foreign_access_entries(&self) -> Result<usize> {
+        let Some((Value::Object(ObjType::List), list)) = self.doc.get(ROOT, "access")? else {
+            return Ok(0);
+        };
+        let writers = self.access_writers()?;
+        let mut foreign = 0;
+        for (index, writers) in writers.iter().enumerate() {
+            let named = match self.doc.get(&list, index)? {
+                Some((_, entry)) => {
+                    self.doc.get(&entry, "device")?.and_then(|(v, _)| v.into_string().ok())
+                }
+                None => None,
+            };
+            if named.is_none_or(|device| writers.as_slice() != [device]) {
+                foreign += 1;
+            }
+        }
+        Ok(foreign)
+    }
+
     /// For each access-log entry, in list order, every device whose operations it comes from.
     fn access_writers(&self) -> Result<Vec<Vec<String>>> {
         let Some((Value::Object(ObjType::List), list)) = self.doc.get(ROOT, "access")? else {

@@ -484,6 +484,27 @@ impl Eropaf {
                 if let Some(snapshot) = &refreshed.snapshot {
                     tx.put_snapshot(doc_id, DocKind::Case, snapshot)?;
                 }
+                let supervisors =
+                    self.team.as_ref().map(|t| t.roster.supervisors()).unwrap_or_default();
+                let forged_reviews = refreshed
+                    .review_writers
+                    .values()
+                    .filter(|writers| !matches!(writers.as_slice(), [w] if supervisors.contains(w)))
+                    .count();
+                if self.team.is_some() && forged_reviews > 0 {
+                    report.refused.push(format!(
+                        "casus {}: {forged_reviews} beoordeling(en) niet door één leidinggevende \
+                         geschreven; niet meegeteld",
+                        short(doc_id)
+                    ));
+                }
+                if refreshed.foreign_access > 0 {
+                    report.refused.push(format!(
+                        "casus {}: {} logregel(s) op naam van een ander apparaat; niet getoond",
+                        short(doc_id),
+                        refreshed.foreign_access
+                    ));
+                }
                 tx.put_summary(doc_id, &refreshed.summary)?;
             }
             tx.commit()?;
@@ -785,6 +806,10 @@ struct Refreshed {
     summary: CaseSummary,
     snapshot: Option<Vec<u8>>,
     salvaged: Option<(Vec<u8>, usize)>,
+    /// Who wrote each review, and how many access-log entries name another device than
+    /// their writer: what reading the case leaves out, for the sync report.
+    review_writers: std::collections::HashMap<String, Vec<String>>,
+    foreign_access: usize,
 }
 
 fn refresh_case(
@@ -804,7 +829,9 @@ fn refresh_case(
     };
     // Changes still waiting for what they build on are not in `save()`: they stay chunks.
     let snapshot = (compact && !doc.lacks_dependencies()).then(|| doc.save());
-    Ok(Refreshed { summary, snapshot, salvaged })
+    let review_writers = doc.review_writers()?;
+    let foreign_access = doc.foreign_access_entries()?;
+    Ok(Refreshed { summary, snapshot, salvaged, review_writers, foreign_access })
 }
 
 /// Runs `work` over `items` on all of the machine's cores; results in the items' order. A
