@@ -193,3 +193,38 @@ fn a_worker_cannot_rewrite_the_team_policy() {
     assert!(report.refused.iter().any(|r| r.contains("teamdocument")), "{report:?}");
     assert_eq!(team.supervisor.policy().unwrap(), policy, "the worker's policy was applied");
 }
+
+/// Marieke revokes Daan's lost phone. The relay keeps showing Sanne's device the roster from
+/// before, so her device would go on treating Daan's phone as a member. Sanne's device hears of
+/// the longer roster from what colleagues sealed, and says the relay holds entries back.
+#[test]
+fn a_relay_that_hides_a_revocation_is_noticed() {
+    let relay_dir = fast_tempdir();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 2, fast_tempdir);
+    let before = team.supervisor.members().len(); // the genesis and one entry per device added
+    let case = team.supervisor.new_case(&Resident::named("Esther"), None).unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[0], &http);
+    let daan = team.workers[1].device_id().to_hex();
+    team.supervisor.revoke(&http, &daan).unwrap();
+    let visit = NewVisit { note: "Na de intrekking".into(), ..NewVisit::default() };
+    team.supervisor.record_visit(&case, &visit).unwrap();
+    sync(&mut team.supervisor, &http);
+
+    let hiding = eropaf_tests::RosterRelay {
+        inner: &http,
+        serve: Box::new(move |mut entries| {
+            entries.truncate(before);
+            entries
+        }),
+    };
+    let report = team.workers[0].sync(&hiding, &mut |_| {}).unwrap();
+    assert!(report.warnings.iter().any(|w| w.contains("teamlijst achter")), "{report:?}");
+    assert!(!team.workers[0].members().iter().any(|m| m.revoked), "the relay hid it");
+    // An honest relay again: the revocation arrives and nothing is said.
+    let report = sync(&mut team.workers[0], &http);
+    assert!(report.warnings.is_empty(), "{report:?}");
+    assert!(team.workers[0].members().iter().any(|m| m.device_id == daan && m.revoked));
+}

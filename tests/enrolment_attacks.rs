@@ -8,12 +8,11 @@
 
 use eropaf_core::crypto::DeviceIdentity;
 use eropaf_core::sync::http::HttpTransport;
-use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
-use eropaf_core::team::epoch::KeyPackage;
+use eropaf_core::sync::transport::Transport;
 use eropaf_core::team::invitation::safety_code;
-use eropaf_core::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
-use eropaf_core::{Error, Invitation, Result};
-use eropaf_tests::{create_device, fast_tempdir, new_key, relay_db, Team, TestRelay};
+use eropaf_core::team::roster::{DeviceCard, Role, Roster, RosterChange};
+use eropaf_core::{Error, Invitation};
+use eropaf_tests::{create_device, fast_tempdir, new_key, relay_db, RosterRelay, Team, TestRelay};
 use ring::hmac;
 
 struct Setup {
@@ -191,55 +190,6 @@ fn secret_of(invitation: &Invitation) -> [u8; 16] {
     hex::decode(secret).unwrap().try_into().unwrap()
 }
 
-/// A relay that serves a roster of its own making, with the same team id, to one device.
-struct ForgingRelay<'a> {
-    inner: &'a HttpTransport,
-    fake: Vec<RosterEntry>,
-}
-
-impl Transport for ForgingRelay<'_> {
-    fn register_team(&self, genesis: &RosterEntry, code: &str) -> Result<()> {
-        self.inner.register_team(genesis, code)
-    }
-    fn roster(&self, _: &DeviceIdentity, _: &str) -> Result<Vec<RosterEntry>> {
-        Ok(self.fake.clone())
-    }
-    fn append_roster(&self, s: &DeviceIdentity, t: &str, e: &[RosterEntry]) -> Result<()> {
-        self.inner.append_roster(s, t, e)
-    }
-    fn push(&self, s: &DeviceIdentity, t: &str, e: &[Vec<u8>]) -> Result<Vec<u64>> {
-        self.inner.push(s, t, e)
-    }
-    fn pull(&self, s: &DeviceIdentity, t: &str, after: u64, limit: u32) -> Result<PullPage> {
-        self.inner.pull(s, t, after, limit)
-    }
-    fn put_key_packages(&self, s: &DeviceIdentity, t: &str, p: &[KeyPackage]) -> Result<()> {
-        self.inner.put_key_packages(s, t, p)
-    }
-    fn key_packages(&self, s: &DeviceIdentity, t: &str) -> Result<Vec<KeyPackage>> {
-        self.inner.key_packages(s, t)
-    }
-    fn create_invitation(
-        &self,
-        s: &DeviceIdentity,
-        t: &str,
-        id: &str,
-        key: &[u8],
-        expires: i64,
-    ) -> Result<()> {
-        self.inner.create_invitation(s, t, id, key, expires)
-    }
-    fn join(&self, t: &str, id: &str, card: &DeviceCard, proof: &str) -> Result<()> {
-        self.inner.join(t, id, card, proof)
-    }
-    fn join_requests(&self, s: &DeviceIdentity, t: &str) -> Result<Vec<JoinRequest>> {
-        self.inner.join_requests(s, t)
-    }
-    fn erase(&self, s: &DeviceIdentity, t: &str, doc: &str) -> Result<()> {
-        self.inner.erase(s, t, doc)
-    }
-}
-
 #[test]
 fn a_joiner_is_not_enrolled_into_a_team_the_relay_made_up() {
     let Setup { _relay_dir: _dir, relay: _relay, http, mut team } = setup();
@@ -268,7 +218,8 @@ fn a_joiner_is_not_enrolled_into_a_team_the_relay_made_up() {
     fake.append(RosterChange::AddDevice { card: sannes_card }, &operator).unwrap();
     assert_eq!(fake.team_id(), team.team_id);
 
-    let forging = ForgingRelay { inner: &http, fake: fake.entries().to_vec() };
+    let fake = fake.entries().to_vec();
+    let forging = RosterRelay { inner: &http, serve: Box::new(move |_| fake.clone()) };
     let refused = sanne.sync(&forging, &mut |_| {}).unwrap_err();
     assert!(matches!(refused, Error::Refused(_)), "{refused:?}");
     assert!(sanne.team_info().unwrap().is_none(), "Sanne joined the operator's team");

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use eropaf_core::crypto::SecretKey;
+use eropaf_core::crypto::{DeviceIdentity, SecretKey};
+use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
+use eropaf_core::team::epoch::KeyPackage;
+use eropaf_core::team::roster::{DeviceCard, RosterEntry};
 use eropaf_core::{Eropaf, Unlock};
 
 /// The store key travels to child processes in this variable, as hex.
@@ -147,7 +150,7 @@ impl Team {
     /// lists them, the supervisor admits each after comparing safety codes, the worker's sync
     /// completes), with stores in directories from `tempdir`.
     pub fn enrol(
-        transport: &dyn eropaf_core::sync::transport::Transport,
+        transport: &dyn Transport,
         relay_url: &str,
         registration_code: &str,
         workers: usize,
@@ -200,9 +203,9 @@ pub fn open_store(dir: &Path, key: &SecretKey) -> eropaf_core::store::Store {
 }
 
 /// The device's signing identity, as its store holds it.
-pub fn device_identity(dir: &Path, key: &SecretKey) -> eropaf_core::crypto::DeviceIdentity {
+pub fn device_identity(dir: &Path, key: &SecretKey) -> DeviceIdentity {
     let pkcs8 = open_store(dir, key).meta("device_identity").expect("meta").expect("identity");
-    eropaf_core::crypto::DeviceIdentity::from_pkcs8(&pkcs8).expect("identity")
+    DeviceIdentity::from_pkcs8(&pkcs8).expect("identity")
 }
 
 /// A case key of the newest epoch the device holds one for: (version, key). Versions are
@@ -233,7 +236,7 @@ pub fn relay_db(db: &Path) -> rusqlite::Connection {
 pub fn enrol(
     supervisor: &mut Eropaf,
     device: &mut Eropaf,
-    transport: &dyn eropaf_core::sync::transport::Transport,
+    transport: &dyn Transport,
     role: eropaf_core::team::roster::Role,
 ) {
     let invitation = supervisor.invite(transport, role).expect("invitation");
@@ -269,7 +272,7 @@ pub fn weighed(device: &mut Eropaf, case: &str, question: &str, budget: Option<u
 /// relay with only what she really has: her device's keys, the key of a case she created, her
 /// own copy of that case. What she seals is her own valid, signed next envelope for the case.
 pub struct Forger {
-    pub identity: eropaf_core::crypto::DeviceIdentity,
+    pub identity: DeviceIdentity,
     pub team_id: [u8; 16],
     pub doc_id: [u8; 16],
     pub key_version: u32,
@@ -333,12 +336,75 @@ impl Forger {
     }
 
     /// To the relay, which cannot look inside.
-    pub fn push(
-        &self,
-        http: &dyn eropaf_core::sync::transport::Transport,
-        team_id: &str,
-        envelope: Vec<u8>,
-    ) {
+    pub fn push(&self, http: &dyn Transport, team_id: &str, envelope: Vec<u8>) {
         http.push(&self.identity, team_id, &[envelope]).expect("push");
+    }
+}
+
+/// A relay that serves the roster of its choosing (`serve` gets the real one) and passes
+/// everything else through: what a dishonest relay can do with the roster.
+pub struct RosterRelay<'a> {
+    pub inner: &'a dyn Transport,
+    #[allow(clippy::type_complexity)]
+    pub serve: Box<dyn Fn(Vec<RosterEntry>) -> Vec<RosterEntry> + 'a>,
+}
+
+impl Transport for RosterRelay<'_> {
+    fn register_team(&self, genesis: &RosterEntry, code: &str) -> eropaf_core::Result<()> {
+        self.inner.register_team(genesis, code)
+    }
+    fn roster(&self, s: &DeviceIdentity, t: &str) -> eropaf_core::Result<Vec<RosterEntry>> {
+        // Whatever the real relay would say (even a refusal), this one serves its own choice.
+        Ok((self.serve)(self.inner.roster(s, t).unwrap_or_default()))
+    }
+    fn append_roster(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        e: &[RosterEntry],
+    ) -> eropaf_core::Result<()> {
+        self.inner.append_roster(s, t, e)
+    }
+    fn push(&self, s: &DeviceIdentity, t: &str, e: &[Vec<u8>]) -> eropaf_core::Result<Vec<u64>> {
+        self.inner.push(s, t, e)
+    }
+    fn pull(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        after: u64,
+        limit: u32,
+    ) -> eropaf_core::Result<PullPage> {
+        self.inner.pull(s, t, after, limit)
+    }
+    fn put_key_packages(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        p: &[KeyPackage],
+    ) -> eropaf_core::Result<()> {
+        self.inner.put_key_packages(s, t, p)
+    }
+    fn key_packages(&self, s: &DeviceIdentity, t: &str) -> eropaf_core::Result<Vec<KeyPackage>> {
+        self.inner.key_packages(s, t)
+    }
+    fn create_invitation(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        id: &str,
+        key: &[u8],
+        expires: i64,
+    ) -> eropaf_core::Result<()> {
+        self.inner.create_invitation(s, t, id, key, expires)
+    }
+    fn join(&self, t: &str, id: &str, card: &DeviceCard, proof: &str) -> eropaf_core::Result<()> {
+        self.inner.join(t, id, card, proof)
+    }
+    fn join_requests(&self, s: &DeviceIdentity, t: &str) -> eropaf_core::Result<Vec<JoinRequest>> {
+        self.inner.join_requests(s, t)
+    }
+    fn erase(&self, s: &DeviceIdentity, t: &str, doc: &str) -> eropaf_core::Result<()> {
+        self.inner.erase(s, t, doc)
     }
 }

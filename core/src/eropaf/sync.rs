@@ -56,6 +56,10 @@ pub struct SyncReport {
     /// supervisor snapshot explains), or that a device signed two different envelopes in one
     /// place of its chain. What arrived is applied either way.
     pub warnings: Vec<String>,
+    /// The longest roster a received envelope's signer had (its length), to hold against
+    /// the roster the relay serves once the sync has pulled everything.
+    #[serde(skip)]
+    pub(crate) roster_claimed: u64,
     /// Devices that asked to join with this supervisor's invitations and wait for it to
     /// compare safety codes and admit them (`team pending`, `team admit`).
     pub waiting_joiners: u64,
@@ -84,6 +88,7 @@ impl Eropaf {
         self.reseal_outbox_for_new_epoch()?;
         self.push_outbox(transport, &team_id, &mut report, progress)?;
         self.pull_envelopes(transport, &team_id, &mut report, progress)?;
+        self.check_roster_claims(transport, &team_id, &mut report)?;
         if self.snapshot_due_cases()? > 0 {
             self.push_outbox(transport, &team_id, &mut report, progress)?;
         }
@@ -373,6 +378,31 @@ impl Eropaf {
         self.refresh_stale_summaries(report)
     }
 
+    /// A colleague sealed with a longer roster than the relay served: ask again (a
+    /// supervisor may have appended during this sync); still shorter, the relay holds roster
+    /// entries back, and the sync says so.
+    fn check_roster_claims(
+        &mut self,
+        transport: &dyn Transport,
+        team_id: &str,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let have = |this: &Self| this.team.as_ref().map_or(0, |t| t.roster.len());
+        if report.roster_claimed <= have(self) {
+            return Ok(());
+        }
+        self.pull_roster(transport, team_id, report)?;
+        if report.roster_claimed > have(self) {
+            report.warnings.push(format!(
+                "de relay toont de teamlijst tot wijziging {}, maar een collega kende er {}: de \
+                 relay houdt wijzigingen van de teamlijst achter, misschien een intrekking",
+                have(self),
+                report.roster_claimed
+            ));
+        }
+        Ok(())
+    }
+
     fn cursor(&self) -> Result<u64> {
         Ok(self
             .store
@@ -574,7 +604,7 @@ impl Inbox<'_> {
     /// something (its case key, or the changes it builds on) or was refused. A refusal is
     /// reported and the sync goes on: one bad envelope must not keep a worker from the rest.
     fn take_in(&self, tx: &StoreTx<'_>, bytes: &[u8], report: &mut SyncReport) -> Result<Applied> {
-        let opened = match self.open(tx, bytes, &mut report.warnings) {
+        let opened = match self.open(tx, bytes, report) {
             Ok(opened) => opened,
             Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => return Err(e),
             Err(e) => {
@@ -677,8 +707,10 @@ impl Inbox<'_> {
         doc_id: &str,
         header: &EnvelopeHeader,
         hash: &[u8; 32],
-        warnings: &mut Vec<String>,
+        report: &mut SyncReport,
     ) -> Result<()> {
+        self.compare_rosters(header, report);
+        let warnings = &mut report.warnings;
         let author = header.author.as_bytes();
         if header.kind == EnvelopeKind::Snapshot
             && self.team.roster.role(&header.author.to_hex()) == Some(Role::Supervisor)
@@ -707,7 +739,29 @@ impl Inbox<'_> {
         }
     }
 
-    fn open(&self, tx: &StoreTx<'_>, bytes: &[u8], warnings: &mut Vec<String>) -> Result<Opened> {
+    /// The signer's roster position against the roster the relay served this device: a
+    /// longer one is noted (checked once the sync has pulled everything: the relay may hold
+    /// entries back, a revocation say); the same length with another head means the signer
+    /// saw another roster, said once per sync.
+    fn compare_rosters(&self, header: &EnvelopeHeader, report: &mut SyncReport) {
+        let Some((len, head)) = header.roster else { return };
+        let roster = &self.team.roster;
+        if len > roster.len() {
+            report.roster_claimed = report.roster_claimed.max(len);
+            return;
+        }
+        if roster.head_at(len) != Some(hex::encode(head).as_str()) {
+            let signer = short(&header.author.to_hex()).to_owned();
+            let warning = format!(
+                "apparaat {signer} ondertekende op een andere teamlijst dan deze (splitsing)"
+            );
+            if !report.warnings.contains(&warning) {
+                report.warnings.push(warning);
+            }
+        }
+    }
+
+    fn open(&self, tx: &StoreTx<'_>, bytes: &[u8], report: &mut SyncReport) -> Result<Opened> {
         let team = self.team;
         let envelope = Envelope::from_bytes(bytes)?;
         let header = &envelope.header;
@@ -723,7 +777,7 @@ impl Inbox<'_> {
         if header.author == self.me {
             return Ok(Opened::Own { doc_id });
         }
-        self.follow_chain(tx, &doc_id, header, &envelope.hash(), warnings)?;
+        self.follow_chain(tx, &doc_id, header, &envelope.hash(), report)?;
         match header.kind {
             EnvelopeKind::KeyPackage => {
                 if !team.roster.could_hold_epoch(&author, header.key_version) {

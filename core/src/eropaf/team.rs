@@ -241,6 +241,12 @@ impl TeamState {
         if let Some(covers) = sealing.covers {
             header = header.covering(covers);
         }
+        // Where this device stood in the roster: a receiver whose relay serves less learns
+        // that the relay holds roster entries back.
+        if let Ok(head) = <[u8; 32]>::try_from(hex::decode(self.roster.head()).unwrap_or_default())
+        {
+            header = header.at_roster(self.roster.len(), head);
+        }
         let envelope = Envelope::seal(header, key, payload, identity)?;
         tx.push_outbox(doc_id, &envelope.to_bytes())?;
         tx.put_own_chain(doc_id, &OwnChain { seq: chain.seq + 1, prev: Some(envelope.hash()) })

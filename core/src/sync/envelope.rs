@@ -12,7 +12,9 @@ use crate::crypto::{
 };
 use crate::{Error, Result};
 
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
+/// Envelopes from before the signer's roster position was carried; still read.
+const ENVELOPE_VERSION_1: u8 = 1;
 /// The largest body (ciphertext and tag) an envelope may carry. Bounds what a receiver
 /// allocates and decrypts for one envelope; a full case snapshot is orders of magnitude less.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -80,6 +82,10 @@ pub struct EnvelopeHeader {
     pub salt: [u8; 16],
     /// Snapshots only: the relay sequence the snapshot covers.
     pub covers_server_seq: Option<u64>,
+    /// The signer's roster when it sealed: its length and head hash (hex in the roster,
+    /// bytes here). A receiver whose relay serves a shorter roster learns that the relay
+    /// holds roster entries back, such as a revocation. None in version 1 envelopes.
+    pub roster: Option<(u64, [u8; 32])>,
 }
 
 impl EnvelopeHeader {
@@ -106,7 +112,13 @@ impl EnvelopeHeader {
             kind,
             salt,
             covers_server_seq: None,
+            roster: None,
         })
+    }
+
+    /// The same header, stating the signer's roster position.
+    pub fn at_roster(self, len: u64, head: [u8; 32]) -> EnvelopeHeader {
+        EnvelopeHeader { roster: Some((len, head)), ..self }
     }
 
     /// The same header, stating the relay sequence a snapshot covers.
@@ -141,13 +153,23 @@ impl EnvelopeHeader {
                 out.extend_from_slice(&seq.to_be_bytes());
             }
         }
+        if self.version >= ENVELOPE_VERSION {
+            match &self.roster {
+                None => out.push(0),
+                Some((len, head)) => {
+                    out.push(1);
+                    out.extend_from_slice(&len.to_be_bytes());
+                    out.extend_from_slice(head);
+                }
+            }
+        }
         out
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<EnvelopeHeader> {
         let version = r.u8()?;
         // Checked before anything else: a later version may lay out the rest differently.
-        if version != ENVELOPE_VERSION {
+        if version != ENVELOPE_VERSION && version != ENVELOPE_VERSION_1 {
             return Err(refused(format!("unknown envelope version {version}")));
         }
         let team_id = r.array()?;
@@ -170,6 +192,12 @@ impl EnvelopeHeader {
             1 => Some(u64::from_be_bytes(r.array()?)),
             _ => return Err(refused("the covered-sequence flag is malformed")),
         };
+        let roster_flag = if version >= ENVELOPE_VERSION { r.u8()? } else { 0 };
+        let roster = match roster_flag {
+            0 => None,
+            1 => Some((u64::from_be_bytes(r.array()?), r.array()?)),
+            _ => return Err(refused("the roster flag is malformed")),
+        };
         let header = EnvelopeHeader {
             version,
             team_id,
@@ -181,6 +209,7 @@ impl EnvelopeHeader {
             kind,
             salt,
             covers_server_seq,
+            roster,
         };
         header.check().map_err(refused)?;
         Ok(header)
@@ -189,8 +218,11 @@ impl EnvelopeHeader {
     /// Rules a well-formed header keeps, checked when sealing and when decoding so a device
     /// never sends what its peers would refuse.
     fn check(&self) -> Result<(), &'static str> {
-        if self.version != ENVELOPE_VERSION {
+        if self.version != ENVELOPE_VERSION && self.version != ENVELOPE_VERSION_1 {
             return Err("unknown envelope version");
+        }
+        if self.version == ENVELOPE_VERSION_1 && self.roster.is_some() {
+            return Err("a version 1 envelope carries no roster position");
         }
         if self.seq == 0 {
             return Err("sequence numbers start at 1");
@@ -603,6 +635,22 @@ mod tests {
     }
 
     #[test]
+    fn the_signers_roster_position_travels_and_version_1_still_reads() {
+        let device = DeviceIdentity::generate().unwrap();
+        let key = SecretKey::generate().unwrap();
+        let with_roster = header(device.id(), 1, EnvelopeKind::Changes).at_roster(7, [9; 32]);
+        let sealed = Envelope::seal(with_roster, &key, b"x", &device).unwrap();
+        let read = Envelope::from_bytes(&sealed.to_bytes()).unwrap();
+        assert_eq!(read.header.roster, Some((7, [9; 32])));
+        let old = EnvelopeHeader { version: 1, ..header(device.id(), 1, EnvelopeKind::Changes) };
+        let sealed = Envelope::seal(old, &key, b"x", &device).unwrap();
+        let read = Envelope::from_bytes(&sealed.to_bytes()).unwrap();
+        assert_eq!((read.header.version, read.header.roster), (1, None));
+        read.verify(device.public_key()).unwrap();
+        assert_eq!(read.open(&key).unwrap(), b"x");
+    }
+
+    #[test]
     fn malformed_headers_are_not_sealed() {
         let device = DeviceIdentity::generate().unwrap();
         let key = SecretKey::generate().unwrap();
@@ -611,7 +659,11 @@ mod tests {
             EnvelopeHeader { prev: None, ..header(device.id(), 2, EnvelopeKind::Changes) },
             EnvelopeHeader { prev: Some([0; 32]), ..header(device.id(), 1, EnvelopeKind::Changes) },
             header(device.id(), 1, EnvelopeKind::Changes).covering(4),
-            EnvelopeHeader { version: 2, ..header(device.id(), 1, EnvelopeKind::Changes) },
+            EnvelopeHeader { version: 3, ..header(device.id(), 1, EnvelopeKind::Changes) },
+            EnvelopeHeader {
+                version: 1,
+                ..header(device.id(), 1, EnvelopeKind::Changes).at_roster(1, [0; 32])
+            },
         ];
         for header in bad {
             let result = Envelope::seal(header, &key, b"x", &device);
@@ -688,13 +740,15 @@ mod tests {
         let prev_flag = 1 + 16 + 16 + 4 + 16 + 8;
         let kind = prev_flag + 1 + 32;
         let covers_flag = kind + 1 + 16;
-        let body_len = covers_flag + 1;
+        let roster_flag = covers_flag + 1;
+        let body_len = roster_flag + 1;
         let cases: Vec<(usize, u8)> = vec![
             (0, 0),           // version 0
-            (0, 2),           // version 2
+            (0, 3),           // version 3
             (prev_flag, 2),   // flag neither 0 nor 1
             (kind, 4),        // unknown kind
             (covers_flag, 2), // flag neither 0 nor 1
+            (roster_flag, 2), // flag neither 0 nor 1
         ];
         for (index, value) in cases {
             let mut bad = bytes.clone();

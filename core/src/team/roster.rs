@@ -347,6 +347,15 @@ impl Roster {
         &self.head
     }
 
+    /// The chain hash after the first `len` entries (hex), when this roster has that many.
+    pub fn head_at(&self, len: u64) -> Option<&str> {
+        if len == self.len() {
+            return Some(&self.head);
+        }
+        let next = usize::try_from(len).ok()?;
+        (len > 0).then(|| self.entries.get(next).map(|e| e.prev.as_str())).flatten()
+    }
+
     /// Whether this chain passes through `head`: it is, or grew from, the roster whose head
     /// that was.
     pub fn holds_head(&self, head: &str) -> bool {
