@@ -183,8 +183,9 @@ pub fn story(dir: &Path) -> Result<(Background, Eropaf), String> {
     Ok((relay, marieke))
 }
 
-/// A new worker's device: Marieke invites it, it joins with the code, Marieke's sync admits
-/// it, and its own sync brings it the roster and the team key.
+/// A new worker's device: Marieke invites it, it joins with the code and shows a safety code,
+/// Marieke's sync lists it with the same code and she admits it, and its own sync brings it
+/// the roster and the team key.
 fn enrol(
     dir: &Path,
     name: &str,
