@@ -8,7 +8,11 @@
 use chrono::Utc;
 use eropaf_core::crypto::{session_actor, sha256, DeviceId};
 use eropaf_core::doc::CaseDoc;
-use eropaf_core::model::{CaseStatus, LifeDomain, NewVisit, Observation, Resident, Score};
+use eropaf_core::model::{
+    CaseStatus, LifeDomain, NewVisit, Observation, Resident, ReviewVerdict, Score,
+};
+use eropaf_core::review::ReviewAction::{Approve, RequestChanges};
+use eropaf_core::review::ReviewState;
 use eropaf_core::sync::envelope::EnvelopeKind;
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::request::sign_request;
@@ -311,6 +315,7 @@ trait Writes {
     fn snapshot_with_visit(&self, actor_device: DeviceId, note: &str) -> (String, Vec<u8>);
     fn status_as_number(&self) -> Vec<u8>;
     fn message_bomb(&self, len: usize) -> Vec<u8>;
+    fn edit(&self, edit: impl FnOnce(&mut automerge::AutoCommit)) -> Vec<u8>;
 }
 
 impl Writes for Forger {
@@ -337,7 +342,7 @@ impl Writes for Forger {
             assessment_id: assessment.into(),
             at: Utc::now(),
             reviewer_device: reviewer.to_hex(),
-            verdict: eropaf_core::model::ReviewVerdict::Approved,
+            verdict: ReviewVerdict::Approved,
             note: "Akkoord".into(),
             escalated_to: None,
             submission: doc.assessment(assessment).unwrap().submitted_at,
@@ -382,6 +387,17 @@ impl Writes for Forger {
         let heads = doc.get_heads();
         automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "status", 42_i64)
             .unwrap();
+        doc.save_after(&heads)
+    }
+
+    /// Any well-formed edit of her copy, under Mallory's own actor: the changes alone.
+    fn edit(&self, edit: impl FnOnce(&mut automerge::AutoCommit)) -> Vec<u8> {
+        let actor = session_actor(self.identity.id()).unwrap();
+        let mut doc = automerge::AutoCommit::load(&self.exported)
+            .unwrap()
+            .with_actor(automerge::ActorId::from(actor));
+        let heads = doc.get_heads();
+        edit(&mut doc);
         doc.save_after(&heads)
     }
 
@@ -509,10 +525,7 @@ fn a_worker_cannot_approve_her_own_decision_in_the_supervisors_name() {
         let report = sync(device, &http);
         assert!(report.refused.iter().any(|r| r.contains("beoordeling")), "{report:?}");
         assert!(device.case(&case).unwrap().reviews.is_empty(), "the forged approval shows");
-        assert_eq!(
-            device.review_state(&case, &assessment).unwrap(),
-            eropaf_core::review::ReviewState::Waiting
-        );
+        assert_eq!(device.review_state(&case, &assessment).unwrap(), ReviewState::Waiting);
     }
     assert_eq!(team.supervisor.review_queue().unwrap().len(), 1, "it left the queue");
 }
@@ -534,6 +547,129 @@ fn an_access_log_entry_in_another_members_name_is_not_shown() {
     let log = team.supervisor.case(&case).unwrap().access_log;
     let in_victors_name = log.iter().filter(|e| e.device == victor.to_hex()).count();
     assert_eq!(in_victors_name, 0, "{log:?}");
+}
+
+/// The one verdict a device shows for the assessment, if it shows exactly one.
+fn verdict(device: &mut Eropaf, case: &str, assessment: &str) -> Option<ReviewVerdict> {
+    match device.review_state(case, assessment).unwrap() {
+        ReviewState::Decided { review } => Some(review.verdict),
+        _ => None,
+    }
+}
+
+/// The forged approval is refused when it arrives, not only left out when the case is read:
+/// when Marieke then asks for changes, nobody sees two verdicts that disagree.
+#[test]
+fn a_forged_approval_is_refused_on_arrival_and_never_conflicts_with_the_real_verdict() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let question = "Betalen we de huur uit het maatwerkbudget?";
+    let assessment = eropaf_tests::weighed(&mut team.workers[0], &case, question, Some(90_000));
+    team.workers[0].submit_assessment(&case, &assessment).unwrap();
+    sync(&mut team.workers[0], &http);
+    let mut mallory = Forger::new(&mut team, &case);
+    let marieke = team.supervisor.device_id();
+    let forged = mallory.approval(&assessment, marieke);
+    let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
+    mallory.push(&http, &team.team_id, envelope);
+
+    let report = sync(&mut team.supervisor, &http);
+    assert!(report.refused.iter().any(|r| r.contains("geweigerd")), "{report:?}");
+    team.supervisor.review_assessment(&case, &assessment, RequestChanges, "Onderbouw").unwrap();
+    sync(&mut team.supervisor, &http);
+    for device in [&mut team.supervisor, &mut team.workers[1]] {
+        sync(device, &http);
+        let shown = device.case(&case).unwrap();
+        assert!(shown.conflicts.is_empty(), "a review conflict with a forgery: {shown:?}");
+        assert_eq!(verdict(device, &case, &assessment), Some(ReviewVerdict::ChangesRequested));
+    }
+}
+
+/// Marieke approved; Mallory's device then replaces the case's whole review map with an empty
+/// one of its own, so that the approval (and any later refusal) would vanish for everyone.
+#[test]
+fn a_worker_cannot_make_a_supervisors_verdict_vanish() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let assessment =
+        eropaf_tests::weighed(&mut team.workers[0], &case, "Huur betalen?", Some(90_000));
+    team.workers[0].submit_assessment(&case, &assessment).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    team.supervisor.review_assessment(&case, &assessment, Approve, "Akkoord").unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[0], &http);
+
+    let mut mallory = Forger::new(&mut team, &case);
+    let emptied = mallory.edit(|doc| {
+        use automerge::transaction::Transactable;
+        doc.put_object(automerge::ROOT, "reviews", automerge::ObjType::Map).unwrap();
+    });
+    let envelope = mallory.seal(EnvelopeKind::Changes, &emptied);
+    mallory.push(&http, &team.team_id, envelope);
+    for device in [&mut team.supervisor, &mut team.workers[1]] {
+        let report = sync(device, &http);
+        assert!(report.refused.iter().any(|r| r.contains("geweigerd")), "{report:?}");
+        assert_eq!(device.case(&case).unwrap().reviews.len(), 1, "the verdict vanished");
+        assert_eq!(verdict(device, &case, &assessment), Some(ReviewVerdict::Approved));
+    }
+}
+
+/// Victor opened the case; Mallory's device removes his entry from the access log. The log is
+/// append-only: the removal is refused and Victor's access still shows.
+#[test]
+fn an_access_log_entry_cannot_be_removed_by_another_member() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let victor = team.workers[1].device_id().to_hex();
+    team.workers[1].open_case(&case, None).unwrap();
+    sync(&mut team.workers[1], &http);
+    sync(&mut team.workers[0], &http);
+    let mut mallory = Forger::new(&mut team, &case);
+    let removal = mallory.edit(|doc| {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let (_, list) = doc.get(automerge::ROOT, "access").unwrap().unwrap();
+        let at = (0..doc.length(&list))
+            .find(|index| {
+                let (_, entry) = doc.get(&list, *index).unwrap().unwrap();
+                let named = doc.get(&entry, "device").unwrap().map(|(v, _)| v.into_string());
+                matches!(named, Some(Ok(device)) if device == victor)
+            })
+            .expect("Victor's entry is in Mallory's copy");
+        doc.delete(&list, at).unwrap();
+    });
+    let envelope = mallory.seal(EnvelopeKind::Changes, &removal);
+    mallory.push(&http, &team.team_id, envelope);
+    let report = sync(&mut team.supervisor, &http);
+    assert!(report.refused.iter().any(|r| r.contains("logregel")), "{report:?}");
+    let log = team.supervisor.case(&case).unwrap().access_log;
+    assert!(log.iter().any(|entry| entry.device == victor), "Victor's access is gone: {log:?}");
+}
+
+/// Mallory starts an assessment and names Victor as its author in the document: it shows as
+/// hers, the device that made it.
+#[test]
+fn an_assessment_shows_the_device_that_really_started_it() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let victor = team.workers[1].device_id().to_hex();
+    let assessment = team.workers[0].start_assessment(&case, "Schuldhulp inzetten?", None).unwrap();
+    sync(&mut team.workers[0], &http);
+    let mut mallory = Forger::new(&mut team, &case);
+    let renamed = mallory.edit(|doc| {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let (_, all) = doc.get(automerge::ROOT, "assessments").unwrap().unwrap();
+        let (_, record) = doc.get(&all, assessment.as_str()).unwrap().unwrap();
+        doc.put(&record, "author", victor.as_str()).unwrap();
+    });
+    let envelope = mallory.seal(EnvelopeKind::Changes, &renamed);
+    mallory.push(&http, &team.team_id, envelope);
+    sync(&mut team.supervisor, &http);
+    let shown = team.supervisor.case(&case).unwrap();
+    let author = &shown.assessment(&assessment).unwrap().author_device;
+    assert_eq!(*author, team.workers[0].device_id().to_hex(), "shown as Victor's");
 }
 
 /// A member's change that arrives intact but leaves the case unreadable is dropped and

@@ -122,6 +122,21 @@ impl CaseDoc {
         Ok(CaseDoc { doc, visit_stats: None })
     }
 
+    /// Whether `change` is applied here (not waiting for changes it builds on).
+    pub fn holds(&self, change: &automerge::Change) -> bool {
+        self.doc.get_change_by_hash(&change.hash()).is_some()
+    }
+
+    /// The first rule of `super::authority` an applied `change` breaks, if any.
+    pub fn breach(
+        &self,
+        change: &automerge::Change,
+        supervisor: bool,
+        creation: bool,
+    ) -> Option<super::authority::Breach> {
+        super::authority::breach(&self.doc, change, supervisor, creation)
+    }
+
     /// Whether loaded changes wait for changes this document does not have yet.
     pub fn lacks_dependencies(&mut self) -> bool {
         !self.doc.get_missing_deps(&[]).is_empty()
@@ -197,8 +212,17 @@ impl CaseDoc {
             })
             .collect();
         visits.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
-        let mut assessments: Vec<Assessment> =
-            data.assessments.into_iter().map(|(key, a)| a.into_assessment(key)).collect();
+        let assessment_creators = self.creators("assessments")?;
+        let mut assessments: Vec<Assessment> = data
+            .assessments
+            .into_iter()
+            .map(|(key, a)| a.into_assessment(key))
+            .map(|mut assessment| {
+                assessment.author_device =
+                    assessment_creators.get(&assessment.id).cloned().unwrap_or_default();
+                assessment
+            })
+            .collect();
         assessments.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         let reviews = sorted_reviews(data.reviews);
         // An access-log entry names the device that made it; one that names another device,
@@ -353,7 +377,10 @@ impl CaseDoc {
         self.record("assessment", "assessments", id)?;
         let assessments = self.map_at(&["assessments"])?;
         let data: AssessmentData = autosurgeon::hydrate_prop(&self.doc, &assessments, id)?;
-        Ok(data.into_assessment(id.to_string()))
+        let mut assessment = data.into_assessment(id.to_string());
+        // As in `read`: the author is the device that created the record.
+        assessment.author_device = self.creators("assessments")?.remove(id).unwrap_or_default();
+        Ok(assessment)
     }
 
     pub fn set_status(&mut self, status: CaseStatus) -> Result<()> {
@@ -689,6 +716,17 @@ impl CaseDoc {
             out.insert(item.key.to_string(), writers);
         }
         Ok(out)
+    }
+
+    /// The changes made after `heads`, decoded.
+    #[cfg(test)]
+    pub(crate) fn changes_after(&mut self, heads: &[ChangeHash]) -> Vec<automerge::Change> {
+        self.doc.get_changes(heads)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn raw(&mut self) -> &mut AutoCommit {
+        &mut self.doc
     }
 
     #[cfg(test)]

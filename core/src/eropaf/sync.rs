@@ -4,6 +4,10 @@
 //! cursor moves only after a page was applied, and applying the same changes twice changes
 //! nothing.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use automerge::ChangeHash;
 use serde::Serialize;
 
 use super::team::{id16, CaseKeyAnnouncement, TeamState, META_REGISTRATION_CODE};
@@ -11,6 +15,7 @@ use super::team_doc;
 use super::Eropaf;
 use crate::crypto::DeviceId;
 use crate::crypto::SecretKey;
+use crate::doc::authority::Breach;
 use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::doc::CaseDoc;
 use crate::model::CaseSummary;
@@ -353,16 +358,13 @@ impl Eropaf {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<()> {
-        let mut cursor = self.cursor()?;
-        loop {
-            let page = transport.pull(&self.identity, team_id, cursor, PULL_PAGE)?;
-            cursor = page.next_after.max(cursor);
-            self.take_in_page(&page.entries, cursor, report)?;
-            progress(SyncProgress::Pulling { applied: report.applied });
-            if !page.more || page.entries.is_empty() {
-                break;
-            }
+        let pulled = self.pull_pages(transport, team_id, report, progress);
+        if pulled.is_err() {
+            // What the pages taken in so far hold is vetted and read back now, not at the
+            // next sync: the worker may go on writing in these cases meanwhile.
+            self.refresh_stale_summaries(report)?;
         }
+        pulled?;
         // Everything there is has arrived, snapshots included: a skip still unexplained is
         // the relay holding envelopes back.
         let tx = self.store.transaction()?;
@@ -376,6 +378,25 @@ impl Eropaf {
         }
         tx.commit()?;
         self.refresh_stale_summaries(report)
+    }
+
+    fn pull_pages(
+        &mut self,
+        transport: &dyn Transport,
+        team_id: &str,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<()> {
+        let mut cursor = self.cursor()?;
+        loop {
+            let page = transport.pull(&self.identity, team_id, cursor, PULL_PAGE)?;
+            cursor = page.next_after.max(cursor);
+            self.take_in_page(&page.entries, cursor, report)?;
+            progress(SyncProgress::Pulling { applied: report.applied });
+            if !page.more || page.entries.is_empty() {
+                return Ok(());
+            }
+        }
     }
 
     /// A colleague sealed with a longer roster than the relay served: ask again (a
@@ -483,16 +504,23 @@ impl Eropaf {
                 if let (Some(state), Some(stored)) = (tx.doc_state(&doc_id)?, tx.load_doc(&doc_id)?)
                 {
                     let compact = state.changes_len > state.snapshot_len;
-                    stale.push((doc_id, stored.chunks, compact));
+                    let refused = tx.refused_changes(&doc_id)?;
+                    stale.push((doc_id, stored.chunks, compact, refused));
                 }
             }
+            // What others wrote is held to their roles (`doc::authority`) once a team says
+            // who is a supervisor; a device on its own has nobody else's changes.
+            let rights = self.team.as_ref().map(|team| Rights {
+                own: self.identity.id(),
+                supervisors: team.roster.supervisors().into_iter().collect(),
+            });
             // Reading a case back is automerge's work and independent per case: every core
             // takes a share while this thread holds the transaction.
             let actor = &self.actor;
-            let refreshed = on_all_cores(&stale, |(doc_id, chunks, compact)| {
-                refresh_case(doc_id, chunks, actor, *compact)
+            let refreshed = on_all_cores(&stale, |(doc_id, chunks, compact, refused)| {
+                refresh_case(doc_id, chunks, actor, *compact, rights.as_ref(), refused)
             });
-            for ((doc_id, _, _), refreshed) in stale.iter().zip(refreshed) {
+            for ((doc_id, _, _, _), refreshed) in stale.iter().zip(refreshed) {
                 // One case that cannot be read (its own stored snapshot is damaged) must not
                 // keep the store from opening or the sync from finishing: it is reported,
                 // and opening that case says what is wrong.
@@ -504,11 +532,24 @@ impl Eropaf {
                         continue;
                     }
                 };
-                if let Some((kept, dropped)) = &refreshed.salvaged {
+                for (writer, breach) in &refreshed.refusals {
                     report.refused.push(format!(
-                        "case {}: {dropped} change(s) left the case unreadable and were not applied",
-                        short(doc_id)
+                        "casus {}: een wijziging van apparaat {} is geweigerd: die {breach}",
+                        short(doc_id),
+                        short(&writer.to_hex())
                     ));
+                }
+                for hash in &refreshed.refused_hashes {
+                    tx.put_refused_change(doc_id, hash)?;
+                }
+                if refreshed.unreadable > 0 {
+                    report.refused.push(format!(
+                        "case {}: {} change(s) left the case unreadable and were not applied",
+                        short(doc_id),
+                        refreshed.unreadable
+                    ));
+                }
+                if let Some(kept) = &refreshed.kept {
                     tx.put_snapshot(doc_id, DocKind::Case, kept)?;
                 }
                 if let Some(snapshot) = &refreshed.snapshot {
@@ -589,7 +630,7 @@ enum Opened {
     Own { doc_id: String },
     Unreadable { doc_id: String },
     CaseKey { doc_id: String, version: u32, epoch: u32, key: SecretKey },
-    Changes { doc_id: String, payload: Vec<u8> },
+    Changes { doc_id: String, author: DeviceId, payload: Vec<u8> },
 }
 
 /// What a pull needs to open envelopes, apart from the store transaction it writes into.
@@ -619,8 +660,8 @@ impl Inbox<'_> {
                 tx.put_case_key(&doc_id, version, epoch, &key)?;
                 Ok(Applied::Done(None))
             }
-            Opened::Changes { doc_id, payload } => {
-                match self.store_changes(tx, &doc_id, &payload) {
+            Opened::Changes { doc_id, author, payload } => {
+                match self.store_changes(tx, &doc_id, author, &payload) {
                     Ok(Stored::Taken) => {
                         report.applied += 1;
                         report.changed_cases.push(doc_id.clone());
@@ -662,7 +703,13 @@ impl Inbox<'_> {
     /// Stores a case's changes as they arrived. A case this device has gets them appended
     /// (automerge itself holds back changes whose dependencies are still missing, and applies
     /// them once those arrive); a case new to this device must be readable on its own first.
-    fn store_changes(&self, tx: &StoreTx<'_>, doc_id: &str, payload: &[u8]) -> Result<Stored> {
+    fn store_changes(
+        &self,
+        tx: &StoreTx<'_>,
+        doc_id: &str,
+        author: DeviceId,
+        payload: &[u8],
+    ) -> Result<Stored> {
         id16(doc_id, "case id")?;
         if doc_id == self.team.settings.team_id {
             return Ok(match team_doc::merge_changes(tx, self.actor, payload) {
@@ -688,6 +735,17 @@ impl Inbox<'_> {
         // its `id` says now is writable by any member and proves nothing).
         if doc.created_as().ok().as_deref() != Some(doc_id) {
             return Err(Error::Refused("an envelope's document belongs to another case".into()));
+        }
+        // The case's first changes are held to their writer's rights as every later one is
+        // (`vet`): the creating change lays down the structure, and nothing more.
+        let supervisor = self.team.roster.role(&author.to_hex()) == Some(Role::Supervisor);
+        for change in envelope::loose_changes(payload) {
+            if let Some(breach) = doc.breach(&change, supervisor, change.deps().is_empty()) {
+                return Err(Error::Refused(format!(
+                    "een wijziging van apparaat {} is geweigerd: die {breach}",
+                    short(&author.to_hex())
+                )));
+            }
         }
         tx.put_snapshot(doc_id, DocKind::Case, payload)?;
         tx.put_summary(doc_id, &summary)?;
@@ -838,7 +896,7 @@ impl Inbox<'_> {
                         short(&author)
                     )));
                 }
-                Ok(Opened::Changes { doc_id, payload })
+                Ok(Opened::Changes { doc_id, author: header.author, payload })
             }
             EnvelopeKind::Roster => {
                 Err(Error::Refused("roster entries travel through the roster".into()))
@@ -855,15 +913,28 @@ enum Stored {
 }
 
 /// What reading back one case gives: its list summary, a compacted snapshot when one is due,
-/// and, if some chunks had to be dropped, the chunks kept (concatenated) and how many went.
+/// and, if some chunks had to be dropped, the chunks kept (concatenated) with why the others
+/// went.
 struct Refreshed {
     summary: CaseSummary,
     snapshot: Option<Vec<u8>>,
-    salvaged: Option<(Vec<u8>, usize)>,
+    kept: Option<Vec<u8>>,
+    /// Chunks dropped because the case would not read with them.
+    unreadable: usize,
+    /// Changes refused for writing outside their writer's rights: by whom and why, and the
+    /// hashes of every change that went with them.
+    refusals: Vec<(DeviceId, Breach)>,
+    refused_hashes: Vec<[u8; 32]>,
     /// Who wrote each review, and how many access-log entries name another device than
     /// their writer: what reading the case leaves out, for the sync report.
     review_writers: std::collections::HashMap<String, Vec<String>>,
     foreign_access: usize,
+}
+
+/// Who may write what, for holding others' changes to `doc::authority`.
+struct Rights {
+    own: DeviceId,
+    supervisors: HashSet<String>,
 }
 
 fn refresh_case(
@@ -871,8 +942,19 @@ fn refresh_case(
     chunks: &[Vec<u8>],
     actor: &[u8],
     compact: bool,
+    rights: Option<&Rights>,
+    refused_before: &[[u8; 32]],
 ) -> Result<Refreshed> {
-    let (mut doc, summary, salvaged) = match readable_case(doc_id, chunks, actor) {
+    let vetted = match rights {
+        Some(rights) => vet(chunks, actor, rights, refused_before)?,
+        None => Vetted::default(),
+    };
+    let chunks = vetted.kept.as_deref().unwrap_or(chunks);
+    let loaded = match vetted.doc {
+        Some(mut doc) => doc.summary(doc_id).map(|summary| (doc, summary)),
+        None => readable_case(doc_id, chunks, actor),
+    };
+    let (mut doc, summary, salvaged) = match loaded {
         Ok((doc, summary)) => (doc, summary, None),
         Err(e @ Error::Storage(_)) => return Err(e),
         Err(_) => {
@@ -881,11 +963,110 @@ fn refresh_case(
             (doc, summary, Some((kept.concat(), dropped)))
         }
     };
+    let (kept, unreadable) = match salvaged {
+        Some((kept, dropped)) => (Some(kept), dropped),
+        None => (vetted.kept.as_ref().map(|kept| kept.concat()), 0),
+    };
     // Changes still waiting for what they build on are not in `save()`: they stay chunks.
     let snapshot = (compact && !doc.lacks_dependencies()).then(|| doc.save());
     let review_writers = doc.review_writers()?;
     let foreign_access = doc.foreign_access_entries()?;
-    Ok(Refreshed { summary, snapshot, salvaged, review_writers, foreign_access })
+    Ok(Refreshed {
+        summary,
+        snapshot,
+        kept,
+        unreadable,
+        refusals: vetted.refusals,
+        refused_hashes: vetted.refused_hashes,
+        review_writers,
+        foreign_access,
+    })
+}
+
+#[derive(Default)]
+struct Vetted {
+    /// The case as loaded from what was kept, when it loaded.
+    doc: Option<CaseDoc>,
+    /// The chunks kept, when some were refused.
+    kept: Option<Vec<Vec<u8>>>,
+    refusals: Vec<(DeviceId, Breach)>,
+    refused_hashes: Vec<[u8; 32]>,
+}
+
+/// Holds every change others wrote since the case's stored snapshot to `doc::authority`,
+/// in the case as it stands with them; a chunk (one envelope's changes) with a change that
+/// breaks a rule, or builds on a refused one, is refused whole and the case read again
+/// without it. This device's own chunks are never dropped: they hold its user's work. What
+/// the snapshot holds was vetted when it was written.
+fn vet(
+    chunks: &[Vec<u8>],
+    actor: &[u8],
+    rights: &Rights,
+    refused_before: &[[u8; 32]],
+) -> Result<Vetted> {
+    let mut refused: HashSet<ChangeHash> =
+        refused_before.iter().map(|hash| ChangeHash(*hash)).collect();
+    let mut out = Vetted::default();
+    let mut current: Cow<'_, [Vec<u8>]> = Cow::Borrowed(chunks);
+    let mut snapshot_alone: Option<Option<CaseDoc>> = None;
+    loop {
+        // A case that does not load is for `salvage` to mend.
+        let Ok(doc) = CaseDoc::load(&current, actor) else { return Ok(out) };
+        let mut dropped = Vec::new();
+        for (index, chunk) in current.iter().enumerate().skip(1) {
+            let changes = envelope::loose_changes(chunk);
+            let mut verdict = None;
+            for change in &changes {
+                let Some(writer) = crate::crypto::actor_device(change.actor_id().to_bytes()) else {
+                    continue;
+                };
+                if writer == rights.own {
+                    continue;
+                }
+                if change.deps().iter().any(|dep| refused.contains(dep)) {
+                    verdict = Some((writer, Breach::BuildsOnRefused));
+                    break;
+                }
+                if !doc.holds(change) {
+                    continue;
+                }
+                // The creating change again (a device re-publishing all it wrote) is no
+                // second start.
+                if change.deps().is_empty() {
+                    let alone = snapshot_alone
+                        .get_or_insert_with(|| CaseDoc::load(&current[..1], actor).ok());
+                    if alone.as_ref().is_some_and(|alone| alone.holds(change)) {
+                        continue;
+                    }
+                }
+                let supervisor = rights.supervisors.contains(&writer.to_hex());
+                if let Some(breach) = doc.breach(change, supervisor, false) {
+                    verdict = Some((writer, breach));
+                    break;
+                }
+            }
+            if let Some(verdict) = verdict {
+                dropped.push(index);
+                for change in &changes {
+                    refused.insert(change.hash());
+                    out.refused_hashes.push(change.hash().0);
+                }
+                out.refusals.push(verdict);
+            }
+        }
+        if dropped.is_empty() {
+            out.doc = Some(doc);
+            return Ok(out);
+        }
+        let kept: Vec<Vec<u8>> = current
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !dropped.contains(index))
+            .map(|(_, chunk)| chunk.clone())
+            .collect();
+        out.kept = Some(kept.clone());
+        current = Cow::Owned(kept);
+    }
 }
 
 /// Runs `work` over `items` on all of the machine's cores; results in the items' order. A

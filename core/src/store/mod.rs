@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_team_sync.sql"),
     include_str!("migrations/0003_stale_summaries.sql"),
     include_str!("migrations/0004_author_chains.sql"),
+    include_str!("migrations/0005_refused_changes.sql"),
 ];
 
 const META_PASSPHRASE: &str = "passphrase_params";

@@ -215,6 +215,9 @@ impl StoreTx<'_> {
         self.erasing();
         self.tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([doc_id])?;
         self.tx.prepare_cached("DELETE FROM docs WHERE doc_id = ?1")?.execute([doc_id])?;
+        self.tx
+            .prepare_cached("DELETE FROM refused_changes WHERE doc_id = ?1")?
+            .execute([doc_id])?;
         Ok(())
     }
 
@@ -287,6 +290,22 @@ impl StoreTx<'_> {
                 Some((doc, <[u8; 16]>::try_from(author).ok()?, u64::try_from(missing).ok()?))
             })
             .collect())
+    }
+
+    /// The changes of the document this device refused.
+    pub fn refused_changes(&self, doc_id: &str) -> Result<Vec<[u8; 32]>> {
+        let mut stmt =
+            self.tx.prepare_cached("SELECT hash FROM refused_changes WHERE doc_id = ?1")?;
+        let rows: Vec<Vec<u8>> =
+            stmt.query_map([doc_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.into_iter().filter_map(|hash| <[u8; 32]>::try_from(hash).ok()).collect())
+    }
+
+    pub fn put_refused_change(&self, doc_id: &str, hash: &[u8; 32]) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO refused_changes (doc_id, hash) VALUES (?1, ?2)")?
+            .execute(params![doc_id, &hash[..]])?;
+        Ok(())
     }
 
     /// The outbox envelopes of one document, oldest first, with their row ids.

@@ -489,6 +489,18 @@ pub fn change_actors(payload: &[u8]) -> Result<Vec<DeviceId>> {
     Ok(actors)
 }
 
+/// The loose changes in a payload as stored (document chunks, a supervisor's snapshot,
+/// hold none); a chunk that does not parse is left out (what is stored was checked on
+/// arrival).
+pub fn loose_changes(payload: &[u8]) -> Vec<Change> {
+    chunks(payload)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(chunk_type, _)| matches!(*chunk_type, CHUNK_CHANGE | CHUNK_COMPRESSED_CHANGE))
+        .filter_map(|(_, chunk)| Change::try_from(chunk).ok())
+        .collect()
+}
+
 fn device_of(actor: &[u8]) -> Result<DeviceId> {
     actor_device(actor).ok_or_else(|| refused("a change's actor id names no device"))
 }

@@ -1,0 +1,314 @@
+//! Who may write where in a case document. Each received change is held, operation by
+//! operation, to its writer's role before the case is read: a change that writes outside
+//! its writer's rights is refused whole, so a forgery is never applied, shown or built on.
+//!
+//! The rules: the case's structure (its record maps and the access log) is laid down once,
+//! by the change that creates the case; only a supervisor's device writes reviews, and only
+//! into its own; the access log is append-only and each entry is its writer's own, in its
+//! own name.
+
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{AutoCommit, Change, ObjId, Prop, ReadDoc, ScalarValue, ROOT};
+
+use crate::crypto::{actor_device, DeviceId};
+
+/// Root fields that hold the case's structure: written by the change that creates the case
+/// and never replaced, or the replacement would hide everything under the old one.
+const STRUCTURE: [&str; 8] =
+    ["schema", "id", "created_at", "resident", "visits", "assessments", "reviews", "access"];
+
+/// Why a change was refused, in words for the worker who reads the sync report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
+    /// A second change without history: a case begins once.
+    SecondStart,
+    /// Replaces a part of the case's structure (its visits, reviews, access log...).
+    Structure,
+    /// A review written by a device that is not a supervisor's.
+    ReviewByWorker,
+    /// A supervisor's device writing into, replacing or removing another device's review.
+    OthersReview,
+    /// An access-log entry removed or replaced.
+    AccessRemoved,
+    /// An access-log entry written into another device's entry, or naming another device.
+    AccessInOthersName,
+    /// Builds on a change that was refused.
+    BuildsOnRefused,
+}
+
+impl std::fmt::Display for Breach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Breach::SecondStart => "begint de casus opnieuw",
+            Breach::Structure => "vervangt een deel van de opbouw van de casus",
+            Breach::ReviewByWorker => "schrijft een beoordeling, wat alleen een leidinggevende mag",
+            Breach::OthersReview => "wijzigt de beoordeling van een ander",
+            Breach::AccessRemoved => "wist of vervangt een logregel",
+            Breach::AccessInOthersName => "schrijft een logregel op naam van een ander apparaat",
+            Breach::BuildsOnRefused => "bouwt voort op een geweigerde wijziging",
+        })
+    }
+}
+
+/// The first rule `change` breaks, held against `doc`, which must already contain it (so
+/// every object it writes into can be traced to its place in the case). `supervisor` is
+/// the writer's role in the roster; `creation` says the caller knows this change to be the
+/// one that created the case (the only one that lays down its structure).
+pub fn breach(
+    doc: &AutoCommit,
+    change: &Change,
+    supervisor: bool,
+    creation: bool,
+) -> Option<Breach> {
+    if change.deps().is_empty() && !creation {
+        return Some(Breach::SecondStart);
+    }
+    let writer = actor_device(change.actor_id().to_bytes())?;
+    let expanded = change.decode();
+    expanded.operations.iter().find_map(|op| match Place::of(doc, &op.obj) {
+        Some(place) => check(doc, &place, op, writer, supervisor, creation),
+        // Every object an applied change writes into is in the document; one that cannot be
+        // traced is not let through.
+        None => Some(Breach::Structure),
+    })
+}
+
+/// Where an operation writes: the root field it lies under and the objects between.
+struct Place {
+    /// The root field; `None` for an operation on the root itself.
+    top: Option<String>,
+    /// The objects from the root's child down to the one written into.
+    path: Vec<ObjId>,
+}
+
+impl Place {
+    fn of(doc: &AutoCommit, obj: &ObjectId) -> Option<Place> {
+        let ObjectId::Id(OpId(counter, actor)) = obj else {
+            return Some(Place { top: None, path: Vec::new() });
+        };
+        let target = doc.import_obj(&format!("{counter}@{actor}")).ok()?;
+        let mut path = vec![target.clone()];
+        let mut top = None;
+        for parent in doc.parents(&target).ok()? {
+            if parent.obj == ROOT {
+                top = Some(match parent.prop {
+                    Prop::Map(key) => key,
+                    Prop::Seq(index) => index.to_string(),
+                });
+            } else {
+                path.push(parent.obj);
+            }
+        }
+        path.reverse();
+        Some(Place { top, path })
+    }
+}
+
+fn check(
+    doc: &AutoCommit,
+    place: &Place,
+    op: &automerge::legacy::Op,
+    writer: DeviceId,
+    supervisor: bool,
+    creation: bool,
+) -> Option<Breach> {
+    let key = match &op.key {
+        Key::Map(key) => Some(key.as_str()),
+        Key::Seq(_) => None,
+    };
+    match place.top.as_deref() {
+        None => match key {
+            Some("access") if legacy_access_log(doc, op) => None,
+            Some(field) if STRUCTURE.contains(&field) && !creation => Some(Breach::Structure),
+            _ => None,
+        },
+        Some("reviews") => {
+            if !supervisor {
+                return Some(Breach::ReviewByWorker);
+            }
+            // On the reviews map itself: a new review, or the writer's own one replaced.
+            let own = match place.path.get(1) {
+                Some(review) => creator(review) == Some(writer),
+                None => op.pred.iter().all(|pred| actor_device(pred.1.to_bytes()) == Some(writer)),
+            };
+            (!own).then_some(Breach::OthersReview)
+        }
+        Some("access") => {
+            let Some(entry) = place.path.get(1) else {
+                // On the list itself only a new entry is written.
+                let appends = op.insert && matches!(op.action, OpType::Make(_));
+                return (!appends).then_some(Breach::AccessRemoved);
+            };
+            if creator(entry) != Some(writer) {
+                return Some(Breach::AccessInOthersName);
+            }
+            let names_writer = match &op.action {
+                OpType::Put(ScalarValue::Str(device)) => device.as_str() == writer.to_hex(),
+                _ => false,
+            };
+            (place.path.len() == 2 && key == Some("device") && !names_writer)
+                .then_some(Breach::AccessInOthersName)
+        }
+        Some(_) => None,
+    }
+}
+
+/// A case made before the access log existed gets its list with its first entry: that is
+/// the one list there is, and it replaced nothing.
+fn legacy_access_log(doc: &AutoCommit, op: &automerge::legacy::Op) -> bool {
+    matches!(op.action, OpType::Make(automerge::ObjType::List))
+        && op.pred.is_empty()
+        && doc.get_all(ROOT, "access").map(|values| values.len() == 1).unwrap_or(false)
+}
+
+/// The device whose change made the object.
+fn creator(obj: &ObjId) -> Option<DeviceId> {
+    match obj {
+        ObjId::Id(_, actor, _) => actor_device(actor.to_bytes()),
+        ObjId::Root => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::ObjType;
+    use chrono::Utc;
+
+    use super::*;
+    use crate::access_log::{AccessAction, AccessEntry};
+    use crate::doc::CaseDoc;
+    use crate::model::{NewVisit, Resident, Review, ReviewVerdict};
+
+    fn actor(n: u8) -> Vec<u8> {
+        let mut actor = vec![n; 16];
+        actor.extend_from_slice(&[0xAA; 8]);
+        actor
+    }
+
+    fn device(n: u8) -> String {
+        hex::encode([n; 16])
+    }
+
+    /// A case created by device 1 (a worker), as device `n` holds it.
+    fn case_on(n: u8) -> CaseDoc {
+        let mut doc =
+            CaseDoc::create(&actor(1), "c1", &Resident::named("Willem"), None, Utc::now()).unwrap();
+        doc.fork(&actor(n))
+    }
+
+    /// What `edit` on device `n`'s copy breaks, as a device with the role `supervisor`.
+    fn edit_breaks(
+        doc: &mut CaseDoc,
+        supervisor: bool,
+        edit: impl FnOnce(&mut CaseDoc),
+    ) -> Vec<Option<Breach>> {
+        let heads = doc.heads();
+        edit(doc);
+        let changes = doc.changes_after(&heads);
+        assert!(!changes.is_empty());
+        changes.iter().map(|change| doc.breach(change, supervisor, false)).collect()
+    }
+
+    fn review(id: &str, reviewer: u8) -> Review {
+        Review {
+            id: id.into(),
+            assessment_id: "a1".into(),
+            at: Utc::now(),
+            reviewer_device: device(reviewer),
+            verdict: ReviewVerdict::Approved,
+            note: "Akkoord".into(),
+            escalated_to: None,
+            submission: None,
+            supersedes: Vec::new(),
+        }
+    }
+
+    fn with_assessment(doc: &mut CaseDoc) {
+        let framework = crate::checklist::Framework::builtin();
+        doc.start_assessment("a1", &device(1), &framework, "Huur betalen?", Utc::now()).unwrap();
+    }
+
+    #[test]
+    fn a_workers_everyday_edits_break_nothing() {
+        let mut doc = case_on(2);
+        let breaks = edit_breaks(&mut doc, false, |doc| {
+            let visit = NewVisit { note: "Kennismaking".into(), ..NewVisit::default() };
+            doc.add_visit("v1", &device(2), &visit, Utc::now()).unwrap();
+            doc.edit_visit_note("v1", "Kennismaking, met zoon").unwrap();
+            with_assessment(doc);
+            doc.set_status(crate::model::CaseStatus::Closed).unwrap();
+            let entry = AccessEntry {
+                at: Utc::now(),
+                device: device(2),
+                member: "Sanne".into(),
+                action: AccessAction::Open,
+                on_behalf: None,
+            };
+            doc.log_access(&entry).unwrap();
+        });
+        assert!(breaks.iter().all(Option::is_none), "{breaks:?}");
+    }
+
+    #[test]
+    fn only_a_supervisor_writes_a_review_and_only_its_own() {
+        let mut worker = case_on(2);
+        with_assessment(&mut worker);
+        let breaks =
+            edit_breaks(&mut worker, false, |doc| doc.add_review(&review("r1", 2)).unwrap());
+        assert_eq!(breaks, [Some(Breach::ReviewByWorker)]);
+
+        let mut supervisor = case_on(3);
+        with_assessment(&mut supervisor);
+        let breaks =
+            edit_breaks(&mut supervisor, true, |doc| doc.add_review(&review("r1", 3)).unwrap());
+        assert_eq!(breaks, [None]);
+        let mut other = supervisor.fork(&actor(4));
+        let breaks = edit_breaks(&mut other, true, |doc| doc.add_review(&review("r1", 4)).unwrap());
+        assert_eq!(breaks, [Some(Breach::OthersReview)], "r1 is device 3's review");
+    }
+
+    #[test]
+    fn the_structure_is_laid_down_once() {
+        let mut doc = case_on(2);
+        let breaks = edit_breaks(&mut doc, true, |doc| {
+            doc.raw().put_object(ROOT, "visits", ObjType::Map).unwrap();
+        });
+        assert_eq!(breaks, [Some(Breach::Structure)]);
+
+        // A change with no history of its own: a second beginning, whoever writes it.
+        let mut other =
+            CaseDoc::create(&actor(2), "c1", &Resident::named("X"), None, Utc::now()).unwrap();
+        let second = other.changes_after(&[]).remove(0);
+        let mut doc = case_on(3);
+        doc.raw().apply_changes([second.clone()]).unwrap();
+        assert_eq!(doc.breach(&second, true, false), Some(Breach::SecondStart));
+    }
+
+    #[test]
+    fn the_access_log_takes_only_new_entries_in_the_writers_own_name() {
+        let entry = |n: u8| AccessEntry {
+            at: Utc::now(),
+            device: device(n),
+            member: "Sanne".into(),
+            action: AccessAction::Export,
+            on_behalf: None,
+        };
+        let mut doc = case_on(2);
+        let breaks = edit_breaks(&mut doc, true, |doc| {
+            doc.log_access(&entry(5)).unwrap();
+        });
+        assert_eq!(breaks, [Some(Breach::AccessInOthersName)]);
+
+        let mut doc = case_on(2);
+        edit_breaks(&mut doc, false, |doc| {
+            doc.log_access(&entry(2)).unwrap();
+        });
+        let mut other = doc.fork(&actor(3));
+        let breaks = edit_breaks(&mut other, true, |doc| {
+            let (_, list) = doc.raw().get(ROOT, "access").unwrap().unwrap();
+            doc.raw().delete(&list, 0).unwrap();
+        });
+        assert_eq!(breaks, [Some(Breach::AccessRemoved)]);
+    }
+}
