@@ -228,3 +228,112 @@ fn a_relay_that_hides_a_revocation_is_noticed() {
     assert!(report.warnings.is_empty(), "{report:?}");
     assert!(team.workers[0].members().iter().any(|m| m.device_id == daan && m.revoked));
 }
+
+/// What the operator does to its own database: `bytes` as the next envelope of the team's log.
+fn plant_envelope(relay: &TestRelay, team_id: &str, bytes: &[u8], kind: &str) {
+    let conn = relay_db(&relay.db);
+    let seq: i64 = conn
+        .query_row(
+            "UPDATE teams SET last_seq = last_seq + 1 WHERE team_id = ?1 RETURNING last_seq",
+            [team_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute(
+        "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![
+            team_id,
+            seq,
+            &eropaf_core::crypto::sha256(bytes)[..],
+            &bytes[17..33],
+            &bytes[37..53],
+            kind,
+            bytes
+        ],
+    )
+    .unwrap();
+}
+
+/// Joost, a supervisor, is revoked: his phone was stolen. The thief, with the relay's
+/// operator, slips in a snapshot in his name, sealed with a case key from before the
+/// revocation, holding a visit in Sanne's name that she never wrote ("alles in orde"). A
+/// revoked supervisor's snapshot speaks for nobody: it is refused and the visit never shows;
+/// the case itself stays whole, also for a device that joins afterwards.
+#[test]
+fn a_revoked_supervisors_snapshot_is_not_trusted() {
+    use chrono::Utc;
+    use eropaf_core::crypto::session_actor;
+    use eropaf_core::doc::CaseDoc;
+    use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
+    use eropaf_core::team::roster::Role;
+
+    let relay_dir = fast_tempdir();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 2, fast_tempdir);
+    let joost_dir = fast_tempdir();
+    let mut joost = eropaf_tests::create_device(joost_dir.path(), &team.key, "Joost");
+    eropaf_tests::enrol(&mut team.supervisor, &mut joost, &http, Role::Supervisor);
+    let note = |text: &str| NewVisit { note: text.into(), ..NewVisit::default() };
+    let case = team.workers[0].new_case(&Resident::named("Esther Mulder"), None).unwrap();
+    team.workers[0].record_visit(&case, &note("Kennismaking")).unwrap();
+    sync(&mut team.workers[0], &http);
+    for device in [&mut joost, &mut team.workers[1], &mut team.supervisor] {
+        sync(device, &http);
+    }
+    assert_eq!(joost.case(&case).unwrap().visits.len(), 1);
+
+    // What the thief has: Joost's device keys, his key for the case, his copy of it.
+    let joost_key = device_identity(joost_dir.path(), &team.key);
+    let (key_version, case_key) = eropaf_tests::case_key(joost_dir.path(), &team.key, &case);
+    let copy = joost.export_case(&case).unwrap();
+    team.supervisor.revoke(&http, &joost.device_id().to_hex()).unwrap();
+    sync(&mut team.supervisor, &http);
+
+    let sanne = team.workers[0].device_id();
+    let mut doc = CaseDoc::load(&[copy], &session_actor(sanne).unwrap()).unwrap();
+    let forged = eropaf_core::crypto::random_id().unwrap();
+    doc.add_visit(&forged, &sanne.to_hex(), &note("Alles in orde, dossier kan dicht"), Utc::now())
+        .unwrap();
+    let id16 = |id: &str| <[u8; 16]>::try_from(hex::decode(id).unwrap()).unwrap();
+    let header = EnvelopeHeader::new(
+        id16(&team.team_id),
+        id16(&case),
+        key_version,
+        joost_key.id(),
+        1,
+        None,
+        EnvelopeKind::Snapshot,
+    )
+    .unwrap();
+    let bytes = Envelope::seal(header, &case_key, &doc.save(), &joost_key).unwrap().to_bytes();
+    let pushed = http.push(&joost_key, &team.team_id, std::slice::from_ref(&bytes));
+    assert!(matches!(pushed, Err(Error::Unauthorised(_))), "{pushed:?}");
+    plant_envelope(&relay, &team.team_id, &bytes, "snapshot");
+
+    let report = sync(&mut team.workers[1], &http);
+    assert!(report.refused.iter().any(|r| r.contains("snapshot")), "{report:?}");
+    let shown = team.workers[1].case(&case).unwrap();
+    assert!(shown.visit(&forged).is_err(), "the thief's visit shows as Sanne's");
+    assert_eq!(shown.visits.len(), 1);
+
+    // Revoking him made Marieke snapshot the case again, so nothing rests on his snapshots.
+    let marieke = team.supervisor.device_id();
+    let snapshots: i64 = relay_db(&relay.db)
+        .query_row(
+            "SELECT COUNT(*) FROM envelopes WHERE kind = 'snapshot' AND author = ?1
+               AND doc_id = ?2 AND tombstoned = 0",
+            rusqlite::params![&marieke.as_bytes()[..], &id16(&case)[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(snapshots, 1, "Marieke re-snapshotted the case");
+    let newcomer_dir = fast_tempdir();
+    let mut newcomer = eropaf_tests::create_device(newcomer_dir.path(), &team.key, "Nieuw");
+    eropaf_tests::enrol(&mut team.supervisor, &mut newcomer, &http, Role::Worker);
+    sync(&mut newcomer, &http);
+    let shown = newcomer.case(&case).unwrap();
+    assert!(shown.visit(&forged).is_err());
+    assert_eq!(shown.visits.len(), 1);
+}

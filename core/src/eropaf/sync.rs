@@ -31,7 +31,7 @@ const META_REGISTERED: &str = "team_registered";
 const PUSH_BATCH: usize = 200;
 const PULL_PAGE: u32 = 500;
 /// A device snapshots a case at the relay once this many envelopes piled up since the last.
-const SNAPSHOT_AFTER: u32 = 64;
+pub(super) const SNAPSHOT_AFTER: u32 = 64;
 
 /// Where a sync is, for a progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -770,8 +770,7 @@ impl Inbox<'_> {
         self.compare_rosters(header, report);
         let warnings = &mut report.warnings;
         let author = header.author.as_bytes();
-        if header.kind == EnvelopeKind::Snapshot
-            && self.team.roster.role(&header.author.to_hex()) == Some(Role::Supervisor)
+        if header.kind == EnvelopeKind::Snapshot && trusted_for_snapshots(self.team, &header.author)
         {
             return tx.explain_missing(doc_id);
         }
@@ -871,10 +870,13 @@ impl Inbox<'_> {
                     envelope::check_change_authors(&payload, header.author)?;
                 } else {
                     // A snapshot carries other members' changes, which no signature of
-                    // theirs covers here: only a supervisor is trusted to speak for them.
-                    if team.roster.role(&author) != Some(Role::Supervisor) {
+                    // theirs covers here: only a supervisor is trusted to speak for them,
+                    // and not once revoked (its keys may be a thief's; when it is revoked,
+                    // the supervisor who revokes it snapshots the cases again).
+                    if !trusted_for_snapshots(team, &header.author) {
                         return Err(Error::Refused(format!(
-                            "a snapshot by device {author}, which is not a supervisor's"
+                            "a snapshot by device {author}, which is not an active \
+                             supervisor's"
                         )));
                     }
                     for device in envelope::change_actors(&payload)? {
@@ -1114,6 +1116,12 @@ fn salvage(doc_id: &str, chunks: &[Vec<u8>], actor: &[u8]) -> Result<(Vec<Vec<u8
         }
     }
     Ok((kept, dropped))
+}
+
+/// Whether `device`'s snapshots may speak for other members: an active supervisor's only.
+fn trusted_for_snapshots(team: &TeamState, device: &DeviceId) -> bool {
+    let device = device.to_hex();
+    team.roster.role(&device) == Some(Role::Supervisor) && team.roster.is_active(&device)
 }
 
 fn revoked_author(author: &str) -> Error {

@@ -634,6 +634,11 @@ impl Eropaf {
             tx.put_roster_entry(entry.index, &json)?;
         }
         tx.put_epoch_key(epoch, epoch_key.secret())?;
+        // Nobody trusts a revoked supervisor's snapshots any more, and the relay may have
+        // dropped what they covered: this supervisor's own snapshots take their place.
+        if roster.role(device_id) == Some(Role::Supervisor) {
+            tx.snapshot_all_again(super::sync::SNAPSHOT_AFTER)?;
+        }
         tx.commit()?;
         team.roster = roster;
         team.epoch_keys.insert(epoch, epoch_key);

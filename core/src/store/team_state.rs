@@ -342,6 +342,17 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// Makes every document this device can read due for a snapshot at its next sync.
+    pub fn snapshot_all_again(&self, threshold: u32) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE doc_sync SET since_snapshot = MAX(since_snapshot, ?1)
+                 WHERE since_snapshot >= 0",
+            )?
+            .execute([threshold])?;
+        Ok(())
+    }
+
     pub fn reset_since_snapshot(&self, doc_id: &str) -> Result<()> {
         self.tx
             .prepare_cached(
