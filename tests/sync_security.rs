@@ -859,3 +859,32 @@ fn an_envelope_the_relay_holds_back_is_noticed() {
     // Said once; a later sync that finds nothing new says nothing.
     assert!(sync(&mut team.supervisor, &http).warnings.is_empty());
 }
+
+/// The relay holds back Sanne's newest envelope for the case, so her chain shows no gap; but
+/// Victor built on it, and his change arrives: the hole it points at is noticed.
+#[test]
+fn an_envelope_others_built_on_cannot_be_held_back_unnoticed() {
+    let Setup { relay_dir: _relay_dir, relay, http, mut team } = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Esther Mulder"), None).unwrap();
+    sync(&mut team.workers[0], &http);
+    for device in [&mut team.workers[1], &mut team.supervisor] {
+        sync(device, &http);
+    }
+    team.workers[0].record_visit(&case, &note("Schulden besproken")).unwrap();
+    let before = last_seq(&relay.db);
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.workers[1], &http);
+    team.workers[1].record_visit(&case, &note("Vervolg op Sannes bezoek")).unwrap();
+    sync(&mut team.workers[1], &http);
+    let sanne = team.workers[0].device_id();
+    let withheld = relay_db(&relay.db)
+        .execute(
+            "DELETE FROM envelopes WHERE server_seq > ?1 AND author = ?2",
+            rusqlite::params![before, &sanne.as_bytes()[..]],
+        )
+        .unwrap();
+    assert_eq!(withheld, 1);
+    let report = sync(&mut team.supervisor, &http);
+    assert!(report.warnings.iter().any(|w| w.contains("achter")), "{report:?}");
+    assert_eq!(team.supervisor.case(&case).unwrap().visits.len(), 0, "nothing half-applied");
+}

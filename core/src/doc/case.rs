@@ -137,6 +137,11 @@ impl CaseDoc {
         super::authority::breach(&self.doc, change, supervisor, creation)
     }
 
+    /// How many changes loaded changes build on that this document does not have.
+    pub fn missing_dependencies(&mut self) -> usize {
+        self.doc.get_missing_deps(&[]).len()
+    }
+
     /// Whether loaded changes wait for changes this document does not have yet.
     pub fn lacks_dependencies(&mut self) -> bool {
         !self.doc.get_missing_deps(&[]).is_empty()

@@ -549,6 +549,18 @@ impl Eropaf {
                         refreshed.unreadable
                     ));
                 }
+                // Everything the relay holds has been pulled, and a colleague's change builds
+                // on one that did not come: the relay holds it back (a device's own changes
+                // always build on its earlier ones, so this also catches the first envelope
+                // after a snapshot, or all of an author's that others built on).
+                if refreshed.missing > 0 {
+                    report.warnings.push(format!(
+                        "casus {}: {} wijziging(en) waarop collega's voortbouwden kwam(en) niet \
+                         van de relay; de relay houdt ze achter of levert ze nog",
+                        short(doc_id),
+                        refreshed.missing
+                    ));
+                }
                 if let Some(kept) = &refreshed.kept {
                     tx.put_snapshot(doc_id, DocKind::Case, kept)?;
                 }
@@ -931,6 +943,8 @@ struct Refreshed {
     /// their writer: what reading the case leaves out, for the sync report.
     review_writers: std::collections::HashMap<String, Vec<String>>,
     foreign_access: usize,
+    /// Changes that what arrived builds on and that this device does not have.
+    missing: usize,
 }
 
 /// Who may write what, for holding others' changes to `doc::authority`.
@@ -973,7 +987,9 @@ fn refresh_case(
     let snapshot = (compact && !doc.lacks_dependencies()).then(|| doc.save());
     let review_writers = doc.review_writers()?;
     let foreign_access = doc.foreign_access_entries()?;
+    let missing = doc.missing_dependencies();
     Ok(Refreshed {
+        missing,
         summary,
         snapshot,
         kept,
