@@ -3,6 +3,7 @@
 //! from which its id and automerge actor ids derive.
 
 mod agreement;
+pub mod puncturable;
 
 use std::fmt;
 

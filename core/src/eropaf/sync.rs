@@ -253,7 +253,7 @@ impl Eropaf {
         }
         let tx = self.store.transaction()?;
         for key in &fresh {
-            tx.put_epoch_key(key.epoch, key.secret())?;
+            tx.put_epoch_key(key.epoch, &key.to_bytes())?;
         }
         tx.commit()?;
         for key in fresh {
@@ -446,6 +446,7 @@ impl Eropaf {
         let inbox = Inbox { team, me: self.identity.id(), actor: &self.actor };
         let tx = self.store.transaction()?;
         let mut seen: Vec<(String, bool)> = Vec::new();
+        let mut erased = Vec::new();
         for entry in entries {
             report.pulled += 1;
             match entry {
@@ -467,12 +468,18 @@ impl Eropaf {
                         ));
                         continue;
                     }
-                    self.cache.remove(&doc_id);
                     tx.forget_case_keys(&doc_id)?;
                     tx.delete_doc(&doc_id)?;
+                    erased.push(doc_id);
                 }
             }
         }
+        for doc_id in &erased {
+            self.cache.remove(doc_id);
+            puncture_epoch_keys(self.team.as_mut(), &tx, doc_id)?;
+        }
+        let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
+        let inbox = Inbox { team, me: self.identity.id(), actor: &self.actor };
         inbox.retry_pending(&tx, report)?;
         for (doc_id, readable) in &seen {
             if tx.doc_state(doc_id)?.is_some() {
@@ -628,6 +635,7 @@ impl Eropaf {
         let tx = self.store.transaction()?;
         tx.forget_case_keys(doc_id)?;
         tx.delete_doc(doc_id)?;
+        puncture_epoch_keys(self.team.as_mut(), &tx, doc_id)?;
         tx.commit()
     }
 }
@@ -855,7 +863,13 @@ impl Inbox<'_> {
                 let Some(epoch_key) = team.epoch_keys.get(&header.key_version) else {
                     return Ok(Opened::Unreadable { doc_id });
                 };
-                let payload = envelope.open(epoch_key.secret())?;
+                let Some(announcing) = epoch_key.for_case(&doc_id) else {
+                    return Err(Error::Refused(format!(
+                        "a case key for case {}, which was erased",
+                        short(&doc_id)
+                    )));
+                };
+                let payload = envelope.open(&announcing)?;
                 let announcement: CaseKeyAnnouncement = serde_json::from_slice(&payload)
                     .map_err(|_| Error::Refused("a case key announcement is malformed".into()))?;
                 let key = hex::decode(&announcement.key)
@@ -1132,6 +1146,17 @@ fn salvage(doc_id: &str, chunks: &[Vec<u8>], actor: &[u8]) -> Result<(Vec<Vec<u8
         }
     }
     Ok((kept, dropped))
+}
+
+/// Erasure, for what the relay or a backup of it still holds: every epoch key this device
+/// holds is punctured at the case, so the announcements of the case's keys open for nobody.
+fn puncture_epoch_keys(team: Option<&mut TeamState>, tx: &StoreTx<'_>, doc_id: &str) -> Result<()> {
+    for (epoch, key) in team.map(|team| team.epoch_keys.iter_mut()).into_iter().flatten() {
+        if key.puncture(doc_id) {
+            tx.put_punctured_epoch_key(*epoch, &key.to_bytes())?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `device`'s snapshots may speak for other members: an active supervisor's only.

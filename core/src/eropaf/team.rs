@@ -117,8 +117,8 @@ impl TeamState {
         let epoch_keys = store
             .epoch_keys()?
             .into_iter()
-            .map(|(epoch, key)| (epoch, EpochKey::from_parts(epoch, key)))
-            .collect();
+            .map(|(epoch, key)| Ok((epoch, EpochKey::from_bytes(epoch, &key)?)))
+            .collect::<Result<_>>()?;
         Ok(Some(TeamState { settings, roster, epoch_keys }))
     }
 
@@ -207,6 +207,9 @@ impl TeamState {
                 break candidate;
             }
         };
+        // An erased case gets no new key: nothing may be written to it again.
+        let announcing =
+            epoch_key.for_case(doc_id).ok_or_else(|| Error::not_found("case", doc_id))?;
         let case_key = CaseKey::generate(version)?;
         tx.put_case_key(doc_id, version, epoch_key.epoch, case_key.secret())?;
         let announcement =
@@ -215,7 +218,7 @@ impl TeamState {
             serde_json::to_vec(&announcement).map_err(|e| Error::Crypto(e.to_string()))?;
         let sealed =
             Sealing { kind: EnvelopeKind::KeyPackage, key_version: epoch_key.epoch, covers: None };
-        self.seal_into_outbox(tx, identity, doc_id, sealed, epoch_key.secret(), &payload)?;
+        self.seal_into_outbox(tx, identity, doc_id, sealed, &announcing, &payload)?;
         Ok(case_key)
     }
 
@@ -295,7 +298,7 @@ impl Eropaf {
             let json = serde_json::to_vec(entry).map_err(|e| Error::Storage(e.to_string()))?;
             tx.put_roster_entry(entry.index, &json)?;
         }
-        tx.put_epoch_key(epoch_key.epoch, epoch_key.secret())?;
+        tx.put_epoch_key(epoch_key.epoch, &epoch_key.to_bytes())?;
         let json = serde_json::to_vec(&settings).map_err(|e| Error::Storage(e.to_string()))?;
         tx.put_meta(META_TEAM, &json)?;
         tx.put_meta(META_REGISTRATION_CODE, registration_code.as_bytes())?;
@@ -633,7 +636,7 @@ impl Eropaf {
             let json = serde_json::to_vec(entry).map_err(|e| Error::Storage(e.to_string()))?;
             tx.put_roster_entry(entry.index, &json)?;
         }
-        tx.put_epoch_key(epoch, epoch_key.secret())?;
+        tx.put_epoch_key(epoch, &epoch_key.to_bytes())?;
         // Nobody trusts a revoked supervisor's snapshots any more, and the relay may have
         // dropped what they covered: this supervisor's own snapshots take their place.
         if roster.role(device_id) == Some(Role::Supervisor) {

@@ -3,6 +3,7 @@
 //! document.
 
 use rusqlite::{params, Connection, OptionalExtension};
+use zeroize::Zeroizing;
 
 use super::{Store, StoreTx};
 use crate::crypto::{Sealer, SecretKey};
@@ -28,7 +29,8 @@ impl Store {
         roster_entries(&self.conn, &self.sealer)
     }
 
-    pub fn epoch_keys(&self) -> Result<Vec<(u32, SecretKey)>> {
+    /// Each epoch key in its stored form (`EpochKey::to_bytes`), by epoch.
+    pub fn epoch_keys(&self) -> Result<Vec<(u32, Zeroizing<Vec<u8>>)>> {
         let mut stmt =
             self.conn.prepare_cached("SELECT epoch, key FROM epoch_keys ORDER BY epoch")?;
         let mut rows = stmt.query([])?;
@@ -37,7 +39,7 @@ impl Store {
             let epoch: u32 = row.get(0)?;
             let sealed: Vec<u8> = row.get(1)?;
             let key = self.sealer.open(epoch_aad(epoch).as_bytes(), &sealed)?;
-            keys.push((epoch, SecretKey::from_slice(&key)?));
+            keys.push((epoch, Zeroizing::new(key)));
         }
         Ok(keys)
     }
@@ -113,10 +115,21 @@ impl StoreTx<'_> {
         roster_entries(&self.tx, self.sealer)
     }
 
-    pub fn put_epoch_key(&self, epoch: u32, key: &SecretKey) -> Result<()> {
-        let sealed = self.sealer.seal(epoch_aad(epoch).as_bytes(), key.as_bytes())?;
+    /// Keeps an epoch key (its stored form) this device did not have.
+    pub fn put_epoch_key(&self, epoch: u32, stored: &[u8]) -> Result<()> {
+        let sealed = self.sealer.seal(epoch_aad(epoch).as_bytes(), stored)?;
         self.tx
             .prepare_cached("INSERT INTO epoch_keys (epoch, key) VALUES (?1, ?2) ON CONFLICT (epoch) DO NOTHING")?
+            .execute(params![epoch, sealed])?;
+        Ok(())
+    }
+
+    /// Replaces an epoch key by its punctured form; the old one is shredded with the commit.
+    pub fn put_punctured_epoch_key(&self, epoch: u32, stored: &[u8]) -> Result<()> {
+        self.erasing();
+        let sealed = self.sealer.seal(epoch_aad(epoch).as_bytes(), stored)?;
+        self.tx
+            .prepare_cached("UPDATE epoch_keys SET key = ?2 WHERE epoch = ?1")?
             .execute(params![epoch, sealed])?;
         Ok(())
     }
@@ -452,7 +465,7 @@ mod tests {
         let case_key = SecretKey::generate().unwrap();
         let tx = store.transaction().unwrap();
         tx.put_roster_entry(0, b"{\"member\":\"Sanne de Vries\"}").unwrap();
-        tx.put_epoch_key(1, &epoch_key).unwrap();
+        tx.put_epoch_key(1, epoch_key.as_bytes()).unwrap();
         tx.put_case_key("c1", 1, 1, &case_key).unwrap();
         tx.push_outbox("c1", b"envelope").unwrap();
         tx.put_own_chain("c1", &OwnChain { seq: 3, prev: Some([7; 32]) }).unwrap();
@@ -463,7 +476,7 @@ mod tests {
             store.roster_entries().unwrap(),
             vec![b"{\"member\":\"Sanne de Vries\"}".to_vec()]
         );
-        assert_eq!(store.epoch_keys().unwrap()[0].1.as_bytes(), epoch_key.as_bytes());
+        assert_eq!(&store.epoch_keys().unwrap()[0].1[..], epoch_key.as_bytes());
         assert_eq!(store.case_keys("c1").unwrap()[0].key.as_bytes(), case_key.as_bytes());
         let outbox = store.outbox(10).unwrap();
         assert_eq!(outbox.len(), 1);

@@ -1,35 +1,55 @@
 //! Team epoch keys and per-case keys. An epoch key is random, one per epoch, and reaches each
 //! active device in a key package: HPKE-sealed to the device's X25519 key and signed by a
-//! supervisor device. Case keys are random per case and version, wrapped by the epoch key, so
-//! a device revoked before an epoch began can unwrap none of that epoch's case keys.
+//! supervisor device. Case keys are random per case and version, announced under a key the
+//! epoch key derives for that case alone, so a device revoked before an epoch began can
+//! unwrap none of that epoch's case keys, and erasing a case punctures the epoch key there
+//! (`crypto::puncturable`): no device can open the case's announcements again.
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{self, AgreementKey, DeviceIdentity, SealedBox, Sealer, SecretKey};
+use crate::crypto::puncturable::PuncturableKey;
+use crate::crypto::{self, AgreementKey, DeviceIdentity, SealedBox, SecretKey};
 use crate::{Error, Result};
 
 const KEY_PACKAGE_DOMAIN: &[u8] = b"eropaf key package v1\0";
 const EPOCH_INFO: &[u8] = b"eropaf epoch key v1\0";
-const CASE_KEY_DOMAIN: &str = "eropaf case key v1";
 
-/// The team's shared key for one epoch.
+/// The team's shared key for one epoch: the root of a tree of per-case keys, punctured at
+/// every case erased since.
 #[derive(Clone, Debug)]
 pub struct EpochKey {
     pub epoch: u32,
-    key: SecretKey,
+    tree: PuncturableKey,
 }
 
 impl EpochKey {
     pub fn generate(epoch: u32) -> Result<EpochKey> {
-        Ok(EpochKey { epoch, key: SecretKey::generate()? })
+        Ok(EpochKey::from_parts(epoch, SecretKey::generate()?))
     }
 
-    pub fn from_parts(epoch: u32, key: SecretKey) -> EpochKey {
-        EpochKey { epoch, key }
+    pub fn from_parts(epoch: u32, root: SecretKey) -> EpochKey {
+        EpochKey { epoch, tree: PuncturableKey::from_root(&root) }
     }
 
-    pub fn secret(&self) -> &SecretKey {
-        &self.key
+    /// From its stored form (`to_bytes`).
+    pub fn from_bytes(epoch: u32, bytes: &[u8]) -> Result<EpochKey> {
+        Ok(EpochKey { epoch, tree: PuncturableKey::from_bytes(bytes)? })
+    }
+
+    /// What is stored and sealed to devices: the tree as punctured so far.
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        self.tree.to_bytes()
+    }
+
+    /// The key that seals case `doc_id`'s key announcements in this epoch; none once the case
+    /// was erased.
+    pub fn for_case(&self, doc_id: &str) -> Option<SecretKey> {
+        self.tree.derive(doc_id.as_bytes())
+    }
+
+    /// Erasure: the case's key in this epoch is gone for good. Returns whether it was here.
+    pub fn puncture(&mut self, doc_id: &str) -> bool {
+        self.tree.puncture(doc_id.as_bytes())
     }
 }
 
@@ -53,8 +73,7 @@ impl KeyPackage {
         signer: &DeviceIdentity,
     ) -> Result<KeyPackage> {
         let info = epoch_info(team_id, epoch_key.epoch, recipient);
-        let sealed =
-            crypto::seal_to(recipient_agreement_key, &info, b"", epoch_key.key.as_bytes())?;
+        let sealed = crypto::seal_to(recipient_agreement_key, &info, b"", &epoch_key.to_bytes())?;
         let mut package = KeyPackage {
             team_id: team_id.to_string(),
             epoch: epoch_key.epoch,
@@ -78,8 +97,13 @@ impl KeyPackage {
     /// The epoch key, for the device the package was sealed to.
     pub fn open(&self, agreement_key: &AgreementKey) -> Result<EpochKey> {
         let info = epoch_info(&self.team_id, self.epoch, &self.recipient);
-        let key = crypto::open_sealed(agreement_key, &info, b"", &self.sealed)?;
-        Ok(EpochKey { epoch: self.epoch, key: SecretKey::from_slice(&key)? })
+        // HPKE adds a 16-byte tag: a longer body would be a tree no supervisor sends.
+        if self.sealed.ciphertext.len() > crypto::puncturable::MAX_RECEIVED_LEN + 16 {
+            return Err(Error::Refused("a key package is too large".into()));
+        }
+        let key =
+            zeroize::Zeroizing::new(crypto::open_sealed(agreement_key, &info, b"", &self.sealed)?);
+        EpochKey::from_bytes(self.epoch, &key)
     }
 
     fn signed_bytes(&self) -> Vec<u8> {
@@ -112,15 +136,6 @@ pub struct CaseKey {
     key: SecretKey,
 }
 
-/// A case key wrapped (AES-256-GCM) under an epoch key; safe to store and send anywhere.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WrappedCaseKey {
-    pub doc_id: String,
-    pub version: u32,
-    pub epoch: u32,
-    pub ciphertext: Vec<u8>,
-}
-
 impl CaseKey {
     pub fn generate(version: u32) -> Result<CaseKey> {
         Ok(CaseKey { version, key: SecretKey::generate()? })
@@ -133,45 +148,6 @@ impl CaseKey {
     pub fn secret(&self) -> &SecretKey {
         &self.key
     }
-
-    pub fn wrap(
-        &self,
-        epoch_key: &EpochKey,
-        team_id: &str,
-        doc_id: &str,
-    ) -> Result<WrappedCaseKey> {
-        let aad = case_key_aad(team_id, doc_id, self.version, epoch_key.epoch);
-        let ciphertext = Sealer::new(&epoch_key.key).seal(aad.as_bytes(), self.key.as_bytes())?;
-        Ok(WrappedCaseKey {
-            doc_id: doc_id.to_string(),
-            version: self.version,
-            epoch: epoch_key.epoch,
-            ciphertext,
-        })
-    }
-
-    /// Unwraps with the epoch key it was wrapped under; any other key, team or case is refused.
-    pub fn unwrap(
-        wrapped: &WrappedCaseKey,
-        epoch_key: &EpochKey,
-        team_id: &str,
-    ) -> Result<CaseKey> {
-        if wrapped.epoch != epoch_key.epoch {
-            return Err(Error::Refused(format!(
-                "case key of epoch {} needs that epoch's key, not epoch {}",
-                wrapped.epoch, epoch_key.epoch
-            )));
-        }
-        let aad = case_key_aad(team_id, &wrapped.doc_id, wrapped.version, wrapped.epoch);
-        let key = Sealer::new(&epoch_key.key)
-            .open(aad.as_bytes(), &wrapped.ciphertext)
-            .map_err(|_| Error::Refused("a wrapped case key does not open".into()))?;
-        Ok(CaseKey { version: wrapped.version, key: SecretKey::from_slice(&key)? })
-    }
-}
-
-fn case_key_aad(team_id: &str, doc_id: &str, version: u32, epoch: u32) -> String {
-    format!("{CASE_KEY_DOMAIN}/{team_id}/{doc_id}/{version}/{epoch}")
 }
 
 #[cfg(test)]
@@ -205,7 +181,7 @@ mod tests {
         .unwrap();
         package.verify(supervisor.identity.public_key()).unwrap();
         let opened = package.open(&worker.agreement).unwrap();
-        assert_eq!(opened.secret().as_bytes(), epoch.secret().as_bytes());
+        assert_eq!(&opened.to_bytes()[..], &epoch.to_bytes()[..]);
         assert!(package.open(&other.agreement).is_err());
         assert!(
             package.verify(other.identity.public_key()).is_err(),
@@ -221,24 +197,23 @@ mod tests {
     }
 
     #[test]
-    fn case_keys_unwrap_only_with_their_epoch_key_team_and_case() {
-        let epoch1 = EpochKey::generate(1).unwrap();
-        let epoch2 = EpochKey::generate(2).unwrap();
-        let case_key = CaseKey::generate(1).unwrap();
-        let wrapped = case_key.wrap(&epoch1, "team", "case-a").unwrap();
-        let unwrapped = CaseKey::unwrap(&wrapped, &epoch1, "team").unwrap();
-        assert_eq!(unwrapped.secret().as_bytes(), case_key.secret().as_bytes());
-        assert!(
-            CaseKey::unwrap(&wrapped, &epoch2, "team").is_err(),
-            "a later epoch key does not open it"
-        );
-        assert!(CaseKey::unwrap(&wrapped, &EpochKey::generate(1).unwrap(), "team").is_err());
-        assert!(CaseKey::unwrap(&wrapped, &epoch1, "other team").is_err());
-        let mut moved = wrapped;
-        moved.doc_id = "case-b".into();
-        assert!(
-            CaseKey::unwrap(&moved, &epoch1, "team").is_err(),
-            "a key cannot be moved to another case"
-        );
+    fn an_epoch_key_punctured_at_a_case_travels_punctured() {
+        let (supervisor, worker) = (device(), device());
+        let mut epoch = EpochKey::generate(1).unwrap();
+        let kept = epoch.for_case("case-b").unwrap();
+        assert!(epoch.puncture("case-a"));
+        assert!(epoch.for_case("case-a").is_none());
+        let worker_id = worker.identity.id().to_hex();
+        let package = KeyPackage::create(
+            "team",
+            &epoch,
+            &worker_id,
+            &worker.agreement.public_key(),
+            &supervisor.identity,
+        )
+        .unwrap();
+        let received = package.open(&worker.agreement).unwrap();
+        assert!(received.for_case("case-a").is_none(), "a newcomer can open the erased case");
+        assert_eq!(received.for_case("case-b").unwrap().as_bytes(), kept.as_bytes());
     }
 }
