@@ -702,6 +702,50 @@ fn a_change_that_would_make_a_case_unreadable_is_dropped_and_the_rest_applied() 
     assert!(victor_sees.visits.iter().any(|v| v.note == "Na de storing"));
 }
 
+/// A lost phone is revoked; its thief, with the relay's operator, slips in an envelope the
+/// phone signs now, sealed with the case key it has held since before the revocation. The
+/// revocation says how far the phone's chain for each case stood when it was revoked:
+/// whatever lies beyond was signed afterwards, and every device refuses it.
+#[test]
+fn an_envelope_a_revoked_device_signs_afterwards_under_an_old_key_is_refused() {
+    let (Setup { relay_dir: _relay_dir, relay, http, mut team }, case) = mallory_and_victor();
+    let mut mallory = Forger::new(&mut team, &case);
+    // What the phone wrote before it was lost stands.
+    let own = mallory.identity.id();
+    let (before_id, before) = mallory.visit(own, own, "Bezoek voor het verlies");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &before);
+    mallory.push(&http, &team.team_id, envelope);
+    team.supervisor.revoke(&http, &own.to_hex()).unwrap();
+
+    let (forged_id, forged) = mallory.visit(own, own, "Alles is opgelost");
+    let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
+    assert!(http.push(&mallory.identity, &team.team_id, std::slice::from_ref(&envelope)).is_err());
+    let db = relay_db(&relay.db);
+    let seq = last_seq(&relay.db) + 1;
+    db.execute(
+        "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'changes', ?6)",
+        rusqlite::params![
+            team.team_id,
+            seq,
+            &sha256(&envelope)[..],
+            &mallory.doc_id[..],
+            &own.as_bytes()[..],
+            envelope
+        ],
+    )
+    .unwrap();
+    db.execute("UPDATE teams SET last_seq = ?1", [seq]).unwrap();
+
+    for device in [&mut team.supervisor, &mut team.workers[1]] {
+        let report = sync(device, &http);
+        assert!(report.refused.iter().any(|r| r.contains("after its revocation")), "{report:?}");
+        let shown = device.case(&case).unwrap();
+        assert!(shown.visit(&forged_id).is_err(), "the visit signed afterwards shows");
+        assert!(shown.visit(&before_id).is_ok(), "the visit from before the loss is gone");
+    }
+}
+
 /// A lost phone is revoked; a relay that colludes with its thief slips in an envelope in the
 /// phone's name, sealed with a case key made after the revocation (as if it had leaked). The
 /// phone never held that epoch, so the envelope cannot be its own: it is refused.

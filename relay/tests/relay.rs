@@ -211,7 +211,7 @@ impl Team {
     }
 
     async fn revoke(&mut self, relay: &Relay, device: &DeviceIdentity) {
-        let change = RosterChange::Revoke { device_id: device.id().to_hex() };
+        let change = RosterChange::Revoke { device_id: device.id().to_hex(), last_taken: None };
         let entry = self.roster.append(change, &self.supervisor).unwrap();
         let body = json!({ "entries": [entry] });
         let (status, reply) =

@@ -28,6 +28,10 @@ use crate::{Error, Result};
 
 const META_CURSOR: &str = "sync_cursor";
 const META_REGISTERED: &str = "team_registered";
+/// The epoch whose key sealed everything in the outbox when it was last checked: whatever is
+/// sealed afterwards is sealed under the epoch of its day, so the outbox is read only again
+/// once a new epoch began.
+const META_OUTBOX_EPOCH: &str = "outbox_sealed_epoch";
 const PUSH_BATCH: usize = 200;
 const PULL_PAGE: u32 = 500;
 /// A device snapshots a case at the relay once this many envelopes piled up since the last.
@@ -274,6 +278,9 @@ impl Eropaf {
             return Ok(());
         }
         let epoch = team.roster.epoch();
+        if self.store.meta(META_OUTBOX_EPOCH)?.as_deref() == Some(&epoch.to_be_bytes()[..]) {
+            return Ok(());
+        }
         let mut stale = Vec::new();
         for (_, bytes) in self.store.outbox(usize::MAX)? {
             let header = Envelope::from_bytes(&bytes)?.header;
@@ -321,7 +328,9 @@ impl Eropaf {
             }
             tx.commit()?;
         }
-        Ok(())
+        let tx = self.store.transaction()?;
+        tx.put_meta(META_OUTBOX_EPOCH, &epoch.to_be_bytes())?;
+        tx.commit()
     }
 
     fn push_outbox(
@@ -351,7 +360,7 @@ impl Eropaf {
     /// Pulls pages after the cursor. Each page is verified, decrypted and stored in one
     /// transaction with the cursor that follows it; what others wrote is stored as it
     /// arrived and each case it touched is read back once, at the end.
-    fn pull_envelopes(
+    pub(super) fn pull_envelopes(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,
@@ -853,6 +862,11 @@ impl Inbox<'_> {
         let doc_id = hex::encode(header.doc_id);
         if header.author == self.me {
             return Ok(Opened::Own { doc_id });
+        }
+        if team.roster.signed_after_revocation(&author, &doc_id, header.seq) {
+            return Err(Error::Refused(format!(
+                "an envelope in the name of device {author}, signed after its revocation"
+            )));
         }
         self.follow_chain(tx, &doc_id, header, &envelope.hash(), report)?;
         match header.kind {

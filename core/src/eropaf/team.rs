@@ -603,11 +603,20 @@ impl Eropaf {
             return Err(Error::invalid("device", "een apparaat kan zichzelf niet intrekken"));
         }
         self.take_relays_roster(transport)?;
+        // Everything the device pushed before now is taken in first: its revocation lets
+        // exactly that stand, and every device refuses anything further in its name.
+        let team_id = self.team_id()?;
+        self.pull_envelopes(transport, &team_id, &mut Default::default(), &mut |_| {})?;
+        let device = hex::decode(device_id)
+            .ok()
+            .and_then(|bytes| crypto::DeviceId::from_slice(&bytes))
+            .ok_or_else(|| Error::invalid("device", "geen apparaat-id"))?;
+        let last_taken = self.store.author_chains_of(device.as_bytes())?.into_iter().collect();
         let team = self.team.as_mut().ok_or_else(|| Error::invalid("team", "geen team"))?;
-        let team_id = team.settings.team_id.clone();
         let mut roster = team.roster.clone();
-        let revoke = roster
-            .append(RosterChange::Revoke { device_id: device_id.to_string() }, &self.identity)?;
+        let change =
+            RosterChange::Revoke { device_id: device_id.to_string(), last_taken: Some(last_taken) };
+        let revoke = roster.append(change, &self.identity)?;
         let epoch = roster.epoch() + 1;
         let new_epoch = roster.append(RosterChange::NewEpoch { epoch }, &self.identity)?;
         let epoch_key = EpochKey::generate(epoch)?;

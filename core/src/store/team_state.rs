@@ -44,6 +44,19 @@ impl Store {
         Ok(keys)
     }
 
+    /// Per document, the last envelope of `author`'s chain this device took in.
+    pub fn author_chains_of(&self, author: &[u8; 16]) -> Result<Vec<(String, u64)>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT doc_id, seq FROM author_chains WHERE author = ?1")?;
+        let rows: Vec<(String, i64)> = stmt
+            .query_map([&author[..]], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(doc, seq)| Some((doc, u64::try_from(seq).ok()?)))
+            .collect())
+    }
+
     pub fn case_keys(&self, doc_id: &str) -> Result<Vec<StoredCaseKey>> {
         case_keys(&self.conn, &self.sealer, doc_id)
     }

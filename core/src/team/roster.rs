@@ -28,7 +28,7 @@
 //! to sign. An entry received from elsewhere (`apply`, `from_entries`) that must not be applied
 //! is `Error::Refused`. Messages name device ids and entry indexes, never member or team names.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -179,6 +179,12 @@ pub enum RosterChange {
     },
     Revoke {
         device_id: String,
+        /// For each document, the last envelope of the device's chain that the revoking
+        /// supervisor had taken in: anything further in its name was signed after the
+        /// revocation (its keys may be a thief's) and every device refuses it, not only the
+        /// relay. Absent in revocations made before this existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_taken: Option<BTreeMap<String, u64>>,
     },
     /// Epochs only go up by one. A revocation is normally followed by a new epoch, so that
     /// the revoked device cannot read what is written afterwards.
@@ -237,6 +243,8 @@ pub struct Roster {
     /// In the order the devices were added.
     devices: Vec<DeviceStatus>,
     by_id: HashMap<String, usize>,
+    /// Per revoked device, the last envelope per document its revocation let stand.
+    last_taken: HashMap<String, BTreeMap<String, u64>>,
     /// Chain hash of the last entry: the `prev` of the next one.
     head: String,
 }
@@ -421,6 +429,14 @@ impl Roster {
         self.devices.iter().filter(|d| d.is_active()).collect()
     }
 
+    /// Whether envelope `seq` of `device_id`'s chain for `doc_id` lies beyond what its
+    /// revocation let stand: signed after it was revoked.
+    pub fn signed_after_revocation(&self, device_id: &str, doc_id: &str, seq: u64) -> bool {
+        self.last_taken
+            .get(device_id)
+            .is_some_and(|last| seq > last.get(doc_id).copied().unwrap_or(0))
+    }
+
     /// The role of a device, also of a revoked one.
     pub fn role(&self, device_id: &str) -> Option<Role> {
         self.device(device_id).map(|d| d.card.role)
@@ -441,6 +457,7 @@ impl Roster {
             epoch: 0,
             devices: Vec::new(),
             by_id: HashMap::new(),
+            last_taken: HashMap::new(),
             head: String::new(),
         }
     }
@@ -566,7 +583,7 @@ impl Roster {
                 }
                 Ok(())
             }
-            RosterChange::Revoke { device_id } => {
+            RosterChange::Revoke { device_id, .. } => {
                 if decode_hex(device_id, DEVICE_ID_LEN).is_none() {
                     return Err(problem("device_id", "geen apparaat-id van 16 bytes in hex"));
                 }
@@ -613,9 +630,12 @@ impl Roster {
                 self.add_device(founder.clone(), entry.index);
             }
             RosterChange::AddDevice { card } => self.add_device(card.clone(), entry.index),
-            RosterChange::Revoke { device_id } => {
+            RosterChange::Revoke { device_id, last_taken } => {
                 if let Some(&i) = self.by_id.get(device_id) {
                     self.devices[i].revoked_at = Some(entry.index);
+                }
+                if let Some(last_taken) = last_taken {
+                    self.last_taken.insert(device_id.clone(), last_taken.clone());
                 }
             }
             RosterChange::NewEpoch { epoch } => self.epoch = *epoch,
@@ -742,7 +762,7 @@ mod tests {
     }
 
     fn revoke(device: &DeviceIdentity) -> RosterChange {
-        RosterChange::Revoke { device_id: device.id().to_hex() }
+        RosterChange::Revoke { device_id: device.id().to_hex(), last_taken: None }
     }
 
     fn founded(founder: &DeviceIdentity) -> Roster {
