@@ -1,5 +1,6 @@
 //! Fuzz targets for the decoders that take bytes from other devices or the relay: envelopes,
-//! automerge payloads and document import, roster entries, key packages, invitation codes.
+//! automerge payloads and document import, roster entries, key packages (and the punctured
+//! epoch keys they carry), invitation codes, and the vetting of received changes.
 //! proptest over arbitrary bytes and over mutations of valid inputs (cargo-fuzz needs a
 //! nightly compiler).
 //! The property is the same everywhere: no panic, and a refusal rather than a crash or an
@@ -221,6 +222,107 @@ fn fuzz_invitation_parse() {
             // Whatever parses points at a relay the transport accepts, and yields a key.
             prop_assert!(crate::sync::http::check_relay_url(&invitation.relay_url).is_ok());
             prop_assert!(invitation.public_key().is_ok());
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_punctured_key_decode() {
+    use crate::crypto::puncturable::PuncturableKey;
+    let whole = PuncturableKey::from_root(&SecretKey::generate().unwrap());
+    let mut once = whole.clone();
+    once.puncture(b"0123456789abcdef0123456789abcdef");
+    let mut twice = once.clone();
+    twice.puncture(b"fedcba9876543210fedcba9876543210");
+    let seeds = [whole, once, twice].iter().map(|key| key.to_bytes().to_vec()).collect();
+    fuzz(bytes_near(seeds), |bytes| {
+        // What a key package carries once opened: whatever reads back derives and punctures
+        // without a panic, and a punctured name stays underivable.
+        if let Ok(mut key) = PuncturableKey::from_bytes(&bytes) {
+            let _ = key.derive(b"a case");
+            key.puncture(b"a case");
+            prop_assert!(key.derive(b"a case").is_none());
+        }
+        Ok(())
+    });
+}
+
+/// Every object of `doc` with its type, root first.
+fn objects(doc: &automerge::AutoCommit) -> Vec<(automerge::ObjId, automerge::ObjType)> {
+    use automerge::{ObjType, ReadDoc, Value};
+    let mut found = vec![(automerge::ROOT, ObjType::Map)];
+    let mut next = 0;
+    while next < found.len() {
+        let (obj, typ) = found[next].clone();
+        next += 1;
+        let props: Vec<automerge::Prop> = match typ {
+            ObjType::Map | ObjType::Table => doc.keys(&obj).map(automerge::Prop::Map).collect(),
+            ObjType::List => (0..doc.length(&obj)).map(automerge::Prop::Seq).collect(),
+            ObjType::Text => Vec::new(),
+        };
+        for prop in props {
+            for (value, id) in doc.get_all(&obj, prop).unwrap_or_default() {
+                if let Value::Object(child) = value {
+                    found.push((id, child));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn fuzz_change_vetting() {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ReadDoc};
+    const KEYS: [&str; 10] = [
+        "reviews",
+        "access",
+        "visits",
+        "assessments",
+        "resident",
+        "id",
+        "status",
+        "device",
+        "note",
+        "x",
+    ];
+    let actor = |n: u8| [vec![n; 16], vec![0xAA; 8]].concat();
+    let edit = (0u8..6, any::<prop::sample::Index>(), 0..KEYS.len(), any::<i64>());
+    fuzz(proptest::collection::vec(edit, 1..12), |edits| {
+        // A case with a visit, an access entry and a supervisor's review, as a worker's device
+        // (actor 2) holds it; then any edits that device makes, held to the rules.
+        let mut doc =
+            CaseDoc::create(&actor(1), "c", &Resident::named("Willem"), None, chrono::Utc::now())
+                .unwrap();
+        let visit = crate::model::NewVisit { note: "Kennismaking".into(), ..Default::default() };
+        doc.add_visit("v1", &hex::encode([1u8; 16]), &visit, chrono::Utc::now()).unwrap();
+        let mut mine = doc.fork(&actor(2));
+        let heads = mine.heads();
+        for (kind, at, key, value) in edits {
+            let found = objects(mine.raw());
+            let (obj, typ) = found[at.index(found.len())].clone();
+            let raw = mine.raw();
+            let len = raw.length(&obj);
+            let index = usize::try_from(value.unsigned_abs() % 64).unwrap_or(0);
+            let _ = match (kind, typ) {
+                (0, ObjType::Map) => raw.put(&obj, KEYS[key], value),
+                (1, ObjType::Map) => raw.put_object(&obj, KEYS[key], ObjType::Map).map(|_| ()),
+                (2, ObjType::Map) => raw.delete(&obj, KEYS[key]),
+                (3, ObjType::List) => {
+                    raw.insert_object(&obj, index % (len + 1), ObjType::Map).map(|_| ())
+                }
+                (4, ObjType::List | ObjType::Text) if len > 0 => raw.delete(&obj, index % len),
+                (5, ObjType::Text) => raw.splice_text(&obj, index % (len + 1), 0, KEYS[key]),
+                _ => Ok(()),
+            };
+            raw.commit();
+        }
+        for change in mine.changes_after(&heads) {
+            for supervisor in [false, true] {
+                let _ = mine.breach(&change, supervisor, false);
+            }
         }
         Ok(())
     });
