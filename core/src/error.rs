@@ -143,3 +143,15 @@ impl From<std::io::Error> for Error {
         Error::Storage(e.to_string())
     }
 }
+
+impl From<eropaf_protocol::Error> for Error {
+    fn from(e: eropaf_protocol::Error) -> Self {
+        use eropaf_protocol::Error as P;
+        match e {
+            P::InvalidInput { field, reason } => Error::InvalidInput { field, reason },
+            P::Corrupt(detail) => Error::Corrupt(detail),
+            P::Crypto(detail) => Error::Crypto(detail),
+            P::Refused(detail) => Error::Refused(detail),
+        }
+    }
+}

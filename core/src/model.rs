@@ -5,7 +5,6 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::checklist::Answers;
 use crate::{Error, Result};
@@ -227,13 +226,7 @@ impl Case {
     }
 }
 
-/// Lower case without accents, for matching what people type ("aisha" finds "Aïsha").
-pub fn fold(s: &str) -> String {
-    s.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
+pub use eropaf_protocol::text::fold;
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)

@@ -110,7 +110,7 @@ impl Eropaf {
     pub async fn join(&self, code: String) -> Result<String> {
         let core = Arc::clone(&self.core);
         off_thread(move || {
-            let invitation = CoreInvitation::parse(&code)?;
+            let invitation = CoreInvitation::parse(&code).map_err(eropaf_core::Error::from)?;
             let relay = HttpTransport::new(&invitation.relay_url)?;
             Ok(lock(&core)?.join(&relay, &invitation)?)
         })

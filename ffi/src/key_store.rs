@@ -70,9 +70,9 @@ impl Unlock {
                 }
                 Ok(open(eropaf_core::Unlock::Passphrase(&passphrase))?)
             }
-            Unlock::Key { key } => {
-                Ok(open(eropaf_core::Unlock::Key(SecretKey::from_slice(&key)?))?)
-            }
+            Unlock::Key { key } => Ok(open(eropaf_core::Unlock::Key(
+                SecretKey::from_slice(&key).map_err(eropaf_core::Error::from)?,
+            ))?),
         }
     }
 }

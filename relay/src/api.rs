@@ -11,8 +11,8 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use eropaf_core::sync::envelope::{Envelope, EnvelopeKind};
-use eropaf_core::team::roster::{DeviceCard, Role, Roster, RosterEntry};
+use eropaf_protocol::envelope::{Envelope, EnvelopeKind};
+use eropaf_protocol::team::roster::{DeviceCard, Role, Roster, RosterEntry};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -25,7 +25,7 @@ use crate::storage::{
 
 /// Largest request body. A maximal envelope (`MAX_BODY`, 16 MiB) is twice that in hex, so
 /// one always fits in a batch of its own.
-pub const MAX_BODY_BYTES: usize = 2 * eropaf_core::sync::envelope::MAX_BODY + 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 2 * eropaf_protocol::envelope::MAX_BODY + 1024 * 1024;
 /// Most envelopes in one push.
 pub const MAX_PUSH_BATCH: usize = 500;
 /// Most log entries in one pull; also the default `limit`.
@@ -57,7 +57,7 @@ impl RelayState {
         let cached = self.rosters.lock().ok().and_then(|cache| cache.get(team).cloned());
         let from = cached.as_ref().map_or(0, |r| r.len());
         let fresh = self.storage.roster_entries(team, from)?.ok_or_else(team_not_found)?;
-        let corrupt = |e: eropaf_core::Error| {
+        let corrupt = |e: eropaf_protocol::Error| {
             RelayError::storage(format!("the stored roster of team {team} does not verify: {e}"))
         };
         let roster = match cached {
@@ -252,7 +252,7 @@ async fn create_team(State(state): State<RelayState>, request: Request) -> Reply
         })?;
         let team = roster.team_id().to_owned();
         hex_id::<16>("The team id", &team)?;
-        let code_hash = eropaf_core::crypto::sha256(registration_code.trim().as_bytes());
+        let code_hash = eropaf_protocol::crypto::sha256(registration_code.trim().as_bytes());
         state.storage.create_team(&team, &genesis, &code_hash, now_millis())?;
         Ok((StatusCode::CREATED, Json(json!({ "team_id": team, "head": roster.head() }))))
     })
@@ -709,7 +709,7 @@ async fn post_erase(
         let device = hex_id::<16>("device", &caller.device)?;
         let signature = hex::decode(&erase.signature).unwrap_or_default();
         let roster = state.roster(team)?;
-        if eropaf_core::team::erasure::check(&roster, &erase.doc_id, &caller.device, &signature)
+        if eropaf_protocol::team::erasure::check(&roster, &erase.doc_id, &caller.device, &signature)
             .is_err()
         {
             return Err(RelayError::bad_request(

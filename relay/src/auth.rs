@@ -3,8 +3,8 @@
 //! and body hash (`signing::canonical_request`); stale, replayed, unknown and revoked are refused.
 
 use axum::http::HeaderMap;
-use eropaf_core::crypto::{sha256, verify_signature};
-use eropaf_core::team::roster::{Role, Roster};
+use eropaf_protocol::crypto::{sha256, verify_signature};
+use eropaf_protocol::team::roster::{Role, Roster};
 
 use crate::error::{RelayError, Result};
 use crate::signing::{canonical_request, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP};

@@ -20,10 +20,12 @@ pub use storage::{SqliteStorage, Storage};
 /// hand to the supervisor who founds the team.
 pub fn issue_registration_code(storage: &dyn Storage) -> Result<String> {
     let mut bytes = [0u8; 16];
-    eropaf_core::crypto::fill_random(&mut bytes).map_err(RelayError::storage)?;
+    eropaf_protocol::crypto::fill_random(&mut bytes).map_err(RelayError::storage)?;
     let code = hex::encode(bytes);
-    storage
-        .add_registration_code(&eropaf_core::crypto::sha256(code.as_bytes()), api::now_millis())?;
+    storage.add_registration_code(
+        &eropaf_protocol::crypto::sha256(code.as_bytes()),
+        api::now_millis(),
+    )?;
     Ok(code)
 }
 

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use eropaf_core::crypto::{AgreementKey, DeviceIdentity};
-use eropaf_core::team::roster::{DeviceCard, Role, Roster};
+use eropaf_protocol::crypto::{AgreementKey, DeviceIdentity};
+use eropaf_protocol::team::roster::{DeviceCard, Role, Roster};
 use eropaf_relay::auth::{authenticate, SignedRequest};
 use eropaf_relay::{sign_request, SqliteStorage};
 use proptest::prelude::*;

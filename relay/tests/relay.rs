@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use eropaf_core::crypto::{fill_random, DeviceIdentity, SecretKey};
-use eropaf_core::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
-use eropaf_core::team::roster::{DeviceCard, Role, Roster, RosterChange};
-use eropaf_core::Invitation;
+use eropaf_protocol::crypto::{fill_random, DeviceIdentity, SecretKey};
+use eropaf_protocol::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
+use eropaf_protocol::team::invitation::Invitation;
+use eropaf_protocol::team::roster::{DeviceCard, Role, Roster, RosterChange};
 use eropaf_relay::{serve_with_shutdown, sign_request, SqliteStorage};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -752,7 +752,7 @@ async fn an_erased_document_leaves_a_tombstone_and_refuses_new_envelopes() {
     let (status, reply) = relay.signed(sup, Method::POST, &team.path("erase"), Some(&body)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
     assert_eq!(reply["code"], "bad_erasure_signature");
-    let signature = eropaf_core::team::erasure::sign(sup, &team.id, &hex::encode(doc));
+    let signature = eropaf_protocol::team::erasure::sign(sup, &team.id, &hex::encode(doc));
     let body = json!({ "doc_id": hex::encode(doc), "signature": hex::encode(&signature) });
     let (status, reply) = relay.signed(sup, Method::POST, &team.path("erase"), Some(&body)).await;
     assert_eq!(status, StatusCode::OK, "{reply}");

@@ -123,7 +123,7 @@ fn create(home: &Home, name: &str, relay: &str, code: &str, json: bool) -> Resul
 }
 
 fn invite(home: &Home, role: &str, json: bool) -> Result<(), String> {
-    let role = Role::parse(role).map_err(|e| describe(&e))?;
+    let role = Role::parse(role).map_err(|e| describe(&e.into()))?;
     let mut device = home.open()?;
     let transport = super::relay(&device)?;
     let invitation = device.invite(&transport, role).map_err(|e| describe_relay(&e))?;
@@ -159,7 +159,7 @@ struct Joined<'a> {
 }
 
 fn join(home: &Home, code: &str, json: bool) -> Result<(), String> {
-    let invitation = Invitation::parse(code).map_err(|e| describe(&e))?;
+    let invitation = Invitation::parse(code).map_err(|e| describe(&e.into()))?;
     let mut device = home.open()?;
     let transport = HttpTransport::new(&invitation.relay_url).map_err(|e| describe(&e))?;
     let safety_code = device.join(&transport, &invitation).map_err(|e| describe_relay(&e))?;

@@ -200,7 +200,7 @@ fn enrol(
         invitation.code.get(..16).unwrap_or(&invitation.code),
         invitation.expires_at.map(|t| local(t).format("%d-%m-%Y").to_string()).unwrap_or_default()
     );
-    let code = Invitation::parse(&invitation.code).nl()?;
+    let code = Invitation::parse(&invitation.code).map_err(Error::from).nl()?;
     let shown = device.join(transport, &code).map_err(|e| describe_relay(&e))?;
     let waiting = sync(&mut device, transport)?.waiting_for_approval;
     outln!(

@@ -190,7 +190,7 @@ impl Eropaf {
             }
         }
         if fresh.is_empty() {
-            return refused.map_or(Ok(()), Err);
+            return refused.map_or(Ok(()), |e| Err(e.into()));
         }
         let tx = self.store.transaction()?;
         for entry in &fresh {
@@ -199,7 +199,7 @@ impl Eropaf {
         }
         tx.commit()?;
         team.roster = roster;
-        refused.map_or(Ok(()), Err)
+        refused.map_or(Ok(()), |e| Err(e.into()))
     }
 
     fn pull_key_packages(
@@ -242,7 +242,11 @@ impl Eropaf {
             // A package that fails is quarantined: reported, not kept, and the sync goes on.
             // The relay may always withhold a package; serving a bad one must not do more harm
             // than that, such as stopping every later sync of this device.
-            match package.verify(&signer_key).and_then(|()| package.open(&self.agreement)) {
+            match package
+                .verify(&signer_key)
+                .and_then(|()| package.open(&self.agreement))
+                .map_err(Error::from)
+            {
                 Ok(key) => fresh.push(key),
                 Err(e @ Error::Storage(_)) => return Err(e),
                 Err(e) => report.refused.push(format!(

@@ -551,7 +551,7 @@ impl Eropaf {
             .map(|key| {
                 KeyPackage::create(&team_id, key, &card.device_id, &agreement, &self.identity)
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         if !packages.is_empty() {
             transport.put_key_packages(&self.identity, &team_id, &packages)?;
         }
@@ -734,12 +734,12 @@ impl Eropaf {
 
     /// The card this device publishes: its keys, its name, the role asked for.
     pub fn device_card(&self, role: Role) -> Result<DeviceCard> {
-        DeviceCard::for_identity(
+        Ok(DeviceCard::for_identity(
             &self.identity,
             &self.agreement.public_key(),
             &self.device_name,
             role,
-        )
+        )?)
     }
 
     /// The card as the roster and the relay carry it: with the name sealed when the team has

@@ -196,9 +196,9 @@ impl Store {
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        meta_clear(&self.conn, key)?
+        Ok(meta_clear(&self.conn, key)?
             .map(|sealed| self.sealer.open(meta_aad(key).as_bytes(), &sealed))
-            .transpose()
+            .transpose()?)
     }
 
     pub fn load_doc(&self, doc_id: &str) -> Result<Option<StoredDoc>> {

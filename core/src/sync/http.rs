@@ -26,35 +26,7 @@ pub struct HttpTransport {
     client: Client,
 }
 
-/// Checks a relay address before anything is sent to it: `https://`, or plain `http://` only
-/// to this machine (loopback: tests and a relay on the same box). Case data is sealed either
-/// way, but request metadata and the enrolment exchange should never cross a network in the
-/// clear.
-pub fn check_relay_url(url: &str) -> Result<reqwest::Url> {
-    let bad = |reason: &str| Error::invalid("relay", reason);
-    let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|_| bad("dit is geen geldig adres van een relay"))?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(bad("een relay-adres bevat geen gebruikersnaam of wachtwoord"));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(bad("een relay-adres heeft geen ? of #"));
-    }
-    let Some(host) = parsed.host_str() else {
-        return Err(bad("het relay-adres mist een servernaam"));
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if loopback => Ok(parsed),
-        "http" => Err(bad(
-            "een relay buiten dit apparaat is alleen via https:// bereikbaar, niet via http://",
-        )),
-        _ => Err(bad("een relay-adres begint met https://")),
-    }
-}
+pub use eropaf_protocol::api::check_relay_url;
 
 impl HttpTransport {
     /// A transport to the relay at `base_url`, which must pass `check_relay_url`.

@@ -3,5 +3,5 @@
 pub mod envelope;
 pub mod http;
 pub mod limits;
-pub mod request;
+pub use eropaf_protocol::request;
 pub mod transport;

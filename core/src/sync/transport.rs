@@ -7,32 +7,7 @@ use crate::team::epoch::KeyPackage;
 use crate::team::roster::{DeviceCard, RosterEntry};
 use crate::Result;
 
-/// One entry of the relay's log for a team.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Pulled {
-    Envelope {
-        server_seq: u64,
-        bytes: Vec<u8>,
-    },
-    /// The document was erased (AVG): forget it and its keys, once the order's signature
-    /// checks out against the roster (`team::erasure::check`).
-    Erased {
-        server_seq: u64,
-        doc_id: [u8; 16],
-        /// The device that gave the order.
-        erased_by: [u8; 16],
-        /// Its signature over the order; empty when the relay has none to show.
-        signature: Vec<u8>,
-    },
-}
-
-impl Pulled {
-    pub fn server_seq(&self) -> u64 {
-        match self {
-            Pulled::Envelope { server_seq, .. } | Pulled::Erased { server_seq, .. } => *server_seq,
-        }
-    }
-}
+pub use eropaf_protocol::api::Pulled;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PullPage {

@@ -1,7 +1,4 @@
-//! The team: its signed roster of members and devices, enrolment, epoch keys and case keys.
+//! The team: its signed roster, enrolment, epoch keys and case keys, erasure orders and
+//! sealed names. All of it is protocol (`eropaf_protocol::team`), shared with the relay.
 
-pub mod epoch;
-pub mod erasure;
-pub mod invitation;
-pub mod names;
-pub mod roster;
+pub use eropaf_protocol::team::{epoch, erasure, invitation, names, roster};

@@ -6,7 +6,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStorage;
 
-use eropaf_core::team::roster::RosterEntry;
+use eropaf_protocol::team::roster::RosterEntry;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -55,7 +55,7 @@ pub struct Appended {
 }
 
 /// One entry of the team's log, as pulled: the same entry the devices' sync engine reads.
-pub use eropaf_core::sync::transport::Pulled;
+pub use eropaf_protocol::api::Pulled;
 
 /// A one-time invitation. Only the public half of its one-time signing key is kept: enough to
 /// check a join proof, never to make one.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex, MutexGuard};
 
-use eropaf_core::team::roster::RosterEntry;
+use eropaf_protocol::team::roster::RosterEntry;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{Appended, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage};

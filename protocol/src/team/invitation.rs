@@ -8,8 +8,8 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 
 use super::names::NamesKey;
 use super::roster::{DeviceCard, Role};
+use crate::api::check_relay_url;
 use crate::crypto::{self, sha256};
-use crate::sync::http::check_relay_url;
 use crate::{Error, Result};
 
 const CODE_PREFIX: &str = "eropaf2";
@@ -122,11 +122,11 @@ impl Invitation {
         })
     }
 
-    pub(crate) fn secret(&self) -> &[u8; 16] {
+    pub fn secret(&self) -> &[u8; 16] {
         &self.secret
     }
 
-    pub(crate) fn names_key(&self) -> Result<Option<NamesKey>> {
+    pub fn names_key(&self) -> Result<Option<NamesKey>> {
         self.names_key.as_deref().map(NamesKey::from_hex).transpose()
     }
 
@@ -218,7 +218,7 @@ pub fn safety_codes_match(expected: &str, typed: &str) -> bool {
 
 /// An invitation this supervisor device made, as it keeps it to check joins itself.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub(crate) struct IssuedInvitation {
+pub struct IssuedInvitation {
     pub invitation_id: String,
     pub secret: String,
     pub role: Role,

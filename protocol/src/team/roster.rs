@@ -34,7 +34,7 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{random_id, sha256, verify_signature, DeviceId, DeviceIdentity};
-use crate::model::fold;
+use crate::text::fold;
 use crate::{Error, Result};
 
 /// Domain separation: a roster signature can never be mistaken for an envelope or request

@@ -1,0 +1,7 @@
+//! The team: its signed roster of members and devices, enrolment, epoch keys and case keys.
+
+pub mod epoch;
+pub mod erasure;
+pub mod invitation;
+pub mod names;
+pub mod roster;
