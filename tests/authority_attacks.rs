@@ -313,7 +313,7 @@ fn a_revoked_supervisors_snapshot_is_not_trusted() {
     .unwrap();
     let bytes = Envelope::seal(header, &case_key, &doc.save(), &joost_key).unwrap().to_bytes();
     let pushed = http.push(&joost_key, &team.team_id, std::slice::from_ref(&bytes));
-    assert!(matches!(pushed, Err(Error::Unauthorised(_))), "{pushed:?}");
+    assert!(matches!(pushed, Err(Error::Revoked)), "{pushed:?}");
     plant_envelope(&relay, &team.team_id, &bytes, "snapshot");
 
     let report = sync(&mut team.workers[1], &http);

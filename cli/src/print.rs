@@ -41,14 +41,7 @@ pub fn describe(error: &Error) -> String {
 /// most likely means and what to do, in Dutch: the relay's own reason is English.
 pub fn describe_relay(error: &Error) -> String {
     match error {
-        Error::Unauthorised(detail)
-            if detail.contains("revoked") || detail.contains("ingetrokken") =>
-        {
-            "De relay weigert dit apparaat: het is uit het team ingetrokken. Wat op dit apparaat \
-             staat blijft hier, maar het kan niet meer synchroniseren. Is dat een vergissing, \
-             vraag dan een leidinggevende om een nieuwe uitnodiging."
-                .into()
-        }
+        Error::Revoked => error.message_nl(),
         Error::Unauthorised(_) => format!(
             "{} Staat dit apparaat nog in het team en staat de klok goed? Vraag het zo nodig \
              aan een leidinggevende.",

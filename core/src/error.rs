@@ -52,9 +52,13 @@ pub enum Error {
     #[error("network: {0}")]
     Network(String),
 
-    /// The relay refused this device: unknown, revoked, or not allowed to do this.
+    /// The relay refused this device: unknown, or not allowed to do this.
     #[error("not allowed: {0}")]
     Unauthorised(String),
+
+    /// This device was revoked from its team: it keeps what it holds but syncs no more.
+    #[error("this device was revoked from its team")]
+    Revoked,
 
     /// Data from another device was refused: a bad signature, an unknown or revoked author,
     /// a change whose actor does not match its signer, a replay. Never applied.
@@ -98,6 +102,11 @@ impl Error {
                 "Geen verbinding met de relay ({detail}). Alles blijft op dit apparaat bewaard; probeer het later opnieuw."
             ),
             Error::Unauthorised(detail) => format!("De relay weigert dit apparaat: {detail}"),
+            Error::Revoked => "De relay weigert dit apparaat: het is uit het team ingetrokken. Wat \
+                               op dit apparaat staat blijft hier, maar het kan niet meer \
+                               synchroniseren. Is dat een vergissing, vraag dan een \
+                               leidinggevende om een nieuwe uitnodiging."
+                .into(),
             Error::Refused(detail) => format!("Gegevens van een ander apparaat zijn geweigerd: {detail}"),
             Error::Document(detail) => format!("Het dossier kon niet worden gelezen of gewijzigd: {detail}"),
         }

@@ -151,6 +151,10 @@ impl From<CoreError> for EropafError {
                 message_nl,
             },
             CoreError::Unauthorised(detail) => EropafError::Unauthorised { detail, message_nl },
+            // The relay's code for it: stable for an app to act on.
+            CoreError::Revoked => {
+                EropafError::Unauthorised { detail: "revoked_device".into(), message_nl }
+            }
             CoreError::Refused(detail) => EropafError::Refused { detail, message_nl },
             CoreError::Document(detail) => EropafError::Document { detail, message_nl },
         }

@@ -1,5 +1,7 @@
-//! The relay's API as both sides see it: the entries of a team's log, and which relay
-//! addresses a device may talk to.
+//! The relay's API as both sides see it: its routes, the codes of its errors, the entries
+//! of a team's log, and which relay addresses a device may talk to. The relay serves the
+//! routes and answers with the codes; the device builds paths from the same routes and acts
+//! on the same codes, so neither restates the contract.
 
 use crate::{Error, Result};
 
@@ -57,5 +59,129 @@ pub fn check_relay_url(url: &str) -> Result<url::Url> {
             "een relay buiten dit apparaat is alleen via https:// bereikbaar, niet via http://",
         )),
         _ => Err(bad("een relay-adres begint met https://")),
+    }
+}
+
+/// The relay's routes, as axum patterns; `path` fills in the team (and invitation).
+pub mod routes {
+    pub const HEALTH: &str = "/v1/health";
+    pub const TEAMS: &str = "/v1/teams";
+    pub const ROSTER: &str = "/v1/teams/{team}/roster";
+    pub const INVITATIONS: &str = "/v1/teams/{team}/invitations";
+    pub const JOIN: &str = "/v1/teams/{team}/join";
+    pub const JOIN_REQUESTS: &str = "/v1/teams/{team}/join-requests";
+    pub const ENROLMENT: &str = "/v1/teams/{team}/enrolment/{invitation}";
+    pub const KEY_PACKAGES: &str = "/v1/teams/{team}/key-packages";
+    pub const ENVELOPES: &str = "/v1/teams/{team}/envelopes";
+    pub const ERASE: &str = "/v1/teams/{team}/erase";
+
+    /// `route` for team `team` (ids are hex: nothing to escape).
+    pub fn path(route: &str, team: &str) -> String {
+        route.replace("{team}", team)
+    }
+
+    /// The enrolment route for one invitation.
+    pub fn enrolment(team: &str, invitation: &str) -> String {
+        path(ENROLMENT, team).replace("{invitation}", invitation)
+    }
+}
+
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)+) => {
+        /// What the relay's error bodies say in `"code"`: what went wrong, for a program to
+        /// act on (the `"error"` sentence is for people, in English).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+
+            /// The code a relay sent; `None` for one this version does not know.
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                match code {
+                    $($code => Some(ErrorCode::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AlreadyMember => "already_member",
+    BadEnvelopeSignature => "bad_envelope_signature",
+    BadErasureSignature => "bad_erasure_signature",
+    BadExpiry => "bad_expiry",
+    BadHex => "bad_hex",
+    BadId => "bad_id",
+    BadJson => "bad_json",
+    BadKeyPackage => "bad_key_package",
+    BadQuery => "bad_query",
+    BadRegistrationCode => "bad_registration_code",
+    BadSignature => "bad_signature",
+    BadTimestamp => "bad_timestamp",
+    BatchTooLarge => "batch_too_large",
+    BodyTooLarge => "body_too_large",
+    InvalidCard => "invalid_card",
+    InvalidGenesis => "invalid_genesis",
+    InvitationExists => "invitation_exists",
+    InvitationExpired => "invitation_expired",
+    InvitationNotFound => "invitation_not_found",
+    InvitationUsed => "invitation_used",
+    JoinRequestNotFound => "join_request_not_found",
+    MalformedEnvelope => "malformed_envelope",
+    NoSuchRoute => "no_such_route",
+    NotAuthor => "not_author",
+    NotSupervisor => "not_supervisor",
+    ReplayedRequest => "replayed_request",
+    RevokedDevice => "revoked_device",
+    RosterChanged => "roster_changed",
+    RosterRefused => "roster_refused",
+    StaleRequest => "stale_request",
+    TeamExists => "team_exists",
+    TeamNotFound => "team_not_found",
+    UnknownAuthor => "unknown_author",
+    UnknownDevice => "unknown_device",
+    UnsignedRequest => "unsigned_request",
+    WrongProof => "wrong_proof",
+    WrongTeam => "wrong_team",
+    Storage => "storage",
+    Server => "server",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_reads_back_and_is_told_apart() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+        }
+        let mut texts: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), ErrorCode::ALL.len());
+        assert_eq!(ErrorCode::parse("a code from a newer relay"), None);
+    }
+
+    #[test]
+    fn paths_fill_in_the_team_and_invitation() {
+        assert_eq!(routes::path(routes::ROSTER, "ab12"), "/v1/teams/ab12/roster");
+        assert_eq!(routes::enrolment("ab12", "cd34"), "/v1/teams/ab12/enrolment/cd34");
     }
 }

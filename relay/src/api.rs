@@ -17,11 +17,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{authenticate, Caller, SignedRequest};
-use crate::error::{RelayError, Result};
+use crate::error::{ErrorCode, RelayError, Result};
 use crate::signing::verify_join;
 use crate::storage::{
     Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage, StoredKind,
 };
+use eropaf_protocol::api::routes;
 
 /// Largest request body. A maximal envelope (`MAX_BODY`, 16 MiB) is twice that in hex, so
 /// one always fits in a batch of its own.
@@ -81,16 +82,16 @@ impl RelayState {
 /// All routes, with the body limit.
 pub fn router(state: RelayState) -> Router {
     Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/teams", post(create_team))
-        .route("/v1/teams/{team}/roster", get(get_roster).post(post_roster))
-        .route("/v1/teams/{team}/invitations", post(post_invitation))
-        .route("/v1/teams/{team}/join", post(post_join))
-        .route("/v1/teams/{team}/join-requests", get(get_join_requests))
-        .route("/v1/teams/{team}/enrolment/{invitation}", get(get_enrolment))
-        .route("/v1/teams/{team}/key-packages", get(get_key_packages).post(post_key_packages))
-        .route("/v1/teams/{team}/envelopes", get(get_envelopes).post(post_envelopes))
-        .route("/v1/teams/{team}/erase", post(post_erase))
+        .route(routes::HEALTH, get(health))
+        .route(routes::TEAMS, post(create_team))
+        .route(routes::ROSTER, get(get_roster).post(post_roster))
+        .route(routes::INVITATIONS, post(post_invitation))
+        .route(routes::JOIN, post(post_join))
+        .route(routes::JOIN_REQUESTS, get(get_join_requests))
+        .route(routes::ENROLMENT, get(get_enrolment))
+        .route(routes::KEY_PACKAGES, get(get_key_packages).post(post_key_packages))
+        .route(routes::ENVELOPES, get(get_envelopes).post(post_envelopes))
+        .route(routes::ERASE, post(post_erase))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
@@ -104,11 +105,11 @@ pub(crate) fn now_millis() -> i64 {
 }
 
 fn team_not_found() -> RelayError {
-    RelayError::not_found("team_not_found", "No team with this id exists on this relay.")
+    RelayError::not_found(ErrorCode::TeamNotFound, "No team with this id exists on this relay.")
 }
 
 async fn not_found() -> RelayError {
-    RelayError::not_found("no_such_route", "There is no such route on this relay.")
+    RelayError::not_found(ErrorCode::NoSuchRoute, "There is no such route on this relay.")
 }
 
 async fn health() -> Json<Value> {
@@ -147,7 +148,7 @@ async fn refuse_declared_oversize(
 
 fn body_too_large() -> RelayError {
     RelayError::too_large(
-        "body_too_large",
+        ErrorCode::BodyTooLarge,
         format!("The request body is over the relay's limit of {MAX_BODY_BYTES} bytes."),
     )
 }
@@ -161,7 +162,7 @@ async fn read_body(body: Body) -> Result<Vec<u8>> {
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| {
         RelayError::bad_request(
-            "bad_json",
+            ErrorCode::BadJson,
             format!("The request body is not the JSON expected: {e}"),
         )
     })
@@ -171,7 +172,7 @@ fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
 fn hex_id<const N: usize>(field: &str, text: &str) -> Result<[u8; N]> {
     let bad = || {
         RelayError::bad_request(
-            "bad_id",
+            ErrorCode::BadId,
             format!("{field} must be {} lower-case hex characters.", N * 2),
         )
     };
@@ -223,7 +224,7 @@ fn query_number(query: Option<&str>, name: &str) -> Result<Option<u64>> {
         .map(|v| {
             v.parse::<u64>().map_err(|_| {
                 RelayError::bad_request(
-                    "bad_query",
+                    ErrorCode::BadQuery,
                     format!("The query parameter {name} must be a whole number."),
                 )
             })
@@ -246,7 +247,7 @@ async fn create_team(State(state): State<RelayState>, request: Request) -> Reply
         let NewTeam { genesis, registration_code } = parse_json(&body)?;
         let roster = Roster::from_entries(vec![genesis.clone()]).map_err(|e| {
             RelayError::bad_request(
-                "invalid_genesis",
+                ErrorCode::InvalidGenesis,
                 format!("The genesis entry does not verify: {e}"),
             )
         })?;
@@ -293,7 +294,7 @@ async fn post_roster(
         let append: RosterAppend = parse_json(body)?;
         if append.entries.len() > MAX_ITEMS {
             return Err(RelayError::too_large(
-                "batch_too_large",
+                ErrorCode::BatchTooLarge,
                 format!("At most {MAX_ITEMS} roster entries per request."),
             ));
         }
@@ -302,7 +303,7 @@ async fn post_roster(
         for (i, entry) in append.entries.iter().enumerate() {
             next.apply(entry.clone()).map_err(|e| {
                 RelayError::bad_request(
-                    "roster_refused",
+                    ErrorCode::RosterRefused,
                     format!("Roster entry {i} (index {}) was refused: {e}", entry.index),
                 )
             })?;
@@ -340,7 +341,7 @@ async fn post_invitation(
         let now = now_millis();
         if new.expires_at <= now || new.expires_at > now + MAX_INVITATION_MILLIS {
             return Err(RelayError::bad_request(
-                "bad_expiry",
+                ErrorCode::BadExpiry,
                 "expires_at must be in the future and at most 30 days ahead (unix milliseconds).",
             ));
         }
@@ -378,22 +379,28 @@ async fn post_join(
         let join: JoinBody = parse_json(&body)?;
         hex_id::<16>("invitation_id", &join.invitation_id)?;
         join.card.check().map_err(|e| {
-            RelayError::bad_request("invalid_card", format!("The device card is not valid: {e}"))
+            RelayError::bad_request(
+                ErrorCode::InvalidCard,
+                format!("The device card is not valid: {e}"),
+            )
         })?;
         let now = now_millis();
         let invitation =
             state.storage.invitation(&team, &join.invitation_id)?.ok_or_else(|| {
-                RelayError::not_found("invitation_not_found", "No such invitation for this team.")
+                RelayError::not_found(
+                    ErrorCode::InvitationNotFound,
+                    "No such invitation for this team.",
+                )
             })?;
         if invitation.used_at.is_some() {
             return Err(RelayError::gone(
-                "invitation_used",
+                ErrorCode::InvitationUsed,
                 "This invitation has already been used; ask a supervisor for a new one.",
             ));
         }
         if invitation.expires_at <= now {
             return Err(RelayError::gone(
-                "invitation_expired",
+                ErrorCode::InvitationExpired,
                 "This invitation has expired; ask a supervisor for a new one.",
             ));
         }
@@ -406,13 +413,13 @@ async fn post_join(
             &join.proof,
         ) {
             return Err(RelayError::forbidden(
-                "wrong_proof",
+                ErrorCode::WrongProof,
                 "The proof does not match this invitation's secret; check the invitation code.",
             ));
         }
         if roster.device(&join.card.device_id).is_some() {
             return Err(RelayError::conflict(
-                "already_member",
+                ErrorCode::AlreadyMember,
                 "This device is already in the team's roster.",
             ));
         }
@@ -477,7 +484,7 @@ async fn get_enrolment(
         let roster = state.roster(&team)?;
         let request = state.storage.join_request(&team, &invitation)?.ok_or_else(|| {
             RelayError::not_found(
-                "join_request_not_found",
+                ErrorCode::JoinRequestNotFound,
                 "No device has joined with this invitation yet.",
             )
         })?;
@@ -508,14 +515,17 @@ async fn post_key_packages(
         let packages: KeyPackages = parse_json(body)?;
         if packages.packages.len() > MAX_ITEMS {
             return Err(RelayError::too_large(
-                "batch_too_large",
+                ErrorCode::BatchTooLarge,
                 format!("At most {MAX_ITEMS} key packages per request."),
             ));
         }
         let mut rows = Vec::with_capacity(packages.packages.len());
         for (i, package) in packages.packages.iter().enumerate() {
             let bad = |reason: &str| {
-                RelayError::bad_request("bad_key_package", format!("Key package {i}: {reason}"))
+                RelayError::bad_request(
+                    ErrorCode::BadKeyPackage,
+                    format!("Key package {i}: {reason}"),
+                )
             };
             let recipient = package
                 .get("recipient")
@@ -582,25 +592,37 @@ fn stored_kind(kind: EnvelopeKind) -> StoredKind {
 /// the roster holds for it.
 fn check_envelope(team: &str, roster: &Roster, caller: &Caller, text: &str) -> Result<NewEnvelope> {
     let bytes = hex::decode(text)
-        .map_err(|_| RelayError::bad_request("bad_hex", "The envelope is not hex."))?;
+        .map_err(|_| RelayError::bad_request(ErrorCode::BadHex, "The envelope is not hex."))?;
     let envelope = Envelope::from_bytes(&bytes).map_err(|e| {
-        RelayError::bad_request("malformed_envelope", format!("The envelope does not parse: {e}"))
+        RelayError::bad_request(
+            ErrorCode::MalformedEnvelope,
+            format!("The envelope does not parse: {e}"),
+        )
     })?;
     if hex::encode(envelope.header.team_id) != team {
-        return Err(RelayError::forbidden("wrong_team", "The envelope belongs to another team."));
+        return Err(RelayError::forbidden(
+            ErrorCode::WrongTeam,
+            "The envelope belongs to another team.",
+        ));
     }
     let author = envelope.header.author.to_hex();
     if author != caller.device {
         return Err(RelayError::forbidden(
-            "not_author",
+            ErrorCode::NotAuthor,
             "A device may only push envelopes it wrote itself.",
         ));
     }
     let key = roster.signing_key(&author).ok_or_else(|| {
-        RelayError::forbidden("unknown_author", "The envelope's author is not in the roster.")
+        RelayError::forbidden(
+            ErrorCode::UnknownAuthor,
+            "The envelope's author is not in the roster.",
+        )
     })?;
     envelope.verify(&key).map_err(|e| {
-        RelayError::forbidden("bad_envelope_signature", format!("The envelope was refused: {e}"))
+        RelayError::forbidden(
+            ErrorCode::BadEnvelopeSignature,
+            format!("The envelope was refused: {e}"),
+        )
     })?;
     // Devices trust only a supervisor's snapshot to speak for other members' changes, so
     // only a supervisor's may let the relay drop what it covers; anyone else's is kept as
@@ -626,7 +648,7 @@ async fn post_envelopes(
         let push: Push = parse_json(body)?;
         if push.envelopes.len() > MAX_PUSH_BATCH {
             return Err(RelayError::too_large(
-                "batch_too_large",
+                ErrorCode::BatchTooLarge,
                 format!(
                     "{} envelopes in one push; the limit is {MAX_PUSH_BATCH}. Split the batch.",
                     push.envelopes.len()
@@ -666,7 +688,7 @@ async fn get_envelopes(
         let after = query_number(query.as_deref(), "after")?.unwrap_or(0);
         let limit = query_number(query.as_deref(), "limit")?.unwrap_or(MAX_PULL_LIMIT as u64);
         if limit == 0 {
-            return Err(RelayError::bad_request("bad_query", "limit must be at least 1."));
+            return Err(RelayError::bad_request(ErrorCode::BadQuery, "limit must be at least 1."));
         }
         let limit = usize::try_from(limit).unwrap_or(MAX_PULL_LIMIT).min(MAX_PULL_LIMIT);
         let (entries, more) = state.storage.pull_envelopes(team, after, limit, MAX_PULL_BYTES)?;
@@ -713,7 +735,7 @@ async fn post_erase(
             .is_err()
         {
             return Err(RelayError::bad_request(
-                "bad_erasure_signature",
+                ErrorCode::BadErasureSignature,
                 "The erasure order is not signed by this supervisor device.",
             ));
         }

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use eropaf_protocol::crypto::{sha256, verify_signature};
 use eropaf_protocol::team::roster::{Role, Roster};
 
-use crate::error::{RelayError, Result};
+use crate::error::{ErrorCode, RelayError, Result};
 use crate::signing::{canonical_request, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use crate::storage::Storage;
 
@@ -34,7 +34,10 @@ impl Caller {
         if self.role == Role::Supervisor {
             Ok(())
         } else {
-            Err(RelayError::forbidden("not_supervisor", "Only a supervisor's device may do this."))
+            Err(RelayError::forbidden(
+                ErrorCode::NotSupervisor,
+                "Only a supervisor's device may do this.",
+            ))
         }
     }
 }
@@ -42,7 +45,7 @@ impl Caller {
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| {
         RelayError::unauthorized(
-            "unsigned_request",
+            ErrorCode::UnsignedRequest,
             format!("The request is not signed: the {name} header is missing or unreadable."),
         )
     })
@@ -61,35 +64,38 @@ pub fn authenticate(
     let timestamp_text = header(request.headers, HEADER_TIMESTAMP)?;
     let signature_hex = header(request.headers, HEADER_SIGNATURE)?;
     let timestamp: i64 = timestamp_text.parse().map_err(|_| {
-        RelayError::unauthorized("bad_timestamp", "The request timestamp is not unix milliseconds.")
+        RelayError::unauthorized(
+            ErrorCode::BadTimestamp,
+            "The request timestamp is not unix milliseconds.",
+        )
     })?;
     if (now_millis - timestamp).abs() > MAX_CLOCK_SKEW_MILLIS {
         return Err(RelayError::unauthorized(
-            "stale_request",
+            ErrorCode::StaleRequest,
             "The request's timestamp is more than 5 minutes from the relay's clock; check the \
              device's clock and send it again.",
         ));
     }
     let Some(public_key) = roster.signing_key(device) else {
         return Err(RelayError::unauthorized(
-            "unknown_device",
+            ErrorCode::UnknownDevice,
             "This device is not in the team's roster.",
         ));
     };
     let signature = hex::decode(signature_hex).map_err(|_| {
-        RelayError::unauthorized("bad_signature", "The request signature is not hex.")
+        RelayError::unauthorized(ErrorCode::BadSignature, "The request signature is not hex.")
     })?;
     let message =
         canonical_request(request.method, request.path_and_query, timestamp, request.body);
     verify_signature(&public_key, &message, &signature).map_err(|_| {
         RelayError::unauthorized(
-            "bad_signature",
+            ErrorCode::BadSignature,
             "The request signature does not match the device's key.",
         )
     })?;
     if !roster.is_active(device) {
         return Err(RelayError::forbidden(
-            "revoked_device",
+            ErrorCode::RevokedDevice,
             "This device has been revoked from the team.",
         ));
     }
@@ -105,7 +111,7 @@ pub fn authenticate(
     )?;
     if !fresh {
         return Err(RelayError::conflict(
-            "replayed_request",
+            ErrorCode::ReplayedRequest,
             "This exact request was received before; sign a new one.",
         ));
     }

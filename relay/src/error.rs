@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+pub use eropaf_protocol::api::ErrorCode;
 
 pub type Result<T, E = RelayError> = std::result::Result<T, E>;
 
@@ -12,26 +13,26 @@ pub type Result<T, E = RelayError> = std::result::Result<T, E>;
 pub enum RelayError {
     /// 400: malformed input.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     /// 401: who sent the request could not be established.
     #[error("{message}")]
-    Unauthorized { code: &'static str, message: String },
+    Unauthorized { code: ErrorCode, message: String },
     /// 403: the sender is known but may not do this.
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     /// 404
     #[error("{message}")]
-    NotFound { code: &'static str, message: String },
+    NotFound { code: ErrorCode, message: String },
     /// 409: conflicts with what is stored (an existing team, a replayed request, a roster
     /// that moved on).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// 410: an invitation that was used or has expired.
     #[error("{message}")]
-    Gone { code: &'static str, message: String },
+    Gone { code: ErrorCode, message: String },
     /// 413: over a size or batch limit.
     #[error("{message}")]
-    TooLarge { code: &'static str, message: String },
+    TooLarge { code: ErrorCode, message: String },
     /// One envelope of a batch was refused; the status is the inner error's.
     #[error("envelope {index}: {source}")]
     Envelope { index: usize, source: Box<RelayError> },
@@ -45,7 +46,7 @@ pub enum RelayError {
 
 macro_rules! ctor {
     ($name:ident, $variant:ident) => {
-        pub fn $name(code: &'static str, message: impl Into<String>) -> RelayError {
+        pub fn $name(code: ErrorCode, message: impl Into<String>) -> RelayError {
             RelayError::$variant { code, message: message.into() }
         }
     };
@@ -78,7 +79,7 @@ impl RelayError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             RelayError::BadRequest { code, .. }
             | RelayError::Unauthorized { code, .. }
@@ -86,10 +87,10 @@ impl RelayError {
             | RelayError::NotFound { code, .. }
             | RelayError::Conflict { code, .. }
             | RelayError::Gone { code, .. }
-            | RelayError::TooLarge { code, .. } => code,
+            | RelayError::TooLarge { code, .. } => *code,
             RelayError::Envelope { source, .. } => source.code(),
-            RelayError::Storage(_) => "storage",
-            RelayError::Server(_) => "server",
+            RelayError::Storage(_) => ErrorCode::Storage,
+            RelayError::Server(_) => ErrorCode::Server,
         }
     }
 
@@ -115,7 +116,7 @@ impl IntoResponse for RelayError {
             }
             other => other.to_string(),
         };
-        let mut body = serde_json::json!({ "error": message, "code": self.code() });
+        let mut body = serde_json::json!({ "error": message, "code": self.code().as_str() });
         if let RelayError::Envelope { index, .. } = &self {
             body["index"] = serde_json::json!(index);
         }

@@ -60,7 +60,9 @@ impl PageError {
             eropaf_core::Error::NotFound { .. } => StatusCode::NOT_FOUND,
             eropaf_core::Error::InvalidInput { .. }
             | eropaf_core::Error::InvalidFramework { .. } => StatusCode::BAD_REQUEST,
-            eropaf_core::Error::Unauthorised(_) => StatusCode::FORBIDDEN,
+            eropaf_core::Error::Unauthorised(_) | eropaf_core::Error::Revoked => {
+                StatusCode::FORBIDDEN
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         PageError { status, message: describe(error) }
@@ -591,7 +593,9 @@ async fn team_page(
         let waiting = match console.transport.as_ref() {
             Some(transport) => match device.refresh_pending_joiners(transport) {
                 Ok(waiting) => waiting,
-                Err(eropaf_core::Error::Unauthorised(_)) => Vec::new(),
+                Err(eropaf_core::Error::Unauthorised(_) | eropaf_core::Error::Revoked) => {
+                    Vec::new()
+                }
                 Err(e) => {
                     flash.warning.get_or_insert(describe_relay(&e));
                     device.pending_joiners()?

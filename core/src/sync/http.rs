@@ -6,6 +6,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use eropaf_protocol::api::{routes, ErrorCode};
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -132,33 +133,36 @@ fn read_bounded(response: Response, limit: u64) -> Result<String> {
 /// get the error case they can act on.
 fn relay_error(status: StatusCode, body: &RelayErrorBody) -> Error {
     let unauthorised = |nl: &str| Error::Unauthorised(nl.to_string());
-    match body.code.as_str() {
-        "revoked_device" => unauthorised("dit apparaat is uit het team ingetrokken"),
-        "unknown_device" => unauthorised("dit apparaat staat (nog) niet in de teamlijst"),
-        "not_supervisor" => unauthorised("alleen een leidinggevende mag dit"),
-        "bad_registration_code" => Error::invalid(
+    use ErrorCode as C;
+    match ErrorCode::parse(&body.code) {
+        Some(C::RevokedDevice) => Error::Revoked,
+        Some(C::UnknownDevice) => unauthorised("dit apparaat staat (nog) niet in de teamlijst"),
+        Some(C::NotSupervisor) => unauthorised("alleen een leidinggevende mag dit"),
+        Some(C::BadRegistrationCode) => Error::invalid(
             "registratiecode",
             "de relay kent deze registratiecode niet of hij is al gebruikt; vraag de beheerder \
              van de relay om een nieuwe",
         ),
-        "stale_request" | "bad_timestamp" => {
+        Some(C::StaleRequest | C::BadTimestamp) => {
             unauthorised("de klok van dit apparaat loopt te ver af; zet de tijd goed")
         }
-        "replayed_request" => {
+        Some(C::ReplayedRequest) => {
             Error::Network("de relay zag dit verzoek al; probeer het opnieuw".into())
         }
-        "invitation_used" => {
+        Some(C::InvitationUsed) => {
             Error::invalid("uitnodiging", "deze uitnodiging is al gebruikt; vraag een nieuwe")
         }
-        "invitation_expired" => {
+        Some(C::InvitationExpired) => {
             Error::invalid("uitnodiging", "deze uitnodiging is verlopen; vraag een nieuwe")
         }
-        "invitation_not_found" | "wrong_proof" => {
+        Some(C::InvitationNotFound | C::WrongProof) => {
             Error::invalid("uitnodiging", "de relay kent deze uitnodiging niet")
         }
-        "already_member" => Error::invalid("uitnodiging", "dit apparaat hoort al bij het team"),
-        "team_not_found" => Error::invalid("team", "de relay kent dit team niet"),
-        "roster_changed" => Error::Network(
+        Some(C::AlreadyMember) => {
+            Error::invalid("uitnodiging", "dit apparaat hoort al bij het team")
+        }
+        Some(C::TeamNotFound) => Error::invalid("team", "de relay kent dit team niet"),
+        Some(C::RosterChanged) => Error::Network(
             "de teamlijst is intussen gewijzigd; synchroniseer en probeer opnieuw".into(),
         ),
         _ if status.is_server_error() => Error::Network(format!("{status}: {}", body.error)),
@@ -177,12 +181,12 @@ fn field<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T> {
 impl Transport for HttpTransport {
     fn register_team(&self, genesis: &RosterEntry, registration_code: &str) -> Result<()> {
         let body = json!({ "genesis": genesis, "registration_code": registration_code });
-        self.send(None, "POST", "/v1/teams", Some(&body)).map(|_| ())
+        self.send(None, "POST", routes::TEAMS, Some(&body)).map(|_| ())
     }
 
     fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>> {
         let answer =
-            self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/roster"), None)?;
+            self.send(Some(signer), "GET", &routes::path(routes::ROSTER, team_id), None)?;
         field(&answer, "entries")
     }
 
@@ -193,7 +197,7 @@ impl Transport for HttpTransport {
         entries: &[RosterEntry],
     ) -> Result<()> {
         let body = json!({ "entries": entries });
-        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/roster"), Some(&body))
+        self.send(Some(signer), "POST", &routes::path(routes::ROSTER, team_id), Some(&body))
             .map(|_| ())
     }
 
@@ -207,7 +211,7 @@ impl Transport for HttpTransport {
         let answer = self.send(
             Some(signer),
             "POST",
-            &format!("/v1/teams/{team_id}/envelopes"),
+            &routes::path(routes::ENVELOPES, team_id),
             Some(&body),
         )?;
         let accepted: Vec<Value> = field(&answer, "accepted")?;
@@ -221,7 +225,8 @@ impl Transport for HttpTransport {
         after: u64,
         limit: u32,
     ) -> Result<PullPage> {
-        let path = format!("/v1/teams/{team_id}/envelopes?after={after}&limit={limit}");
+        let path =
+            format!("{}?after={after}&limit={limit}", routes::path(routes::ENVELOPES, team_id));
         let answer = self.send(Some(signer), "GET", &path, None)?;
         let list: Vec<Value> = field(&answer, "envelopes")?;
         let mut entries = Vec::with_capacity(list.len());
@@ -271,13 +276,13 @@ impl Transport for HttpTransport {
         packages: &[KeyPackage],
     ) -> Result<()> {
         let body = json!({ "packages": packages });
-        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/key-packages"), Some(&body))
+        self.send(Some(signer), "POST", &routes::path(routes::KEY_PACKAGES, team_id), Some(&body))
             .map(|_| ())
     }
 
     fn key_packages(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<KeyPackage>> {
         let answer =
-            self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/key-packages"), None)?;
+            self.send(Some(signer), "GET", &routes::path(routes::KEY_PACKAGES, team_id), None)?;
         // Each package on its own: one that does not even decode is dropped here (the relay
         // checked its shape when it took it, so only a relay at fault serves one; it could as
         // well withhold it) instead of refusing all of them on every sync.
@@ -298,7 +303,7 @@ impl Transport for HttpTransport {
             "invitation_key": hex::encode(invitation_key),
             "expires_at": expires_at_millis,
         });
-        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/invitations"), Some(&body))
+        self.send(Some(signer), "POST", &routes::path(routes::INVITATIONS, team_id), Some(&body))
             .map(|_| ())
     }
 
@@ -310,19 +315,19 @@ impl Transport for HttpTransport {
         proof: &str,
     ) -> Result<()> {
         let body = json!({ "invitation_id": invitation_id, "card": card, "proof": proof });
-        self.send(None, "POST", &format!("/v1/teams/{team_id}/join"), Some(&body)).map(|_| ())
+        self.send(None, "POST", &routes::path(routes::JOIN, team_id), Some(&body)).map(|_| ())
     }
 
     fn erase(&self, signer: &DeviceIdentity, team_id: &str, doc_id: &str) -> Result<()> {
         let signature = crate::team::erasure::sign(signer, team_id, doc_id);
         let body = json!({ "doc_id": doc_id, "signature": hex::encode(signature) });
-        self.send(Some(signer), "POST", &format!("/v1/teams/{team_id}/erase"), Some(&body))
+        self.send(Some(signer), "POST", &routes::path(routes::ERASE, team_id), Some(&body))
             .map(|_| ())
     }
 
     fn join_requests(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<JoinRequest>> {
         let answer =
-            self.send(Some(signer), "GET", &format!("/v1/teams/{team_id}/join-requests"), None)?;
+            self.send(Some(signer), "GET", &routes::path(routes::JOIN_REQUESTS, team_id), None)?;
         field(&answer, "join_requests")
     }
 }

@@ -10,7 +10,7 @@ use eropaf_protocol::team::roster::RosterEntry;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{Appended, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage};
-use crate::error::{RelayError, Result};
+use crate::error::{ErrorCode, RelayError, Result};
 
 /// Migration `n` (1-based) takes the schema from `user_version` n-1 to n. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -141,7 +141,7 @@ fn push_in(tx: &Connection, team: &str, batch: &[NewEnvelope]) -> Result<Vec<App
     let mut last_seq: i64 = tx
         .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
         .optional()?
-        .ok_or_else(|| RelayError::not_found("team_not_found", "No such team."))?;
+        .ok_or_else(|| RelayError::not_found(ErrorCode::TeamNotFound, "No such team."))?;
     let mut out = Vec::with_capacity(batch.len());
     {
         let mut find =
@@ -211,14 +211,14 @@ fn entry_json(entry: &RosterEntry) -> Result<String> {
 
 fn gone_used() -> RelayError {
     RelayError::gone(
-        "invitation_used",
+        ErrorCode::InvitationUsed,
         "This invitation has already been used; ask a supervisor for a new one.",
     )
 }
 
 fn gone_expired() -> RelayError {
     RelayError::gone(
-        "invitation_expired",
+        ErrorCode::InvitationExpired,
         "This invitation has expired; ask a supervisor for a new one.",
     )
 }
@@ -249,7 +249,7 @@ impl Storage for SqliteStorage {
         )?;
         if exists {
             return Err(RelayError::conflict(
-                "team_exists",
+                ErrorCode::TeamExists,
                 format!("Team {team} already exists."),
             ));
         }
@@ -261,7 +261,7 @@ impl Storage for SqliteStorage {
         )?;
         if used == 0 {
             return Err(RelayError::forbidden(
-                "bad_registration_code",
+                ErrorCode::BadRegistrationCode,
                 "Registering a team takes an unused registration code from the relay's operator.",
             ));
         }
@@ -310,7 +310,7 @@ impl Storage for SqliteStorage {
         for (i, entry) in entries.iter().enumerate() {
             if seq_to_sql(entry.index) != len + i as i64 {
                 return Err(RelayError::conflict(
-                    "roster_changed",
+                    ErrorCode::RosterChanged,
                     "The roster changed while this request was checked; fetch it and try again.",
                 ));
             }
@@ -480,7 +480,7 @@ impl Storage for SqliteStorage {
         let last_seq: i64 = tx
             .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
             .optional()?
-            .ok_or_else(|| RelayError::not_found("team_not_found", "No such team."))?;
+            .ok_or_else(|| RelayError::not_found(ErrorCode::TeamNotFound, "No such team."))?;
         tx.execute(
             "DELETE FROM envelopes WHERE team_id = ?1 AND doc_id = ?2",
             params![team, &doc_id[..]],
@@ -510,7 +510,7 @@ impl Storage for SqliteStorage {
         )?;
         if inserted == 0 {
             return Err(RelayError::conflict(
-                "invitation_exists",
+                ErrorCode::InvitationExists,
                 "An invitation with this id already exists.",
             ));
         }
@@ -558,7 +558,7 @@ impl Storage for SqliteStorage {
         match state {
             None => {
                 return Err(RelayError::not_found(
-                    "invitation_not_found",
+                    ErrorCode::InvitationNotFound,
                     "No such invitation for this team.",
                 ))
             }
