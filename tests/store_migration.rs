@@ -1,0 +1,51 @@
+//! A store written by the previous schema version (4, before `0005_refused_changes`) opens
+//! with today's code: the migration runs once, and every sealed row it held still reads.
+//!
+//! The fixture (`tests/fixtures/store-v4/eropaf.db`) is a supervisor's device made with the
+//! `eropaf` command: a team registered at a relay on loopback, one case with a visit that was
+//! synced and one that still waits in the outbox. Passphrase: `fixture-passphrase`.
+
+#![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
+
+use eropaf_core::store::Unlock;
+use eropaf_core::Eropaf;
+
+const CASE: &str = "7c3483ffc556e012b0d60f91b7e26668";
+
+#[test]
+fn a_store_of_the_previous_schema_opens_and_keeps_every_sealed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/store-v4/eropaf.db");
+    std::fs::copy(fixture, dir.path().join("eropaf.db")).unwrap();
+    let version = |dir: &std::path::Path| -> i64 {
+        let conn = rusqlite::Connection::open(dir.join("eropaf.db")).unwrap();
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(version(dir.path()), 4);
+
+    let mut device = Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
+    assert_eq!(version(dir.path()), 5, "the migration ran");
+    // The case, its summary and both visits (one synced, one waiting) read back.
+    let listed = device.cases().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, CASE);
+    let case = device.case(CASE).unwrap();
+    assert_eq!(case.resident.name, "Fenna Fixture");
+    let notes: Vec<&str> = case.visits.iter().map(|v| v.note.as_str()).collect();
+    assert!(notes.contains(&"Eerste bezoek: huurachterstand besproken"), "{notes:?}");
+    assert!(notes.contains(&"Tweede bezoek, nog niet gesynchroniseerd"), "{notes:?}");
+    // The team: the roster with its sealed names, the epoch key, the waiting envelope.
+    let team = device.team_info().unwrap().expect("the device is in its team");
+    assert_eq!(team.team_name, "Wijkteam Fixture");
+    assert_eq!(device.members().len(), 1);
+    drop(device);
+    let store =
+        eropaf_core::store::Store::open(dir.path(), Unlock::Passphrase("fixture-passphrase"))
+            .unwrap();
+    assert_eq!(store.epoch_keys().unwrap().len(), 1);
+    assert_eq!(store.outbox(10).unwrap().len(), 1, "the waiting visit is still to be sent");
+    // Opening again runs nothing twice.
+    drop(store);
+    Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
+    assert_eq!(version(dir.path()), 5);
+}
