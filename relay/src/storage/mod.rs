@@ -2,6 +2,8 @@
 //! one. Methods are synchronous: the HTTP layer calls them inside `tokio::task::spawn_blocking`,
 //! so a slow disk never stalls the async runtime. Every method is atomic: on error, nothing.
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod sqlite;
 
 pub use sqlite::SqliteStorage;

@@ -1,0 +1,237 @@
+//! What every `Storage` backend must do, as one suite of tests over the trait alone: the
+//! SQLite backend runs it (below), and the next backend (PostgreSQL) runs the same suite with
+//! `storage_conformance_tests!(make_its_storage())`, so both answer every call alike.
+
+#![allow(clippy::unwrap_used)] // a failed step in a test should stop it right there
+
+use eropaf_protocol::api::ErrorCode;
+use eropaf_protocol::crypto::{AgreementKey, DeviceIdentity};
+use eropaf_protocol::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
+
+use super::{Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage, StoredKind};
+use crate::error::RelayError;
+
+/// A team's genesis and the founder that signed it.
+fn genesis() -> (String, RosterEntry, Roster, DeviceIdentity) {
+    let founder = DeviceIdentity::generate().unwrap();
+    let agreement = AgreementKey::generate().unwrap();
+    let card =
+        DeviceCard::for_identity(&founder, &agreement.public_key(), "~sealed", Role::Supervisor)
+            .unwrap();
+    let roster = Roster::create("~sealed", &founder, card).unwrap();
+    let entry = roster.entries()[0].clone();
+    (roster.team_id().to_string(), entry, roster, founder)
+}
+
+/// A team created with a fresh registration code.
+fn team(storage: &dyn Storage) -> (String, Roster, DeviceIdentity) {
+    let (team, entry, roster, founder) = genesis();
+    let code = [team.as_bytes()[0]; 32];
+    storage.add_registration_code(&code, 0).unwrap();
+    storage.create_team(&team, &entry, &code, 0).unwrap();
+    (team, roster, founder)
+}
+
+fn envelope(doc: u8, n: u8, kind: StoredKind, covers: Option<u64>) -> NewEnvelope {
+    NewEnvelope {
+        hash: [
+            doc, n, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+            23, 24, 25, 26, 27, 28, 29, 30,
+        ],
+        doc_id: [doc; 16],
+        author: [9; 16],
+        kind,
+        covers_server_seq: covers,
+        bytes: vec![doc, n, 0xEE],
+    }
+}
+
+fn seqs(pulled: &[Pulled]) -> Vec<u64> {
+    pulled.iter().map(Pulled::server_seq).collect()
+}
+
+fn code_of(result: Result<impl std::fmt::Debug, RelayError>) -> ErrorCode {
+    result.unwrap_err().code()
+}
+
+pub fn a_team_takes_a_registration_code_once(storage: &dyn Storage) {
+    let (team, entry, _, _) = genesis();
+    let code = [7; 32];
+    let unknown = storage.create_team(&team, &entry, &code, 0);
+    assert_eq!(code_of(unknown), ErrorCode::BadRegistrationCode);
+    storage.add_registration_code(&code, 0).unwrap();
+    storage.create_team(&team, &entry, &code, 0).unwrap();
+    assert_eq!(storage.roster_entries(&team, 0).unwrap(), Some(vec![entry.clone()]));
+    let (other, other_entry, _, _) = genesis();
+    assert_eq!(
+        code_of(storage.create_team(&other, &other_entry, &code, 0)),
+        ErrorCode::BadRegistrationCode,
+        "a used code"
+    );
+    storage.add_registration_code(&[8; 32], 0).unwrap();
+    assert_eq!(code_of(storage.create_team(&team, &entry, &[8; 32], 0)), ErrorCode::TeamExists);
+    assert_eq!(storage.roster_entries("0".repeat(32).as_str(), 0).unwrap(), None);
+}
+
+pub fn the_roster_only_grows_from_its_end(storage: &dyn Storage) {
+    let (team, mut roster, founder) = team(storage);
+    let joiner = DeviceIdentity::generate().unwrap();
+    let agreement = AgreementKey::generate().unwrap();
+    let card = DeviceCard::for_identity(&joiner, &agreement.public_key(), "~sealed", Role::Worker)
+        .unwrap();
+    let added = roster.append(RosterChange::AddDevice { card }, &founder).unwrap();
+    storage.append_roster(&team, std::slice::from_ref(&added)).unwrap();
+    let stale = storage.append_roster(&team, std::slice::from_ref(&added));
+    assert_eq!(code_of(stale), ErrorCode::RosterChanged);
+    assert_eq!(storage.roster_entries(&team, 1).unwrap(), Some(vec![added]));
+    assert_eq!(storage.roster_entries(&team, 0).unwrap().unwrap().len(), 2);
+}
+
+pub fn a_request_is_seen_once_until_it_expires(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    assert!(storage.record_request(&team, "d", &[1; 32], 100, 0).unwrap());
+    assert!(!storage.record_request(&team, "d", &[1; 32], 100, 50).unwrap(), "a replay");
+    assert!(storage.record_request(&team, "d", &[2; 32], 100, 50).unwrap());
+    assert!(storage.record_request(&team, "d", &[1; 32], 300, 200).unwrap(), "expired");
+}
+
+pub fn envelopes_are_logged_in_order_once_and_paged(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    let batch: Vec<NewEnvelope> =
+        (0..5).map(|n| envelope(1, n, StoredKind::Changes, None)).collect();
+    let appended = storage.push_envelopes(&team, &batch).unwrap();
+    let first: Vec<u64> = appended.iter().map(|a| a.server_seq).collect();
+    assert!(first.windows(2).all(|w| w[0] < w[1]), "{first:?}");
+    assert!(appended.iter().all(|a| !a.duplicate && !a.erased));
+    // The same envelope again keeps its place.
+    let again = storage.push_envelopes(&team, &batch[1..2]).unwrap();
+    assert_eq!((again[0].server_seq, again[0].duplicate), (first[1], true));
+
+    let (all, more) = storage.pull_envelopes(&team, 0, 100, usize::MAX).unwrap();
+    assert_eq!((seqs(&all), more), (first.clone(), false));
+    let (page, more) = storage.pull_envelopes(&team, first[1], 2, usize::MAX).unwrap();
+    assert_eq!((seqs(&page), more), (first[2..4].to_vec(), true));
+    let (small, more) = storage.pull_envelopes(&team, 0, 100, 1).unwrap();
+    assert_eq!((small.len(), more), (1, true), "at least one entry, then stop at the bytes");
+    match &all[0] {
+        Pulled::Envelope { bytes, .. } => assert_eq!(bytes, &batch[0].bytes),
+        other => panic!("{other:?}"),
+    }
+}
+
+pub fn a_snapshot_replaces_what_it_covers_of_its_own_document(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    let before = storage
+        .push_envelopes(
+            &team,
+            &[envelope(1, 0, StoredKind::Changes, None), envelope(2, 0, StoredKind::Changes, None)],
+        )
+        .unwrap();
+    let covers = before[1].server_seq;
+    let snapshot = storage
+        .push_envelopes(&team, &[envelope(1, 1, StoredKind::Snapshot, Some(covers))])
+        .unwrap();
+    let (left, _) = storage.pull_envelopes(&team, 0, 100, usize::MAX).unwrap();
+    assert_eq!(seqs(&left), vec![before[1].server_seq, snapshot[0].server_seq]);
+}
+
+pub fn an_erased_document_leaves_only_its_tombstone(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    storage.push_envelopes(&team, &[envelope(1, 0, StoredKind::Changes, None)]).unwrap();
+    let kept = storage.push_envelopes(&team, &[envelope(2, 0, StoredKind::Changes, None)]).unwrap();
+    let tombstone = storage.erase_doc(&team, &[1; 16], &[5; 16], b"order").unwrap();
+    assert_eq!(storage.erase_doc(&team, &[1; 16], &[5; 16], b"order").unwrap(), tombstone);
+    let late = storage.push_envelopes(&team, &[envelope(1, 1, StoredKind::Changes, None)]).unwrap();
+    assert!(late[0].erased, "an envelope for an erased document is dropped");
+    let (left, _) = storage.pull_envelopes(&team, 0, 100, usize::MAX).unwrap();
+    assert_eq!(seqs(&left), vec![kept[0].server_seq, tombstone]);
+    match &left[1] {
+        Pulled::Erased { doc_id, erased_by, signature, .. } => {
+            assert_eq!(
+                (doc_id, erased_by, signature.as_slice()),
+                (&[1; 16], &[5; 16], &b"order"[..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+pub fn an_invitation_is_used_once(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    let invitation = Invitation {
+        invitation_id: "i1".into(),
+        invitation_key: vec![3; 32],
+        expires_at: 1_000,
+        used_at: None,
+    };
+    storage.put_invitation(&team, &invitation).unwrap();
+    assert_eq!(code_of(storage.put_invitation(&team, &invitation)), ErrorCode::InvitationExists);
+    assert_eq!(storage.invitation(&team, "i1").unwrap(), Some(invitation));
+    let request = JoinRequest {
+        invitation_id: "i1".into(),
+        card_json: "{}".into(),
+        proof: "ab".into(),
+        created_at: 10,
+    };
+    storage.use_invitation(&team, &request, 10).unwrap();
+    assert_eq!(code_of(storage.use_invitation(&team, &request, 20)), ErrorCode::InvitationUsed);
+    assert_eq!(storage.join_requests(&team).unwrap(), vec![request.clone()]);
+    assert_eq!(storage.join_request(&team, "i1").unwrap(), Some(request.clone()));
+    assert!(storage.invitation(&team, "i1").unwrap().unwrap().used_at.is_some());
+
+    let expiring = Invitation {
+        invitation_id: "i2".into(),
+        invitation_key: vec![4; 32],
+        expires_at: 5,
+        used_at: None,
+    };
+    storage.put_invitation(&team, &expiring).unwrap();
+    let late = JoinRequest { invitation_id: "i2".into(), created_at: 6, ..request };
+    assert_eq!(code_of(storage.use_invitation(&team, &late, 6)), ErrorCode::InvitationExpired);
+}
+
+pub fn a_key_package_replaces_the_one_for_its_recipient_and_epoch(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    let package =
+        |epoch: u32, json: &str| KeyPackageRow { recipient: "r".into(), epoch, json: json.into() };
+    storage.put_key_packages(&team, &[package(2, "two"), package(1, "one")]).unwrap();
+    storage.put_key_packages(&team, &[package(2, "two again")]).unwrap();
+    assert_eq!(
+        storage.key_packages(&team, "r").unwrap(),
+        vec![package(1, "one"), package(2, "two again")]
+    );
+    assert!(storage.key_packages(&team, "someone else").unwrap().is_empty());
+}
+
+/// Generates one `#[test]` per conformance check, each on a fresh storage from `$make`.
+#[macro_export]
+macro_rules! storage_conformance_tests {
+    ($make:expr) => {
+        $crate::storage_conformance_tests!(@each $make;
+            a_team_takes_a_registration_code_once,
+            the_roster_only_grows_from_its_end,
+            a_request_is_seen_once_until_it_expires,
+            envelopes_are_logged_in_order_once_and_paged,
+            a_snapshot_replaces_what_it_covers_of_its_own_document,
+            an_erased_document_leaves_only_its_tombstone,
+            an_invitation_is_used_once,
+            a_key_package_replaces_the_one_for_its_recipient_and_epoch,
+        );
+    };
+    (@each $make:expr; $($name:ident,)+) => {
+        $(
+            #[test]
+            fn $name() {
+                let storage = $make;
+                $crate::storage::conformance::$name(&storage);
+            }
+        )+
+    };
+}
+
+#[cfg(test)]
+mod sqlite {
+    use crate::storage::SqliteStorage;
+
+    crate::storage_conformance_tests!(SqliteStorage::open_in_memory().unwrap());
+}
