@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod signing;
+mod spawn;
 pub mod storage;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 pub use api::{router, RelayState};
 pub use error::{RelayError, Result};
 pub use signing::{canonical_request, sign_request, verify_join};
+pub use spawn::{spawn, Spawned};
 pub use storage::{SqliteStorage, Storage};
 
 /// A new one-time registration code for a team, kept at the relay by its hash; the text to

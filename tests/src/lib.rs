@@ -37,12 +37,11 @@ pub fn open_device(dir: &Path, key: &SecretKey) -> Eropaf {
 }
 
 /// The real relay on a loopback port, backed by SQLite in `dir`, running on its own thread
-/// until the value is dropped.
+/// until the value is dropped (`eropaf_relay::spawn`).
 pub struct TestRelay {
     pub url: String,
     pub db: std::path::PathBuf,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _spawned: eropaf_relay::Spawned,
 }
 
 /// A fresh one-time code for registering a team at the relay whose database is `db`, as the
@@ -59,46 +58,8 @@ impl TestRelay {
     }
 
     pub fn start(dir: &Path) -> TestRelay {
-        let db = dir.join("relay.db");
-        let storage = eropaf_relay::SqliteStorage::open(&db).expect("relay database");
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-                address_tx.send(listener.local_addr().expect("address")).expect("report address");
-                let shutdown = async move {
-                    let _ = shutdown_rx.await;
-                };
-                eropaf_relay::serve_with_shutdown(listener, std::sync::Arc::new(storage), shutdown)
-                    .await
-                    .expect("relay runs");
-            });
-        });
-        let address = address_rx.recv().expect("relay started");
-        TestRelay {
-            url: format!("http://{address}"),
-            db,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for TestRelay {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let spawned = eropaf_relay::spawn(&dir.join("relay.db")).expect("relay starts");
+        TestRelay { url: spawned.url.clone(), db: spawned.db.clone(), _spawned: spawned }
     }
 }
 

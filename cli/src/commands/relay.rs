@@ -77,57 +77,23 @@ fn status(line: std::fmt::Arguments<'_>) {
     let _ = stdout.flush();
 }
 
-/// The relay on its own thread and tokio runtime, on a free loopback port, until dropped.
-pub struct Background {
-    pub url: String,
-    db: PathBuf,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// The relay on its own thread, on a free loopback port, until dropped: for the demo.
+pub struct Background(eropaf_relay::Spawned);
 
 impl Background {
     pub fn start(db: &Path) -> Result<Background, String> {
-        let storage = open_storage(db)?;
-        let runtime = runtime()?;
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let listener = match bind("127.0.0.1:0").await {
-                    Ok(listener) => listener,
-                    Err(e) => {
-                        let _ = address_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = address_tx.send(local_address(&listener));
-                let shutdown = async move {
-                    let _ = shutdown_rx.await;
-                };
-                if let Err(e) =
-                    eropaf_relay::serve_with_shutdown(listener, Arc::new(storage), shutdown).await
-                {
-                    eprintln!("eropaf: de relay van de demo is gestopt met een fout: {e}");
-                }
-            });
-        });
-        let address = address_rx
-            .recv()
-            .map_err(|_| "de relay van de demo startte niet".to_string())
-            .and_then(|address| address)?;
-        Ok(Background {
-            url: format!("http://{address}"),
-            db: db.to_path_buf(),
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
-        })
+        eropaf_relay::spawn(db)
+            .map(Background)
+            .map_err(|e| format!("De relay van de demo start niet: {e}"))
     }
-}
 
-impl Background {
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
+
     /// A one-time code for registering a team at this relay, as its operator issues one.
     pub fn registration_code(&self) -> Result<String, String> {
-        issue_code(&self.db)
+        issue_code(&self.0.db)
     }
 }
 
@@ -136,17 +102,6 @@ fn issue_code(db: &Path) -> Result<String, String> {
     let storage = open_storage(db)?;
     eropaf_relay::issue_registration_code(&storage)
         .map_err(|e| format!("De registratiecode kon niet worden aangemaakt: {e}"))
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 fn open_storage(db: &Path) -> Result<SqliteStorage, String> {

@@ -34,15 +34,15 @@ pub fn story(dir: &Path) -> Result<(Background, Eropaf), String> {
     heading("6. De relay op kantoor start");
     let db = dir.join("relay.db");
     let relay = Background::start(&db)?;
-    let transport = HttpTransport::new(&relay.url).nl()?;
-    outln!("Relay luistert op {} (database: {}).", relay.url, db.display());
+    let transport = HttpTransport::new(relay.url()).nl()?;
+    outln!("Relay luistert op {} (database: {}).", relay.url(), db.display());
     outln!("De relay bewaart alleen ondertekende, versleutelde enveloppen: lezen kan hij ze niet.");
 
     heading("7. Marieke, leidinggevende, maakt het team aan");
     let mut marieke =
         Eropaf::create(&dir.join("supervisor"), Unlock::Passphrase(PASSPHRASE), "Marieke").nl()?;
     let code = relay.registration_code()?;
-    let info = marieke.create_team("Wijkteam Noord", &relay.url, &code).nl()?;
+    let info = marieke.create_team("Wijkteam Noord", relay.url(), &code).nl()?;
     sync(&mut marieke, &transport)?;
     outln!(
         "Team {} (id {}); Marieke is de eerste leidinggevende.",

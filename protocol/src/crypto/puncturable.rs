@@ -62,28 +62,31 @@ impl PuncturableKey {
         SecretKey::from_slice(leaf.as_ref()).ok()
     }
 
-    /// Removes `name`'s key: the subtree holding it is replaced by the siblings along its
-    /// path. Returns whether anything was removed (false when already punctured).
+    /// Removes `name`'s key: each subtree holding it is replaced by the siblings along its
+    /// path. A tree this code made holds a name in one subtree at most; one read from a key
+    /// package may overlap, and every subtree that holds the name goes. Returns whether
+    /// anything was removed (false when already punctured).
     pub fn puncture(&mut self, name: &[u8]) -> bool {
         let label = label(name);
-        let Some(index) = self.nodes.iter().position(|node| node.covers(label)) else {
-            return false;
-        };
-        let node = self.nodes.swap_remove(index);
-        let mut key = node.key;
-        let mut prefix = node.prefix;
-        for depth in node.depth..DEPTH {
-            let on_path = bit(label, depth);
-            let shift = DEPTH - 1 - depth;
-            self.nodes.push(Node {
-                depth: depth + 1,
-                prefix: prefix | ((1 - on_path) << shift),
-                key: child(&key, 1 - on_path),
-            });
-            prefix |= on_path << shift;
-            key = child(&key, on_path);
+        let mut removed = false;
+        while let Some(index) = self.nodes.iter().position(|node| node.covers(label)) {
+            let node = self.nodes.swap_remove(index);
+            let mut key = node.key;
+            let mut prefix = node.prefix;
+            for depth in node.depth..DEPTH {
+                let on_path = bit(label, depth);
+                let shift = DEPTH - 1 - depth;
+                self.nodes.push(Node {
+                    depth: depth + 1,
+                    prefix: prefix | ((1 - on_path) << shift),
+                    key: child(&key, 1 - on_path),
+                });
+                prefix |= on_path << shift;
+                key = child(&key, on_path);
+            }
+            removed = true;
         }
-        true
+        removed
     }
 
     /// The stored form: the 32-byte root while unpunctured, else a tag and every node.
@@ -225,6 +228,25 @@ mod tests {
         );
         for bad in [&[][..], &[PUNCTURED_TAG, 1, 2][..], &[0u8; 31][..]] {
             assert!(PuncturableKey::from_bytes(bad).is_err());
+        }
+    }
+
+    /// Found by `fuzz_punctured_key_decode`: a received tree whose subtrees overlap still
+    /// derived a punctured name from the second subtree that held it.
+    #[test]
+    fn a_name_held_by_two_overlapping_subtrees_is_punctured_in_both() {
+        let node = |depth: u8, prefix: u64, key: u8| {
+            let mut bytes = vec![depth];
+            bytes.extend_from_slice(&prefix.to_be_bytes());
+            bytes.extend_from_slice(&[key; KEY_LEN]);
+            bytes
+        };
+        let overlapping =
+            [vec![PUNCTURED_TAG], node(1, 0, 1), node(1, 0, 2), node(1, 1 << 63, 3)].concat();
+        let mut key = PuncturableKey::from_bytes(&overlapping).unwrap();
+        for name in [&b"a case"[..], b"another case", b"a third"] {
+            assert!(key.puncture(name));
+            assert!(key.derive(name).is_none(), "{name:?} still derives");
         }
     }
 }
