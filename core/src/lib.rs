@@ -2,7 +2,13 @@
 //! and the desktop command. Case documents are automerge CRDTs; the local store holds them
 //! sealed with AES-256-GCM.
 
-pub mod access_log;
+//!
+//! By layer, from the bottom: `model` (plain records), `checklist` (value frameworks and the
+//! decision flow), `doc` (the automerge documents and who may write where in them), `store`
+//! (SQLite, sealed rows, migrations), `crypto` and `team` (the protocol's, re-exported),
+//! `sync` (envelope payloads, transport), `records` (access log, inzage, retention) and
+//! `office` (review, reports); `Eropaf` (`eropaf/`) is the facade a shell holds.
+
 pub mod checklist;
 pub mod crypto;
 pub mod doc;
@@ -10,14 +16,15 @@ mod eropaf;
 pub mod error;
 #[cfg(test)]
 mod fuzz;
-pub mod inzage;
 pub mod model;
-pub mod reports;
-pub mod retention;
-pub mod review;
+pub mod office;
+pub mod records;
 pub mod store;
 pub mod sync;
 pub mod team;
+
+pub use office::{reports, review};
+pub use records::{access_log, inzage, retention};
 
 pub use eropaf::{
     parse_time, AssessmentView, Eropaf, Member, PendingJoiner, QueueItem, SyncProgress, SyncReport,

@@ -492,3 +492,28 @@ mod tests {
         assert_eq!(CaseStatus::parse("geescaleerd").unwrap(), CaseStatus::Escalated);
     }
 }
+
+/// What the team decided about reviews, budget and retention. Every field has a default, so a
+/// team that never set one still works.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TeamPolicy {
+    /// A maatwerkbudget above this amount (cents) needs a supervisor's verdict.
+    pub review_threshold_cents: u64,
+    /// The team's maatwerkbudget for the year, in cents.
+    pub budget_cents: u64,
+    /// Years a closed case of each type is kept before it is listed for erasure.
+    pub retention_years: std::collections::BTreeMap<CaseType, u32>,
+}
+
+impl Default for TeamPolicy {
+    fn default() -> Self {
+        TeamPolicy {
+            review_threshold_cents: 50_000,
+            budget_cents: 2_500_000,
+            retention_years: CaseType::ALL
+                .iter()
+                .map(|t| (*t, crate::records::retention::default_years(*t)))
+                .collect(),
+        }
+    }
+}

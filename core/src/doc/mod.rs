@@ -14,7 +14,9 @@ use autosurgeon::{Hydrate, HydrateError};
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use case::CaseDoc;
-pub use team::{Erasure, TeamDoc, TeamPolicy};
+pub use team::{Erasure, TeamDoc};
+// Kept here too: callers knew it as a document's field before it moved to `model`.
+pub use crate::model::TeamPolicy;
 
 use crate::checklist::Verdict;
 use crate::model::{CaseStatus, CaseType, Conflict, LifeDomain, ReviewVerdict};

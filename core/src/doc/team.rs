@@ -18,35 +18,10 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::access_log::{AccessAction, AccessEntry};
 use crate::checklist::Framework;
-use crate::model::CaseType;
+use crate::model::{CaseType, TeamPolicy};
 use crate::{Error, Result};
 
 const SCHEMA: u64 = 1;
-
-/// What the team decided about reviews, budget and retention. Every field has a default, so a
-/// team that never set one still works.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct TeamPolicy {
-    /// A maatwerkbudget above this amount (cents) needs a supervisor's verdict.
-    pub review_threshold_cents: u64,
-    /// The team's maatwerkbudget for the year, in cents.
-    pub budget_cents: u64,
-    /// Years a closed case of each type is kept before it is listed for erasure.
-    pub retention_years: BTreeMap<CaseType, u32>,
-}
-
-impl Default for TeamPolicy {
-    fn default() -> Self {
-        TeamPolicy {
-            review_threshold_cents: 50_000,
-            budget_cents: 2_500_000,
-            retention_years: CaseType::ALL
-                .iter()
-                .map(|t| (*t, crate::retention::default_years(*t)))
-                .collect(),
-        }
-    }
-}
 
 /// An erased case as the team remembers it: the id and the access, never the resident.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

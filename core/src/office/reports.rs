@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::checklist::{Framework, Verdict};
-use crate::doc::TeamPolicy;
+use crate::model::TeamPolicy;
 use crate::model::{fold, Case, CaseType, ReviewVerdict};
 use crate::review::{self, ReviewState};
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Months, Utc};
 use serde::Serialize;
 
-use crate::doc::TeamPolicy;
+use crate::model::TeamPolicy;
 use crate::model::{CaseStatus, CaseSummary, CaseType};
 
 /// Years a closed case is kept when the team set nothing: Wmo 15 and Jeugd 20 (the
