@@ -3,8 +3,9 @@
 //! (`--json`).
 
 mod commands;
-mod console;
 mod demo;
+
+use eropaf_console as console;
 mod home;
 mod print;
 

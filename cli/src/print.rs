@@ -40,15 +40,7 @@ pub fn describe(error: &Error) -> String {
 /// An error from talking to the relay. When the relay refuses this device, say what that
 /// most likely means and what to do, in Dutch: the relay's own reason is English.
 pub fn describe_relay(error: &Error) -> String {
-    match error {
-        Error::Revoked => error.message_nl(),
-        Error::Unauthorised(_) => format!(
-            "{} Staat dit apparaat nog in het team en staat de klok goed? Vraag het zo nodig \
-             aan een leidinggevende.",
-            error.message_nl()
-        ),
-        _ => error.message_nl(),
-    }
+    error.relay_message_nl()
 }
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), String> {

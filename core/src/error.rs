@@ -113,6 +113,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// `message_nl` for an error from talking to the relay: when the relay refuses this
+    /// device, also what that most likely means and what to do.
+    pub fn relay_message_nl(&self) -> String {
+        match self {
+            Error::Unauthorised(_) => format!(
+                "{} Staat dit apparaat nog in het team en staat de klok goed? Vraag het zo nodig \
+                 aan een leidinggevende.",
+                self.message_nl()
+            ),
+            _ => self.message_nl(),
+        }
+    }
+}
+
 fn noun_nl(what: &str) -> &str {
     match what {
         "case" => "Casus",

@@ -53,7 +53,7 @@ pub fn run(dir: Option<PathBuf>, no_serve: bool, listen: &str) -> Result<(), Str
     outln!(
         "Marieke opent haar console; de relay van de demo blijft draaien zolang de console loopt."
     );
-    let served = crate::console::serve(supervisor, listen);
+    let served = eropaf_console::serve(supervisor, listen);
     drop(relay);
     served
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Local, Utc};
 use eropaf_core::checklist::{format_euro, Framework};
 use eropaf_core::doc::{Erasure, TeamPolicy};
 use eropaf_core::inzage::escape;
@@ -16,7 +16,11 @@ use eropaf_core::{AssessmentView, Eropaf, Member, PendingJoiner, QueueItem};
 
 use super::access::{Session, FORM_TOKEN_FIELD};
 use super::charts;
-use crate::print::local;
+
+/// Times are stored in UTC and shown in the supervisor's own time zone.
+fn local(at: DateTime<Utc>) -> DateTime<Local> {
+    at.with_timezone(&Local)
+}
 
 /// A message for the top of a page after an action.
 #[derive(Default)]

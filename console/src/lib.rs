@@ -1,4 +1,4 @@
-//! `eropaf console`: the supervisor's office console, served from the supervisor's own
+//! eropaf-console (`eropaf console`): the supervisor's office console, served from the supervisor's own
 //! device (it holds the keys; the relay never serves plaintext). Server-rendered pages over
 //! the core: the review queue, a case with its access log, verdicts, reports and the value
 //! framework editor. Binds to loopback by default and refuses requests for any other host
@@ -28,7 +28,20 @@ use eropaf_core::Eropaf;
 
 use access::{Access, Session};
 
-use crate::print::{describe, describe_relay, outln};
+/// The worker-facing sentence for an error (the core words it).
+fn describe(error: &eropaf_core::Error) -> String {
+    error.message_nl()
+}
+
+/// The same for an error from talking to the relay, with what to do about it.
+fn describe_relay(error: &eropaf_core::Error) -> String {
+    error.relay_message_nl()
+}
+
+/// A line for the supervisor's terminal.
+macro_rules! outln {
+    ($($arg:tt)*) => { println!($($arg)*) };
+}
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
