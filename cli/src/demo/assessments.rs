@@ -8,8 +8,7 @@ use eropaf_core::model::{CaseType, LifeDomain, NewVisit, Observation, Resident, 
 use eropaf_core::review::{ReviewAction, ReviewState};
 use eropaf_core::Eropaf;
 
-use super::team::{sync, Dutch};
-use super::{at, heading};
+use super::{at, heading, sync, Dutch};
 use crate::print::outln;
 use eropaf_core::sync::http::HttpTransport;
 

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
 
-use crate::print::outln;
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::{Eropaf, Error, SyncReport};
+
+use crate::print::{describe_relay, outln};
 
 /// Every store of the demo opens with this passphrase.
 const PASSPHRASE: &str = "demo-wachtwoord";
@@ -80,4 +83,25 @@ fn files_contain(dir: &Path, prefix: &str, marker: &[u8]) -> bool {
         .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
         .filter_map(|e| std::fs::read(e.path()).ok())
         .any(|bytes| bytes.windows(marker.len()).any(|w| w == marker))
+}
+
+/// A core result in the worker's words.
+pub trait Dutch<T> {
+    fn nl(self) -> Result<T, String>;
+}
+
+impl<T> Dutch<T> for Result<T, Error> {
+    fn nl(self) -> Result<T, String> {
+        self.map_err(|e| e.message_nl())
+    }
+}
+
+/// A sync in the story.
+pub fn sync(device: &mut Eropaf, transport: &HttpTransport) -> Result<SyncReport, String> {
+    let report = device.sync(transport, &mut |_| {}).map_err(|e| describe_relay(&e))?;
+    // In the story nothing is forged: a refusal here is a fault, not a plot point.
+    match report.refused.first() {
+        Some(reason) => Err(format!("een envelop werd geweigerd: {reason}")),
+        None => Ok(report),
+    }
 }

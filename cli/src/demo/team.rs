@@ -8,9 +8,9 @@ use std::path::Path;
 use eropaf_core::model::{Case, CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::roster::Role;
-use eropaf_core::{Eropaf, Error, Invitation, SyncReport, Unlock};
+use eropaf_core::{Eropaf, Error, Invitation, Unlock};
 
-use super::{at, files_contain, heading, PASSPHRASE};
+use super::{at, files_contain, heading, sync, Dutch, PASSPHRASE};
 use crate::commands::relay::Background;
 use crate::print::{self, describe_relay, local, outln};
 
@@ -18,16 +18,6 @@ const AFTER_REVOCATION: &str =
     "Betalingsregeling getekend: 50 euro per maand. Aïsha begint in januari aan een mbo-opleiding.";
 
 /// Core errors as the Dutch sentence a person reads.
-pub trait Dutch<T> {
-    fn nl(self) -> Result<T, String>;
-}
-
-impl<T> Dutch<T> for Result<T, Error> {
-    fn nl(self) -> Result<T, String> {
-        self.map_err(|e| e.message_nl())
-    }
-}
-
 /// Tells the team's story; returns the running relay and the supervisor's device, for the
 /// console.
 pub fn story(dir: &Path) -> Result<(Background, Eropaf), String> {
@@ -227,15 +217,6 @@ fn enrol(
     expect(!report.waiting_for_approval && has_key, &format!("{name} is niet toegelaten"))?;
     outln!("{name} synchroniseert: lid van het team, met de teamsleutel.");
     Ok(device)
-}
-
-pub fn sync(device: &mut Eropaf, transport: &HttpTransport) -> Result<SyncReport, String> {
-    let report = device.sync(transport, &mut |_| {}).map_err(|e| describe_relay(&e))?;
-    // In the story nothing is forged: a refusal here is a fault, not a plot point.
-    match report.refused.first() {
-        Some(reason) => Err(format!("een envelop werd geweigerd: {reason}")),
-        None => Ok(report),
-    }
 }
 
 fn visit(at: chrono::DateTime<chrono::Utc>, place: &str, note: &str) -> NewVisit {
