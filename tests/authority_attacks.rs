@@ -213,13 +213,10 @@ fn a_relay_that_hides_a_revocation_is_noticed() {
     team.supervisor.record_visit(&case, &visit).unwrap();
     sync(&mut team.supervisor, &http);
 
-    let hiding = eropaf_tests::RosterRelay {
-        inner: &http,
-        serve: Box::new(move |mut entries| {
-            entries.truncate(before);
-            entries
-        }),
-    };
+    let hiding = eropaf_tests::roster_relay(&http, move |mut entries| {
+        entries.truncate(before);
+        entries
+    });
     let report = team.workers[0].sync(&hiding, &mut |_| {}).unwrap();
     assert!(report.warnings.iter().any(|w| w.contains("teamlijst achter")), "{report:?}");
     assert!(!team.workers[0].members().iter().any(|m| m.revoked), "the relay hid it");

@@ -12,7 +12,7 @@ use eropaf_core::sync::transport::Transport;
 use eropaf_core::team::invitation::safety_code;
 use eropaf_core::team::roster::{DeviceCard, Role, Roster, RosterChange};
 use eropaf_core::{Error, Invitation};
-use eropaf_tests::{create_device, fast_tempdir, new_key, relay_db, RosterRelay, Team, TestRelay};
+use eropaf_tests::{create_device, fast_tempdir, new_key, relay_db, roster_relay, Team, TestRelay};
 use ring::hmac;
 
 struct Setup {
@@ -219,7 +219,7 @@ fn a_joiner_is_not_enrolled_into_a_team_the_relay_made_up() {
     assert_eq!(fake.team_id(), team.team_id);
 
     let fake = fake.entries().to_vec();
-    let forging = RosterRelay { inner: &http, serve: Box::new(move |_| fake.clone()) };
+    let forging = roster_relay(&http, move |_| fake.clone());
     let refused = sanne.sync(&forging, &mut |_| {}).unwrap_err();
     assert!(matches!(refused, Error::Refused(_)), "{refused:?}");
     assert!(sanne.team_info().unwrap().is_none(), "Sanne joined the operator's team");

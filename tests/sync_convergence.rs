@@ -18,11 +18,11 @@ use std::collections::{BTreeSet, HashMap};
 use eropaf_core::crypto::DeviceIdentity;
 use eropaf_core::model::{NewVisit, Observation, Resident};
 use eropaf_core::sync::http::HttpTransport;
-use eropaf_core::sync::transport::{JoinRequest, PullPage, Pulled, Transport};
+use eropaf_core::sync::transport::{PullPage, Pulled, Transport};
 use eropaf_core::team::epoch::KeyPackage;
-use eropaf_core::team::roster::{DeviceCard, RosterEntry};
+use eropaf_core::team::roster::RosterEntry;
 use eropaf_core::{Eropaf, Error, Result, SyncReport};
-use eropaf_tests::{fast_tempdir, Team, TestRelay};
+use eropaf_tests::{fast_tempdir, Intercept, Intercepted, Team, TestRelay};
 
 /// Schedules share a team (and its relay) in batches of this many, each with fresh cases:
 /// enrolling is cheap, but not free.
@@ -102,8 +102,14 @@ impl std::ops::AddAssign for Struck {
 
 /// `HttpTransport` to the real relay, with the faults above. The devices' sync engine cannot
 /// tell it from the plain transport.
-struct Flaky<'a> {
-    inner: &'a HttpTransport,
+type Flaky<'a> = Intercepted<'a, Faulty>;
+
+fn flaky(inner: &HttpTransport, faults: Faults, seed: u64) -> Flaky<'_> {
+    Intercepted { inner, hooks: Faulty::new(faults, seed) }
+}
+
+/// What the faults do to the calls they touch, and what they did.
+struct Faulty {
     faults: Faults,
     rng: RefCell<Rng>,
     /// Per device: entries it was given in earlier pages, to deliver again.
@@ -111,10 +117,9 @@ struct Flaky<'a> {
     struck: RefCell<Struck>,
 }
 
-impl<'a> Flaky<'a> {
-    fn new(inner: &'a HttpTransport, faults: Faults, seed: u64) -> Flaky<'a> {
-        Flaky {
-            inner,
+impl Faulty {
+    fn new(faults: Faults, seed: u64) -> Faulty {
+        Faulty {
             faults,
             rng: RefCell::new(Rng(seed)),
             delivered: RefCell::default(),
@@ -185,36 +190,29 @@ impl<'a> Flaky<'a> {
     }
 }
 
-impl Transport for Flaky<'_> {
-    fn register_team(&self, genesis: &RosterEntry, code: &str) -> Result<()> {
-        self.inner.register_team(genesis, code)
-    }
-
-    fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>> {
-        self.maybe_lose("roster request")?;
-        self.inner.roster(signer, team_id)
-    }
-
-    fn append_roster(
+impl Intercept for Faulty {
+    fn roster(
         &self,
+        inner: &dyn Transport,
         signer: &DeviceIdentity,
         team_id: &str,
-        entries: &[RosterEntry],
-    ) -> Result<()> {
-        self.inner.append_roster(signer, team_id, entries)
+    ) -> Result<Vec<RosterEntry>> {
+        self.maybe_lose("roster request")?;
+        inner.roster(signer, team_id)
     }
 
     fn push(
         &self,
+        inner: &dyn Transport,
         signer: &DeviceIdentity,
         team_id: &str,
         envelopes: &[Vec<u8>],
     ) -> Result<Vec<u64>> {
         self.maybe_lose("push")?;
-        let seqs = self.inner.push(signer, team_id, envelopes)?;
+        let seqs = inner.push(signer, team_id, envelopes)?;
         if self.faults.duplicate && self.chance(10) {
             // Sent again, as a client retrying after a timeout would: the same answer.
-            let again = self.inner.push(signer, team_id, envelopes)?;
+            let again = inner.push(signer, team_id, envelopes)?;
             self.struck.borrow_mut().pushed_twice += 1;
             assert_eq!(again, seqs, "a repeated push is given the same server sequences");
         }
@@ -224,6 +222,7 @@ impl Transport for Flaky<'_> {
 
     fn pull(
         &self,
+        inner: &dyn Transport,
         signer: &DeviceIdentity,
         team_id: &str,
         after: u64,
@@ -232,60 +231,21 @@ impl Transport for Flaky<'_> {
         self.maybe_lose("pull")?;
         let limit =
             if self.faults.small_pages { limit.min(1 + self.below(4) as u32) } else { limit };
-        let page = self.inner.pull(signer, team_id, after, limit)?;
+        let page = inner.pull(signer, team_id, after, limit)?;
         self.maybe_lose("pull reply")?;
         let entries = self.deliver(&signer.id().to_hex(), &page);
         self.struck.borrow_mut().pages += 1;
         Ok(PullPage { entries, ..page })
     }
 
-    fn put_key_packages(
+    fn key_packages(
         &self,
+        inner: &dyn Transport,
         signer: &DeviceIdentity,
         team_id: &str,
-        packages: &[KeyPackage],
-    ) -> Result<()> {
-        self.inner.put_key_packages(signer, team_id, packages)
-    }
-
-    fn key_packages(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<KeyPackage>> {
+    ) -> Result<Vec<KeyPackage>> {
         self.maybe_lose("key package request")?;
-        self.inner.key_packages(signer, team_id)
-    }
-
-    fn create_invitation(
-        &self,
-        signer: &DeviceIdentity,
-        team_id: &str,
-        invitation_id: &str,
-        invitation_key: &[u8],
-        expires_at_millis: i64,
-    ) -> Result<()> {
-        self.inner.create_invitation(
-            signer,
-            team_id,
-            invitation_id,
-            invitation_key,
-            expires_at_millis,
-        )
-    }
-
-    fn join(
-        &self,
-        team_id: &str,
-        invitation_id: &str,
-        card: &DeviceCard,
-        proof: &str,
-    ) -> Result<()> {
-        self.inner.join(team_id, invitation_id, card, proof)
-    }
-
-    fn join_requests(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<JoinRequest>> {
-        self.inner.join_requests(signer, team_id)
-    }
-
-    fn erase(&self, signer: &DeviceIdentity, team_id: &str, doc_id: &str) -> Result<()> {
-        self.inner.erase(signer, team_id, doc_id)
+        inner.key_packages(signer, team_id)
     }
 }
 
@@ -379,13 +339,13 @@ fn run_batch(name: &str, seed: u64, schedules: usize, faults: Faults) -> Struck 
     let workers = 2 + rng.below(3);
     let mut team =
         Team::enrol(&http, &relay.url, &relay.registration_code(), workers, fast_tempdir);
-    let network = Flaky::new(&http, faults, rng.next());
+    let network = flaky(&http, faults, rng.next());
     let mut all_cases = BTreeSet::new();
     for schedule in 0..schedules {
         run_schedule(&mut team, &network, &http, &mut rng, schedule, &mut all_cases)
             .unwrap_or_else(|problem| panic!("schedule {schedule} of the batch: {problem}"));
     }
-    let mut struck = *network.struck.borrow();
+    let mut struck = *network.hooks.struck.borrow();
     let snapshots: i64 = eropaf_tests::relay_db(&relay.db)
         .query_row("SELECT COUNT(*) FROM envelopes WHERE kind = 'snapshot'", [], |r| r.get(0))
         .unwrap();
@@ -402,7 +362,7 @@ fn run_schedule(
     schedule: usize,
     all_cases: &mut BTreeSet<String>,
 ) -> std::result::Result<(), String> {
-    let faults = network.faults;
+    let faults = network.hooks.faults;
     let mut devices = team.devices_mut();
     let n = devices.len();
     let mut offline_until = vec![0usize; n];
@@ -685,7 +645,7 @@ fn a_page_delivered_back_to_front_loses_nothing() {
         small_pages: false,
         lose_messages: false,
     };
-    let reversed = Flaky::new(&http, faults, 1);
+    let reversed = flaky(&http, faults, 1);
     let first = team.supervisor.sync(&reversed, &mut |_| {}).unwrap();
     let second = team.supervisor.sync(&http, &mut |_| {}).unwrap();
     let third = team.supervisor.sync(&http, &mut |_| {}).unwrap();

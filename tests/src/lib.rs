@@ -1,13 +1,15 @@
 //! Shared fixtures for the scenario tests: devices on real stores in temporary directories,
 //! and a scan of every file a store leaves on disk.
 
+mod intercept;
+
 use std::path::Path;
 
 use eropaf_core::crypto::{DeviceIdentity, SecretKey};
-use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
-use eropaf_core::team::epoch::KeyPackage;
-use eropaf_core::team::roster::{DeviceCard, RosterEntry};
+use eropaf_core::sync::transport::Transport;
+use eropaf_core::team::roster::RosterEntry;
 use eropaf_core::{Eropaf, Unlock};
+pub use intercept::{Intercept, Intercepted};
 
 /// The store key travels to child processes in this variable, as hex.
 pub const KEY_ENV: &str = "EROPAF_TEST_STORE_KEY";
@@ -304,68 +306,27 @@ impl Forger {
 
 /// A relay that serves the roster of its choosing (`serve` gets the real one) and passes
 /// everything else through: what a dishonest relay can do with the roster.
-pub struct RosterRelay<'a> {
-    pub inner: &'a dyn Transport,
-    #[allow(clippy::type_complexity)]
-    pub serve: Box<dyn Fn(Vec<RosterEntry>) -> Vec<RosterEntry> + 'a>,
+pub type RosterRelay<'a> = Intercepted<'a, ServeRoster<'a>>;
+
+/// `RosterRelay` over `inner`, serving what `serve` makes of the real roster.
+pub fn roster_relay<'a>(
+    inner: &'a dyn Transport,
+    serve: impl Fn(Vec<RosterEntry>) -> Vec<RosterEntry> + 'a,
+) -> RosterRelay<'a> {
+    Intercepted { inner, hooks: ServeRoster(Box::new(serve)) }
 }
 
-impl Transport for RosterRelay<'_> {
-    fn register_team(&self, genesis: &RosterEntry, code: &str) -> eropaf_core::Result<()> {
-        self.inner.register_team(genesis, code)
-    }
-    fn roster(&self, s: &DeviceIdentity, t: &str) -> eropaf_core::Result<Vec<RosterEntry>> {
+#[allow(clippy::type_complexity)]
+pub struct ServeRoster<'a>(Box<dyn Fn(Vec<RosterEntry>) -> Vec<RosterEntry> + 'a>);
+
+impl Intercept for ServeRoster<'_> {
+    fn roster(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+    ) -> eropaf_core::Result<Vec<RosterEntry>> {
         // Whatever the real relay would say (even a refusal), this one serves its own choice.
-        Ok((self.serve)(self.inner.roster(s, t).unwrap_or_default()))
-    }
-    fn append_roster(
-        &self,
-        s: &DeviceIdentity,
-        t: &str,
-        e: &[RosterEntry],
-    ) -> eropaf_core::Result<()> {
-        self.inner.append_roster(s, t, e)
-    }
-    fn push(&self, s: &DeviceIdentity, t: &str, e: &[Vec<u8>]) -> eropaf_core::Result<Vec<u64>> {
-        self.inner.push(s, t, e)
-    }
-    fn pull(
-        &self,
-        s: &DeviceIdentity,
-        t: &str,
-        after: u64,
-        limit: u32,
-    ) -> eropaf_core::Result<PullPage> {
-        self.inner.pull(s, t, after, limit)
-    }
-    fn put_key_packages(
-        &self,
-        s: &DeviceIdentity,
-        t: &str,
-        p: &[KeyPackage],
-    ) -> eropaf_core::Result<()> {
-        self.inner.put_key_packages(s, t, p)
-    }
-    fn key_packages(&self, s: &DeviceIdentity, t: &str) -> eropaf_core::Result<Vec<KeyPackage>> {
-        self.inner.key_packages(s, t)
-    }
-    fn create_invitation(
-        &self,
-        s: &DeviceIdentity,
-        t: &str,
-        id: &str,
-        key: &[u8],
-        expires: i64,
-    ) -> eropaf_core::Result<()> {
-        self.inner.create_invitation(s, t, id, key, expires)
-    }
-    fn join(&self, t: &str, id: &str, card: &DeviceCard, proof: &str) -> eropaf_core::Result<()> {
-        self.inner.join(t, id, card, proof)
-    }
-    fn join_requests(&self, s: &DeviceIdentity, t: &str) -> eropaf_core::Result<Vec<JoinRequest>> {
-        self.inner.join_requests(s, t)
-    }
-    fn erase(&self, s: &DeviceIdentity, t: &str, doc: &str) -> eropaf_core::Result<()> {
-        self.inner.erase(s, t, doc)
+        Ok((self.0)(inner.roster(s, t).unwrap_or_default()))
     }
 }

@@ -1,0 +1,155 @@
+//! Test transports that change a call or two of a real one: implement `Intercept` with only
+//! the calls that differ (each gets the real transport to pass on to) and wrap the real one in
+//! `Intercepted`. What a lossy network or a dishonest relay does is then all the code says.
+
+use eropaf_core::crypto::DeviceIdentity;
+use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
+use eropaf_core::team::epoch::KeyPackage;
+use eropaf_core::team::roster::{DeviceCard, RosterEntry};
+use eropaf_core::Result;
+
+/// The calls of a `Transport`, each passed through to `inner` unless overridden.
+pub trait Intercept {
+    fn register_team(
+        &self,
+        inner: &dyn Transport,
+        genesis: &RosterEntry,
+        code: &str,
+    ) -> Result<()> {
+        inner.register_team(genesis, code)
+    }
+    fn roster(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+    ) -> Result<Vec<RosterEntry>> {
+        inner.roster(s, t)
+    }
+    fn append_roster(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        entries: &[RosterEntry],
+    ) -> Result<()> {
+        inner.append_roster(s, t, entries)
+    }
+    fn push(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        envelopes: &[Vec<u8>],
+    ) -> Result<Vec<u64>> {
+        inner.push(s, t, envelopes)
+    }
+    fn pull(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullPage> {
+        inner.pull(s, t, after, limit)
+    }
+    fn put_key_packages(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        packages: &[KeyPackage],
+    ) -> Result<()> {
+        inner.put_key_packages(s, t, packages)
+    }
+    fn key_packages(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+    ) -> Result<Vec<KeyPackage>> {
+        inner.key_packages(s, t)
+    }
+    fn create_invitation(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        id: &str,
+        key: &[u8],
+        expires: i64,
+    ) -> Result<()> {
+        inner.create_invitation(s, t, id, key, expires)
+    }
+    fn join(
+        &self,
+        inner: &dyn Transport,
+        t: &str,
+        id: &str,
+        card: &DeviceCard,
+        proof: &str,
+    ) -> Result<()> {
+        inner.join(t, id, card, proof)
+    }
+    fn join_requests(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+    ) -> Result<Vec<JoinRequest>> {
+        inner.join_requests(s, t)
+    }
+    fn erase(&self, inner: &dyn Transport, s: &DeviceIdentity, t: &str, doc: &str) -> Result<()> {
+        inner.erase(s, t, doc)
+    }
+}
+
+/// A real transport with some of its calls changed by `hooks`.
+pub struct Intercepted<'a, I> {
+    pub inner: &'a dyn Transport,
+    pub hooks: I,
+}
+
+impl<I: Intercept> Transport for Intercepted<'_, I> {
+    fn register_team(&self, genesis: &RosterEntry, code: &str) -> Result<()> {
+        self.hooks.register_team(self.inner, genesis, code)
+    }
+    fn roster(&self, s: &DeviceIdentity, t: &str) -> Result<Vec<RosterEntry>> {
+        self.hooks.roster(self.inner, s, t)
+    }
+    fn append_roster(&self, s: &DeviceIdentity, t: &str, entries: &[RosterEntry]) -> Result<()> {
+        self.hooks.append_roster(self.inner, s, t, entries)
+    }
+    fn push(&self, s: &DeviceIdentity, t: &str, envelopes: &[Vec<u8>]) -> Result<Vec<u64>> {
+        self.hooks.push(self.inner, s, t, envelopes)
+    }
+    fn pull(&self, s: &DeviceIdentity, t: &str, after: u64, limit: u32) -> Result<PullPage> {
+        self.hooks.pull(self.inner, s, t, after, limit)
+    }
+    fn put_key_packages(&self, s: &DeviceIdentity, t: &str, packages: &[KeyPackage]) -> Result<()> {
+        self.hooks.put_key_packages(self.inner, s, t, packages)
+    }
+    fn key_packages(&self, s: &DeviceIdentity, t: &str) -> Result<Vec<KeyPackage>> {
+        self.hooks.key_packages(self.inner, s, t)
+    }
+    fn create_invitation(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        id: &str,
+        key: &[u8],
+        expires: i64,
+    ) -> Result<()> {
+        self.hooks.create_invitation(self.inner, s, t, id, key, expires)
+    }
+    fn join(&self, t: &str, id: &str, card: &DeviceCard, proof: &str) -> Result<()> {
+        self.hooks.join(self.inner, t, id, card, proof)
+    }
+    fn join_requests(&self, s: &DeviceIdentity, t: &str) -> Result<Vec<JoinRequest>> {
+        self.hooks.join_requests(self.inner, s, t)
+    }
+    fn erase(&self, s: &DeviceIdentity, t: &str, doc: &str) -> Result<()> {
+        self.hooks.erase(self.inner, s, t, doc)
+    }
+}
