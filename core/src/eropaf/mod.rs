@@ -8,8 +8,8 @@ mod sync;
 mod team;
 mod team_doc;
 
+pub use crate::sync::report::{SyncProgress, SyncReport};
 pub use review::QueueItem;
-pub use sync::{SyncProgress, SyncReport};
 pub use team::{Member, PendingJoiner, TeamInfo};
 
 use std::collections::HashMap;
@@ -23,14 +23,14 @@ use crate::doc::{CaseDoc, TeamDoc};
 use crate::model::{
     fold, Assessment, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
 };
-use crate::store::{DocKind, Store, Unlock};
+use crate::store::{DocKind, Store, Unlock, TEAM_DOC_ID};
+use crate::sync::outbox::TeamState;
 use crate::{Error, Result};
 
 const META_IDENTITY: &str = "device_identity";
 const META_AGREEMENT: &str = "device_agreement_key";
 const META_DEVICE_NAME: &str = "device_name";
 /// The team document's id in the local store (at the relay it travels under the team id).
-const TEAM_DOC_ID: &str = "team";
 /// Enough for a worker's day of cases; a phone has little memory to spare.
 const CACHE_LIMIT: usize = 64;
 
@@ -55,7 +55,7 @@ pub struct Eropaf {
     /// X25519 key to which epoch keys are sealed for this device.
     agreement: AgreementKey,
     /// The team this device belongs to, once it created or joined one.
-    team: Option<team::TeamState>,
+    team: Option<TeamState>,
 }
 
 impl Eropaf {
@@ -107,7 +107,7 @@ impl Eropaf {
             None => return Err(Error::Corrupt("no device agreement key".into())),
         };
         let actor = crypto::session_actor(identity.id())?;
-        let team = team::TeamState::load(&store)?;
+        let team = TeamState::load(&store)?;
         let mut eropaf =
             Eropaf { store, identity, device_name, actor, cache: HashMap::new(), agreement, team };
         // A sync cut off before it read back the cases it changed leaves their list summaries

@@ -2,9 +2,9 @@
 //! change sealed for the team in the same transaction, and merging what other devices wrote.
 //! It travels in envelopes like a case, under the team id as its document id.
 
-use super::{Eropaf, TEAM_DOC_ID};
+use super::Eropaf;
 use crate::doc::{TeamDoc, TeamPolicy};
-use crate::store::StoreTx;
+use crate::store::TEAM_DOC_ID;
 use crate::team::roster::Role;
 use crate::{Error, Result};
 
@@ -96,18 +96,4 @@ impl Eropaf {
         names.entry(self.device_id().to_hex()).or_insert_with(|| self.device_name.clone());
         names
     }
-}
-
-/// Merges another device's team-document changes inside a sync's transaction; returns whether
-/// anything was new. Changes that wait for others fail with `MISSING_DEPENDENCIES`.
-pub(super) fn merge_changes(tx: &StoreTx<'_>, actor: &[u8], payload: &[u8]) -> Result<bool> {
-    let stored =
-        tx.load_doc(TEAM_DOC_ID)?.ok_or_else(|| Error::Corrupt("no team document".into()))?;
-    let mut doc = TeamDoc::load(&stored.chunks, actor)?;
-    let heads = doc.heads();
-    let changed = doc.merge_bytes(payload)?;
-    if changed {
-        tx.append_changes(TEAM_DOC_ID, &doc.save_after(&heads))?;
-    }
-    Ok(changed)
 }

@@ -16,6 +16,8 @@ use crate::{Error, Result};
 pub use team_state::{OwnChain, StoredCaseKey};
 
 pub const DB_FILE: &str = "eropaf.db";
+/// The store row of the team document.
+pub(crate) const TEAM_DOC_ID: &str = "team";
 
 /// Numbered migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[

@@ -1,7 +1,11 @@
-//! Sync: envelopes (the unit of sync), and later the outbox, inbox and transport.
+//! Sync: what a device sends (`outbox`), takes in (`inbox`) and reports (`report`), the
+//! envelope payload checks, the transport to the relay and the limits on what is received.
 
 pub mod envelope;
 pub mod http;
+pub(crate) mod inbox;
 pub mod limits;
+pub(crate) mod outbox;
+pub mod report;
 pub use eropaf_protocol::request;
 pub mod transport;

@@ -1,0 +1,41 @@
+//! What a sync tells the worker: progress while it runs, and what it did, refused and
+//! noticed once it is done.
+
+use serde::Serialize;
+
+/// Where a sync is, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum SyncProgress {
+    Roster,
+    Pushing { done: u64, total: u64 },
+    Pulling { applied: u64 },
+}
+
+/// What a sync moved.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub pulled: u64,
+    /// Envelopes whose content changed a case on this device.
+    pub applied: u64,
+    /// Envelopes this device holds no key for (written after its revocation, say).
+    pub unreadable: u64,
+    /// Envelopes refused as forged, foreign or malformed, with the reason; never applied.
+    pub refused: Vec<String>,
+    pub changed_cases: Vec<String>,
+    pub epoch: u32,
+    /// This device asked to join and no supervisor has admitted it yet.
+    pub waiting_for_approval: bool,
+    /// Signs that the relay held envelopes back (an author's chain skipped numbers that no
+    /// supervisor snapshot explains), or that a device signed two different envelopes in one
+    /// place of its chain. What arrived is applied either way.
+    pub warnings: Vec<String>,
+    /// The longest roster a received envelope's signer had (its length), to hold against
+    /// the roster the relay serves once the sync has pulled everything.
+    #[serde(skip)]
+    pub(crate) roster_claimed: u64,
+    /// Devices that asked to join with this supervisor's invitations and wait for it to
+    /// compare safety codes and admit them (`team pending`, `team admit`).
+    pub waiting_joiners: u64,
+}
