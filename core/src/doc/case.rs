@@ -123,12 +123,12 @@ impl CaseDoc {
     }
 
     /// Whether `change` is applied here (not waiting for changes it builds on).
-    pub fn holds(&self, change: &automerge::Change) -> bool {
+    pub(crate) fn holds(&self, change: &automerge::Change) -> bool {
         self.doc.get_change_by_hash(&change.hash()).is_some()
     }
 
     /// The first rule of `super::authority` an applied `change` breaks, if any.
-    pub fn breach(
+    pub(crate) fn breach(
         &self,
         change: &automerge::Change,
         supervisor: bool,
@@ -138,7 +138,7 @@ impl CaseDoc {
     }
 
     /// How many changes loaded changes build on that this document does not have.
-    pub fn missing_dependencies(&mut self) -> usize {
+    pub(crate) fn missing_dependencies(&mut self) -> usize {
         self.doc.get_missing_deps(&[]).len()
     }
 

@@ -2,7 +2,7 @@
 //! pieces both use: texts that merge by character, timestamps, enums stored as keys, and
 //! finding fields that were set concurrently.
 
-pub mod authority;
+pub(crate) mod authority;
 pub mod case;
 #[cfg(test)]
 mod convergence;

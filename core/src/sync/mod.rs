@@ -4,7 +4,7 @@
 pub mod envelope;
 pub mod http;
 pub(crate) mod inbox;
-pub mod limits;
+pub(crate) mod limits;
 pub(crate) mod outbox;
 pub mod report;
 pub use eropaf_protocol::request;
