@@ -226,32 +226,6 @@ fn a_relay_that_hides_a_revocation_is_noticed() {
     assert!(team.workers[0].members().iter().any(|m| m.device_id == daan && m.revoked));
 }
 
-/// What the operator does to its own database: `bytes` as the next envelope of the team's log.
-fn plant_envelope(relay: &TestRelay, team_id: &str, bytes: &[u8], kind: &str) {
-    let conn = relay_db(&relay.db);
-    let seq: i64 = conn
-        .query_row(
-            "UPDATE teams SET last_seq = last_seq + 1 WHERE team_id = ?1 RETURNING last_seq",
-            [team_id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    conn.execute(
-        "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        rusqlite::params![
-            team_id,
-            seq,
-            &eropaf_core::crypto::sha256(bytes)[..],
-            &bytes[17..33],
-            &bytes[37..53],
-            kind,
-            bytes
-        ],
-    )
-    .unwrap();
-}
-
 /// Joost, a supervisor, is revoked: his phone was stolen. The thief, with the relay's
 /// operator, slips in a snapshot in his name, sealed with a case key from before the
 /// revocation, holding a visit in Sanne's name that she never wrote ("alles in orde"). A
@@ -311,7 +285,7 @@ fn a_revoked_supervisors_snapshot_is_not_trusted() {
     let bytes = Envelope::seal(header, &case_key, &doc.save(), &joost_key).unwrap().to_bytes();
     let pushed = http.push(&joost_key, &team.team_id, std::slice::from_ref(&bytes));
     assert!(matches!(pushed, Err(Error::Revoked)), "{pushed:?}");
-    plant_envelope(&relay, &team.team_id, &bytes, "snapshot");
+    relay.plant(&team.team_id, &bytes, "snapshot");
 
     let report = sync(&mut team.workers[1], &http);
     assert!(report.refused.iter().any(|r| r.contains("snapshot")), "{report:?}");

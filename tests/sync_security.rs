@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
 
 use chrono::Utc;
-use eropaf_core::crypto::{session_actor, sha256, DeviceId};
+use eropaf_core::crypto::{session_actor, DeviceId};
 use eropaf_core::doc::CaseDoc;
 use eropaf_core::model::{
     CaseStatus, LifeDomain, NewVisit, Observation, Resident, ReviewVerdict, Score,
@@ -275,28 +275,8 @@ fn an_envelope_of_another_team_is_refused() {
     assert_eq!(last_seq(&relay.db), stored_before, "the relay stored nothing");
 
     // A compromised relay serves them in this team's log anyway: the devices refuse them.
-    let db = relay_db(&relay.db);
     for bytes in &foreign {
-        let seq: i64 = db
-            .query_row(
-                "UPDATE teams SET last_seq = last_seq + 1 WHERE team_id = ?1 RETURNING last_seq",
-                [&team.team_id],
-                |r| r.get(0),
-            )
-            .unwrap();
-        db.execute(
-            "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'changes', ?6)",
-            rusqlite::params![
-                team.team_id,
-                seq,
-                &sha256(bytes)[..],
-                &bytes[17..33],
-                &bytes[37..53],
-                bytes
-            ],
-        )
-        .unwrap();
+        relay.plant(&team.team_id, bytes, "changes");
     }
     let report = sync(&mut team.workers[0], &http);
     assert_eq!(report.refused.len(), foreign.len(), "{report:?}");
@@ -720,22 +700,7 @@ fn an_envelope_a_revoked_device_signs_afterwards_under_an_old_key_is_refused() {
     let (forged_id, forged) = mallory.visit(own, own, "Alles is opgelost");
     let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
     assert!(http.push(&mallory.identity, &team.team_id, std::slice::from_ref(&envelope)).is_err());
-    let db = relay_db(&relay.db);
-    let seq = last_seq(&relay.db) + 1;
-    db.execute(
-        "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'changes', ?6)",
-        rusqlite::params![
-            team.team_id,
-            seq,
-            &sha256(&envelope)[..],
-            &mallory.doc_id[..],
-            &own.as_bytes()[..],
-            envelope
-        ],
-    )
-    .unwrap();
-    db.execute("UPDATE teams SET last_seq = ?1", [seq]).unwrap();
+    relay.plant(&team.team_id, &envelope, "changes");
 
     for device in [&mut team.supervisor, &mut team.workers[1]] {
         let report = sync(device, &http);
@@ -764,22 +729,7 @@ fn an_envelope_in_a_revoked_devices_name_under_a_later_epoch_is_refused() {
     let own = mallory.identity.id();
     let (forged_id, forged) = mallory.visit(own, own, "Alles is opgelost");
     let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
-    let db = relay_db(&relay.db);
-    let seq = last_seq(&relay.db) + 1;
-    db.execute(
-        "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'changes', ?6)",
-        rusqlite::params![
-            team.team_id,
-            seq,
-            &sha256(&envelope)[..],
-            &mallory.doc_id[..],
-            &own.as_bytes()[..],
-            envelope
-        ],
-    )
-    .unwrap();
-    db.execute("UPDATE teams SET last_seq = ?1", [seq]).unwrap();
+    relay.plant(&team.team_id, &envelope, "changes");
 
     let report = sync(&mut team.supervisor, &http);
     assert_eq!(report.refused.len(), 1, "{report:?}");

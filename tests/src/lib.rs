@@ -59,6 +59,33 @@ impl TestRelay {
         registration_code(&self.db)
     }
 
+    /// What the relay's operator can do to its own database: `bytes` (an envelope, for doc
+    /// and author read from its header) as the next entry of team `team_id`'s log, of `kind`.
+    pub fn plant(&self, team_id: &str, bytes: &[u8], kind: &str) {
+        let conn = relay_db(&self.db);
+        let seq: i64 = conn
+            .query_row(
+                "UPDATE teams SET last_seq = last_seq + 1 WHERE team_id = ?1 RETURNING last_seq",
+                [team_id],
+                |r| r.get(0),
+            )
+            .expect("the team's log");
+        conn.execute(
+            "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                team_id,
+                seq,
+                &eropaf_core::crypto::sha256(bytes)[..],
+                &bytes[17..33],
+                &bytes[37..53],
+                kind,
+                bytes
+            ],
+        )
+        .expect("planted");
+    }
+
     pub fn start(dir: &Path) -> TestRelay {
         let spawned = eropaf_relay::spawn(&dir.join("relay.db")).expect("relay starts");
         TestRelay { url: spawned.url.clone(), db: spawned.db.clone(), _spawned: spawned }

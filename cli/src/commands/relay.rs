@@ -93,7 +93,9 @@ impl Background {
 
     /// A one-time code for registering a team at this relay, as its operator issues one.
     pub fn registration_code(&self) -> Result<String, String> {
-        issue_code(&self.0.db)
+        self.0
+            .registration_code()
+            .map_err(|e| format!("De registratiecode kon niet worden aangemaakt: {e}"))
     }
 }
 

@@ -7,6 +7,8 @@
 //! into its own; the access log is append-only and each entry is its writer's own, in its
 //! own name.
 
+use std::collections::HashMap;
+
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{AutoCommit, Change, ObjId, Prop, ReadDoc, ScalarValue, ROOT};
 
@@ -65,11 +67,16 @@ pub fn breach(
     }
     let writer = actor_device(change.actor_id().to_bytes())?;
     let expanded = change.decode();
-    expanded.operations.iter().find_map(|op| match Place::of(doc, &op.obj) {
-        Some(place) => check(doc, &place, op, writer, supervisor, creation),
-        // Every object an applied change writes into is in the document; one that cannot be
-        // traced is not let through.
-        None => Some(Breach::Structure),
+    // A typed note is one operation per character, all into the same text: each object is
+    // traced to its place once per change.
+    let mut places: HashMap<&ObjectId, Option<Place>> = HashMap::new();
+    expanded.operations.iter().find_map(|op| {
+        match places.entry(&op.obj).or_insert_with(|| Place::of(doc, &op.obj)) {
+            Some(place) => check(doc, place, op, writer, supervisor, creation),
+            // Every object an applied change writes into is in the document; one that cannot
+            // be traced is not let through.
+            None => Some(Breach::Structure),
+        }
     })
 }
 

@@ -434,7 +434,12 @@ fn vet(
     let mut snapshot_alone: Option<Option<CaseDoc>> = None;
     loop {
         // A case that does not load is for `salvage` to mend.
-        let Ok(doc) = CaseDoc::load(&current, actor) else { return Ok(out) };
+        let Ok(doc) = CaseDoc::load(&current, actor) else {
+            if let Cow::Owned(kept) = current {
+                out.kept = Some(kept);
+            }
+            return Ok(out);
+        };
         let mut dropped = Vec::new();
         for (index, chunk) in current.iter().enumerate().skip(1) {
             let changes = envelope::loose_changes(chunk);
@@ -479,6 +484,9 @@ fn vet(
         }
         if dropped.is_empty() {
             out.doc = Some(doc);
+            if let Cow::Owned(kept) = current {
+                out.kept = Some(kept);
+            }
             return Ok(out);
         }
         let kept: Vec<Vec<u8>> = current
@@ -487,7 +495,6 @@ fn vet(
             .filter(|(index, _)| !dropped.contains(index))
             .map(|(_, chunk)| chunk.clone())
             .collect();
-        out.kept = Some(kept.clone());
         current = Cow::Owned(kept);
     }
 }
