@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use eropaf_core::{Eropaf, Unlock};
 
-use crate::print::describe;
+use eropaf_terminal::describe;
 
 pub struct Home {
     dir: PathBuf,

@@ -3,11 +3,9 @@
 //! (`--json`).
 
 mod commands;
-mod demo;
 
 use eropaf_console as console;
 mod home;
-mod print;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,7 +102,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Team(command) => team::run(&home, command),
         Command::Sync { json } => commands::sync::run(&home, json),
         Command::Relay(command) => relay::run(command),
-        Command::Demo { dir, no_serve, listen } => demo::run(dir, no_serve, &listen),
+        Command::Demo { dir, no_serve, listen } => eropaf_demo::run(dir, no_serve, &listen),
         Command::Console { listen } => console::serve(home.open()?, &listen),
     }
 }

@@ -7,7 +7,7 @@ use eropaf_core::review::ReviewAction;
 use eropaf_core::Eropaf;
 
 use crate::home::Home;
-use crate::print::{self, describe, outln};
+use eropaf_terminal::{self as print, describe, outln};
 
 #[derive(Subcommand)]
 pub enum AssessCommand {

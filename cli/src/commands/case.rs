@@ -6,7 +6,7 @@ use clap::Subcommand;
 use eropaf_core::model::{CaseStatus, CaseType, Resident};
 
 use crate::home::Home;
-use crate::print::{self, describe, outln};
+use eropaf_terminal::{self as print, describe, outln};
 
 #[derive(Subcommand)]
 pub enum CaseCommand {

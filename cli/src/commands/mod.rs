@@ -12,7 +12,7 @@ use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::Eropaf;
 
 use crate::home::Home;
-use crate::print::{self, describe, outln};
+use eropaf_terminal::{self as print, describe, outln};
 
 pub const NOT_IN_TEAM: &str = "Dit apparaat hoort nog niet bij een team. Begin er een met \
      `eropaf team create` of sluit aan met `eropaf team join CODE`.";

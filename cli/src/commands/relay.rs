@@ -1,6 +1,6 @@
-//! `eropaf relay serve`: the office relay on SQLite, in the foreground until Ctrl-C; and the
-//! same relay on a background thread for the demo. The relay itself is `eropaf_relay`; this
-//! module only binds, reports the address and stops it cleanly.
+//! `eropaf relay serve`: the office relay on SQLite, in the foreground until Ctrl-C, and
+//! `eropaf relay code`. The relay itself is `eropaf_relay`; this module only binds, reports
+//! the address and stops it cleanly.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -37,7 +37,7 @@ pub fn run(command: RelayCommand) -> Result<(), String> {
         RelayCommand::Serve { db, listen } => (db, listen),
         RelayCommand::Code { db } => {
             let code = issue_code(&db)?;
-            crate::print::outln!("{code}");
+            eropaf_terminal::outln!("{code}");
             return Ok(());
         }
     };
@@ -75,28 +75,6 @@ fn status(line: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
-}
-
-/// The relay on its own thread, on a free loopback port, until dropped: for the demo.
-pub struct Background(eropaf_relay::Spawned);
-
-impl Background {
-    pub fn start(db: &Path) -> Result<Background, String> {
-        eropaf_relay::spawn(db)
-            .map(Background)
-            .map_err(|e| format!("De relay van de demo start niet: {e}"))
-    }
-
-    pub fn url(&self) -> &str {
-        &self.0.url
-    }
-
-    /// A one-time code for registering a team at this relay, as its operator issues one.
-    pub fn registration_code(&self) -> Result<String, String> {
-        self.0
-            .registration_code()
-            .map_err(|e| format!("De registratiecode kon niet worden aangemaakt: {e}"))
-    }
 }
 
 /// A fresh one-time registration code, kept in `db` by its hash.

@@ -8,7 +8,7 @@ use std::io::{IsTerminal, Write};
 use eropaf_core::{Eropaf, SyncProgress, SyncReport};
 
 use crate::home::Home;
-use crate::print::{self, describe, describe_relay, outln};
+use eropaf_terminal::{self as print, describe, describe_relay, outln};
 
 pub fn run(home: &Home, json: bool) -> Result<(), String> {
     let mut device = home.open()?;

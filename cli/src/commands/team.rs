@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::sync;
 use crate::home::Home;
-use crate::print::{self, describe, describe_relay, outln};
+use eropaf_terminal::{self as print, describe, describe_relay, outln};
 
 /// How many characters of a device id `team revoke` needs at least.
 const MIN_PREFIX: usize = 4;

@@ -5,7 +5,7 @@ use eropaf_core::model::{NewVisit, Observation};
 use eropaf_core::parse_time;
 
 use crate::home::Home;
-use crate::print::{self, describe, outln};
+use eropaf_terminal::{self as print, describe, outln};
 
 #[derive(Subcommand)]
 pub enum VisitCommand {

@@ -15,7 +15,7 @@ use chrono::{TimeZone, Utc};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::{Eropaf, Error, SyncReport};
 
-use crate::print::{describe_relay, outln};
+use eropaf_terminal::{describe_relay, outln};
 
 /// Every store of the demo opens with this passphrase.
 const PASSPHRASE: &str = "demo-wachtwoord";

@@ -9,7 +9,7 @@ use eropaf_core::model::{CaseType, LifeDomain, NewVisit, Observation, Resident, 
 use eropaf_core::{Eropaf, Error, Unlock};
 
 use super::{at, dir_contains, heading, PASSPHRASE};
-use crate::print::{self, outln};
+use eropaf_terminal::{self as print, outln};
 
 pub fn story(dir: &Path) -> Result<(), Error> {
     let phone_dir = dir.join("telefoon");

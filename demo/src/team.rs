@@ -11,8 +11,8 @@ use eropaf_core::team::roster::Role;
 use eropaf_core::{Eropaf, Error, Invitation, Unlock};
 
 use super::{at, files_contain, heading, sync, Dutch, PASSPHRASE};
-use crate::commands::relay::Background;
-use crate::print::{self, describe_relay, local, outln};
+use eropaf_relay::Spawned;
+use eropaf_terminal::{self as print, describe_relay, local, outln};
 
 const AFTER_REVOCATION: &str =
     "Betalingsregeling getekend: 50 euro per maand. Aïsha begint in januari aan een mbo-opleiding.";
@@ -20,19 +20,22 @@ const AFTER_REVOCATION: &str =
 /// Core errors as the Dutch sentence a person reads.
 /// Tells the team's story; returns the running relay and the supervisor's device, for the
 /// console.
-pub fn story(dir: &Path) -> Result<(Background, Eropaf), String> {
+pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
     heading("6. De relay op kantoor start");
     let db = dir.join("relay.db");
-    let relay = Background::start(&db)?;
-    let transport = HttpTransport::new(relay.url()).nl()?;
-    outln!("Relay luistert op {} (database: {}).", relay.url(), db.display());
+    let relay =
+        eropaf_relay::spawn(&db).map_err(|e| format!("De relay van de demo start niet: {e}"))?;
+    let transport = HttpTransport::new(&relay.url).nl()?;
+    outln!("Relay luistert op {} (database: {}).", relay.url, db.display());
     outln!("De relay bewaart alleen ondertekende, versleutelde enveloppen: lezen kan hij ze niet.");
 
     heading("7. Marieke, leidinggevende, maakt het team aan");
     let mut marieke =
         Eropaf::create(&dir.join("supervisor"), Unlock::Passphrase(PASSPHRASE), "Marieke").nl()?;
-    let code = relay.registration_code()?;
-    let info = marieke.create_team("Wijkteam Noord", relay.url(), &code).nl()?;
+    let code = relay
+        .registration_code()
+        .map_err(|e| format!("De registratiecode kon niet worden aangemaakt: {e}"))?;
+    let info = marieke.create_team("Wijkteam Noord", &relay.url, &code).nl()?;
     sync(&mut marieke, &transport)?;
     outln!(
         "Team {} (id {}); Marieke is de eerste leidinggevende.",

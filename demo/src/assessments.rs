@@ -9,8 +9,8 @@ use eropaf_core::review::{ReviewAction, ReviewState};
 use eropaf_core::Eropaf;
 
 use super::{at, heading, sync, Dutch};
-use crate::print::outln;
 use eropaf_core::sync::http::HttpTransport;
+use eropaf_terminal::outln;
 
 /// One decision to weigh: the step answers in order, the values that matter (the rest do
 /// not apply), the decision, and whether it is maatwerk with what budget.

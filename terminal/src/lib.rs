@@ -1,9 +1,9 @@
-//! Output: Dutch text for people, JSON for scripts. Nothing here decides anything; the core
-//! already sorted, validated and worded what is shown.
-
-use std::io::Write;
+//! Terminal output for the `eropaf` command and the demo: Dutch text for people, JSON for
+//! scripts. Nothing here decides anything; the core already sorted, validated and worded what
+//! is shown.
 
 use std::collections::HashMap;
+use std::io::Write;
 
 use chrono::{DateTime, Local, Utc};
 use eropaf_core::model::{Case, CaseSummary};
@@ -12,10 +12,10 @@ use serde::Serialize;
 
 /// `println!` that treats a closed pipe (`eropaf case list | head -1`) as the reader being
 /// done: everything was already saved before anything is printed, so stop quietly.
+#[macro_export]
 macro_rules! outln {
-    ($($arg:tt)*) => { $crate::print::write_line(format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::write_line(format_args!($($arg)*)) };
 }
-pub(crate) use outln;
 
 pub fn write_line(args: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
