@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # macOS only: builds eropaf-ffi as a static library for iOS devices and the simulator (Apple
 # silicon and Intel Macs), generates the Swift bindings, and packs ios/build/EropafFFI.xcframework
-# for Package.swift's binaryTarget; the generated Eropaf.swift goes into the wrapper target.
+# for Package.swift's binaryTarget; the generated Eropaf.swift and EropafCore.swift go into
+# the wrapper target.
 # Needs Xcode and: rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +21,17 @@ done
 
 EROPAF_PROFILE=release ios/generate-swift.sh "$build/bindings"
 
-# One header directory for both slices: the C header and the module map the Swift code imports.
+# One header directory for both slices: the C headers (eropaf-ffi's and eropaf-core's, whose
+# records and enums derive their bindings in the core) and one module map declaring both C
+# modules the Swift code imports.
 headers="$build/headers"
 rm -rf "$headers" "$build/simulator" "$build/EropafFFI.xcframework"
 mkdir -p "$headers" "$build/simulator"
-cp "$build/bindings/EropafFFI.h" "$headers/"
-cp "$build/bindings/EropafFFI.modulemap" "$headers/module.modulemap"
+cp "$build/bindings/EropafFFI.h" "$build/bindings/EropafCoreFFI.h" "$headers/"
+for map in EropafFFI EropafCoreFFI; do
+    cat "$build/bindings/$map.modulemap"
+    echo
+done >"$headers/module.modulemap"
 
 lipo -create \
     "$target_dir/aarch64-apple-ios-sim/release/liberopaf_ffi.a" \
@@ -37,6 +43,8 @@ xcodebuild -create-xcframework \
     -library "$build/simulator/liberopaf_ffi.a" -headers "$headers" \
     -output "$build/EropafFFI.xcframework"
 
+# Both generated Swift files go into the one Swift module apps import (`import Eropaf`).
 mkdir -p "$root/ios/Sources/Eropaf/Generated"
-cp "$build/bindings/Eropaf.swift" "$root/ios/Sources/Eropaf/Generated/Eropaf.swift"
+cp "$build/bindings/Eropaf.swift" "$build/bindings/EropafCore.swift" \
+    "$root/ios/Sources/Eropaf/Generated/"
 echo "Built $build/EropafFFI.xcframework; open ios/Package.swift in Xcode."

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generates the Swift bindings of eropaf-ffi (Eropaf.swift, the EropafFFI C header and its
-# module map) with the workspace's own uniffi-bindgen, from a host build of the library. Needs
-# no Swift compiler, so the test command runs it on Linux too; build-xcframework.sh uses it on
+# module map; EropafCore.swift and EropafCoreFFI for the records and enums eropaf-core derives
+# itself) with the workspace's own uniffi-bindgen, from a host build of the library. Needs no
+# Swift compiler, so the test command runs it on Linux too; build-xcframework.sh uses it on
 # macOS. Usage: ios/generate-swift.sh [OUT_DIR] (default ios/build/bindings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,10 +25,12 @@ esac
 rm -rf "$out"
 mkdir -p "$out"
 "$target_dir/debug/uniffi-bindgen" generate --library "$library" --language swift --out-dir "$out"
-for file in Eropaf.swift EropafFFI.h EropafFFI.modulemap; do
+# eropaf-ffi's bindings, and eropaf-core's for the records and enums it derives itself.
+for file in Eropaf.swift EropafFFI.h EropafFFI.modulemap \
+    EropafCore.swift EropafCoreFFI.h EropafCoreFFI.modulemap; do
     if [ ! -s "$out/$file" ]; then
         echo "generate-swift: $file was not generated" >&2
         exit 1
     fi
 done
-echo "Swift bindings: $(wc -l < "$out/Eropaf.swift") lines of Eropaf.swift in $out"
+echo "Swift bindings: $(cat "$out/Eropaf.swift" "$out/EropafCore.swift" | wc -l) lines of Swift in $out"

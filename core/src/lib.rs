@@ -9,6 +9,10 @@
 //! `sync` (envelope payloads, transport), `records` (access log, inzage, retention) and
 //! `office` (review, reports); `Eropaf` (`eropaf/`) is the facade a shell holds.
 
+// The records and enums the apps share with the core, as bindings see them (eropaf-ffi).
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 pub mod checklist;
 pub mod crypto;
 pub mod doc;

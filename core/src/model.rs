@@ -12,13 +12,17 @@ use crate::{Error, Result};
 /// A resident or household. Only the name is needed; everything else is optional, and
 /// absent fields are never written (data minimisation).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Resident {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub household: Option<String>,
 }
 
@@ -29,6 +33,7 @@ impl Resident {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     Open,
@@ -37,6 +42,7 @@ pub enum CaseStatus {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseType {
     Wmo,
@@ -48,6 +54,7 @@ pub enum CaseType {
 
 /// Life domains in the style of the Zelfredzaamheid-Matrix, with our own short descriptions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum LifeDomain {
     Financien,
@@ -119,6 +126,7 @@ pub struct Assessment {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewVerdict {
     Approved,
@@ -149,6 +157,7 @@ pub struct Review {
 /// A single-valued field that was set concurrently on two devices. Automerge keeps every
 /// value; a person chooses, and until then the case shows all of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Conflict {
     /// Where the field lives, e.g. `status` or `assessments/<id>/verdicts/<value>/verdict`.
     pub path: String,

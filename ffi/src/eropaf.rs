@@ -168,7 +168,7 @@ impl Eropaf {
             .with_relay(move |core, relay| {
                 Ok(core.sync(relay, &mut |progress| {
                     if let Some(listener) = &listener {
-                        notify(|| listener.on_progress(progress.into()));
+                        notify(|| listener.on_progress(progress));
                     }
                 })?)
             })
@@ -186,7 +186,7 @@ impl Eropaf {
 
     /// Opens a new case; returns its id.
     pub fn new_case(&self, resident: Resident, case_type: Option<CaseType>) -> Result<String> {
-        self.with_core(|core| core.new_case(&resident.into(), case_type.map(Into::into)))
+        self.with_core(|core| core.new_case(&resident, case_type))
     }
 
     /// All cases, by resident name.
@@ -210,15 +210,15 @@ impl Eropaf {
     }
 
     pub fn update_resident(&self, case_id: String, resident: Resident) -> Result<()> {
-        self.with_core(|core| core.update_resident(&case_id, &resident.into()))
+        self.with_core(|core| core.update_resident(&case_id, &resident))
     }
 
     pub fn set_status(&self, case_id: String, status: CaseStatus) -> Result<()> {
-        self.with_core(|core| core.set_status(&case_id, status.into()))
+        self.with_core(|core| core.set_status(&case_id, status))
     }
 
     pub fn set_case_type(&self, case_id: String, case_type: CaseType) -> Result<()> {
-        self.with_core(|core| core.set_case_type(&case_id, case_type.into()))
+        self.with_core(|core| core.set_case_type(&case_id, case_type))
     }
 
     /// Settles a field two devices set concurrently (see `Case::conflicts`) with `value`.
@@ -296,7 +296,7 @@ impl Eropaf {
         motivation: String,
     ) -> Result<()> {
         self.with_core(|core| {
-            core.set_verdict(&case_id, &assessment_id, &value_key, verdict.into(), &motivation)
+            core.set_verdict(&case_id, &assessment_id, &value_key, verdict, &motivation)
         })
     }
 
@@ -344,7 +344,7 @@ impl Eropaf {
         note: String,
     ) -> Result<Review> {
         self.with_core(|core| {
-            core.review_assessment(&case_id, &assessment_id, action.into(), &note).map(Into::into)
+            core.review_assessment(&case_id, &assessment_id, action, &note).map(Into::into)
         })
     }
 

@@ -1,6 +1,8 @@
-//! Records and enums as the apps show them: Dutch labels beside stable keys, timestamps as
-//! `SystemTime`, ids as strings; and their conversions from and to eropaf-core's types.
-//! Shaping only: every rule (validation, order, the checklist) stays in the core.
+//! The view models the apps show: Dutch labels beside stable keys, timestamps as
+//! `SystemTime`, counts as `u32`; and their conversions from eropaf-core's types. Plain
+//! records and enums are not restated here: eropaf-core derives their bindings itself
+//! (feature `uniffi`). Shaping only: every rule (validation, order, the checklist) stays in
+//! the core.
 
 use std::time::SystemTime;
 
@@ -20,107 +22,38 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-// ---- enums with their Dutch labels ----
+// ---- enums and plain records: derived in eropaf-core (feature `uniffi`) ----
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum CaseStatus {
-    Open,
-    Closed,
-    Escalated,
-}
+pub use eropaf_core::checklist::Verdict;
+pub use eropaf_core::model::{CaseStatus, CaseType, Conflict, LifeDomain, Resident, ReviewVerdict};
+pub use eropaf_core::review::ReviewAction;
+pub use eropaf_core::SyncProgress;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum CaseType {
-    Wmo,
-    Jeugd,
-    Participatiewet,
-    Schuldhulp,
-    Other,
-}
-
-/// Life domains in the style of the Zelfredzaamheid-Matrix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum LifeDomain {
-    Financien,
-    WerkOpleiding,
-    Tijdsbesteding,
-    Huisvesting,
-    HuiselijkeRelaties,
-    GeestelijkeGezondheid,
-    LichamelijkeGezondheid,
-    Middelengebruik,
-    BasaleAdl,
-    InstrumenteleAdl,
-    SociaalNetwerk,
-    MaatschappelijkeParticipatie,
-    Justitie,
-}
-
-/// A worker's verdict on one value of the framework.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum Verdict {
-    Supports,
-    InTension,
-    Conflicts,
-    NotRelevant,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum ReviewVerdict {
-    Approved,
-    ChangesRequested,
-    Escalated,
-}
-
+/// A team role. Roles live in eropaf-protocol, which the relay shares and which stays free
+/// of binding concerns, so the bindings restate this one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum Role {
     Worker,
     Supervisor,
 }
 
-/// Maps a bindings enum to and from the core's, variant for variant.
-macro_rules! same_variants {
-    ($ours:ident, $core:path, [$($variant:ident),+]) => {
-        impl From<$core> for $ours {
-            fn from(value: $core) -> $ours {
-                use $core as Core;
-                match value { $(Core::$variant => $ours::$variant),+ }
-            }
+impl From<roster::Role> for Role {
+    fn from(role: roster::Role) -> Role {
+        match role {
+            roster::Role::Worker => Role::Worker,
+            roster::Role::Supervisor => Role::Supervisor,
         }
-
-        impl From<$ours> for $core {
-            fn from(value: $ours) -> $core {
-                use $core as Core;
-                match value { $($ours::$variant => Core::$variant),+ }
-            }
-        }
-    };
+    }
 }
 
-same_variants!(CaseStatus, model::CaseStatus, [Open, Closed, Escalated]);
-same_variants!(CaseType, model::CaseType, [Wmo, Jeugd, Participatiewet, Schuldhulp, Other]);
-same_variants!(
-    LifeDomain,
-    model::LifeDomain,
-    [
-        Financien,
-        WerkOpleiding,
-        Tijdsbesteding,
-        Huisvesting,
-        HuiselijkeRelaties,
-        GeestelijkeGezondheid,
-        LichamelijkeGezondheid,
-        Middelengebruik,
-        BasaleAdl,
-        InstrumenteleAdl,
-        SociaalNetwerk,
-        MaatschappelijkeParticipatie,
-        Justitie
-    ]
-);
-same_variants!(Verdict, checklist::Verdict, [Supports, InTension, Conflicts, NotRelevant]);
-same_variants!(ReviewVerdict, model::ReviewVerdict, [Approved, ChangesRequested, Escalated]);
-same_variants!(Role, roster::Role, [Worker, Supervisor]);
+impl From<Role> for roster::Role {
+    fn from(role: Role) -> roster::Role {
+        match role {
+            Role::Worker => roster::Role::Worker,
+            Role::Supervisor => roster::Role::Supervisor,
+        }
+    }
+}
 
 /// A life domain for a picker: its key, Dutch name and our own one-line description.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
@@ -141,30 +74,6 @@ pub struct VerdictInfo {
 }
 
 // ---- cases ----
-
-/// A resident or household. Only the name is needed (data minimisation).
-#[derive(Clone, Debug, Default, PartialEq, uniffi::Record)]
-pub struct Resident {
-    pub name: String,
-    #[uniffi(default)]
-    pub address: Option<String>,
-    #[uniffi(default)]
-    pub phone: Option<String>,
-    #[uniffi(default)]
-    pub household: Option<String>,
-}
-
-impl From<model::Resident> for Resident {
-    fn from(r: model::Resident) -> Resident {
-        Resident { name: r.name, address: r.address, phone: r.phone, household: r.household }
-    }
-}
-
-impl From<Resident> for model::Resident {
-    fn from(r: Resident) -> model::Resident {
-        model::Resident { name: r.name, address: r.address, phone: r.phone, household: r.household }
-    }
-}
 
 /// One line of the case list.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
@@ -187,9 +96,9 @@ impl From<model::CaseSummary> for CaseSummary {
         CaseSummary {
             id: c.id,
             resident_name: c.resident.name,
-            status: c.status.into(),
+            status: c.status,
             status_label: c.status.label().to_string(),
-            case_type: c.case_type.map(Into::into),
+            case_type: c.case_type,
             case_type_label: c.case_type.map(|t| t.label().to_string()),
             visit_count: c.visit_count,
             assessment_count: c.assessment_count,
@@ -214,7 +123,7 @@ impl TryFrom<NewObservation> for model::Observation {
 
     fn try_from(o: NewObservation) -> CoreResult<model::Observation> {
         let score = o.score.map(Score::new).transpose()?;
-        model::Observation::new(&o.text, o.domain.map(Into::into), score)
+        model::Observation::new(&o.text, o.domain, score)
     }
 }
 
@@ -232,7 +141,7 @@ impl From<model::Observation> for Observation {
     fn from(o: model::Observation) -> Observation {
         Observation {
             text: o.text,
-            domain: o.domain.map(Into::into),
+            domain: o.domain,
             domain_label: o.domain.map(|d| d.label().to_string()),
             score: o.score.map(Score::value),
             score_label: o.score.map(|s| s.label().to_string()),
@@ -348,20 +257,12 @@ impl From<model::Review> for Review {
             assessment_id: r.assessment_id,
             at: time(r.at),
             reviewer_device: r.reviewer_device,
-            verdict: r.verdict.into(),
+            verdict: r.verdict,
             verdict_label: r.verdict.label().to_string(),
             note: r.note,
             escalated_to: r.escalated_to,
         }
     }
-}
-
-/// A field two devices set concurrently; `Eropaf::resolve_conflict` settles it.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct Conflict {
-    /// Where the field lives, e.g. `status`.
-    pub path: String,
-    pub values: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
@@ -383,19 +284,15 @@ impl From<model::Case> for Case {
     fn from(c: model::Case) -> Case {
         Case {
             id: c.id,
-            resident: c.resident.into(),
-            status: c.status.into(),
+            resident: c.resident,
+            status: c.status,
             status_label: c.status.label().to_string(),
-            case_type: c.case_type.map(Into::into),
+            case_type: c.case_type,
             created_at: time(c.created_at),
             visits: c.visits.into_iter().map(Into::into).collect(),
             assessments: c.assessments.into_iter().map(Into::into).collect(),
             reviews: c.reviews.into_iter().map(Into::into).collect(),
-            conflicts: c
-                .conflicts
-                .into_iter()
-                .map(|k| Conflict { path: k.path, values: k.values })
-                .collect(),
+            conflicts: c.conflicts,
         }
     }
 }
@@ -608,7 +505,7 @@ impl AssessmentView {
                 let given = answers.verdict(&value.key);
                 let verdict = given.and_then(|v| v.verdict);
                 ValueAnswer {
-                    verdict: verdict.map(Into::into),
+                    verdict,
                     verdict_label: verdict.map(|v| v.label_nl().to_string()),
                     motivation: given.map(|v| v.motivation.clone()).unwrap_or_default(),
                     value,
@@ -735,32 +632,6 @@ impl From<eropaf_core::PendingJoiner> for PendingJoiner {
 
 // ---- sync ----
 
-/// Where a sync is, for a progress bar.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum SyncProgress {
-    /// Bringing the team's roster and keys up to date.
-    Roster,
-    Pushing {
-        done: u64,
-        total: u64,
-    },
-    Pulling {
-        applied: u64,
-    },
-}
-
-impl From<eropaf_core::SyncProgress> for SyncProgress {
-    fn from(p: eropaf_core::SyncProgress) -> SyncProgress {
-        match p {
-            eropaf_core::SyncProgress::Roster => SyncProgress::Roster,
-            eropaf_core::SyncProgress::Pushing { done, total } => {
-                SyncProgress::Pushing { done, total }
-            }
-            eropaf_core::SyncProgress::Pulling { applied } => SyncProgress::Pulling { applied },
-        }
-    }
-}
-
 /// What a sync moved.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct SyncReport {
@@ -805,10 +676,10 @@ impl From<eropaf_core::SyncReport> for SyncReport {
 /// The life domains in the order the matrix lists them.
 #[uniffi::export]
 pub fn life_domains() -> Vec<LifeDomainInfo> {
-    model::LifeDomain::ALL
+    LifeDomain::ALL
         .iter()
         .map(|d| LifeDomainInfo {
-            domain: (*d).into(),
+            domain: (*d),
             key: d.key().to_string(),
             label: d.label().to_string(),
             description: d.description().to_string(),
@@ -819,10 +690,10 @@ pub fn life_domains() -> Vec<LifeDomainInfo> {
 /// The verdicts in the order a justification groups them.
 #[uniffi::export]
 pub fn verdicts() -> Vec<VerdictInfo> {
-    checklist::Verdict::ALL
+    Verdict::ALL
         .iter()
         .map(|v| VerdictInfo {
-            verdict: (*v).into(),
+            verdict: (*v),
             key: v.key().to_string(),
             label: v.label_nl().to_string(),
             needs_motivation: v.needs_motivation(),
@@ -848,18 +719,6 @@ pub fn parse_euro_amount(text: String) -> Result<u64> {
 pub fn format_euro_amount(cents: u64) -> String {
     checklist::format_euro(cents)
 }
-
-/// What a supervisor does with a submitted assessment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum ReviewAction {
-    Approve,
-    /// Needs a note saying what should change.
-    RequestChanges,
-    /// One rung up the framework's escalation ladder; needs a note saying why.
-    Escalate,
-}
-
-same_variants!(ReviewAction, review::ReviewAction, [Approve, RequestChanges, Escalate]);
 
 /// Where an assessment stands in the review workflow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
@@ -926,7 +785,7 @@ impl From<eropaf_core::QueueItem> for QueueItem {
         QueueItem {
             case_id: item.case_id,
             resident: item.resident,
-            case_type: item.case_type.map(CaseType::from),
+            case_type: item.case_type,
             assessment_id: item.assessment_id,
             question: item.question,
             author_device: item.author_device,

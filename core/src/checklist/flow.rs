@@ -11,6 +11,7 @@ use crate::{Error, Result};
 
 /// A worker's verdict on one value, for the decision under consideration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Supports,

@@ -11,6 +11,7 @@ use crate::{Error, Result};
 
 /// What a supervisor does with a submitted assessment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewAction {
     Approve,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// Where a sync is, for a progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum SyncProgress {
     Roster,

@@ -14,9 +14,9 @@ import nl.eropaf.core.ChangeObserver
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
 import nl.eropaf.core.SyncListener
-import nl.eropaf.core.SyncProgress
 import nl.eropaf.core.SyncReport
 import nl.eropaf.core.Unlock
+import nl.eropaf.core.model.SyncProgress
 
 sealed interface Screen {
     data object Cases : Screen

@@ -4,15 +4,15 @@
 // the issue; checked only for sense.
 package nl.eropaf.jvm
 
-import nl.eropaf.core.Eropaf
-import nl.eropaf.core.LifeDomain
-import nl.eropaf.core.MeasuredCall
-import nl.eropaf.core.NewVisit
-import nl.eropaf.core.Resident
-import nl.eropaf.core.measureNativeCalls
-import org.junit.jupiter.api.Test
 import kotlin.test.assertEquals
 import kotlin.test.assertTrue
+import nl.eropaf.core.Eropaf
+import nl.eropaf.core.MeasuredCall
+import nl.eropaf.core.NewVisit
+import nl.eropaf.core.measureNativeCalls
+import nl.eropaf.core.model.LifeDomain
+import nl.eropaf.core.model.Resident
+import org.junit.jupiter.api.Test
 
 class CallCostTest {
     private val rounds = 5

@@ -2,16 +2,16 @@
 // resident's goal, and writes the justification; the app only shows and submits.
 package nl.eropaf.jvm
 
-import nl.eropaf.core.ChecklistItem
-import nl.eropaf.core.Eropaf
-import nl.eropaf.core.EropafException
-import nl.eropaf.core.Resident
-import nl.eropaf.core.Verdict
-import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.assertThrows
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertTrue
+import nl.eropaf.core.ChecklistItem
+import nl.eropaf.core.Eropaf
+import nl.eropaf.core.EropafException
+import nl.eropaf.core.model.Resident
+import nl.eropaf.core.model.Verdict
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
 
 class ChecklistTest {
     private fun withAssessment(test: (Eropaf, String, String) -> Unit) =

@@ -11,8 +11,8 @@ import nl.eropaf.core.Eropaf
 import nl.eropaf.core.KeyStore
 import nl.eropaf.core.NewObservation
 import nl.eropaf.core.NewVisit
-import nl.eropaf.core.LifeDomain
 import nl.eropaf.core.Unlock
+import nl.eropaf.core.model.LifeDomain
 
 /** Keeps the store key in memory, as the app keeps it in the Android Keystore. */
 class MemoryKeyStore(var key: ByteArray? = null) : KeyStore {

@@ -2,18 +2,18 @@
 // queue, the verdict is what the worker then sees; the rules are the core's.
 package nl.eropaf.jvm
 
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
 import nl.eropaf.core.ChecklistItem
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
-import nl.eropaf.core.Resident
-import nl.eropaf.core.ReviewAction
 import nl.eropaf.core.ReviewStage
-import nl.eropaf.core.ReviewVerdict
-import nl.eropaf.core.Verdict
+import nl.eropaf.core.model.Resident
+import nl.eropaf.core.model.ReviewAction
+import nl.eropaf.core.model.ReviewVerdict
+import nl.eropaf.core.model.Verdict
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import kotlin.test.assertEquals
-import kotlin.test.assertTrue
 
 class ReviewTest {
     /** Walks a new assessment to its decision, marked maatwerk with a budget. */

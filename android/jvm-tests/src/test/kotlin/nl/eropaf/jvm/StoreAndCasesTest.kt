@@ -3,22 +3,22 @@
 package nl.eropaf.jvm
 
 import java.time.Instant
-import nl.eropaf.core.CaseStatus
-import nl.eropaf.core.CaseType
+import kotlin.test.assertEquals
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
-import nl.eropaf.core.LifeDomain
 import nl.eropaf.core.NewVisit
-import nl.eropaf.core.Resident
 import nl.eropaf.core.Unlock
 import nl.eropaf.core.lifeDomains
+import nl.eropaf.core.model.CaseStatus
+import nl.eropaf.core.model.CaseType
+import nl.eropaf.core.model.LifeDomain
+import nl.eropaf.core.model.Resident
 import nl.eropaf.core.parseEuroAmount
 import nl.eropaf.core.scoreLabel
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import kotlin.test.assertEquals
-import kotlin.test.assertNotNull
-import kotlin.test.assertTrue
 
 class StoreAndCasesTest {
     @Test

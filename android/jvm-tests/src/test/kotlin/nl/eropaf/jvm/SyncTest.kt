@@ -3,22 +3,22 @@
 package nl.eropaf.jvm
 
 import java.util.Collections
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import nl.eropaf.core.ChangeObserver
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
-import nl.eropaf.core.Resident
 import nl.eropaf.core.Role
 import nl.eropaf.core.SyncListener
-import nl.eropaf.core.SyncProgress
+import nl.eropaf.core.model.Resident
+import nl.eropaf.core.model.SyncProgress
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.assertThrows
-import kotlin.test.assertEquals
-import kotlin.test.assertFalse
-import kotlin.test.assertTrue
 
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SyncTest {

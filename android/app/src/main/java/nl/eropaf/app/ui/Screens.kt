@@ -40,9 +40,9 @@ import nl.eropaf.app.Screen
 import nl.eropaf.core.ChecklistItem
 import nl.eropaf.core.NewObservation
 import nl.eropaf.core.NewVisit
-import nl.eropaf.core.Resident
-import nl.eropaf.core.SyncProgress
 import nl.eropaf.core.lifeDomains
+import nl.eropaf.core.model.Resident
+import nl.eropaf.core.model.SyncProgress
 import nl.eropaf.core.verdicts
 
 @OptIn(ExperimentalMaterial3Api::class)
