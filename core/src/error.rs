@@ -1,4 +1,6 @@
-//! The one error type of eropaf-core: each case is something a caller can act on.
+//! The one error type of eropaf-core: each case is something a caller can act on. Failures
+//! of SQLite, the file system and automerge keep their source error; the shells map this
+//! error once into their own (eropaf-ffi's `EropafError`, the command's Dutch text).
 //! Messages never contain resident data (names, notes), so errors can be logged.
 
 use std::fmt;
@@ -68,6 +70,23 @@ pub enum Error {
     /// A case document could not be read or changed.
     #[error("document error: {0}")]
     Document(String),
+
+    /// SQLite failed; `is_corrupt` tells a damaged file from a failed write. The source is
+    /// kept for whoever logs the chain; callers act on `is_corrupt` and `is_storage_failure`.
+    #[error("storage error: {0}")]
+    Sqlite(#[source] Box<rusqlite::Error>),
+
+    /// The file system failed.
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// Automerge could not read or apply a document or change.
+    #[error("document error: {0}")]
+    Automerge(#[source] Box<automerge::AutomergeError>),
+
+    /// A document's contents do not have the shape the core reads.
+    #[error("document error: {0}")]
+    Hydrate(#[source] Box<autosurgeon::HydrateError>),
 }
 
 impl Error {
@@ -78,6 +97,49 @@ impl Error {
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
         Error::NotFound { what, id: id.into() }
     }
+
+    /// The store's file is damaged or truncated (not a failed write, not bad data received).
+    pub fn is_corrupt(&self) -> bool {
+        match self {
+            Error::Corrupt(_) => true,
+            Error::Sqlite(e) => sqlite_says_corrupt(e),
+            _ => false,
+        }
+    }
+
+    /// Writing to or reading from this device's own storage failed: nothing received is to
+    /// blame, so a sync stops here instead of skipping on to the next envelope.
+    pub fn is_storage_failure(&self) -> bool {
+        match self {
+            Error::Storage(_) | Error::Io(_) => true,
+            Error::Sqlite(e) => !sqlite_says_corrupt(e),
+            _ => false,
+        }
+    }
+}
+
+// Boxed: these sources are large, and every `Result` in the core carries this error.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sqlite(Box::new(e))
+    }
+}
+
+impl From<automerge::AutomergeError> for Error {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Error::Automerge(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::HydrateError> for Error {
+    fn from(e: autosurgeon::HydrateError) -> Self {
+        Error::Hydrate(Box::new(e))
+    }
+}
+
+fn sqlite_says_corrupt(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    matches!(e.sqlite_error_code(), Some(DatabaseCorrupt | NotADatabase))
 }
 
 impl Error {
@@ -109,11 +171,27 @@ impl Error {
                 .into(),
             Error::Refused(detail) => format!("Gegevens van een ander apparaat zijn geweigerd: {detail}"),
             Error::Document(detail) => format!("Het dossier kon niet worden gelezen of gewijzigd: {detail}"),
+            Error::Sqlite(_) if self.is_corrupt() => Error::Corrupt(self.detail()).message_nl(),
+            Error::Sqlite(_) | Error::Io(_) => Error::Storage(self.detail()).message_nl(),
+            Error::Automerge(_) | Error::Hydrate(_) => Error::Document(self.detail()).message_nl(),
         }
     }
 }
 
 impl Error {
+    /// What failed, without the category the `Display` text starts with: the detail a
+    /// caller's own error shows beside `message_nl`.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Sqlite(e) => e.to_string(),
+            Error::Io(e) => e.to_string(),
+            Error::Automerge(e) => e.to_string(),
+            Error::Hydrate(e) => e.to_string(),
+            Error::Corrupt(d) | Error::Storage(d) | Error::Document(d) => d.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// `message_nl` for an error from talking to the relay: when the relay refuses this
     /// device, also what that most likely means and what to do.
     pub fn relay_message_nl(&self) -> String {
@@ -140,34 +218,6 @@ fn noun_nl(what: &str) -> &str {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
-        match e.sqlite_error_code() {
-            Some(DatabaseCorrupt | NotADatabase) => Error::Corrupt(e.to_string()),
-            _ => Error::Storage(e.to_string()),
-        }
-    }
-}
-
-impl From<automerge::AutomergeError> for Error {
-    fn from(e: automerge::AutomergeError) -> Self {
-        Error::Document(e.to_string())
-    }
-}
-
-impl From<autosurgeon::HydrateError> for Error {
-    fn from(e: autosurgeon::HydrateError) -> Self {
-        Error::Document(e.to_string())
-    }
-}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Storage(e.to_string())
-    }
-}
-
 impl From<eropaf_protocol::Error> for Error {
     fn from(e: eropaf_protocol::Error) -> Self {
         use eropaf_protocol::Error as P;
@@ -177,5 +227,29 @@ impl From<eropaf_protocol::Error> for Error {
             P::Crypto(detail) => Error::Crypto(detail),
             P::Refused(detail) => Error::Refused(detail),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_sqlite_failure_keeps_its_source_and_says_whether_the_file_is_damaged() {
+        let db = rusqlite::Connection::open_in_memory().expect("an in-memory database opens");
+        let failure: Error = db.execute("INSERT INTO nowhere VALUES (1)", []).unwrap_err().into();
+        assert!(failure.source().is_some(), "the SQLite error stays reachable: {failure:?}");
+        assert!(failure.is_storage_failure() && !failure.is_corrupt());
+        assert!(failure.message_nl().starts_with("Opslaan lukte niet"), "{}", failure.message_nl());
+
+        let damaged: Error = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+            None,
+        )
+        .into();
+        assert!(damaged.is_corrupt() && !damaged.is_storage_failure());
+        assert!(damaged.message_nl().starts_with("De opslag is beschadigd"));
     }
 }

@@ -157,6 +157,17 @@ impl From<CoreError> for EropafError {
             }
             CoreError::Refused(detail) => EropafError::Refused { detail, message_nl },
             CoreError::Document(detail) => EropafError::Document { detail, message_nl },
+            error @ (CoreError::Sqlite(_) | CoreError::Io(_)) => {
+                let detail = error.detail();
+                if error.is_corrupt() {
+                    EropafError::Corrupt { detail, message_nl }
+                } else {
+                    EropafError::Storage { detail, message_nl }
+                }
+            }
+            error @ (CoreError::Automerge(_) | CoreError::Hydrate(_)) => {
+                EropafError::Document { detail: error.detail(), message_nl }
+            }
         }
     }
 }

@@ -113,7 +113,7 @@ impl Eropaf {
     ) -> Result<()> {
         let entries = transport.roster(&self.identity, team_id)?;
         match self.apply_roster_entries(entries) {
-            Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
+            Err(e) if e.is_storage_failure() || e.is_corrupt() => Err(e),
             // The entries before the bad one are kept; the roster stays where the chain is
             // intact, as if the relay withheld the rest (which it always may), and the sync
             // goes on with it instead of stopping for good.
@@ -203,7 +203,7 @@ impl Eropaf {
                 .map_err(Error::from)
             {
                 Ok(key) => fresh.push(key),
-                Err(e @ Error::Storage(_)) => return Err(e),
+                Err(e) if e.is_storage_failure() => return Err(e),
                 Err(e) => report.refused.push(format!(
                     "key package for epoch {} by device {}: {e}",
                     package.epoch,
@@ -501,7 +501,7 @@ impl Eropaf {
                 // and opening that case says what is wrong.
                 let refreshed = match refreshed {
                     Ok(refreshed) => refreshed,
-                    Err(e @ Error::Storage(_)) => return Err(e),
+                    Err(e) if e.is_storage_failure() => return Err(e),
                     Err(e) => {
                         report.refused.push(format!("case {}: {e}", short(doc_id)));
                         continue;

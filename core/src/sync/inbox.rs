@@ -53,7 +53,7 @@ impl Inbox<'_> {
     ) -> Result<Applied> {
         let opened = match self.open(tx, bytes, report) {
             Ok(opened) => opened,
-            Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => return Err(e),
+            Err(e) if e.is_storage_failure() || e.is_corrupt() => return Err(e),
             Err(e) => {
                 report.refused.push(e.to_string());
                 return Ok(Applied::Refused(None));
@@ -78,7 +78,7 @@ impl Inbox<'_> {
                         Ok(Applied::Done(None))
                     }
                     Ok(Stored::Waiting) => Ok(Applied::Waiting(doc_id)),
-                    Err(e @ (Error::Storage(_) | Error::Corrupt(_))) => Err(e),
+                    Err(e) if e.is_storage_failure() || e.is_corrupt() => Err(e),
                     Err(e) => {
                         report.refused.push(format!("case {}: {e}", short(&doc_id)));
                         Ok(Applied::Refused(Some(doc_id)))
@@ -377,7 +377,7 @@ pub(crate) fn refresh_case(
     };
     let (mut doc, summary, salvaged) = match loaded {
         Ok((doc, summary)) => (doc, summary, None),
-        Err(e @ Error::Storage(_)) => return Err(e),
+        Err(e) if e.is_storage_failure() => return Err(e),
         Err(_) => {
             let (kept, dropped) = salvage(doc_id, chunks, actor)?;
             let (doc, summary) = readable_case(doc_id, &kept, actor)?;
