@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use eropaf_core::model::{NewVisit, Resident};
-use eropaf_core::store::DB_FILE;
+use eropaf_core::DB_FILE;
 use eropaf_core::{Eropaf, Error, Unlock};
 use eropaf_tests::{create_device, new_key, open_device};
 

@@ -23,7 +23,7 @@ impl Home {
 
     pub fn create(&self, name: &str) -> Result<Eropaf, String> {
         // Say so before asking for a new passphrase twice.
-        if self.dir.join(eropaf_core::store::DB_FILE).exists() {
+        if self.dir.join(eropaf_core::DB_FILE).exists() {
             return Err(describe(&eropaf_core::Error::AlreadyExists(
                 self.dir.display().to_string(),
             )));

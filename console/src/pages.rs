@@ -6,9 +6,10 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Local, Utc};
 use eropaf_core::checklist::{format_euro, Framework};
-use eropaf_core::doc::{Erasure, TeamPolicy};
 use eropaf_core::inzage::escape;
+use eropaf_core::model::TeamPolicy;
 use eropaf_core::model::{Case, CaseSummary, CaseType};
+use eropaf_core::records::Erasure;
 use eropaf_core::reports::TeamReport;
 use eropaf_core::retention::RetentionItem;
 use eropaf_core::review::ReviewState;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use eropaf_core::crypto::{self, Sealer, SecretKey, SEAL_OVERHEAD};
 use eropaf_core::model::{CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
-use eropaf_core::store::DB_FILE;
+use eropaf_core::DB_FILE;
 use eropaf_core::{Eropaf, Unlock};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};

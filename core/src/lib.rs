@@ -15,7 +15,12 @@ uniffi::setup_scaffolding!();
 
 pub mod checklist;
 pub mod crypto;
+// Document internals are the core's own; the attack tests build hostile changes with them
+// (`testing`).
+#[cfg(feature = "testing")]
 pub mod doc;
+#[cfg(not(feature = "testing"))]
+mod doc;
 mod eropaf;
 pub mod error;
 #[cfg(test)]
@@ -23,7 +28,12 @@ mod fuzz;
 pub mod model;
 pub mod office;
 pub mod records;
+// The store's row API is the core's own. The scenario tests play a stolen phone's owner
+// who holds the passphrase and reads rows directly; they turn on `testing` to do so.
+#[cfg(feature = "testing")]
 pub mod store;
+#[cfg(not(feature = "testing"))]
+mod store;
 pub mod sync;
 pub mod team;
 
@@ -35,5 +45,5 @@ pub use eropaf::{
     TeamInfo,
 };
 pub use error::{Error, Result};
-pub use store::Unlock;
+pub use store::{Unlock, DB_FILE};
 pub use team::invitation::Invitation;

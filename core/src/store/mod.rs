@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use crate::crypto::{KeyStore, PassphraseParams, Sealer, SecretKey};
 use crate::model::CaseSummary;
 use crate::{Error, Result};
-pub use team_state::{OwnChain, StoredCaseKey};
+pub use team_state::OwnChain;
 
 pub const DB_FILE: &str = "eropaf.db";
 /// The store row of the team document.

@@ -92,11 +92,6 @@ impl Store {
         Ok(ids)
     }
 
-    /// Envelopes waiting for what they depend on, oldest first.
-    pub fn pending_envelopes(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        pending_envelopes(&self.conn)
-    }
-
     /// Up to `limit` cases whose summary waits for changes taken in by a sync.
     pub fn stale_summaries(&self, limit: usize) -> Result<Vec<String>> {
         let mut stmt = self
@@ -122,10 +117,6 @@ impl StoreTx<'_> {
             .prepare_cached("INSERT INTO roster_entries (idx, entry) VALUES (?1, ?2) ON CONFLICT (idx) DO NOTHING")?
             .execute(params![index, sealed])?;
         Ok(())
-    }
-
-    pub fn roster_entries(&self) -> Result<Vec<Vec<u8>>> {
-        roster_entries(&self.tx, self.sealer)
     }
 
     /// Keeps an epoch key (its stored form) this device did not have.
