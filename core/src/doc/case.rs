@@ -148,6 +148,7 @@ impl CaseDoc {
     }
 
     /// Every actor that wrote to this document.
+    #[cfg(test)]
     pub fn actors(&mut self) -> Vec<Vec<u8>> {
         let mut actors: Vec<Vec<u8>> =
             self.doc.get_changes(&[]).iter().map(|c| c.actor_id().to_bytes().to_vec()).collect();

@@ -1,16 +1,17 @@
 //! `Eropaf`: one unlocked device — its identity, its encrypted store and the things a worker
 //! does with cases. Every call that records something has reached the disk when it returns.
-//! Team membership and sync live in `team`.
+//! The team (`membership`), its shared settings (`settings`), the sync's steps (`sync`),
+//! review and the records are the other files of this folder.
 
+mod membership;
 mod records;
 mod review;
+mod settings;
 mod sync;
-mod team;
-mod team_doc;
 
 pub use crate::sync::report::{SyncProgress, SyncReport};
+pub use membership::{Member, PendingJoiner, TeamInfo};
 pub use review::QueueItem;
-pub use team::{Member, PendingJoiner, TeamInfo};
 
 use std::collections::HashMap;
 use std::path::Path;

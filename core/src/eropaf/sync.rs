@@ -15,7 +15,7 @@ use crate::team::erasure;
 use crate::team::roster::{Role, RosterEntry};
 use crate::{Error, Result};
 
-use super::team::META_REGISTRATION_CODE;
+use super::membership::META_REGISTRATION_CODE;
 use super::Eropaf;
 
 const META_CURSOR: &str = "sync_cursor";
@@ -72,7 +72,7 @@ impl Eropaf {
     /// For the founder of a team the relay has not registered yet (its code was refused or
     /// already used): the next sync registers it with this new code from the relay's operator.
     pub fn set_registration_code(&mut self, code: &str) -> Result<()> {
-        let code = super::team::registration_code_form(code)?;
+        let code = super::membership::registration_code_form(code)?;
         let team = self
             .team
             .as_ref()

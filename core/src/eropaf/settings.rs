@@ -1,5 +1,6 @@
-//! The team document on this device: writing to it (frameworks, policy, erasures) with the
-//! change sealed for the team in the same transaction, and merging what other devices wrote.
+//! The team's shared settings on this device, kept in the team document: writing them
+//! (frameworks, policy, erasures) with the change sealed for the team in the same
+//! transaction, and merging what other devices wrote.
 //! It travels in envelopes like a case, under the team id as its document id.
 
 use super::Eropaf;
