@@ -6,8 +6,9 @@
 //! By layer, from the bottom: `model` (plain records), `checklist` (value frameworks and the
 //! decision flow), `doc` (the automerge documents and who may write where in them), `store`
 //! (SQLite, sealed rows, migrations), `crypto` and `team` (the protocol's, re-exported),
-//! `sync` (envelope payloads, transport), `records` (access log, inzage, retention) and
-//! `office` (review, reports); `Eropaf` (`eropaf/`) is the facade a shell holds.
+//! `sync` (the engine, inbox, outbox, envelope payloads, transport), `records` (access log,
+//! inzage, retention) and `office` (review, reports); `device` is one unlocked device, and
+//! `Eropaf` (`eropaf.rs`) the facade over it that a shell holds.
 
 // The records and enums the apps share with the core, as bindings see them (eropaf-ffi).
 #[cfg(feature = "uniffi")]
@@ -17,6 +18,7 @@ pub mod checklist;
 pub mod crypto;
 // Document internals are the core's own; the attack tests build hostile changes with them
 // (`testing`).
+mod device;
 #[cfg(feature = "testing")]
 pub mod doc;
 #[cfg(not(feature = "testing"))]
@@ -40,10 +42,11 @@ pub mod team;
 pub use office::{reports, review};
 pub use records::{access_log, inzage, retention};
 
-pub use eropaf::{
-    parse_time, AssessmentView, Eropaf, Member, PendingJoiner, QueueItem, SyncProgress, SyncReport,
+pub use device::{
+    parse_time, AssessmentView, Member, PendingJoiner, QueueItem, SyncProgress, SyncReport,
     TeamInfo,
 };
+pub use eropaf::Eropaf;
 pub use error::{Error, Result};
 pub use store::{Unlock, DB_FILE};
 pub use team::invitation::Invitation;

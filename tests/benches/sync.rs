@@ -46,7 +46,7 @@ const QUICK_ENV: &str = "EROPAF_BENCH_QUICK";
 /// documents); every part when unset.
 const PARTS_ENV: &str = "EROPAF_BENCH_PARTS";
 const TMPFS: &str = "/dev/shm";
-/// The page size the sync engine asks the relay for (`PULL_PAGE` in core/src/eropaf/sync.rs).
+/// The page size the sync engine asks the relay for (`PULL_PAGE` in core/src/sync/engine.rs).
 const PULL_PAGE: u32 = 500;
 const GOAL_BOOTSTRAP_RATIO: f64 = 2.0;
 /// How often the in-process baseline runs; the median counts.

@@ -1,6 +1,8 @@
-//! Sync: what a device sends (`outbox`), takes in (`inbox`) and reports (`report`), the
-//! envelope payload checks, the transport to the relay and the limits on what is received.
+//! Sync: the order of a sync's steps (`engine`), what a device sends (`outbox`), takes in
+//! (`inbox`) and reports (`report`), the envelope payload checks, the transport to the relay
+//! and the limits on what is received.
 
+pub(crate) mod engine;
 pub mod envelope;
 pub mod http;
 pub(crate) mod inbox;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Eropaf;
+use super::Device;
 use crate::access_log::{AccessAction, AccessEntry};
 use crate::doc::Erasure;
 use crate::inzage::{self, InzageContext};
@@ -14,32 +14,25 @@ use crate::retention::{self, RetentionItem};
 use crate::sync::transport::Transport;
 use crate::Result;
 
-impl Eropaf {
-    /// Reads a case for a person and records that in its access log (repeated opens within
-    /// a quarter of an hour count once). `on_behalf` names whom it is for, when not for the
-    /// member's own work.
+impl Device {
     pub fn open_case(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<Case> {
         self.log_access(case_id, AccessAction::Open, on_behalf)?;
         self.case(case_id)
     }
 
-    /// Records that a case was printed.
     pub fn record_print(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<()> {
         self.log_access(case_id, AccessAction::Print, on_behalf)
     }
 
-    /// The resident's inzage as one HTML document. The export itself is logged first, so the
-    /// document shows it too.
     pub fn export_inzage(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<String> {
         self.render_logged(case_id, AccessAction::Export, on_behalf)
     }
 
-    /// The same document, for printing: logged as a print.
     pub fn print_case(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<String> {
         self.render_logged(case_id, AccessAction::Print, on_behalf)
     }
 
-    fn render_logged(
+    pub(crate) fn render_logged(
         &mut self,
         case_id: &str,
         action: AccessAction,
@@ -64,8 +57,6 @@ impl Eropaf {
         ))
     }
 
-    /// Erases a case everywhere (crypto-shredding, see `erase_case`) and records the erasure,
-    /// by case id only, in the team document's log of erasures.
     pub fn erase_case_logged(
         &mut self,
         transport: &dyn Transport,
@@ -77,17 +68,14 @@ impl Eropaf {
         self.write_team_doc(|doc| doc.record_erasure(case_id, &entry))
     }
 
-    /// The erasures the team recorded, oldest first.
     pub fn erasures(&self) -> Result<Vec<Erasure>> {
         self.team_doc()?.erasures()
     }
 
-    /// Closed cases past their retention date at `now`, to be erased.
     pub fn cases_due_for_erasure(&self, now: DateTime<Utc>) -> Result<Vec<RetentionItem>> {
         Ok(retention::due_for_erasure(&self.cases()?, &self.policy()?, now))
     }
 
-    /// The team's reports over every case on this device, without names.
     pub fn team_report(&mut self) -> Result<TeamReport> {
         let mut cases = Vec::new();
         for summary in self.cases()? {
@@ -97,7 +85,7 @@ impl Eropaf {
         Ok(reports::build(&cases, &frameworks, &self.policy()?, Utc::now()))
     }
 
-    fn log_access(
+    pub(crate) fn log_access(
         &mut self,
         case_id: &str,
         action: AccessAction,
@@ -107,7 +95,11 @@ impl Eropaf {
         self.write_case(case_id, |doc| doc.log_access(&entry)).map(|_| ())
     }
 
-    fn access_entry(&self, action: AccessAction, on_behalf: Option<&str>) -> AccessEntry {
+    pub(crate) fn access_entry(
+        &self,
+        action: AccessAction,
+        on_behalf: Option<&str>,
+    ) -> AccessEntry {
         AccessEntry {
             at: Utc::now(),
             device: self.device_id().to_hex(),
@@ -187,7 +179,7 @@ mod tests {
         let open = marieke.new_case(&Resident::named("C"), Some(CaseType::Wmo)).unwrap();
         marieke.set_status(&wmo, CaseStatus::Closed).unwrap();
         marieke.set_status(&jeugd, CaseStatus::Closed).unwrap();
-        let due = |device: &super::Eropaf, now| -> Vec<String> {
+        let due = |device: &super::Device, now| -> Vec<String> {
             device.cases_due_for_erasure(now).unwrap().into_iter().map(|i| i.case_id).collect()
         };
         let now = Utc::now();

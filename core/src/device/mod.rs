@@ -1,13 +1,13 @@
-//! `Eropaf`: one unlocked device — its identity, its encrypted store and the things a worker
-//! does with cases. Every call that records something has reached the disk when it returns.
-//! The team (`membership`), its shared settings (`settings`), the sync's steps (`sync`),
-//! review and the records are the other files of this folder.
+//! `Device`: the inner type behind the `Eropaf` facade — one unlocked device, its identity,
+//! its encrypted store, its cached documents — and the local work on cases. Every call that
+//! records something has reached the disk when it returns. The team (`membership`), its
+//! shared settings (`settings`), review and the records are the other files of this folder;
+//! a sync's steps are `crate::sync::engine`.
 
-mod membership;
+pub(crate) mod membership;
 mod records;
 mod review;
 mod settings;
-mod sync;
 
 pub use crate::sync::report::{SyncProgress, SyncReport};
 pub use membership::{Member, PendingJoiner, TeamInfo};
@@ -45,23 +45,22 @@ pub struct AssessmentView {
     pub justification: String,
 }
 
-pub struct Eropaf {
-    store: Store,
-    identity: DeviceIdentity,
-    device_name: String,
+pub(crate) struct Device {
+    pub(crate) store: Store,
+    pub(crate) identity: DeviceIdentity,
+    pub(crate) device_name: String,
     /// Actor id for this session's changes: the device id plus a random tail.
-    actor: Vec<u8>,
+    pub(crate) actor: Vec<u8>,
     /// Loaded case documents with the store version they reflect.
-    cache: HashMap<String, (i64, CaseDoc)>,
+    pub(crate) cache: HashMap<String, (i64, CaseDoc)>,
     /// X25519 key to which epoch keys are sealed for this device.
-    agreement: AgreementKey,
+    pub(crate) agreement: AgreementKey,
     /// The team this device belongs to, once it created or joined one.
-    team: Option<TeamState>,
+    pub(crate) team: Option<TeamState>,
 }
 
-impl Eropaf {
-    /// Makes a new device store in `dir`: identity, store key, and the shipped framework.
-    pub fn create(dir: &Path, unlock: Unlock<'_>, device_name: &str) -> Result<Eropaf> {
+impl Device {
+    pub fn create(dir: &Path, unlock: Unlock<'_>, device_name: &str) -> Result<Device> {
         let device_name = device_name.trim();
         if device_name.is_empty() {
             return Err(Error::invalid(
@@ -82,7 +81,7 @@ impl Eropaf {
         tx.put_meta(META_DEVICE_NAME, device_name.as_bytes())?;
         tx.put_snapshot(TEAM_DOC_ID, DocKind::Team, &team.save())?;
         tx.commit()?;
-        Ok(Eropaf {
+        Ok(Device {
             store,
             identity,
             device_name: device_name.to_string(),
@@ -93,7 +92,7 @@ impl Eropaf {
         })
     }
 
-    pub fn open(dir: &Path, unlock: Unlock<'_>) -> Result<Eropaf> {
+    pub fn open(dir: &Path, unlock: Unlock<'_>) -> Result<Device> {
         let store = Store::open(dir, unlock)?;
         let pkcs8 = store
             .meta(META_IDENTITY)?
@@ -110,7 +109,7 @@ impl Eropaf {
         let actor = crypto::session_actor(identity.id())?;
         let team = TeamState::load(&store)?;
         let mut eropaf =
-            Eropaf { store, identity, device_name, actor, cache: HashMap::new(), agreement, team };
+            Device { store, identity, device_name, actor, cache: HashMap::new(), agreement, team };
         // A sync cut off before it read back the cases it changed leaves their list summaries
         // behind; the list must not show them so until the next sync.
         eropaf.refresh_stale_summaries(&mut SyncReport::default())?;
@@ -148,15 +147,12 @@ impl Eropaf {
         Ok(id)
     }
 
-    /// All cases, by resident name. Reads only the sealed summaries.
     pub fn cases(&self) -> Result<Vec<CaseSummary>> {
         let mut cases = self.store.case_summaries()?;
         cases.sort_by_cached_key(|c| (fold(&c.resident.name), c.id.clone()));
         Ok(cases)
     }
 
-    /// Cases whose resident name contains `query`, ignoring case and accents ("aisha" finds
-    /// "Aïsha").
     pub fn search(&self, query: &str) -> Result<Vec<CaseSummary>> {
         let needle = fold(query.trim());
         let mut cases = self.cases()?;
@@ -164,8 +160,6 @@ impl Eropaf {
         Ok(cases)
     }
 
-    /// The full id of the one case whose id starts with `prefix` (at least 4 characters), so
-    /// people can type a short id as git users do.
     pub fn resolve_case_id(&self, prefix: &str) -> Result<String> {
         let prefix = prefix.trim().to_ascii_lowercase();
         if prefix.len() < 4 {
@@ -183,7 +177,6 @@ impl Eropaf {
         }
     }
 
-    /// The full id of the one assessment of a case whose id starts with `prefix`.
     pub fn resolve_assessment_id(&mut self, case_id: &str, prefix: &str) -> Result<String> {
         let prefix = prefix.trim().to_ascii_lowercase();
         if prefix.len() < 4 {
@@ -224,8 +217,6 @@ impl Eropaf {
         self.write_case(case_id, |doc| doc.set_case_type(case_type))
     }
 
-    /// Settles a field that two devices set concurrently, by choosing one value (or a new
-    /// one). Only fields that are in conflict can be resolved this way.
     pub fn resolve_conflict(&mut self, case_id: &str, path: &str, value: &str) -> Result<()> {
         self.write_case(case_id, |doc| {
             if !doc.conflicts()?.iter().any(|c| c.path == path) {
@@ -264,7 +255,6 @@ impl Eropaf {
 
     // ---- visits ----
 
-    /// Records a visit; returns its id. Durable when this returns.
     pub fn record_visit(&mut self, case_id: &str, visit: &NewVisit) -> Result<String> {
         let id = crypto::random_id()?;
         let author = self.device_id().to_hex();
@@ -287,7 +277,6 @@ impl Eropaf {
 
     // ---- the value checklist ----
 
-    /// The newest version of each framework installed for the team.
     pub fn frameworks(&self) -> Result<Vec<Framework>> {
         let mut latest: Vec<Framework> = Vec::new();
         for framework in self.team_doc()?.frameworks()? {
@@ -307,8 +296,6 @@ impl Eropaf {
             .ok_or_else(|| Error::not_found("framework", format!("{id} version {version}")))
     }
 
-    /// Adds a new framework version from its TOML source (malformed sources are refused with
-    /// the line and the problem).
     pub fn install_framework(&mut self, source: &str) -> Result<Framework> {
         self.require_supervisor("het waardenkader aanpassen")?;
         let framework = Framework::parse(source)?;
@@ -316,8 +303,6 @@ impl Eropaf {
         Ok(framework)
     }
 
-    /// Starts weighing a decision for a case against a framework (the team's newest version
-    /// of `framework_id`, or of the first framework when none is named).
     pub fn start_assessment(
         &mut self,
         case_id: &str,
@@ -342,8 +327,6 @@ impl Eropaf {
         Ok(id)
     }
 
-    /// Answers one step of the omgekeerde toets, or the proposed decision. Refused while an
-    /// earlier item is still open: the law comes last.
     pub fn answer(
         &mut self,
         case_id: &str,
@@ -393,8 +376,6 @@ impl Eropaf {
         })
     }
 
-    /// Marks the decision as departing from standard policy, optionally with an amount from
-    /// the maatwerkbudget.
     pub fn set_maatwerk(
         &mut self,
         case_id: &str,
@@ -405,7 +386,6 @@ impl Eropaf {
         self.write_case(case_id, |doc| doc.set_maatwerk(assessment_id, maatwerk, budget_cents))
     }
 
-    /// The assessment, which item is next, what is missing, and its justification text.
     pub fn assessment(&mut self, case_id: &str, assessment_id: &str) -> Result<AssessmentView> {
         let assessment = self.with_case(case_id, |doc| doc.assessment(assessment_id))?;
         let framework = self.framework(&assessment.framework_id, assessment.framework_version)?;
@@ -420,13 +400,10 @@ impl Eropaf {
 
     // ---- replicas ----
 
-    /// The whole case document, for another replica to merge.
     pub fn export_case(&mut self, case_id: &str) -> Result<Vec<u8>> {
         self.with_case(case_id, |doc| Ok(doc.save()))
     }
 
-    /// Merges a case document (or changes to it) from another replica; creates the case if
-    /// this device did not have it. Returns the case id.
     pub fn merge_case(&mut self, bytes: &[u8]) -> Result<String> {
         // A file from elsewhere is held to the same limits as what a sync receives.
         crate::sync::limits::check_automerge(bytes)
@@ -465,7 +442,11 @@ impl Eropaf {
 
     // ---- plumbing ----
 
-    fn assessment_framework(&mut self, case_id: &str, assessment_id: &str) -> Result<Framework> {
+    pub(crate) fn assessment_framework(
+        &mut self,
+        case_id: &str,
+        assessment_id: &str,
+    ) -> Result<Framework> {
         let (id, version) = self.with_case(case_id, |doc| {
             let a = doc.assessment(assessment_id)?;
             Ok((a.framework_id, a.framework_version))
@@ -473,7 +454,7 @@ impl Eropaf {
         self.framework(&id, version)
     }
 
-    fn team_doc(&self) -> Result<TeamDoc> {
+    pub(crate) fn team_doc(&self) -> Result<TeamDoc> {
         let stored = self
             .store
             .load_doc(TEAM_DOC_ID)?
@@ -481,7 +462,7 @@ impl Eropaf {
         TeamDoc::load(&stored.chunks, &self.actor)
     }
 
-    fn with_case<T>(
+    pub(crate) fn with_case<T>(
         &mut self,
         case_id: &str,
         read: impl FnOnce(&mut CaseDoc) -> Result<T>,
@@ -505,7 +486,7 @@ impl Eropaf {
 
     /// Applies `edit` to a case and stores the resulting changes and summary in one
     /// transaction. If `edit` fails, the in-memory copy is dropped and the store is untouched.
-    fn write_case<T>(
+    pub(crate) fn write_case<T>(
         &mut self,
         case_id: &str,
         edit: impl FnOnce(&mut CaseDoc) -> Result<T>,
@@ -556,7 +537,7 @@ impl Eropaf {
         Ok(out)
     }
 
-    fn remember(&mut self, case_id: &str, version: i64, doc: CaseDoc) {
+    pub(crate) fn remember(&mut self, case_id: &str, version: i64, doc: CaseDoc) {
         if self.cache.len() >= CACHE_LIMIT && !self.cache.contains_key(case_id) {
             if let Some(evict) = self.cache.keys().next().cloned() {
                 self.cache.remove(&evict);
@@ -619,8 +600,8 @@ mod tests {
     use super::*;
     use crate::crypto::SecretKey;
 
-    fn device(dir: &Path, key: &SecretKey) -> Eropaf {
-        Eropaf::create(dir, Unlock::Key(key.clone()), "Sanne").unwrap()
+    fn device(dir: &Path, key: &SecretKey) -> Device {
+        Device::create(dir, Unlock::Key(key.clone()), "Sanne").unwrap()
     }
 
     fn note(text: &str) -> NewVisit {
@@ -642,7 +623,7 @@ mod tests {
             "compaction keeps changes below the snapshot"
         );
         drop(sanne);
-        let mut reopened = Eropaf::open(dir.path(), Unlock::Key(key)).unwrap();
+        let mut reopened = Device::open(dir.path(), Unlock::Key(key)).unwrap();
         let visits = reopened.case(&case).unwrap().visits;
         assert_eq!(visits.len(), 150);
         assert_eq!(reopened.cases().unwrap()[0].visit_count, 150);
@@ -677,7 +658,7 @@ mod tests {
         let key = SecretKey::generate().unwrap();
         let mut first = device(dir.path(), &key);
         let case = first.new_case(&Resident::named("Aïsha"), None).unwrap();
-        let mut second = Eropaf::open(dir.path(), Unlock::Key(key)).unwrap();
+        let mut second = Device::open(dir.path(), Unlock::Key(key)).unwrap();
         for n in 0..40 {
             first.record_visit(&case, &note(&format!("eerste {n}"))).unwrap();
             second.record_visit(&case, &note(&format!("tweede {n}"))).unwrap();

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::Eropaf;
+use super::Device;
 use crate::crypto;
 use crate::model::{CaseType, Review};
 use crate::review::{self, ReviewAction, ReviewState};
@@ -28,10 +28,7 @@ pub struct QueueItem {
     pub rung: String,
 }
 
-impl Eropaf {
-    /// Submits a complete assessment. It enters the review queue when it departs from policy
-    /// or asks more maatwerkbudget than the team's threshold; otherwise it stands as decided.
-    /// Resubmitting (after changes were requested) starts a new round of review.
+impl Device {
     pub fn submit_assessment(&mut self, case_id: &str, assessment_id: &str) -> Result<ReviewState> {
         let view = self.assessment(case_id, assessment_id)?;
         if let Some(missing) = view.progress.missing.first() {
@@ -48,10 +45,6 @@ impl Eropaf {
         self.review_state(case_id, assessment_id)
     }
 
-    /// A supervisor's verdict on a submitted assessment. A request for changes and an
-    /// escalation need a note; an escalation goes one rung up the framework's ladder. The new
-    /// verdict replaces the verdicts this device knows of for the same submission, which is
-    /// also how a supervisor settles a conflict between two verdicts.
     pub fn review_assessment(
         &mut self,
         case_id: &str,
@@ -103,14 +96,11 @@ impl Eropaf {
         Ok(review)
     }
 
-    /// Where an assessment stands: what a worker sees after sync.
     pub fn review_state(&mut self, case_id: &str, assessment_id: &str) -> Result<ReviewState> {
         let case = self.case(case_id)?;
         Ok(review::state(case.assessment(assessment_id)?, &case.reviews))
     }
 
-    /// Everything waiting for a supervisor, oldest submission first: submitted assessments
-    /// without a verdict, escalated ones, and ones with conflicting verdicts.
     pub fn review_queue(&mut self) -> Result<Vec<QueueItem>> {
         let mut queue = Vec::new();
         for summary in self.cases()? {
@@ -160,13 +150,13 @@ pub(crate) mod tests {
     use crate::model::{NewVisit, Resident, ReviewVerdict};
     use crate::Unlock;
 
-    pub(crate) fn device(dir: &std::path::Path) -> Eropaf {
-        Eropaf::create(dir, Unlock::Key(SecretKey::generate().unwrap()), "Marieke").unwrap()
+    pub(crate) fn device(dir: &std::path::Path) -> Device {
+        Device::create(dir, Unlock::Key(SecretKey::generate().unwrap()), "Marieke").unwrap()
     }
 
     /// Walks an assessment through every item of the checklist.
     pub(crate) fn weighed(
-        device: &mut Eropaf,
+        device: &mut Device,
         case: &str,
         question: &str,
         maatwerk: bool,
@@ -261,8 +251,8 @@ pub(crate) mod tests {
     fn concurrent_different_verdicts_are_a_conflict_on_both_devices() {
         let key = SecretKey::generate().unwrap();
         let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let mut a = Eropaf::create(a_dir.path(), Unlock::Key(key.clone()), "Marieke").unwrap();
-        let mut b = Eropaf::create(b_dir.path(), Unlock::Key(key), "Joost").unwrap();
+        let mut a = Device::create(a_dir.path(), Unlock::Key(key.clone()), "Marieke").unwrap();
+        let mut b = Device::create(b_dir.path(), Unlock::Key(key), "Joost").unwrap();
         let case = a.new_case(&Resident::named("Aïsha"), None).unwrap();
         a.record_visit(&case, &NewVisit { note: "Huur 750 euro".into(), ..NewVisit::default() })
             .unwrap();

@@ -1,6 +1,6 @@
 //! A sync, step by step: bring the roster and this device's epoch keys up to date, push the
-//! outbox (`sync::outbox`), then pull and take in what others wrote (`sync::inbox`). Every step can be cut off
-//! and run again: pushed envelopes leave the outbox only after the relay took them, the pull
+//! outbox (`sync::outbox`), then pull and take in what others wrote (`sync::inbox`). Every
+//! step can be cut off and run again: pushed envelopes leave the outbox only after the relay took them, the pull
 //! cursor moves only after a page was applied, and applying the same changes twice changes
 //! nothing.
 
@@ -15,8 +15,8 @@ use crate::team::erasure;
 use crate::team::roster::{Role, RosterEntry};
 use crate::{Error, Result};
 
-use super::membership::META_REGISTRATION_CODE;
-use super::Eropaf;
+use crate::device::membership::META_REGISTRATION_CODE;
+use crate::device::Device;
 
 const META_CURSOR: &str = "sync_cursor";
 const META_REGISTERED: &str = "team_registered";
@@ -27,9 +27,9 @@ const META_OUTBOX_EPOCH: &str = "outbox_sealed_epoch";
 const PUSH_BATCH: usize = 200;
 const PULL_PAGE: u32 = 500;
 /// A device snapshots a case at the relay once this many envelopes piled up since the last.
-pub(super) const SNAPSHOT_AFTER: u32 = 64;
+pub(crate) const SNAPSHOT_AFTER: u32 = 64;
 
-impl Eropaf {
+impl Device {
     pub fn sync(
         &mut self,
         transport: &dyn Transport,
@@ -62,17 +62,15 @@ impl Eropaf {
         Ok(report)
     }
 
-    pub(super) fn team_id(&self) -> Result<String> {
+    pub(crate) fn team_id(&self) -> Result<String> {
         self.team
             .as_ref()
             .map(|t| t.settings.team_id.clone())
             .ok_or_else(|| Error::invalid("team", "dit apparaat hoort nog niet bij een team"))
     }
 
-    /// For the founder of a team the relay has not registered yet (its code was refused or
-    /// already used): the next sync registers it with this new code from the relay's operator.
     pub fn set_registration_code(&mut self, code: &str) -> Result<()> {
-        let code = super::membership::registration_code_form(code)?;
+        let code = crate::device::membership::registration_code_form(code)?;
         let team = self
             .team
             .as_ref()
@@ -87,7 +85,7 @@ impl Eropaf {
         tx.commit()
     }
 
-    pub(super) fn register_if_founder(&mut self, transport: &dyn Transport) -> Result<()> {
+    pub(crate) fn register_if_founder(&mut self, transport: &dyn Transport) -> Result<()> {
         if self.store.meta(META_REGISTERED)?.is_some() {
             return Ok(());
         }
@@ -105,7 +103,7 @@ impl Eropaf {
         tx.commit()
     }
 
-    fn pull_roster(
+    pub(crate) fn pull_roster(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,
@@ -157,7 +155,7 @@ impl Eropaf {
         refused.map_or(Ok(()), |e| Err(e.into()))
     }
 
-    fn pull_key_packages(
+    pub(crate) fn pull_key_packages(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,
@@ -231,7 +229,7 @@ impl Eropaf {
     /// it at the relay. Per document, in one transaction: the old envelopes go, the chain is
     /// rewound to before them, and their changes are sealed anew (a fresh case key for the
     /// new epoch is announced first). Old snapshots are dropped; a later one replaces them.
-    fn reseal_outbox_for_new_epoch(&mut self) -> Result<()> {
+    pub(crate) fn reseal_outbox_for_new_epoch(&mut self) -> Result<()> {
         let Some(team) = &self.team else { return Ok(()) };
         if team.current_epoch_key().is_none() {
             return Ok(());
@@ -292,7 +290,7 @@ impl Eropaf {
         tx.commit()
     }
 
-    fn push_outbox(
+    pub(crate) fn push_outbox(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,
@@ -319,7 +317,7 @@ impl Eropaf {
     /// Pulls pages after the cursor. Each page is verified, decrypted and stored in one
     /// transaction with the cursor that follows it; what others wrote is stored as it
     /// arrived and each case it touched is read back once, at the end.
-    pub(super) fn pull_envelopes(
+    pub(crate) fn pull_envelopes(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,
@@ -348,7 +346,7 @@ impl Eropaf {
         self.refresh_stale_summaries(report)
     }
 
-    fn pull_pages(
+    pub(crate) fn pull_pages(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,
@@ -370,7 +368,7 @@ impl Eropaf {
     /// A colleague sealed with a longer roster than the relay served: ask again (a
     /// supervisor may have appended during this sync); still shorter, the relay holds roster
     /// entries back, and the sync says so.
-    fn check_roster_claims(
+    pub(crate) fn check_roster_claims(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,
@@ -392,7 +390,7 @@ impl Eropaf {
         Ok(())
     }
 
-    fn cursor(&self) -> Result<u64> {
+    pub(crate) fn cursor(&self) -> Result<u64> {
         Ok(self
             .store
             .meta(META_CURSOR)?
@@ -404,7 +402,7 @@ impl Eropaf {
     /// Takes in one page: every envelope verified and opened, case keys kept, changes stored,
     /// envelopes that arrived before what they need set aside (and those set aside earlier
     /// retried), erased cases forgotten, and the cursor moved, all in one transaction.
-    fn take_in_page(
+    pub(crate) fn take_in_page(
         &mut self,
         entries: &[Pulled],
         cursor: u64,
@@ -464,7 +462,7 @@ impl Eropaf {
     /// compacted when the changes outgrew its snapshot. A change that arrived intact but
     /// leaves the case unreadable is dropped and reported, so no one can lock a case for the
     /// team; everything else of the case stays.
-    pub(super) fn refresh_stale_summaries(&mut self, report: &mut SyncReport) -> Result<()> {
+    pub(crate) fn refresh_stale_summaries(&mut self, report: &mut SyncReport) -> Result<()> {
         // Cases per transaction: few fsyncs, yet a bounded amount of work redone if cut off.
         const BATCH: usize = 500;
         loop {
@@ -570,7 +568,7 @@ impl Eropaf {
     }
 
     /// Snapshots, for the relay, the cases whose envelopes piled up; returns how many.
-    fn snapshot_due_cases(&mut self) -> Result<usize> {
+    pub(crate) fn snapshot_due_cases(&mut self) -> Result<usize> {
         // Only a supervisor's snapshots are trusted by the others (see `Inbox::open`).
         let me = self.device_id().to_hex();
         if self.team.as_ref().and_then(|t| t.roster.role(&me)) != Some(Role::Supervisor) {

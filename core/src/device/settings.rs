@@ -3,7 +3,7 @@
 //! transaction, and merging what other devices wrote.
 //! It travels in envelopes like a case, under the team id as its document id.
 
-use super::Eropaf;
+use super::Device;
 use crate::doc::{TeamDoc, TeamPolicy};
 use crate::store::TEAM_DOC_ID;
 use crate::team::roster::Role;
@@ -14,26 +14,22 @@ use crate::{Error, Result};
 /// the new one builds on.
 const META_TEAM_DOC_SHARED: &str = "team_doc_shared";
 
-impl Eropaf {
-    /// The team's policy: review threshold, maatwerkbudget and retention periods.
+impl Device {
     pub fn policy(&self) -> Result<TeamPolicy> {
         self.team_doc()?.policy()
     }
 
-    /// Changes the team's policy; supervisors only. Syncs to the team.
     pub fn set_policy(&mut self, policy: &TeamPolicy) -> Result<()> {
         self.require_supervisor("het teambeleid aanpassen")?;
         self.write_team_doc(|doc| doc.set_policy(policy))
     }
 
-    /// The TOML source of a framework version, for a supervisor to edit into the next one.
     pub fn framework_source(&self, id: &str, version: u32) -> Result<String> {
         self.team_doc()?
             .framework_source(id, version)?
             .ok_or_else(|| Error::not_found("framework", format!("{id} version {version}")))
     }
 
-    /// Every installed framework version, old ones included.
     pub fn framework_versions(&self) -> Result<Vec<crate::checklist::Framework>> {
         self.team_doc()?.frameworks()
     }
@@ -80,7 +76,6 @@ impl Eropaf {
         }
     }
 
-    /// The name of the person using this device, as the team's roster has it.
     pub fn member_name(&self) -> String {
         let me = self.device_id().to_hex();
         self.members()
@@ -90,7 +85,6 @@ impl Eropaf {
             .unwrap_or_else(|| self.device_name.clone())
     }
 
-    /// Device id to member name, for showing who did what.
     pub fn member_names(&self) -> std::collections::HashMap<String, String> {
         let mut names: std::collections::HashMap<String, String> =
             self.members().into_iter().map(|m| (m.device_id, m.member)).collect();

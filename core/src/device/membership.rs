@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Eropaf;
+use super::Device;
 use crate::crypto;
 use crate::sync::outbox::{TeamSettings, TeamState, META_TEAM};
 use crate::sync::transport::Transport;
@@ -20,7 +20,7 @@ const META_INVITATIONS: &str = "invitations";
 const META_PENDING_JOIN: &str = "pending_join";
 const META_PENDING_JOINERS: &str = "pending_joiners";
 /// The relay operator's one-time code, kept until the team is registered with it.
-pub(super) const META_REGISTRATION_CODE: &str = "registration_code";
+pub(crate) const META_REGISTRATION_CODE: &str = "registration_code";
 /// How long an invitation code works.
 const INVITATION_DAYS: i64 = 7;
 
@@ -75,10 +75,7 @@ pub struct PendingJoiner {
     card: DeviceCard,
 }
 
-impl Eropaf {
-    /// Makes this device the first supervisor of a new team, whose relay is at `relay_url`.
-    /// Local only; the next sync registers the team at the relay with `registration_code`,
-    /// the one-time code from the relay's operator.
+impl Device {
     pub fn create_team(
         &mut self,
         team_name: &str,
@@ -122,8 +119,6 @@ impl Eropaf {
         self.team_info()?.ok_or_else(|| Error::Storage("team not stored".into()))
     }
 
-    /// A supervisor invites a new device; the code works once, for a week. The relay learns
-    /// only the public half of the invitation's one-time key.
     pub fn invite(&mut self, transport: &dyn Transport, role: Role) -> Result<Invitation> {
         // A team made offline is registered at the relay by the first call that needs it.
         if self.team.is_some() {
@@ -158,8 +153,6 @@ impl Eropaf {
         Ok(invitation)
     }
 
-    /// A new device asks to join with an invitation code and returns the safety code it must
-    /// show: a supervisor admits it only after comparing that code with its own screen.
     pub fn join(&mut self, transport: &dyn Transport, invitation: &Invitation) -> Result<String> {
         if self.team.is_some() {
             return Err(Error::invalid("team", "dit apparaat hoort al bij een team"));
@@ -186,12 +179,10 @@ impl Eropaf {
         Ok(code)
     }
 
-    /// The safety code this device showed when it asked to join, while it waits for admission.
     pub fn join_safety_code(&self) -> Result<Option<String>> {
         Ok(self.pending_join()?.map(|p| p.safety_code))
     }
 
-    /// The relay address of this device's team, or of the team it asked to join.
     pub fn relay_url(&self) -> Result<Option<String>> {
         if let Some(team) = &self.team {
             return Ok(Some(team.settings.relay_url.clone()));
@@ -292,7 +283,6 @@ impl Eropaf {
         Ok(waiting.len() as u64)
     }
 
-    /// The devices waiting for this supervisor to admit them, as of its last sync.
     pub fn pending_joiners(&self) -> Result<Vec<PendingJoiner>> {
         match self.store.meta(META_PENDING_JOINERS)? {
             None => Ok(Vec::new()),
@@ -301,8 +291,6 @@ impl Eropaf {
         }
     }
 
-    /// Fetches the join requests from the relay and lists who waits; what `team pending`
-    /// shows.
     pub fn refresh_pending_joiners(
         &mut self,
         transport: &dyn Transport,
@@ -312,11 +300,6 @@ impl Eropaf {
         self.pending_joiners()
     }
 
-    /// A supervisor admits a waiting device after comparing the safety code on the
-    /// newcomer's screen with its own (`typed_code`): the device is added to the roster with
-    /// the role the invitation named, and every epoch key this device holds is sealed to it.
-    /// A code that differs admits nobody: the device in front of the supervisor is not the
-    /// one that asked.
     pub fn admit(
         &mut self,
         transport: &dyn Transport,
@@ -388,7 +371,7 @@ impl Eropaf {
 
     /// Brings this device's roster up to the relay's newest: a roster entry appended to an
     /// older one is refused by the relay as stale.
-    fn take_relays_roster(&mut self, transport: &dyn Transport) -> Result<()> {
+    pub(crate) fn take_relays_roster(&mut self, transport: &dyn Transport) -> Result<()> {
         let team_id = self.team_id()?;
         let entries = transport.roster(&self.identity, &team_id)?;
         self.apply_roster_entries(entries)
@@ -396,7 +379,7 @@ impl Eropaf {
 
     /// This device's team, when this device is an active supervisor in it; otherwise
     /// `Unauthorised` with `why`.
-    fn active_supervisor_team(&self, why: &str) -> Result<&TeamState> {
+    pub(crate) fn active_supervisor_team(&self, why: &str) -> Result<&TeamState> {
         let team = self
             .team
             .as_ref()
@@ -408,8 +391,6 @@ impl Eropaf {
         Ok(team)
     }
 
-    /// A supervisor revokes a lost or retired device: the relay refuses it from now on, and a
-    /// new epoch starts whose key reaches every other active device but not this one.
     pub fn revoke(&mut self, transport: &dyn Transport, device_id: &str) -> Result<()> {
         if device_id == self.identity.id().to_hex() {
             return Err(Error::invalid("device", "een apparaat kan zichzelf niet intrekken"));
@@ -461,7 +442,7 @@ impl Eropaf {
         // Nobody trusts a revoked supervisor's snapshots any more, and the relay may have
         // dropped what they covered: this supervisor's own snapshots take their place.
         if roster.role(device_id) == Some(Role::Supervisor) {
-            tx.snapshot_all_again(super::sync::SNAPSHOT_AFTER)?;
+            tx.snapshot_all_again(crate::sync::engine::SNAPSHOT_AFTER)?;
         }
         tx.commit()?;
         team.roster = roster;
@@ -469,8 +450,6 @@ impl Eropaf {
         Ok(())
     }
 
-    /// Erases a case (AVG): the relay tombstones its envelopes, and every device destroys the
-    /// case and its keys at its next sync; this device does so now. Supervisors only.
     pub fn erase_case(&mut self, transport: &dyn Transport, case_id: &str) -> Result<()> {
         if self.store.doc_state(case_id)?.is_none() {
             return Err(Error::not_found("case", case_id));
@@ -487,7 +466,6 @@ impl Eropaf {
         self.forget_case(case_id)
     }
 
-    /// The team's devices as the roster has them.
     pub fn members(&self) -> Vec<Member> {
         let Some(team) = &self.team else { return Vec::new() };
         team.roster
@@ -508,7 +486,7 @@ impl Eropaf {
             .collect()
     }
 
-    fn issued_invitations(&self) -> Result<Vec<IssuedInvitation>> {
+    pub(crate) fn issued_invitations(&self) -> Result<Vec<IssuedInvitation>> {
         match self.store.meta(META_INVITATIONS)? {
             None => Ok(Vec::new()),
             Some(json) => serde_json::from_slice(&json)
@@ -516,7 +494,7 @@ impl Eropaf {
         }
     }
 
-    fn put_issued_invitations(&mut self, issued: &[IssuedInvitation]) -> Result<()> {
+    pub(crate) fn put_issued_invitations(&mut self, issued: &[IssuedInvitation]) -> Result<()> {
         let json = serde_json::to_vec(issued).map_err(|e| Error::Storage(e.to_string()))?;
         let tx = self.store.transaction()?;
         tx.put_meta(META_INVITATIONS, &json)?;
@@ -544,7 +522,6 @@ impl Eropaf {
         }))
     }
 
-    /// The card this device publishes: its keys, its name, the role asked for.
     pub fn device_card(&self, role: Role) -> Result<DeviceCard> {
         Ok(DeviceCard::for_identity(
             &self.identity,
@@ -556,7 +533,7 @@ impl Eropaf {
 
     /// The card as the roster and the relay carry it: with the name sealed when the team has
     /// a names key.
-    fn sealed_card(&self, role: Role, names: Option<&NamesKey>) -> Result<DeviceCard> {
+    pub(crate) fn sealed_card(&self, role: Role, names: Option<&NamesKey>) -> Result<DeviceCard> {
         let mut card = self.device_card(role)?;
         if let Some(names) = names {
             card.member = names.seal(&card.member)?;
@@ -588,7 +565,7 @@ impl Eropaf {
 
 /// A registration code as `eropaf relay code` prints it: 32 hex digits. A typo is caught
 /// here, before a team exists that the relay would refuse to register.
-pub(super) fn registration_code_form(code: &str) -> Result<String> {
+pub(crate) fn registration_code_form(code: &str) -> Result<String> {
     let code = code.trim().to_ascii_lowercase();
     if code.len() != 32 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::invalid(
