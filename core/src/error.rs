@@ -73,7 +73,7 @@ pub enum Error {
 
     /// SQLite failed; `is_corrupt` tells a damaged file from a failed write. The source is
     /// kept for whoever logs the chain; callers act on `is_corrupt` and `is_storage_failure`.
-    #[error("storage error: {0}")]
+    #[error("{kind}: {0}", kind = sqlite_kind(.0))]
     Sqlite(#[source] Box<rusqlite::Error>),
 
     /// The file system failed.
@@ -134,6 +134,15 @@ impl From<automerge::AutomergeError> for Error {
 impl From<autosurgeon::HydrateError> for Error {
     fn from(e: autosurgeon::HydrateError) -> Self {
         Error::Hydrate(Box::new(e))
+    }
+}
+
+/// How `Error::Sqlite` reads in English: as `Corrupt` or as `Storage` would.
+fn sqlite_kind(e: &rusqlite::Error) -> &'static str {
+    if sqlite_says_corrupt(e) {
+        "the store is damaged"
+    } else {
+        "storage error"
     }
 }
 
@@ -251,5 +260,6 @@ mod tests {
         .into();
         assert!(damaged.is_corrupt() && !damaged.is_storage_failure());
         assert!(damaged.message_nl().starts_with("De opslag is beschadigd"));
+        assert!(damaged.to_string().starts_with("the store is damaged"), "{damaged}");
     }
 }

@@ -1,7 +1,6 @@
 //! eropaf-core: everything an Eropaf device does, shared by the phone apps (through UniFFI)
 //! and the desktop command. Case documents are automerge CRDTs; the local store holds them
 //! sealed with AES-256-GCM.
-
 //!
 //! By layer, from the bottom: `model` (plain records), `checklist` (value frameworks and the
 //! decision flow), `doc` (the automerge documents and who may write where in them), `store`
@@ -16,9 +15,9 @@ uniffi::setup_scaffolding!();
 
 pub mod checklist;
 pub mod crypto;
+mod device;
 // Document internals are the core's own; the attack tests build hostile changes with them
 // (`testing`).
-mod device;
 #[cfg(feature = "testing")]
 pub mod doc;
 #[cfg(not(feature = "testing"))]

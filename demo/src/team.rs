@@ -17,7 +17,6 @@ use eropaf_terminal::{self as print, describe_relay, local, outln};
 const AFTER_REVOCATION: &str =
     "Betalingsregeling getekend: 50 euro per maand. Aïsha begint in januari aan een mbo-opleiding.";
 
-/// Core errors as the Dutch sentence a person reads.
 /// Tells the team's story; returns the running relay and the supervisor's device, for the
 /// console.
 pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {

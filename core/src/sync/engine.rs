@@ -1,8 +1,8 @@
 //! A sync, step by step: bring the roster and this device's epoch keys up to date, push the
 //! outbox (`sync::outbox`), then pull and take in what others wrote (`sync::inbox`). Every
-//! step can be cut off and run again: pushed envelopes leave the outbox only after the relay took them, the pull
-//! cursor moves only after a page was applied, and applying the same changes twice changes
-//! nothing.
+//! step can be cut off and run again: pushed envelopes leave the outbox only after the relay
+//! took them, the pull cursor moves only after a page was applied, and applying the same
+//! changes twice changes nothing.
 
 use crate::store::{DocKind, OwnChain};
 use crate::sync::envelope::{Envelope, EnvelopeKind};
