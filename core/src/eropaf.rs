@@ -9,9 +9,12 @@ use chrono::{DateTime, Utc};
 
 use crate::checklist::{Framework, Item, Verdict};
 use crate::crypto::DeviceId;
-use crate::device::{AssessmentView, Device, Member, PendingJoiner, QueueItem, TeamInfo};
+use crate::device::{
+    AssessmentView, CaseAccess, Device, Member, PendingJoiner, QueueItem, TeamInfo,
+};
 use crate::model::{
-    Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident, Review, TeamPolicy,
+    AssignmentRole, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
+    Review, TeamPolicy,
 };
 use crate::office::reports::TeamReport;
 use crate::office::review::{ReviewAction, ReviewState};
@@ -287,6 +290,37 @@ impl Eropaf {
     /// The card this device publishes: its keys, its name, the role asked for.
     pub fn device_card(&self, role: Role) -> Result<DeviceCard> {
         self.device.device_card(role)
+    }
+
+    // ---- Need-to-know: who may read a case ----
+
+    /// A supervisor assigns `member` to a case as `role`; `until` makes it access for a
+    /// period. The member's devices get the case's keys (its history too) at the next sync.
+    pub fn assign(
+        &mut self,
+        case_id: &str,
+        member: &str,
+        role: AssignmentRole,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.device.assign(case_id, member, role, until)
+    }
+
+    /// A supervisor ends `member`'s assignment: what is written from now on is sealed without
+    /// the member's devices, which forget the case at their next sync.
+    pub fn unassign(&mut self, case_id: &str, member: &str) -> Result<()> {
+        self.device.unassign(case_id, member)
+    }
+
+    /// A supervisor hands cases over from `from` to `to` in one action (every case of `from`
+    /// when `case_ids` is empty); returns the cases handed over.
+    pub fn handover(&mut self, from: &str, to: &str, case_ids: &[String]) -> Result<Vec<String>> {
+        self.device.handover(from, to, case_ids)
+    }
+
+    /// Who may read a case: its assignments, its creator, the members holding its keys.
+    pub fn case_access(&self, case_id: &str) -> Result<CaseAccess> {
+        self.device.case_access(case_id)
     }
 
     // ---- The team's shared settings: policy, frameworks, member names ----

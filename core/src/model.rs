@@ -201,6 +201,71 @@ pub struct CaseSummary {
     /// For retention: when the case was closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<DateTime<Utc>>,
+    /// Who the case is assigned to; `None` while nobody assigned anyone, when the case
+    /// belongs to the member whose device created it (`created_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<Vec<Assignment>>,
+    /// Hex id of the device whose change created the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// A member's place on a case: who reads it besides the team's supervisors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Assignment {
+    /// The member's name as the roster shows it.
+    pub member: String,
+    pub role: AssignmentRole,
+    /// Access that ends by itself (granted on request); `None` for an assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// Hex id of the supervisor's device that assigned.
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Assignment {
+    /// Whether the assignment gives access at `now`.
+    pub fn in_force(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentRole {
+    /// The case's worker.
+    Worker,
+    /// A colleague who stands in.
+    Backup,
+    /// Access granted on request, for a period.
+    Temporary,
+}
+
+impl AssignmentRole {
+    pub fn key(self) -> &'static str {
+        match self {
+            AssignmentRole::Worker => "worker",
+            AssignmentRole::Backup => "backup",
+            AssignmentRole::Temporary => "temporary",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AssignmentRole::Worker => "casusregisseur",
+            AssignmentRole::Backup => "achtervang",
+            AssignmentRole::Temporary => "tijdelijke toegang",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AssignmentRole> {
+        [AssignmentRole::Worker, AssignmentRole::Backup, AssignmentRole::Temporary]
+            .into_iter()
+            .find(|role| role.key() == text || role.label() == text)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,6 +285,9 @@ impl Case {
             last_visit_at: self.visits.iter().map(|v| v.at).max(),
             conflict_count: count(self.conflicts.len()),
             closed_at: self.closed_at,
+            // The full read leaves who may read the case to `CaseDoc::assignments`.
+            assignments: None,
+            created_by: None,
         }
     }
 

@@ -4,12 +4,14 @@
 //! shared settings (`settings`), review and the records are the other files of this folder;
 //! a sync's steps are `crate::sync::engine`.
 
+mod access;
 pub(crate) mod membership;
 mod records;
 mod review;
 mod settings;
 
 pub use crate::sync::report::{SyncProgress, SyncReport};
+pub use access::CaseAccess;
 pub use membership::{Member, PendingJoiner, TeamInfo};
 pub use review::QueueItem;
 
@@ -521,16 +523,17 @@ impl Device {
             return Ok(out);
         }
         let changes_len = tx.append_changes(case_id, &changes)?;
-        if let (Publish::Own, Some(team)) = (publish, &self.team) {
-            team.publish(&tx, &self.identity, case_id, &changes)?;
-        }
         // Compact once the changes outgrow the snapshot: loading stays one snapshot plus a
         // few small chunks, and a write stays one small insert in between.
         // Changes still waiting for what they build on are not in `save()`: they stay chunks.
         if changes_len > state.snapshot_len && !doc.lacks_dependencies() {
             tx.put_snapshot(case_id, DocKind::Case, &doc.save())?;
         }
+        // Before sealing: a key minted for this change goes to the readers the case has now.
         tx.put_summary(case_id, &doc.summary(case_id)?)?;
+        if let (Publish::Own, Some(team)) = (publish, &self.team) {
+            team.publish(&tx, &self.identity, case_id, &changes)?;
+        }
         let version = tx.doc_state(case_id)?.map(|s| s.version).unwrap_or_default();
         tx.commit()?;
         self.remember(case_id, version, doc);

@@ -5,7 +5,7 @@
 //! The rules: the case's structure (its record maps and the access log) is laid down once,
 //! by the change that creates the case; only a supervisor's device writes reviews, and only
 //! into its own; the access log is append-only and each entry is its writer's own, in its
-//! own name.
+//! own name; only a supervisor's device changes who the case is assigned to.
 
 use std::collections::HashMap;
 
@@ -13,6 +13,7 @@ use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{AutoCommit, Change, ObjId, Prop, ReadDoc, ScalarValue, ROOT};
 
 use crate::crypto::{actor_device, DeviceId};
+use crate::doc::case::ASSIGNED;
 
 /// Root fields that hold the case's structure: written by the change that creates the case
 /// and never replaced, or the replacement would hide everything under the old one.
@@ -36,6 +37,8 @@ pub enum Breach {
     AccessInOthersName,
     /// Builds on a change that was refused.
     BuildsOnRefused,
+    /// Changes who the case is assigned to, from a device that is not a supervisor's.
+    AssignmentByWorker,
 }
 
 impl std::fmt::Display for Breach {
@@ -48,6 +51,9 @@ impl std::fmt::Display for Breach {
             Breach::AccessRemoved => "wist of vervangt een logregel",
             Breach::AccessInOthersName => "schrijft een logregel op naam van een ander apparaat",
             Breach::BuildsOnRefused => "bouwt voort op een geweigerde wijziging",
+            Breach::AssignmentByWorker => {
+                "wijzigt wie de casus toegewezen heeft, wat alleen een leidinggevende mag"
+            }
         })
     }
 }
@@ -125,10 +131,12 @@ fn check(
     };
     match place.top.as_deref() {
         None => match key {
+            Some(ASSIGNED) if !supervisor => Some(Breach::AssignmentByWorker),
             Some("access") if legacy_access_log(doc, op) => None,
             Some(field) if STRUCTURE.contains(&field) && !creation => Some(Breach::Structure),
             _ => None,
         },
+        Some(ASSIGNED) if !supervisor => Some(Breach::AssignmentByWorker),
         Some("reviews") => {
             if !supervisor {
                 return Some(Breach::ReviewByWorker);
@@ -273,6 +281,31 @@ mod tests {
         let mut other = supervisor.fork(&actor(4));
         let breaks = edit_breaks(&mut other, true, |doc| doc.add_review(&review("r1", 4)).unwrap());
         assert_eq!(breaks, [Some(Breach::OthersReview)], "r1 is device 3's review");
+    }
+
+    #[test]
+    fn only_a_supervisor_changes_who_the_case_is_assigned_to() {
+        let assignment = |member: &str| crate::model::Assignment {
+            member: member.into(),
+            role: crate::model::AssignmentRole::Worker,
+            until: None,
+            by: device(2),
+            at: Utc::now(),
+        };
+        let mut worker = case_on(2);
+        let breaks =
+            edit_breaks(&mut worker, false, |doc| doc.assign(&assignment("Daan")).unwrap());
+        assert_eq!(breaks, [Some(Breach::AssignmentByWorker)], "a worker assigns nobody");
+
+        let mut supervisor = case_on(3);
+        let breaks =
+            edit_breaks(&mut supervisor, true, |doc| doc.assign(&assignment("Sanne")).unwrap());
+        assert_eq!(breaks, [None]);
+        let mut worker = supervisor.fork(&actor(2));
+        let breaks = edit_breaks(&mut worker, false, |doc| {
+            doc.unassign("Sanne").unwrap();
+        });
+        assert_eq!(breaks, [Some(Breach::AssignmentByWorker)], "nor unassigns anyone");
     }
 
     #[test]

@@ -20,8 +20,8 @@ use super::{collect_conflicts, opt_text, put_text, update_text, Millis};
 use crate::access_log::{self, AccessAction, AccessEntry};
 use crate::checklist::{Answers, Framework, Item, ValueVerdict, Verdict};
 use crate::model::{
-    Assessment, Case, CaseStatus, CaseSummary, CaseType, Conflict, LifeDomain, NewVisit,
-    Observation, Resident, ResidentName, Review, ReviewVerdict, Score, Visit,
+    Assessment, Assignment, AssignmentRole, Case, CaseStatus, CaseSummary, CaseType, Conflict,
+    LifeDomain, NewVisit, Observation, Resident, ResidentName, Review, ReviewVerdict, Score, Visit,
 };
 use crate::{Error, Result};
 
@@ -30,6 +30,14 @@ const SCHEMA: u64 = 1;
 
 /// `merge_bytes` fails with this when changes arrived before changes they build on.
 pub const MISSING_DEPENDENCIES: &str = "the changes depend on changes this device lacks";
+
+/// The root field that lists who the case is assigned to (see `doc::authority`).
+pub(crate) const ASSIGNED: &str = "assigned";
+
+/// One entry per member: names compare as people read them, whatever the case or spacing.
+fn member_key(member: &str) -> String {
+    crate::model::fold(member.trim())
+}
 
 /// One case's automerge document.
 pub struct CaseDoc {
@@ -357,6 +365,8 @@ impl CaseDoc {
                 ),
                 None => None,
             },
+            assignments: self.assignments()?,
+            created_by: self.created_by()?,
         })
     }
 
@@ -434,6 +444,114 @@ impl CaseDoc {
         }
         self.commit()?;
         Ok(true)
+    }
+
+    /// Begins the case's assignment list when it has none: from then on the list says who
+    /// reads the case, not who created it.
+    pub fn ensure_assignment_list(&mut self) -> Result<ObjId> {
+        Ok(match self.doc.get(ROOT, ASSIGNED)? {
+            Some((Value::Object(ObjType::Map), obj)) => obj,
+            _ => self.doc.put_object(ROOT, ASSIGNED, ObjType::Map)?,
+        })
+    }
+
+    /// Assigns `assignment.member` to the case (replacing what that member had). Only a
+    /// supervisor's device may write this part of the case (`doc::authority`).
+    pub fn assign(&mut self, assignment: &Assignment) -> Result<()> {
+        let map = self.ensure_assignment_list()?;
+        let entry = self.doc.put_object(&map, member_key(&assignment.member), ObjType::Map)?;
+        self.doc.put(&entry, "member", assignment.member.trim())?;
+        self.doc.put(&entry, "role", assignment.role.key())?;
+        if let Some(until) = assignment.until {
+            self.doc.put(&entry, "until", ScalarValue::Timestamp(until.timestamp_millis()))?;
+        }
+        self.doc.put(&entry, "by", assignment.by.as_str())?;
+        self.doc.put(&entry, "at", ScalarValue::Timestamp(assignment.at.timestamp_millis()))?;
+        self.commit()
+    }
+
+    /// Ends `member`'s assignment; returns whether the member was assigned.
+    pub fn unassign(&mut self, member: &str) -> Result<bool> {
+        let key = member_key(member);
+        let mut found = false;
+        // Two supervisors who each began the list while offline left two lists: the member
+        // goes from both, or would still be read from the other.
+        let maps: Vec<ObjId> = self
+            .doc
+            .get_all(ROOT, ASSIGNED)?
+            .into_iter()
+            .filter(|(value, _)| matches!(value, Value::Object(ObjType::Map)))
+            .map(|(_, map)| map)
+            .collect();
+        for map in maps {
+            if self.doc.get(&map, &key)?.is_some() {
+                self.doc.delete(&map, &key)?;
+                found = true;
+            }
+        }
+        self.commit()?;
+        Ok(found)
+    }
+
+    /// Who the case is assigned to, in member order; `None` while nobody was ever assigned.
+    pub fn assignments(&self) -> Result<Option<Vec<Assignment>>> {
+        let maps = self.doc.get_all(ROOT, ASSIGNED)?;
+        if maps.is_empty() {
+            return Ok(None);
+        }
+        let mut out: BTreeMap<String, Assignment> = BTreeMap::new();
+        for (value, map) in maps {
+            if !matches!(value, Value::Object(ObjType::Map)) {
+                continue;
+            }
+            for key in self.doc.keys(&map) {
+                let Some((Value::Object(ObjType::Map), entry)) = self.doc.get(&map, &key)? else {
+                    continue;
+                };
+                let text = |field: &str| -> Result<Option<String>> {
+                    Ok(match self.doc.get(&entry, field)? {
+                        Some((Value::Scalar(value), _)) => match value.as_ref() {
+                            ScalarValue::Str(text) => Some(text.to_string()),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                };
+                let time = |field: &str| -> Result<Option<DateTime<Utc>>> {
+                    Ok(match self.doc.get(&entry, field)? {
+                        Some((Value::Scalar(value), _)) => match value.as_ref() {
+                            ScalarValue::Timestamp(ms) => Utc.timestamp_millis_opt(*ms).single(),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                };
+                let (Some(member), Some(role)) =
+                    (text("member")?, text("role")?.and_then(|r| AssignmentRole::parse(&r)))
+                else {
+                    continue;
+                };
+                let assignment = Assignment {
+                    member,
+                    role,
+                    until: time("until")?,
+                    by: text("by")?.unwrap_or_default(),
+                    at: time("at")?.unwrap_or_default(),
+                };
+                out.entry(key).or_insert(assignment);
+            }
+        }
+        Ok(Some(out.into_values().collect()))
+    }
+
+    /// The device whose change created the case (wrote its schema), when known.
+    pub fn created_by(&self) -> Result<Option<String>> {
+        Ok(match self.doc.get(ROOT, "schema")? {
+            Some((_, ObjId::Id(_, actor, _))) => {
+                crate::crypto::actor_device(actor.to_bytes()).map(|device| device.to_hex())
+            }
+            _ => None,
+        })
     }
 
     /// Marks an assessment as submitted now, and whether it needs a supervisor's verdict.
@@ -1126,6 +1244,7 @@ mod tests {
         b.add_visit("v2", "bb", &visit("Tweede"), Utc::now()).unwrap();
         a.merge(&mut b).unwrap();
         let summary = a.summary("c1").unwrap();
+        let summary = CaseSummary { created_by: None, ..summary };
         assert_eq!(summary, a.read("c1").unwrap().summary());
         assert_eq!(
             (summary.visit_count, summary.assessment_count, summary.conflict_count),

@@ -86,6 +86,8 @@ mod tests {
             last_visit_at: None,
             conflict_count: 0,
             closed_at: Some(Utc.with_ymd_and_hms(year, 3, 1, 12, 0, 0).unwrap()),
+            assignments: None,
+            created_by: None,
         }
     }
 

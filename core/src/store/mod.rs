@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_stale_summaries.sql"),
     include_str!("migrations/0004_author_chains.sql"),
     include_str!("migrations/0005_refused_changes.sql"),
+    include_str!("migrations/0006_need_to_know.sql"),
 ];
 
 const META_PASSPHRASE: &str = "passphrase_params";
@@ -324,6 +325,20 @@ impl StoreTx<'_> {
             .prepare_cached(sql)?
             .query_row(params![doc_id, to_i64(changes.len())], |r| r.get(0))?;
         Ok(to_usize(total))
+    }
+
+    /// The list summary of case `doc_id`, when the store has the case.
+    pub fn summary(&self, doc_id: &str) -> Result<Option<CaseSummary>> {
+        let sealed: Option<Option<Vec<u8>>> = self
+            .tx
+            .prepare_cached("SELECT summary FROM docs WHERE doc_id = ?1 AND kind = 'case'")?
+            .query_row([doc_id], |r| r.get(0))
+            .optional()?;
+        let Some(Some(sealed)) = sealed else { return Ok(None) };
+        let plain = self.sealer.open(summary_aad(doc_id).as_bytes(), &sealed)?;
+        let summary: CaseSummary = serde_json::from_slice(&plain)
+            .map_err(|e| Error::Corrupt(format!("case summary: {e}")))?;
+        Ok(Some(CaseSummary { id: doc_id.to_string(), ..summary }))
     }
 
     /// Stores the list summary of case `doc_id`. The caller names the row: a summary read

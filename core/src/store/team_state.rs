@@ -2,6 +2,8 @@
 //! outbox of signed envelopes waiting for the relay, and this device's envelope chain per
 //! document.
 
+use std::collections::HashSet;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use zeroize::Zeroizing;
 
@@ -159,11 +161,89 @@ impl StoreTx<'_> {
         case_keys(&self.tx, self.sealer, doc_id)
     }
 
+    /// A key this device minted for the case, for writing, and the devices it was granted to.
+    pub fn put_own_case_key(
+        &self,
+        doc_id: &str,
+        version: u32,
+        epoch: u32,
+        key: &SecretKey,
+        readers: &[String],
+    ) -> Result<()> {
+        self.put_case_key(doc_id, version, epoch, key)?;
+        let json = serde_json::to_vec(readers).map_err(|e| Error::Storage(e.to_string()))?;
+        let sealed = self.sealer.seal(minted_for_aad(doc_id, version).as_bytes(), &json)?;
+        self.tx
+            .prepare_cached(
+                "UPDATE case_keys SET minted_for = ?3 WHERE doc_id = ?1 AND version = ?2",
+            )?
+            .execute(params![doc_id, version, sealed])?;
+        Ok(())
+    }
+
+    /// This device's key for writing the case in `epoch`, with the devices it was granted to.
+    pub fn own_case_key(
+        &self,
+        doc_id: &str,
+        epoch: u32,
+    ) -> Result<Option<(StoredCaseKey, Vec<String>)>> {
+        let row: Option<(u32, Vec<u8>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT version, minted_for FROM case_keys
+                 WHERE doc_id = ?1 AND epoch = ?2 AND minted_for IS NOT NULL
+                 ORDER BY version LIMIT 1",
+            )?
+            .query_row(params![doc_id, epoch], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((version, sealed)) = row else { return Ok(None) };
+        let json = self.sealer.open(minted_for_aad(doc_id, version).as_bytes(), &sealed)?;
+        let readers: Vec<String> = serde_json::from_slice(&json)
+            .map_err(|e| Error::Corrupt(format!("case key readers: {e}")))?;
+        let key = self
+            .case_keys(doc_id)?
+            .into_iter()
+            .find(|k| k.version == version)
+            .ok_or_else(|| Error::Corrupt("an own case key without its key".into()))?;
+        Ok(Some((key, readers)))
+    }
+
+    /// The case's readers changed: this device writes under none of its keys again.
+    pub fn retire_own_case_keys(&self, doc_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE case_keys SET minted_for = NULL WHERE doc_id = ?1")?
+            .execute([doc_id])?;
+        Ok(())
+    }
+
+    /// Notes that `recipient` holds a grant of key `version` of the case.
+    pub fn put_grant_seen(&self, doc_id: &str, version: u32, recipient: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO case_key_grants (doc_id, version, recipient) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![doc_id, version, recipient])?;
+        Ok(())
+    }
+
+    /// Every (key version, recipient) known to hold a grant for the case.
+    pub fn grants_seen(&self, doc_id: &str) -> Result<HashSet<(u32, String)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT version, recipient FROM case_key_grants WHERE doc_id = ?1")?;
+        let seen = stmt
+            .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(seen)
+    }
+
     /// Crypto-shredding on this device: the case's keys, chain and pending envelopes go.
     pub fn forget_case_keys(&self, doc_id: &str) -> Result<()> {
         self.erasing();
         for sql in [
             "DELETE FROM case_keys WHERE doc_id = ?1",
+            "DELETE FROM case_key_grants WHERE doc_id = ?1",
             "DELETE FROM outbox WHERE doc_id = ?1",
             "DELETE FROM doc_sync WHERE doc_id = ?1",
             "DELETE FROM pending_envelopes WHERE doc_id = ?1",
@@ -449,6 +529,10 @@ fn roster_aad(index: i64) -> String {
 
 fn epoch_aad(epoch: u32) -> String {
     format!("epoch_keys/{epoch}")
+}
+
+fn minted_for_aad(doc_id: &str, version: u32) -> String {
+    format!("case_keys/{doc_id}/{version}/minted_for")
 }
 
 fn case_key_aad(doc_id: &str, version: u32) -> String {

@@ -53,7 +53,12 @@ impl Device {
         self.push_outbox(transport, &team_id, &mut report, progress)?;
         self.pull_envelopes(transport, &team_id, &mut report, progress)?;
         self.check_roster_claims(transport, &team_id, &mut report)?;
-        if self.snapshot_due_cases()? > 0 {
+        let touched: Vec<String> =
+            report.changed_cases.iter().chain(&report.keys_received).cloned().collect();
+        self.settle_access(&touched, &mut report)?;
+        self.snapshot_due_cases()?;
+        // Grants and snapshots sealed after the pull leave in this sync.
+        if self.store.outbox_len()? > 0 {
             self.push_outbox(transport, &team_id, &mut report, progress)?;
         }
         report.epoch = self.team.as_ref().map(|t| t.roster.epoch()).unwrap_or_default();
@@ -409,7 +414,8 @@ impl Device {
         report: &mut SyncReport,
     ) -> Result<()> {
         let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
-        let inbox = Inbox { team, me: self.identity.id(), actor: &self.actor };
+        let inbox =
+            Inbox { team, me: self.identity.id(), actor: &self.actor, agreement: &self.agreement };
         let tx = self.store.transaction()?;
         let mut seen: Vec<(String, bool)> = Vec::new();
         let mut erased = Vec::new();
@@ -445,7 +451,8 @@ impl Device {
             puncture_epoch_keys(self.team.as_mut(), &tx, doc_id)?;
         }
         let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
-        let inbox = Inbox { team, me: self.identity.id(), actor: &self.actor };
+        let inbox =
+            Inbox { team, me: self.identity.id(), actor: &self.actor, agreement: &self.agreement };
         inbox.retry_pending(&tx, report)?;
         for (doc_id, readable) in &seen {
             if tx.doc_state(doc_id)?.is_some() {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use automerge::ChangeHash;
 
-use crate::crypto::{DeviceId, SecretKey};
+use crate::crypto::{AgreementKey, DeviceId, SecretKey};
 use crate::doc::authority::Breach;
 use crate::doc::case::MISSING_DEPENDENCIES;
 use crate::doc::{CaseDoc, TeamDoc};
@@ -18,6 +18,7 @@ use crate::store::{DocKind, OwnChain, StoreTx, TEAM_DOC_ID};
 use crate::sync::envelope::{self, Envelope, EnvelopeHeader, EnvelopeKind};
 use crate::sync::outbox::{id16, CaseKeyAnnouncement, TeamState};
 use crate::sync::report::SyncReport;
+use crate::team::grant::GrantScope;
 use crate::team::roster::Role;
 use crate::{Error, Result};
 
@@ -28,10 +29,25 @@ pub(crate) enum Applied {
 }
 
 enum Opened {
-    Own { doc_id: String },
-    Unreadable { doc_id: String },
-    CaseKey { doc_id: String, version: u32, epoch: u32, key: SecretKey },
-    Changes { doc_id: String, author: DeviceId, payload: Vec<u8> },
+    Own {
+        doc_id: String,
+    },
+    Unreadable {
+        doc_id: String,
+    },
+    /// A key envelope: the key when it was granted to this device, and who holds it.
+    CaseKey {
+        doc_id: String,
+        version: u32,
+        epoch: u32,
+        key: Option<SecretKey>,
+        holders: Vec<String>,
+    },
+    Changes {
+        doc_id: String,
+        author: DeviceId,
+        payload: Vec<u8>,
+    },
 }
 
 /// What a pull needs to open envelopes, apart from the store transaction it writes into.
@@ -39,6 +55,8 @@ pub(crate) struct Inbox<'a> {
     pub team: &'a TeamState,
     pub me: DeviceId,
     pub actor: &'a [u8],
+    /// Case-key grants are sealed to it.
+    pub agreement: &'a AgreementKey,
 }
 
 impl Inbox<'_> {
@@ -62,8 +80,14 @@ impl Inbox<'_> {
         match opened {
             Opened::Own { doc_id } => Ok(Applied::Done(Some(doc_id))),
             Opened::Unreadable { doc_id } => Ok(Applied::Waiting(doc_id)),
-            Opened::CaseKey { doc_id, version, epoch, key } => {
-                tx.put_case_key(&doc_id, version, epoch, &key)?;
+            Opened::CaseKey { doc_id, version, epoch, key, holders } => {
+                for holder in &holders {
+                    tx.put_grant_seen(&doc_id, version, holder)?;
+                }
+                if let Some(key) = key {
+                    tx.put_case_key(&doc_id, version, epoch, &key)?;
+                }
+                report.keys_received.push(doc_id);
                 Ok(Applied::Done(None))
             }
             Opened::Changes { doc_id, author, payload } => {
@@ -263,16 +287,30 @@ impl Inbox<'_> {
                 let payload = envelope.open(&announcing)?;
                 let announcement: CaseKeyAnnouncement = serde_json::from_slice(&payload)
                     .map_err(|_| Error::Refused("a case key announcement is malformed".into()))?;
-                let key = hex::decode(&announcement.key)
-                    .ok()
-                    .and_then(|k| SecretKey::from_slice(&k).ok())
-                    .ok_or_else(|| Error::Refused("a case key announcement holds no key".into()))?;
-                Ok(Opened::CaseKey {
-                    doc_id,
-                    version: announcement.version,
-                    epoch: header.key_version,
-                    key,
-                })
+                let version = announcement.version;
+                // A key is minted in the epoch its first grant travels in, or earlier.
+                let epoch =
+                    announcement.epoch.unwrap_or(header.key_version).min(header.key_version);
+                let me = self.me.to_hex();
+                let scope =
+                    GrantScope { team_id: &team.settings.team_id, doc_id: &doc_id, version };
+                let key = match (
+                    &announcement.key,
+                    announcement.grants.iter().find(|g| g.recipient == me),
+                ) {
+                    (_, Some(grant)) => Some(grant.open(scope, self.agreement)?),
+                    (Some(key), None) => Some(
+                        hex::decode(key)
+                            .ok()
+                            .and_then(|k| SecretKey::from_slice(&k).ok())
+                            .ok_or_else(|| {
+                                Error::Refused("a case key announcement holds no key".into())
+                            })?,
+                    ),
+                    (None, None) => None,
+                };
+                let holders = announcement.grants.into_iter().map(|g| g.recipient).collect();
+                Ok(Opened::CaseKey { doc_id, version, epoch, key, holders })
             }
             EnvelopeKind::Changes | EnvelopeKind::Snapshot => {
                 let keys = tx.case_keys(&doc_id)?;

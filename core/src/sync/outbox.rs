@@ -1,18 +1,21 @@
 //! What this device seals for its team: the team state it seals with (settings, the verified
-//! roster, the epoch keys it holds), a case key announced under the epoch key's key for the
-//! case, and each of its own changes as a signed envelope in the outbox, in the same
-//! transaction as the change itself.
+//! roster, the epoch keys it holds), who may read each case, its own case keys granted to
+//! exactly those devices, and each of its own changes as a signed envelope in the outbox, in
+//! the same transaction as the change itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, DeviceIdentity, SecretKey};
+use crate::model::{fold, CaseSummary};
 use crate::store::{OwnChain, Store, StoreTx};
 use crate::sync::envelope::{Envelope, EnvelopeHeader, EnvelopeKind};
 use crate::team::epoch::{CaseKey, EpochKey};
+use crate::team::grant::{CaseKeyGrant, GrantScope};
 use crate::team::names::{self, NamesKey};
-use crate::team::roster::{Roster, RosterEntry};
+use crate::team::roster::{Role, Roster, RosterEntry};
 use crate::{Error, Result};
 
 /// Where the team's settings are kept in the store (sealed).
@@ -29,11 +32,20 @@ pub(crate) struct TeamSettings {
     pub names_key: Option<String>,
 }
 
-/// The payload of a key envelope: a case key version, sealed under the epoch key.
+/// The payload of a key envelope, sealed under the epoch key's key for the case: a case key
+/// version granted to the devices that may read the case, each grant sealed to one device.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct CaseKeyAnnouncement {
     pub version: u32,
-    pub key: String,
+    /// The key itself, readable by every device of the epoch: how keys travelled before
+    /// need-to-know. Still read, for cases keyed then; never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The epoch the key was minted in; a grant made later travels under a later epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<CaseKeyGrant>,
 }
 
 pub(crate) struct TeamState {
@@ -126,6 +138,115 @@ impl TeamState {
         Ok(true)
     }
 
+    /// The devices that may read `doc_id` at `now`: the active devices of the team's
+    /// supervisors and of the members the case is assigned to (of the member whose device
+    /// created it, while nobody was assigned; `me` when the case does not say). The team
+    /// document is every active device's.
+    pub fn readers(
+        &self,
+        doc_id: &str,
+        summary: Option<&CaseSummary>,
+        me: &str,
+        now: DateTime<Utc>,
+    ) -> BTreeSet<String> {
+        let active = self.roster.active_devices();
+        let mut readers = BTreeSet::new();
+        if doc_id == self.settings.team_id {
+            readers.extend(active.iter().map(|d| d.card.device_id.clone()));
+            return readers;
+        }
+        let members: Vec<String> = match summary.and_then(|s| s.assignments.as_ref()) {
+            Some(assignments) => assignments
+                .iter()
+                .filter(|a| a.in_force(now))
+                .map(|a| fold(a.member.trim()))
+                .collect(),
+            None => summary
+                .and_then(|s| s.created_by.as_deref())
+                .or(Some(me))
+                .and_then(|creator| self.member_of(creator))
+                .map(|member| fold(&member))
+                .into_iter()
+                .collect(),
+        };
+        for device in active {
+            if device.card.role == Role::Supervisor
+                || members.contains(&fold(&self.shown(&device.card.member)))
+            {
+                readers.insert(device.card.device_id.clone());
+            }
+        }
+        readers
+    }
+
+    /// The member a device belongs to, as people read the name.
+    pub fn member_of(&self, device_id: &str) -> Option<String> {
+        self.roster.device(device_id).map(|d| self.shown(&d.card.member).trim().to_owned())
+    }
+
+    /// Seals grants of case key `key` (version `version`, minted in `minted_in`) to
+    /// `recipients` into one key envelope; notes each as holding it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn grant(
+        &self,
+        tx: &StoreTx<'_>,
+        identity: &DeviceIdentity,
+        doc_id: &str,
+        version: u32,
+        minted_in: u32,
+        key: &SecretKey,
+        recipients: &[String],
+    ) -> Result<bool> {
+        let Some(epoch_key) = self.current_epoch_key() else { return Ok(false) };
+        // An erased case gets no grant: nothing may be read in it again.
+        let Some(announcing) = epoch_key.for_case(doc_id) else { return Ok(false) };
+        let scope = GrantScope { team_id: &self.settings.team_id, doc_id, version };
+        let mut grants = Vec::new();
+        for recipient in recipients {
+            let Some(device) = self.roster.device(recipient).filter(|d| d.is_active()) else {
+                continue;
+            };
+            let agreement = hex::decode(&device.card.agreement_key)
+                .map_err(|_| Error::Corrupt("an agreement key in the roster".into()))?;
+            grants.push(CaseKeyGrant::seal(scope, key, recipient, &agreement)?);
+        }
+        if grants.is_empty() {
+            return Ok(false);
+        }
+        for grant in &grants {
+            tx.put_grant_seen(doc_id, version, &grant.recipient)?;
+        }
+        let announcement =
+            CaseKeyAnnouncement { version, key: None, epoch: Some(minted_in), grants };
+        let payload =
+            serde_json::to_vec(&announcement).map_err(|e| Error::Crypto(e.to_string()))?;
+        let sealed =
+            Sealing { kind: EnvelopeKind::KeyPackage, key_version: epoch_key.epoch, covers: None };
+        self.seal_into_outbox(tx, identity, doc_id, sealed, &announcing, &payload)?;
+        Ok(true)
+    }
+
+    /// This device's key for writing the case: its own key of the current epoch, minted for
+    /// the readers the case has now. A new epoch (after a revocation) or new readers (after a
+    /// handover or unassignment) start a new key, granted to the readers alone: what is
+    /// written from now on cannot be read with any key a revoked or unassigned device holds.
+    /// Each device writes under a key it minted itself, so a key minted by a member who should
+    /// not read the case is never written under by anyone else.
+    /// Makes sure this device has a key for writing the case, minted for the readers the
+    /// case has before a change: a change to who reads the case must reach those it removes,
+    /// or they would never learn to forget it.
+    pub fn prepare_writing_key(
+        &self,
+        tx: &StoreTx<'_>,
+        identity: &DeviceIdentity,
+        doc_id: &str,
+    ) -> Result<()> {
+        if let Some(epoch_key) = self.current_epoch_key() {
+            self.case_key_for_writing(tx, identity, epoch_key, doc_id)?;
+        }
+        Ok(())
+    }
+
     fn case_key_for_writing(
         &self,
         tx: &StoreTx<'_>,
@@ -133,14 +254,13 @@ impl TeamState {
         epoch_key: &EpochKey,
         doc_id: &str,
     ) -> Result<CaseKey> {
-        let keys = tx.case_keys(doc_id)?;
-        if let Some(current) = keys.iter().rev().find(|k| k.epoch == epoch_key.epoch) {
-            return Ok(CaseKey::from_parts(current.version, current.key.clone()));
+        if let Some((own, _)) = tx.own_case_key(doc_id, epoch_key.epoch)? {
+            return Ok(CaseKey::from_parts(own.version, own.key));
         }
-        // A new epoch (after a revocation) starts a new case key: what is written from now on
-        // cannot be read with any key a revoked device may hold. Key ids are random, not
-        // counted: two devices starting a key for the same case while offline must not both
-        // call theirs "version 2", or one of them would be unreadable to everyone else.
+        let keys = tx.case_keys(doc_id)?;
+        // Key ids are random, not counted: two devices starting a key for the same case while
+        // offline must not both call theirs "version 2", or one of them would be unreadable
+        // to everyone else.
         let version = loop {
             let mut bytes = [0u8; 4];
             crypto::fill_random(&mut bytes)?;
@@ -150,17 +270,17 @@ impl TeamState {
             }
         };
         // An erased case gets no new key: nothing may be written to it again.
-        let announcing =
-            epoch_key.for_case(doc_id).ok_or_else(|| Error::not_found("case", doc_id))?;
+        if epoch_key.for_case(doc_id).is_none() {
+            return Err(Error::not_found("case", doc_id));
+        }
+        let me = identity.id().to_hex();
+        let mut readers = self.readers(doc_id, tx.summary(doc_id)?.as_ref(), &me, Utc::now());
+        readers.insert(me.clone());
+        let readers: Vec<String> = readers.into_iter().collect();
         let case_key = CaseKey::generate(version)?;
-        tx.put_case_key(doc_id, version, epoch_key.epoch, case_key.secret())?;
-        let announcement =
-            CaseKeyAnnouncement { version, key: hex::encode(case_key.secret().as_bytes()) };
-        let payload =
-            serde_json::to_vec(&announcement).map_err(|e| Error::Crypto(e.to_string()))?;
-        let sealed =
-            Sealing { kind: EnvelopeKind::KeyPackage, key_version: epoch_key.epoch, covers: None };
-        self.seal_into_outbox(tx, identity, doc_id, sealed, &announcing, &payload)?;
+        tx.put_own_case_key(doc_id, version, epoch_key.epoch, case_key.secret(), &readers)?;
+        let others: Vec<String> = readers.into_iter().filter(|r| *r != me).collect();
+        self.grant(tx, identity, doc_id, version, epoch_key.epoch, case_key.secret(), &others)?;
         Ok(case_key)
     }
 

@@ -39,4 +39,10 @@ pub struct SyncReport {
     /// Devices that asked to join with this supervisor's invitations and wait for it to
     /// compare safety codes and admit them (`team pending`, `team admit`).
     pub waiting_joiners: u64,
+    /// Cases this device may no longer read (handed over, unassigned, access ended) and
+    /// therefore forgot: document, summary and keys. Its own work in them was pushed first.
+    pub forgotten_cases: Vec<String>,
+    /// Cases whose key versions arrived in this sync, to settle who holds them.
+    #[serde(skip)]
+    pub(crate) keys_received: Vec<String>,
 }

@@ -2,6 +2,7 @@
 
 pub mod epoch;
 pub mod erasure;
+pub mod grant;
 pub mod invitation;
 pub mod names;
 pub mod roster;

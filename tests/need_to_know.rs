@@ -1,0 +1,258 @@
+//! Need-to-know, by cryptography: a case's keys reach only the devices of its assigned
+//! members and of the team's supervisors. Each attack uses what the attacker really has: a
+//! colleague's own device store (its identity, agreement key, epoch keys and every case key
+//! it ever held) and a copy of the relay's database.
+
+#![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
+
+use std::path::Path;
+
+use eropaf_core::crypto::{AgreementKey, SecretKey};
+use eropaf_core::model::{AssignmentRole, NewVisit, Resident};
+use eropaf_core::sync::envelope::{Envelope, EnvelopeKind};
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::team::epoch::EpochKey;
+use eropaf_core::team::grant::{CaseKeyGrant, GrantScope};
+use eropaf_core::Eropaf;
+use eropaf_tests::{fast_tempdir, open_store, relay_db, Team, TestRelay};
+
+fn sync(device: &mut Eropaf, http: &HttpTransport) -> eropaf_core::SyncReport {
+    device.sync(http, &mut |_| {}).unwrap()
+}
+
+fn visit(note: &str) -> NewVisit {
+    NewVisit { note: note.into(), ..NewVisit::default() }
+}
+
+/// The relay's envelopes for `doc_id`, in the order it stored them.
+fn relay_envelopes(relay: &TestRelay, team_id: &str, doc_id: &str) -> Vec<(i64, Envelope)> {
+    let conn = relay_db(&relay.db);
+    let mut stmt = conn
+        .prepare(
+            "SELECT server_seq, bytes FROM envelopes
+             WHERE team_id = ?1 AND doc_id = ?2 AND bytes IS NOT NULL ORDER BY server_seq",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map(rusqlite::params![team_id, hex::decode(doc_id).unwrap()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .unwrap();
+    rows.map(|row| {
+        let (seq, bytes) = row.unwrap();
+        (seq, Envelope::from_bytes(&bytes).unwrap())
+    })
+    .collect()
+}
+
+/// Every case key of `doc_id` a device's own material opens: what its store holds, what it
+/// captured earlier (`kept`), and what the key envelopes at the relay give up to its epoch
+/// keys and agreement key.
+fn keys_an_insider_gets(
+    dir: &Path,
+    store_key: &SecretKey,
+    relay: &TestRelay,
+    team_id: &str,
+    doc_id: &str,
+    kept: &[SecretKey],
+) -> Vec<SecretKey> {
+    let store = open_store(dir, store_key);
+    let mut keys: Vec<SecretKey> = kept.to_vec();
+    keys.extend(store.case_keys(doc_id).unwrap().into_iter().map(|k| k.key));
+    let agreement =
+        AgreementKey::from_bytes(&store.meta("device_agreement_key").unwrap().unwrap()).unwrap();
+    let epochs: Vec<EpochKey> = store
+        .epoch_keys()
+        .unwrap()
+        .into_iter()
+        .map(|(epoch, bytes)| EpochKey::from_bytes(epoch, &bytes).unwrap())
+        .collect();
+    for (_, envelope) in relay_envelopes(relay, team_id, doc_id) {
+        if envelope.header.kind != EnvelopeKind::KeyPackage {
+            continue;
+        }
+        let Some(epoch) = epochs.iter().find(|e| e.epoch == envelope.header.key_version) else {
+            continue;
+        };
+        let Some(announcing) = epoch.for_case(doc_id) else { continue };
+        let payload: serde_json::Value =
+            serde_json::from_slice(&envelope.open(&announcing).unwrap()).unwrap();
+        let version = payload["version"].as_u64().unwrap() as u32;
+        if let Some(key) = payload["key"].as_str() {
+            keys.push(SecretKey::from_slice(&hex::decode(key).unwrap()).unwrap());
+        }
+        let scope = GrantScope { team_id, doc_id, version };
+        for grant in payload["grants"].as_array().into_iter().flatten() {
+            let grant: CaseKeyGrant = serde_json::from_value(grant.clone()).unwrap();
+            // Every grant tried, whoever it names: the recipient is only a label.
+            for recipient in [grant.recipient.clone()] {
+                let relabelled = CaseKeyGrant { recipient, ..grant.clone() };
+                if let Ok(key) = relabelled.open(scope, &agreement) {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// How many of the relay's change and snapshot envelopes for `doc_id` after server sequence
+/// `after`, written by others than `reader`, open with `keys`.
+fn envelopes_opened(
+    relay: &TestRelay,
+    team_id: &str,
+    doc_id: &str,
+    after: i64,
+    keys: &[SecretKey],
+    reader: &str,
+) -> (usize, usize) {
+    let mut total = 0;
+    let mut opened = 0;
+    for (seq, envelope) in relay_envelopes(relay, team_id, doc_id) {
+        if seq <= after
+            || envelope.header.kind == EnvelopeKind::KeyPackage
+            || envelope.header.author.to_hex() == reader
+        {
+            continue;
+        }
+        total += 1;
+        if keys.iter().any(|key| envelope.open(key).is_ok()) {
+            opened += 1;
+        }
+    }
+    (opened, total)
+}
+
+fn last_seq(relay: &TestRelay, team_id: &str) -> i64 {
+    relay_db(&relay.db)
+        .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team_id], |r| r.get(0))
+        .unwrap()
+}
+
+fn setup(workers: usize) -> (tempfile::TempDir, TestRelay, HttpTransport, Team) {
+    let relay_dir = fast_tempdir();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let team = Team::enrol(&http, &relay.url, &relay.registration_code(), workers, fast_tempdir);
+    (relay_dir, relay, http, team)
+}
+
+#[test]
+fn an_unassigned_worker_holds_no_key_and_opens_nothing_even_from_the_relays_database() {
+    let (_relay_dir, relay, http, mut team) = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Willem Bakker"), None).unwrap();
+    team.workers[0].record_visit(&case, &visit("Schulden, zoon helpt")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[1], &http);
+
+    // The supervisor reads it; the colleague's phone does not even list it.
+    assert_eq!(team.supervisor.case(&case).unwrap().visits.len(), 1);
+    assert!(team.workers[1].cases().unwrap().iter().all(|c| c.id != case));
+    assert!(team.workers[1].case(&case).is_err());
+
+    // The colleague, with her own device's keys and the relay's database, opens nothing.
+    let keys =
+        keys_an_insider_gets(team.dirs[2].path(), &team.key, &relay, &team.team_id, &case, &[]);
+    assert!(keys.is_empty(), "an unassigned device came by {} key(s) of the case", keys.len());
+    let colleague = team.workers[1].device_id().to_hex();
+    let (opened, total) = envelopes_opened(&relay, &team.team_id, &case, 0, &keys, &colleague);
+    assert!(total > 0, "the case is at the relay");
+    assert_eq!(opened, 0);
+
+    // The case's own worker, with the same means, opens everything: the attack is real.
+    let keys =
+        keys_an_insider_gets(team.dirs[1].path(), &team.key, &relay, &team.team_id, &case, &[]);
+    let (opened, _) = envelopes_opened(&relay, &team.team_id, &case, 0, &keys, &colleague);
+    assert_eq!(opened, total);
+}
+
+#[test]
+fn an_assigned_backup_gets_the_history_and_both_workers_converge() {
+    let (_relay_dir, _relay, http, mut team) = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Fatima El Amrani"), None).unwrap();
+    team.workers[0].record_visit(&case, &visit("Kennismaking")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    team.supervisor.assign(&case, "Werker 1", AssignmentRole::Backup, None).unwrap();
+    sync(&mut team.supervisor, &http);
+
+    sync(&mut team.workers[1], &http);
+    let seen = team.workers[1].case(&case).expect("the backup reads the case");
+    assert_eq!(seen.visits.len(), 1, "with its history");
+    team.workers[1].record_visit(&case, &visit("Waarneming achtervang")).unwrap();
+    team.workers[0].record_visit(&case, &visit("Tweede bezoek")).unwrap();
+    for _ in 0..2 {
+        for device in team.devices_mut() {
+            sync(device, &http);
+        }
+    }
+    let notes = |device: &mut Eropaf| {
+        let mut notes: Vec<String> =
+            device.case(&case).unwrap().visits.into_iter().map(|v| v.note).collect();
+        notes.sort();
+        notes
+    };
+    let expected = notes(&mut team.supervisor);
+    assert_eq!(expected.len(), 3);
+    assert_eq!(notes(&mut team.workers[0]), expected);
+    assert_eq!(notes(&mut team.workers[1]), expected);
+    let access = team.supervisor.case_access(&case).unwrap();
+    assert_eq!(access.readers.len(), 3, "{access:?}");
+}
+
+#[test]
+fn a_handover_moves_the_history_and_the_old_holder_forgets_and_reads_nothing_after() {
+    let (_relay_dir, relay, http, mut team) = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Joop de Vries"), None).unwrap();
+    team.workers[0].record_visit(&case, &visit("Eerste bezoek")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    // A phone that means to keep reading copies every key it holds before the handover.
+    let kept: Vec<SecretKey> = open_store(team.dirs[1].path(), &team.key)
+        .case_keys(&case)
+        .unwrap()
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+    assert!(!kept.is_empty());
+    // Offline, the old holder records one more visit; it must not be lost.
+    team.workers[0].record_visit(&case, &visit("Nog niet verstuurd")).unwrap();
+
+    let handed = team.supervisor.handover("Werker 0", "Werker 1", &[]).unwrap();
+    assert_eq!(handed, [case.clone()]);
+    sync(&mut team.supervisor, &http);
+    let handover_at = last_seq(&relay, &team.team_id);
+
+    let report = sync(&mut team.workers[0], &http);
+    assert_eq!(report.forgotten_cases, [case.clone()], "{report:?}");
+    assert!(team.workers[0].cases().unwrap().is_empty(), "the old holder's copy is gone");
+    assert!(open_store(team.dirs[1].path(), &team.key).case_keys(&case).unwrap().is_empty());
+
+    team.supervisor.record_visit(&case, &visit("Na de overdracht")).unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[1], &http);
+    team.workers[1].record_visit(&case, &visit("Nieuwe regisseur")).unwrap();
+    sync(&mut team.workers[1], &http);
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[1], &http);
+
+    let mut notes: Vec<String> =
+        team.workers[1].case(&case).unwrap().visits.into_iter().map(|v| v.note).collect();
+    notes.sort();
+    assert_eq!(
+        notes,
+        ["Eerste bezoek", "Na de overdracht", "Nieuwe regisseur", "Nog niet verstuurd"],
+        "the new holder has the history and the old holder's last visit"
+    );
+
+    // The old holder, with every key she kept and the relay's database, reads nothing
+    // written after the handover.
+    let keys =
+        keys_an_insider_gets(team.dirs[1].path(), &team.key, &relay, &team.team_id, &case, &kept);
+    let old_holder = team.workers[0].device_id().to_hex();
+    let (opened, total) =
+        envelopes_opened(&relay, &team.team_id, &case, handover_at, &keys, &old_holder);
+    assert!(total >= 2, "writes after the handover are at the relay");
+    assert_eq!(opened, 0, "the old holder opened {opened} of {total} later envelopes");
+}
