@@ -133,7 +133,13 @@ fn setup(workers: usize) -> (tempfile::TempDir, TestRelay, HttpTransport, Team) 
     let relay_dir = fast_tempdir();
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
-    let team = Team::enrol(&http, &relay.url, &relay.registration_code(), workers, fast_tempdir);
+    let team = Team::enrol_need_to_know(
+        &http,
+        &relay.url,
+        &relay.registration_code(),
+        workers,
+        fast_tempdir,
+    );
     (relay_dir, relay, http, team)
 }
 

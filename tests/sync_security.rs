@@ -248,8 +248,13 @@ fn a_replayed_or_altered_request_is_refused_by_the_relay() {
     );
 
     // The relay took exactly one envelope so far; the device's own sync is unharmed.
-    let stored: i64 =
-        relay_db(&relay.db).query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0)).unwrap();
+    let stored: i64 = relay_db(&relay.db)
+        .query_row(
+            "SELECT COUNT(*) FROM envelopes WHERE author = ?1",
+            [identity.id().as_bytes().to_vec()],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(stored, 1);
     sync(&mut team.workers[0], &http);
     sync(&mut team.supervisor, &http);

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
 
-use eropaf_core::model::{NewVisit, Resident};
+use eropaf_core::model::{NewVisit, Resident, TeamPolicy};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::roster::Role;
 use eropaf_core::{Eropaf, Error, Invitation};
@@ -28,7 +28,7 @@ struct Team {
     workers: Vec<Eropaf>,
 }
 
-/// A supervisor and `workers` enrolled workers, all synced.
+/// A supervisor and `workers` enrolled workers of a team with a shared caseload, all synced.
 fn team(workers: usize) -> Team {
     let relay_dir = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(relay_dir.path());
@@ -39,6 +39,10 @@ fn team(workers: usize) -> Team {
     let mut supervisor = create_device(supervisor_dir.path(), &key, "Marieke (leidinggevende)");
     dirs.push(supervisor_dir);
     supervisor.create_team("Wijkteam Noord", &relay.url, &relay.registration_code()).unwrap();
+    // These scenarios are about sync, not about who reads a case: everyone reads everything
+    // (need-to-know has its own, `need_to_know.rs`).
+    let shared = TeamPolicy { shared_caseload: true, ..supervisor.policy().unwrap() };
+    supervisor.set_policy(&shared).unwrap();
     sync(&mut supervisor, &transport);
     let mut enrolled = Vec::new();
     for n in 0..workers {

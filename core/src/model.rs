@@ -212,7 +212,6 @@ pub struct CaseSummary {
 
 /// A member's place on a case: who reads it besides the team's supervisors.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Assignment {
     /// The member's name as the roster shows it.
     pub member: String,
@@ -580,6 +579,11 @@ pub struct TeamPolicy {
     pub budget_cents: u64,
     /// Years a closed case of each type is kept before it is listed for erasure.
     pub retention_years: std::collections::BTreeMap<CaseType, u32>,
+    /// "Gedeelde caseload": every member reads every case, as before need-to-know. Off by
+    /// default: a case is read by its assigned members and the supervisors only. A small
+    /// team that covers for each other may decide otherwise; the choice is the team's,
+    /// recorded in the team document, and changed by a supervisor only.
+    pub shared_caseload: bool,
 }
 
 impl Default for TeamPolicy {
@@ -591,6 +595,7 @@ impl Default for TeamPolicy {
                 .iter()
                 .map(|t| (*t, crate::records::retention::default_years(*t)))
                 .collect(),
+            shared_caseload: false,
         }
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use eropaf_core::model::{Case, CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
+use eropaf_core::model::{
+    AssignmentRole, Case, CaseType, LifeDomain, NewVisit, Observation, Resident, Score,
+};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::roster::Role;
 use eropaf_core::{Eropaf, Error, Invitation, Unlock};
@@ -83,6 +85,13 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
         .nl()?;
     let report = sync(&mut sanne, &transport)?;
     outln!("Sanne legt het eerste bezoek vast en synchroniseert: {} verstuurd.", report.pushed);
+    sync(&mut marieke, &transport)?;
+    marieke.assign(&aisha, "Daan", AssignmentRole::Backup, None).nl()?;
+    sync(&mut marieke, &transport)?;
+    outln!(
+        "Marieke zet Daan als achtervang op de casus. Alleen Sanne, Daan en de leidinggevenden \
+         krijgen de sleutel van deze casus; andere collega's kunnen hem niet openen."
+    );
     let report = sync(&mut daan, &transport)?;
     outln!(
         "Daan synchroniseert: {} opgehaald; de casus staat nu ook op zijn telefoon.",

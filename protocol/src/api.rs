@@ -74,6 +74,8 @@ pub mod routes {
     pub const KEY_PACKAGES: &str = "/v1/teams/{team}/key-packages";
     pub const ENVELOPES: &str = "/v1/teams/{team}/envelopes";
     pub const ERASE: &str = "/v1/teams/{team}/erase";
+    /// A revoked device reports that it wiped itself; supervisors read the reports.
+    pub const WIPED: &str = "/v1/teams/{team}/wiped";
 
     /// `route` for team `team` (ids are hex: nothing to escape).
     pub fn path(route: &str, team: &str) -> String {

@@ -136,10 +136,34 @@ pub struct Team {
 }
 
 impl Team {
+    /// `enrol_need_to_know`, then the supervisor sets the team's policy to a shared caseload
+    /// (every member reads every case) and everyone syncs: the setting of the scenarios that
+    /// are about something else than who may read a case (merging, authority, faults).
+    pub fn enrol(
+        transport: &dyn Transport,
+        relay_url: &str,
+        registration_code: &str,
+        workers: usize,
+        tempdir: fn() -> tempfile::TempDir,
+    ) -> Team {
+        let mut team =
+            Team::enrol_need_to_know(transport, relay_url, registration_code, workers, tempdir);
+        let policy = eropaf_core::model::TeamPolicy {
+            shared_caseload: true,
+            ..team.supervisor.policy().expect("policy")
+        };
+        team.supervisor.set_policy(&policy).expect("shared caseload");
+        for device in team.devices_mut() {
+            device.sync(transport, &mut |_| {}).expect("sync after the policy");
+        }
+        team
+    }
+
     /// Enrols `workers` workers as a person would (invitation, join, the supervisor's sync
     /// lists them, the supervisor admits each after comparing safety codes, the worker's sync
-    /// completes), with stores in directories from `tempdir`.
-    pub fn enrol(
+    /// completes), with stores in directories from `tempdir`. The team keeps the default
+    /// policy: a case is read by its assigned members and the supervisors only.
+    pub fn enrol_need_to_know(
         transport: &dyn Transport,
         relay_url: &str,
         registration_code: &str,

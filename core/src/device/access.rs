@@ -132,6 +132,18 @@ impl Device {
         })
     }
 
+    /// Takes the team's caseload policy from the team document into the team state.
+    pub(crate) fn refresh_caseload_policy(&mut self) -> Result<()> {
+        if self.team.is_none() {
+            return Ok(());
+        }
+        let shared = self.team_doc()?.policy()?.shared_caseload;
+        if let Some(team) = &mut self.team {
+            team.shared_caseload = shared;
+        }
+        Ok(())
+    }
+
     /// The name of an active member of the team, as the roster shows it.
     fn active_member(&self, member: &str) -> Result<String> {
         let wanted = fold(member.trim());

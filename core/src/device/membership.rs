@@ -114,7 +114,7 @@ impl Device {
         tx.commit()?;
         let mut epoch_keys = BTreeMap::new();
         epoch_keys.insert(epoch_key.epoch, epoch_key);
-        self.team = Some(TeamState { settings, roster, epoch_keys });
+        self.team = Some(TeamState { settings, roster, epoch_keys, shared_caseload: false });
         self.publish_existing_cases()?;
         self.team_info()?.ok_or_else(|| Error::Storage("team not stored".into()))
     }
@@ -230,7 +230,12 @@ impl Device {
         tx.put_meta("team_registered", b"1")?;
         tx.delete_meta(META_PENDING_JOIN)?;
         tx.commit()?;
-        self.team = Some(TeamState { settings, roster, epoch_keys: BTreeMap::new() });
+        self.team = Some(TeamState {
+            settings,
+            roster,
+            epoch_keys: BTreeMap::new(),
+            shared_caseload: false,
+        });
         Ok(true)
     }
 
@@ -361,12 +366,22 @@ impl Device {
         tx.put_meta(META_PENDING_JOINERS, &json)?;
         tx.commit()?;
         team.roster = roster;
-        Ok(Member {
+        let member = Member {
             member: team.shown(&card.member),
             device_id: card.device_id,
             role: card.role,
             revoked: false,
-        })
+        };
+        // The newcomer's case keys (what it may read: every case for a supervisor, its
+        // member's cases for a worker) are granted and sent now, after taking in what the
+        // relay holds, so its first sync reads them. A sync that fails here leaves the grants
+        // to the next one; the admission stands either way.
+        if let Err(e) = self.sync(transport, &mut |_| {}) {
+            if e.is_storage_failure() || e.is_corrupt() {
+                return Err(e);
+            }
+        }
+        Ok(member)
     }
 
     /// Brings this device's roster up to the relay's newest: a roster entry appended to an

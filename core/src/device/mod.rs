@@ -112,6 +112,7 @@ impl Device {
         let team = TeamState::load(&store)?;
         let mut eropaf =
             Device { store, identity, device_name, actor, cache: HashMap::new(), agreement, team };
+        eropaf.refresh_caseload_policy()?;
         // A sync cut off before it read back the cases it changed leaves their list summaries
         // behind; the list must not show them so until the next sync.
         eropaf.refresh_stale_summaries(&mut SyncReport::default())?;

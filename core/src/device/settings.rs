@@ -21,7 +21,10 @@ impl Device {
 
     pub fn set_policy(&mut self, policy: &TeamPolicy) -> Result<()> {
         self.require_supervisor("het teambeleid aanpassen")?;
-        self.write_team_doc(|doc| doc.set_policy(policy))
+        self.write_team_doc(|doc| doc.set_policy(policy))?;
+        self.refresh_caseload_policy()?;
+        // Who reads which case may have changed for every case.
+        self.settle_access(&[], &mut crate::sync::report::SyncReport::default())
     }
 
     pub fn framework_source(&self, id: &str, version: u32) -> Result<String> {

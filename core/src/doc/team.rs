@@ -166,6 +166,9 @@ impl TeamDoc {
             if let Some(v) = self.uint(&map, "budget_cents")? {
                 policy.budget_cents = v;
             }
+            if let Some(v) = self.uint(&map, "shared_caseload")? {
+                policy.shared_caseload = v == 1;
+            }
             for case_type in CaseType::ALL {
                 let key = format!("retention_years/{}", case_type.key());
                 if let Some(years) = self.uint(&map, &key)? {
@@ -195,6 +198,9 @@ impl TeamDoc {
         }
         if current.budget_cents != policy.budget_cents {
             self.doc.put(&map, "budget_cents", policy.budget_cents)?;
+        }
+        if current.shared_caseload != policy.shared_caseload {
+            self.doc.put(&map, "shared_caseload", u64::from(policy.shared_caseload))?;
         }
         for (case_type, years) in &policy.retention_years {
             if current.retention_years.get(case_type) != Some(years) {

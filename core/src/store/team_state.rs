@@ -439,6 +439,26 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// How many envelopes of the document wait for what they need.
+    pub fn pending_count(&self, doc_id: &str) -> Result<u64> {
+        let count: i64 = self
+            .tx
+            .prepare_cached("SELECT COUNT(*) FROM pending_envelopes WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| r.get(0))?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    /// Every envelope of the document that waited could be read after all (its key came
+    /// later, as a grant does to a new reader): the device may snapshot it again.
+    pub fn mark_readable_again(&self, doc_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE doc_sync SET since_snapshot = 0 WHERE doc_id = ?1 AND since_snapshot < 0",
+            )?
+            .execute([doc_id])?;
+        Ok(())
+    }
+
     /// Makes every document this device can read due for a snapshot at its next sync.
     pub fn snapshot_all_again(&self, threshold: u32) -> Result<()> {
         self.tx

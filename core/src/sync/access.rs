@@ -13,9 +13,10 @@ use crate::sync::report::SyncReport;
 use crate::team::roster::Role;
 use crate::Result;
 
-/// When this device last settled access for every case: the roster head and the day. A new
-/// roster (a device added, revoked) or a new day (access granted for a period ends) settles
-/// every case again; otherwise only those the sync touched.
+/// When this device last settled access for every case: the roster head, the day and the
+/// caseload policy. A new roster (a device added, revoked), a new day (access granted for a
+/// period ends) or another policy settles every case again; otherwise only those the sync
+/// touched.
 const META_SETTLED: &str = "access_settled";
 
 impl Device {
@@ -26,7 +27,12 @@ impl Device {
         report: &mut SyncReport,
     ) -> Result<()> {
         let Some(team) = &self.team else { return Ok(()) };
-        let mark = format!("{}/{}", team.roster.head(), Utc::now().date_naive());
+        let mark = format!(
+            "{}/{}/{}",
+            team.roster.head(),
+            Utc::now().date_naive(),
+            if team.shared_caseload { "shared" } else { "need-to-know" }
+        );
         let everything = self.store.meta(META_SETTLED)?.as_deref() != Some(mark.as_bytes());
         let mut docs: BTreeSet<String> = if everything {
             let mut all: BTreeSet<String> =
@@ -59,11 +65,27 @@ impl Device {
                 continue;
             }
             let others: BTreeSet<String> = readers.into_iter().filter(|r| *r != me).collect();
-            if let Some((_, minted_for)) = tx.own_case_key(doc_id, team.roster.epoch())? {
+            if let Some((own, minted_for)) = tx.own_case_key(doc_id, team.roster.epoch())? {
                 let granted: BTreeSet<String> =
                     minted_for.into_iter().filter(|r| *r != me).collect();
-                if granted != others {
+                if !granted.is_subset(&others) {
+                    // Someone lost access: what this device writes next is under a new key.
                     tx.retire_own_case_keys(doc_id)?;
+                } else if granted != others {
+                    // Readers were added: they get this device's key for writing at once.
+                    let added: Vec<String> = others.difference(&granted).cloned().collect();
+                    team.grant(
+                        &tx,
+                        &self.identity,
+                        doc_id,
+                        own.version,
+                        own.epoch,
+                        &own.key,
+                        &added,
+                    )?;
+                    let mut readers: Vec<String> = others.iter().cloned().collect();
+                    readers.push(me.clone());
+                    tx.put_own_case_key(doc_id, own.version, own.epoch, &own.key, &readers)?;
                 }
             }
             if supervisor {

@@ -53,6 +53,7 @@ impl Device {
         self.push_outbox(transport, &team_id, &mut report, progress)?;
         self.pull_envelopes(transport, &team_id, &mut report, progress)?;
         self.check_roster_claims(transport, &team_id, &mut report)?;
+        self.refresh_caseload_policy()?;
         let touched: Vec<String> =
             report.changed_cases.iter().chain(&report.keys_received).cloned().collect();
         self.settle_access(&touched, &mut report)?;
@@ -456,10 +457,19 @@ impl Device {
         inbox.retry_pending(&tx, report)?;
         for (doc_id, readable) in &seen {
             if tx.doc_state(doc_id)?.is_some() {
-                tx.count_relay_envelope(doc_id, *readable)?;
+                // One that waited and was taken in by the retry (its key came later in the
+                // page) was read after all.
+                let readable = *readable || tx.pending_count(doc_id)? == 0;
+                tx.count_relay_envelope(doc_id, readable)?;
             }
             // The store's copy moved on; the cached one would only be dropped later.
             self.cache.remove(doc_id);
+        }
+        // A key granted later (to a new reader) makes what waited in earlier pages readable.
+        for doc_id in &report.keys_received {
+            if tx.doc_state(doc_id)?.is_some() && tx.pending_count(doc_id)? == 0 {
+                tx.mark_readable_again(doc_id)?;
+            }
         }
         tx.put_meta(META_CURSOR, &cursor.to_be_bytes())?;
         tx.commit()

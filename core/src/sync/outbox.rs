@@ -52,6 +52,8 @@ pub(crate) struct TeamState {
     pub settings: TeamSettings,
     pub roster: Roster,
     pub epoch_keys: BTreeMap<u32, EpochKey>,
+    /// The team's policy says every member reads every case (`TeamPolicy::shared_caseload`).
+    pub shared_caseload: bool,
 }
 
 impl TeamState {
@@ -73,7 +75,7 @@ impl TeamState {
             .into_iter()
             .map(|(epoch, key)| Ok((epoch, EpochKey::from_bytes(epoch, &key)?)))
             .collect::<Result<_>>()?;
-        Ok(Some(TeamState { settings, roster, epoch_keys }))
+        Ok(Some(TeamState { settings, roster, epoch_keys, shared_caseload: false }))
     }
 
     /// The team's names key, when it has one.
@@ -151,7 +153,7 @@ impl TeamState {
     ) -> BTreeSet<String> {
         let active = self.roster.active_devices();
         let mut readers = BTreeSet::new();
-        if doc_id == self.settings.team_id {
+        if doc_id == self.settings.team_id || self.shared_caseload {
             readers.extend(active.iter().map(|d| d.card.device_id.clone()));
             return readers;
         }

@@ -6,3 +6,4 @@ pub mod grant;
 pub mod invitation;
 pub mod names;
 pub mod roster;
+pub mod wipe;
