@@ -14,7 +14,7 @@ use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::epoch::EpochKey;
 use eropaf_core::team::grant::{CaseKeyGrant, GrantScope};
 use eropaf_core::Eropaf;
-use eropaf_tests::{fast_tempdir, open_store, relay_db, Team, TestRelay};
+use eropaf_tests::{device_identity, fast_tempdir, open_store, relay_db, Team, TestRelay};
 
 fn sync(device: &mut Eropaf, http: &HttpTransport) -> eropaf_core::SyncReport {
     device.sync(http, &mut |_| {}).unwrap()
@@ -56,6 +56,7 @@ fn keys_an_insider_gets(
     doc_id: &str,
     kept: &[SecretKey],
 ) -> Vec<SecretKey> {
+    let me = device_identity(dir, store_key).id().to_hex();
     let store = open_store(dir, store_key);
     let mut keys: Vec<SecretKey> = kept.to_vec();
     keys.extend(store.case_keys(doc_id).unwrap().into_iter().map(|k| k.key));
@@ -84,8 +85,8 @@ fn keys_an_insider_gets(
         let scope = GrantScope { team_id, doc_id, version };
         for grant in payload["grants"].as_array().into_iter().flatten() {
             let grant: CaseKeyGrant = serde_json::from_value(grant.clone()).unwrap();
-            // Every grant tried, whoever it names: the recipient is only a label.
-            for recipient in [grant.recipient.clone()] {
+            // Every grant tried, as sealed and relabelled as hers: the label proves nothing.
+            for recipient in [grant.recipient.clone(), me.clone()] {
                 let relabelled = CaseKeyGrant { recipient, ..grant.clone() };
                 if let Ok(key) = relabelled.open(scope, &agreement) {
                     keys.push(key);
@@ -226,12 +227,12 @@ fn a_handover_moves_the_history_and_the_old_holder_forgets_and_reads_nothing_aft
     team.workers[0].record_visit(&case, &visit("Nog niet verstuurd")).unwrap();
 
     let handed = team.supervisor.handover("Werker 0", "Werker 1", &[]).unwrap();
-    assert_eq!(handed, [case.clone()]);
+    assert_eq!(handed, std::slice::from_ref(&case));
     sync(&mut team.supervisor, &http);
     let handover_at = last_seq(&relay, &team.team_id);
 
     let report = sync(&mut team.workers[0], &http);
-    assert_eq!(report.forgotten_cases, [case.clone()], "{report:?}");
+    assert_eq!(report.forgotten_cases, std::slice::from_ref(&case), "{report:?}");
     assert!(team.workers[0].cases().unwrap().is_empty(), "the old holder's copy is gone");
     assert!(open_store(team.dirs[1].path(), &team.key).case_keys(&case).unwrap().is_empty());
 
@@ -261,4 +262,52 @@ fn a_handover_moves_the_history_and_the_old_holder_forgets_and_reads_nothing_aft
         envelopes_opened(&relay, &team.team_id, &case, handover_at, &keys, &old_holder);
     assert!(total >= 2, "writes after the handover are at the relay");
     assert_eq!(opened, 0, "the old holder opened {opened} of {total} later envelopes");
+}
+
+#[test]
+fn a_revoked_phone_wipes_itself_at_its_next_sync_and_its_supervisor_sees_when() {
+    let (_relay_dir, _relay, http, mut team) = setup(1);
+    let case = team.workers[0].new_case(&Resident::named("Willem Bakker"), None).unwrap();
+    team.workers[0].record_visit(&case, &visit("Schuldhulp aangevraagd")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    let lost = team.workers[0].device_id().to_hex();
+    team.supervisor.revoke(&http, &lost).unwrap();
+
+    // The phone is found by someone who can unlock it, and goes online.
+    let report = sync(&mut team.workers[0], &http);
+    let wiped_at = report.wiped_at.expect("the revoked phone wiped itself");
+    assert!(team.workers[0].cases().unwrap().is_empty());
+    assert!(team.workers[0].case(&case).is_err());
+    assert_eq!(team.workers[0].wiped_at().unwrap(), Some(wiped_at));
+
+    // With the store key in hand: no case, no summary, no key of any kind, nothing queued.
+    let dir = team.dirs[1].path();
+    let store = open_store(dir, &team.key);
+    assert!(store.case_summaries().unwrap().is_empty());
+    assert!(store.case_keys(&case).unwrap().is_empty());
+    assert!(store.epoch_keys().unwrap().is_empty());
+    assert!(store.outbox(100).unwrap().is_empty());
+    assert!(store.meta("device_agreement_key").unwrap().is_none(), "grants would open with it");
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.join(eropaf_core::DB_FILE)).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|name: &String| !name.starts_with("sqlite_"))
+        .collect();
+    for table in tables {
+        let rows: i64 =
+            conn.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 0, "table {table} still holds rows");
+    }
+
+    // Its supervisor sees when, from a report the phone signed.
+    sync(&mut team.supervisor, &http);
+    let member = team.supervisor.members().into_iter().find(|m| m.device_id == lost).unwrap();
+    assert!(member.revoked);
+    assert_eq!(member.wiped_at, Some(wiped_at));
 }

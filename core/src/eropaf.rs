@@ -266,6 +266,11 @@ impl Eropaf {
         self.device.admit(transport, device_id, typed_code)
     }
 
+    /// When this device, revoked from its team, wiped itself; `None` if it never did.
+    pub fn wiped_at(&self) -> Result<Option<DateTime<Utc>>> {
+        self.device.wiped_at()
+    }
+
     /// A supervisor revokes a lost or retired device: the relay refuses it from now on, and a
     /// new epoch starts whose key reaches every other active device but not this one.
     pub fn revoke(&mut self, transport: &dyn Transport, device_id: &str) -> Result<()> {

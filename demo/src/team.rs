@@ -137,6 +137,13 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
     heading("17. Sanne gaat weer langs");
     sync(&mut sanne, &transport)?;
     outln!("Sanne synchroniseert en krijgt de sleutel van tijdvak {epoch}.");
+    let sannes: Vec<String> = sanne.cases().nl()?.into_iter().map(|c| c.resident.name).collect();
+    outln!(
+        "Op Sannes telefoon staan alleen haar eigen casussen: {}. Willems casus is van Daan: \
+         die kan haar telefoon niet openen.",
+        sannes.join(", ")
+    );
+    expect(!sannes.iter().any(|n| n.contains("Willem")), "Sanne ziet een casus van Daan")?;
     sanne.record_visit(&aisha, &visit(at(2026, 11, 17, 9), "Thuis", AFTER_REVOCATION)).nl()?;
     let report = sync(&mut sanne, &transport)?;
     outln!("Sanne legt het bezoek vast: {AFTER_REVOCATION}");
@@ -145,19 +152,23 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
     let on_marieke = marieke.case(&aisha).nl()?;
     outln!("Op Mariekes apparaat: {} bezoeken.", on_marieke.visits.len());
 
-    heading("18. Daans telefoon probeert te synchroniseren");
-    match daan.sync(&transport, &mut |_| {}) {
-        Ok(_) => return Err("de relay liet de ingetrokken telefoon van Daan toe".into()),
-        Err(e) => outln!("Geweigerd: {}", describe_relay(&e)),
-    }
-    let on_daan = daan.case(&aisha).nl()?;
-    let has_new = on_daan.visits.iter().any(|v| v.note == AFTER_REVOCATION);
+    heading("18. Daans telefoon komt weer online en wist zichzelf");
+    let report = daan.sync(&transport, &mut |_| {}).map_err(|e| describe_relay(&e))?;
+    let Some(wiped_at) = report.wiped_at else {
+        return Err("de ingetrokken telefoon van Daan wiste zichzelf niet".into());
+    };
     outln!(
-        "Op Daans telefoon: {} bezoeken; het bezoek van na de intrekking staat er {}.",
-        on_daan.visits.len(),
-        if has_new { "wél op" } else { "niet op" }
+        "De relay laat de ingetrokken telefoon alleen de ondertekende teamlijst zien. Daarin \
+         staat dat hij is ingetrokken: om {} wist hij zichzelf (casussen, sleutels, wachtrij) \
+         en meldt dat, ondertekend.",
+        local(wiped_at).format("%H:%M")
     );
-    expect(!has_new, "de ingetrokken telefoon heeft het nieuwe bezoek")?;
+    let left = daan.cases().nl()?.len();
+    outln!("Op Daans telefoon: {left} casussen.");
+    expect(left == 0 && daan.case(&aisha).is_err(), "de ingetrokken telefoon heeft nog casussen")?;
+    sync(&mut marieke, &transport)?;
+    outln!("Marieke ziet op haar teamlijst:");
+    print::members(&marieke.members(), &marieke.device_id().to_hex());
 
     heading("19. Niets leesbaars bij de relay");
     let markers = ["Aïsha", "Jongerenloket", "betalingsregeling", "Samir", "bakkerij", "Akkoord"];

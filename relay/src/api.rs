@@ -13,10 +13,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use eropaf_protocol::envelope::{Envelope, EnvelopeKind};
 use eropaf_protocol::team::roster::{DeviceCard, Role, Roster, RosterEntry};
+use eropaf_protocol::team::wipe::WipeReport;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{authenticate, Caller, SignedRequest};
+use crate::auth::{authenticate, Admit, Caller, SignedRequest};
 use crate::error::{ErrorCode, RelayError, Result};
 use crate::signing::verify_join;
 use crate::storage::{
@@ -92,6 +93,7 @@ pub fn router(state: RelayState) -> Router {
         .route(routes::KEY_PACKAGES, get(get_key_packages).post(post_key_packages))
         .route(routes::ENVELOPES, get(get_envelopes).post(post_envelopes))
         .route(routes::ERASE, post(post_erase))
+        .route(routes::WIPED, get(get_wipe_reports).post(post_wipe_report))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
@@ -186,9 +188,24 @@ fn check_team_path(team: &str) -> Result<()> {
     hex_id::<16>("The team id", team).map(|_| ()).map_err(|_| team_not_found())
 }
 
-/// Reads the body, then (on the blocking pool) loads the roster, authenticates the caller and
-/// runs `f`.
+/// Reads the body, then (on the blocking pool) loads the roster, authenticates the caller (an
+/// active device) and runs `f`.
 async fn signed<T, F>(state: RelayState, team: String, request: Request, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&RelayState, &str, &Roster, Caller, &[u8]) -> Result<T> + Send + 'static,
+{
+    signed_admitting(state, team, request, Admit::Active, f).await
+}
+
+/// `signed`, letting in the devices `admit` says.
+async fn signed_admitting<T, F>(
+    state: RelayState,
+    team: String,
+    request: Request,
+    admit: Admit,
+    f: F,
+) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&RelayState, &str, &Roster, Caller, &[u8]) -> Result<T> + Send + 'static,
@@ -206,7 +223,7 @@ where
             headers: &parts.headers,
             body: &body,
         };
-        let caller = authenticate(state.storage.as_ref(), &roster, &request, now_millis())?;
+        let caller = authenticate(state.storage.as_ref(), &roster, &request, now_millis(), admit)?;
         f(&state, &team, &roster, caller, &body)
     })
     .await
@@ -266,7 +283,8 @@ async fn get_roster(
     request: Request,
 ) -> Reply {
     let query = request.uri().query().map(str::to_owned);
-    signed(state, team, request, move |_, team, roster, _, _| {
+    // A revoked device reads the roster too: that is how a lost phone learns it must wipe.
+    signed_admitting(state, team, request, Admit::AlsoRevoked, move |_, team, roster, _, _| {
         let from = query_number(query.as_deref(), "from")?.unwrap_or(0);
         let entries: Vec<&RosterEntry> =
             roster.entries().iter().filter(|e| e.index >= from).collect();
@@ -741,6 +759,60 @@ async fn post_erase(
         }
         let seq = state.storage.erase_doc(team, &doc_id, &device, &signature)?;
         ok(json!({ "doc_id": erase.doc_id, "server_seq": seq }))
+    })
+    .await
+}
+
+// ---- a revoked device that wiped itself ----
+
+/// A revoked device's signed word that it wiped itself; kept for the supervisors, once per
+/// device. Only a device that is revoked reports, and only for itself.
+async fn post_wipe_report(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed_admitting(
+        state,
+        team,
+        request,
+        Admit::AlsoRevoked,
+        |state, team, roster, caller, body| {
+            let report: WipeReport = parse_json(body)?;
+            if report.device_id != caller.device || roster.is_active(&caller.device) {
+                return Err(RelayError::forbidden(
+                    ErrorCode::NotRevoked,
+                    "Only a revoked device reports that it wiped itself, and only for itself.",
+                ));
+            }
+            if !report.check(roster) {
+                return Err(RelayError::bad_request(
+                    ErrorCode::BadWipeReport,
+                    "The wipe report is not signed by the device it names.",
+                ));
+            }
+            let json = serde_json::to_string(&report).map_err(RelayError::storage)?;
+            state.storage.put_wipe_report(team, &report.device_id, &json)?;
+            ok(json!({ "device_id": report.device_id }))
+        },
+    )
+    .await
+}
+
+async fn get_wipe_reports(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, _, caller, _| {
+        caller.require_supervisor()?;
+        let reports: Vec<Value> = state
+            .storage
+            .wipe_reports(team)?
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect();
+        ok(json!({ "reports": reports }))
     })
     .await
 }

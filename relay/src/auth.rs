@@ -51,14 +51,26 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
     })
 }
 
+/// Who a route lets in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Active member devices only: every route but two.
+    Active,
+    /// A revoked device too: it may read the roster (to learn it was revoked, and wipe
+    /// itself) and report that it wiped itself. Nothing else.
+    AlsoRevoked,
+}
+
 /// Checks the request against `roster` and records its signature as seen. Order: malformed
-/// or stale (401), unknown device (401), bad signature (401), revoked (403), replay (409).
-/// A replay is checked last so only a valid signature is ever recorded.
+/// or stale (401), unknown device (401), bad signature (401), revoked (403, unless `admit`
+/// lets it in), replay (409). A replay is checked last so only a valid signature is ever
+/// recorded.
 pub fn authenticate(
     storage: &dyn Storage,
     roster: &Roster,
     request: &SignedRequest<'_>,
     now_millis: i64,
+    admit: Admit,
 ) -> Result<Caller> {
     let device = header(request.headers, HEADER_DEVICE)?;
     let timestamp_text = header(request.headers, HEADER_TIMESTAMP)?;
@@ -93,7 +105,7 @@ pub fn authenticate(
             "The request signature does not match the device's key.",
         )
     })?;
-    if !roster.is_active(device) {
+    if !roster.is_active(device) && admit == Admit::Active {
         return Err(RelayError::forbidden(
             ErrorCode::RevokedDevice,
             "This device has been revoked from the team.",

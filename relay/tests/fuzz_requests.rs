@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use eropaf_protocol::crypto::{AgreementKey, DeviceIdentity};
 use eropaf_protocol::team::roster::{DeviceCard, Role, Roster};
-use eropaf_relay::auth::{authenticate, SignedRequest};
+use eropaf_relay::auth::{authenticate, Admit, SignedRequest};
 use eropaf_relay::{sign_request, SqliteStorage};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -71,7 +71,7 @@ fn fuzz_request_parse() {
             let untouched = path_and_query == path
                 && body.is_empty()
                 && valid.iter().all(|(n, v)| headers.get(n).is_some_and(|h| h == v.as_str()));
-            if authenticate(&storage, &roster, &request, now).is_ok() {
+            if authenticate(&storage, &roster, &request, now, Admit::AlsoRevoked).is_ok() {
                 prop_assert!(
                     untouched,
                     "a changed request was accepted: {request_debug:?}",

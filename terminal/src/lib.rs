@@ -150,8 +150,13 @@ pub fn members(members: &[Member], this_device: &str) {
         if m.device_id == this_device {
             notes.push("dit apparaat");
         }
+        let wiped;
         if m.revoked {
             notes.push("ingetrokken");
+        }
+        if let Some(at) = m.wiped_at {
+            wiped = format!("gewist om {}", local(at).format("%H:%M"));
+            notes.push(&wiped);
         }
         let notes =
             if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
@@ -161,6 +166,14 @@ pub fn members(members: &[Member], this_device: &str) {
 
 /// What a sync moved, for people. `names` maps case ids to residents' names.
 pub fn sync_report(report: &SyncReport, names: &HashMap<String, String>) {
+    if let Some(at) = report.wiped_at {
+        outln!(
+            "Dit apparaat is uit het team ingetrokken en heeft zichzelf gewist om {}: \
+             casussen, sleutels en wachtrij zijn weg.",
+            local(at).format("%H:%M")
+        );
+        return;
+    }
     if report.waiting_for_approval {
         outln!(
             "Nog niet toegelaten: een leidinggevende moet eerst synchroniseren (`eropaf sync`) \
@@ -187,6 +200,13 @@ pub fn sync_report(report: &SyncReport, names: &HashMap<String, String>) {
             let name = names.get(id).map(String::as_str).unwrap_or("(gewist)");
             outln!("  {}  {name}", short(id));
         }
+    }
+    if !report.forgotten_cases.is_empty() {
+        outln!(
+            "{} casus(sen) van dit apparaat verwijderd: overgedragen of niet meer toegewezen. \
+             Eigen werk erin was al verstuurd.",
+            report.forgotten_cases.len()
+        );
     }
     if report.unreadable > 0 {
         outln!(

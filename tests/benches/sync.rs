@@ -36,6 +36,7 @@ use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
 use eropaf_core::team::epoch::KeyPackage;
 use eropaf_core::team::roster::{DeviceCard, Role, RosterEntry};
+use eropaf_core::team::wipe::WipeReport;
 use eropaf_core::{Eropaf, Invitation, SyncProgress, SyncReport};
 use eropaf_tests::{create_device, new_key, TestRelay};
 
@@ -713,6 +714,23 @@ impl Transport for Timed<'_> {
         doc_id: &str,
     ) -> eropaf_core::Result<()> {
         self.time(|t| t.erase(signer, team_id, doc_id))
+    }
+
+    fn report_wiped(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        report: &WipeReport,
+    ) -> eropaf_core::Result<()> {
+        self.time(|t| t.report_wiped(signer, team_id, report))
+    }
+
+    fn wipe_reports(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+    ) -> eropaf_core::Result<Vec<WipeReport>> {
+        self.time(|t| t.wipe_reports(signer, team_id))
     }
 }
 

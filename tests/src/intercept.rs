@@ -6,6 +6,7 @@ use eropaf_core::crypto::DeviceIdentity;
 use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
 use eropaf_core::team::epoch::KeyPackage;
 use eropaf_core::team::roster::{DeviceCard, RosterEntry};
+use eropaf_core::team::wipe::WipeReport;
 use eropaf_core::Result;
 
 /// The calls of a `Transport`, each passed through to `inner` unless overridden.
@@ -103,6 +104,23 @@ pub trait Intercept {
     fn erase(&self, inner: &dyn Transport, s: &DeviceIdentity, t: &str, doc: &str) -> Result<()> {
         inner.erase(s, t, doc)
     }
+    fn report_wiped(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        report: &WipeReport,
+    ) -> Result<()> {
+        inner.report_wiped(s, t, report)
+    }
+    fn wipe_reports(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+    ) -> Result<Vec<WipeReport>> {
+        inner.wipe_reports(s, t)
+    }
 }
 
 /// A real transport with some of its calls changed by `hooks`.
@@ -151,5 +169,11 @@ impl<I: Intercept> Transport for Intercepted<'_, I> {
     }
     fn erase(&self, s: &DeviceIdentity, t: &str, doc: &str) -> Result<()> {
         self.hooks.erase(self.inner, s, t, doc)
+    }
+    fn report_wiped(&self, s: &DeviceIdentity, t: &str, report: &WipeReport) -> Result<()> {
+        self.hooks.report_wiped(self.inner, s, t, report)
+    }
+    fn wipe_reports(&self, s: &DeviceIdentity, t: &str) -> Result<Vec<WipeReport>> {
+        self.hooks.wipe_reports(self.inner, s, t)
     }
 }

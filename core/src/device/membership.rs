@@ -31,6 +31,8 @@ pub struct Member {
     pub member: String,
     pub role: Role,
     pub revoked: bool,
+    /// When the revoked device reported that it wiped itself (checked against the roster).
+    pub wiped_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What a caller sees of the team.
@@ -371,6 +373,7 @@ impl Device {
             device_id: card.device_id,
             role: card.role,
             revoked: false,
+            wiped_at: None,
         };
         // The newcomer's case keys (what it may read: every case for a supervisor, its
         // member's cases for a worker) are granted and sent now, after taking in what the
@@ -483,6 +486,8 @@ impl Device {
 
     pub fn members(&self) -> Vec<Member> {
         let Some(team) = &self.team else { return Vec::new() };
+        // A damaged list of reports shows no wipes rather than no members.
+        let wiped = self.wipe_reports().unwrap_or_default();
         team.roster
             .entries()
             .iter()
@@ -497,6 +502,10 @@ impl Device {
                 member: team.shown(&card.member),
                 role: card.role,
                 revoked: !team.roster.is_active(&card.device_id),
+                wiped_at: wiped
+                    .iter()
+                    .find(|r| r.device_id == card.device_id)
+                    .and_then(|r| chrono::DateTime::from_timestamp_millis(r.wiped_at)),
             })
             .collect()
     }

@@ -30,9 +30,9 @@ use crate::store::{DocKind, Store, Unlock, TEAM_DOC_ID};
 use crate::sync::outbox::TeamState;
 use crate::{Error, Result};
 
-const META_IDENTITY: &str = "device_identity";
+pub(crate) const META_IDENTITY: &str = "device_identity";
 const META_AGREEMENT: &str = "device_agreement_key";
-const META_DEVICE_NAME: &str = "device_name";
+pub(crate) const META_DEVICE_NAME: &str = "device_name";
 /// The team document's id in the local store (at the relay it travels under the team id).
 /// Enough for a worker's day of cases; a phone has little memory to spare.
 const CACHE_LIMIT: usize = 64;

@@ -287,6 +287,34 @@ impl StoreTx<'_> {
         self.put_meta_clear(key, &sealed)
     }
 
+    /// A revoked device wipes itself: every row of every table goes (case documents and
+    /// summaries, case and epoch keys, the roster, the outbox, pending envelopes, caches),
+    /// and of the settings only `keep` stays, with what opens the store. Shredded at commit
+    /// (`commit`: secure_delete and a truncated WAL).
+    pub fn wipe_all_but(&self, keep: &[&str]) -> Result<()> {
+        self.erasing();
+        let tables: Vec<String> = self
+            .tx
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for table in tables.iter().filter(|t| *t != "meta") {
+            // Names from the schema itself, not from input.
+            self.tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
+        }
+        let mut kept: Vec<&str> = vec![META_PASSPHRASE, META_KEY_CHECK];
+        kept.extend_from_slice(keep);
+        let mut stmt = self.tx.prepare("SELECT key FROM meta")?;
+        let keys: Vec<String> =
+            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        for key in keys.iter().filter(|k| !kept.contains(&k.as_str())) {
+            self.tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        }
+        Ok(())
+    }
+
     fn put_meta_clear(&self, key: &str, value: &[u8]) -> Result<()> {
         let sql = "INSERT INTO meta (key, value) VALUES (?1, ?2)
                    ON CONFLICT (key) DO UPDATE SET value = excluded.value";

@@ -36,6 +36,8 @@ impl Device {
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
         let mut report = SyncReport::default();
+        // A device that wiped itself has one thing left to do: say so.
+        self.deliver_wipe_report(transport)?;
         // Cases a cut-off sync left with an old summary.
         self.refresh_stale_summaries(&mut report)?;
         progress(SyncProgress::Roster);
@@ -46,7 +48,11 @@ impl Device {
         let team_id = self.team_id()?;
         self.register_if_founder(transport)?;
         self.pull_roster(transport, &team_id, &mut report)?;
+        if self.wipe_if_revoked(transport, &team_id, &mut report)? {
+            return Ok(report);
+        }
         report.waiting_joiners = self.refresh_join_requests(transport)?;
+        self.refresh_wipe_reports(transport, &team_id)?;
         self.pull_key_packages(transport, &team_id, &mut report)?;
         self.publish_existing_cases()?;
         self.reseal_outbox_for_new_epoch()?;

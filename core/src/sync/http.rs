@@ -20,6 +20,7 @@ use super::transport::{JoinRequest, PullPage, Pulled, Transport};
 use crate::crypto::DeviceIdentity;
 use crate::team::epoch::KeyPackage;
 use crate::team::roster::{DeviceCard, RosterEntry};
+use crate::team::wipe::WipeReport;
 use crate::{Error, Result};
 
 pub struct HttpTransport {
@@ -329,5 +330,22 @@ impl Transport for HttpTransport {
         let answer =
             self.send(Some(signer), "GET", &routes::path(routes::JOIN_REQUESTS, team_id), None)?;
         field(&answer, "join_requests")
+    }
+
+    fn report_wiped(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        report: &WipeReport,
+    ) -> Result<()> {
+        let body = serde_json::to_value(report).map_err(|e| Error::Storage(e.to_string()))?;
+        self.send(Some(signer), "POST", &routes::path(routes::WIPED, team_id), Some(&body))
+            .map(|_| ())
+    }
+
+    fn wipe_reports(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<WipeReport>> {
+        let answer = self.send(Some(signer), "GET", &routes::path(routes::WIPED, team_id), None)?;
+        let list: Vec<Value> = field(&answer, "reports")?;
+        Ok(list.into_iter().filter_map(|r| serde_json::from_value(r).ok()).collect())
     }
 }

@@ -1,5 +1,5 @@
 //! Sync: the order of a sync's steps (`engine`), what a device sends (`outbox`), takes in
-//! (`inbox`) and reports (`report`), who may read each case afterwards (`access`), the envelope payload checks, the transport to the relay
+//! (`inbox`) and reports (`report`), who may read each case afterwards (`access`), a revoked device wiping itself (`wipe`), the envelope payload checks, the transport to the relay
 //! and the limits on what is received.
 
 pub(crate) mod access;
@@ -12,3 +12,4 @@ pub(crate) mod outbox;
 pub mod report;
 pub use eropaf_protocol::request;
 pub mod transport;
+pub(crate) mod wipe;

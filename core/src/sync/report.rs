@@ -42,6 +42,8 @@ pub struct SyncReport {
     /// Cases this device may no longer read (handed over, unassigned, access ended) and
     /// therefore forgot: document, summary and keys. Its own work in them was pushed first.
     pub forgotten_cases: Vec<String>,
+    /// This device found itself revoked from the team and wiped its store, at this time.
+    pub wiped_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Cases whose key versions arrived in this sync, to settle who holds them.
     #[serde(skip)]
     pub(crate) keys_received: Vec<String>,

@@ -5,6 +5,7 @@
 use crate::crypto::DeviceIdentity;
 use crate::team::epoch::KeyPackage;
 use crate::team::roster::{DeviceCard, RosterEntry};
+use crate::team::wipe::WipeReport;
 use crate::Result;
 
 pub use eropaf_protocol::api::Pulled;
@@ -81,4 +82,14 @@ pub trait Transport {
     fn join_requests(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<JoinRequest>>;
     /// Tombstones a document's envelopes (supervisors only).
     fn erase(&self, signer: &DeviceIdentity, team_id: &str, doc_id: &str) -> Result<()>;
+    /// A revoked device reports that it wiped itself.
+    fn report_wiped(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        report: &WipeReport,
+    ) -> Result<()>;
+    /// The team's wipe reports (supervisors only), unchecked: the caller checks each against
+    /// the roster.
+    fn wipe_reports(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<WipeReport>>;
 }

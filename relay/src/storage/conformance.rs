@@ -25,8 +25,14 @@ fn genesis() -> (String, RosterEntry, Roster, DeviceIdentity) {
 
 /// A team created with a fresh registration code.
 fn team(storage: &dyn Storage) -> (String, Roster, DeviceIdentity) {
+    let (team, _, _, _) = genesis();
+    team_with_code(storage, team.as_bytes()[0])
+}
+
+/// A team created with registration code `[byte; 32]`.
+fn team_with_code(storage: &dyn Storage, byte: u8) -> (String, Roster, DeviceIdentity) {
     let (team, entry, roster, founder) = genesis();
-    let code = [team.as_bytes()[0]; 32];
+    let code = [byte; 32];
     storage.add_registration_code(&code, 0).unwrap();
     storage.create_team(&team, &entry, &code, 0).unwrap();
     (team, roster, founder)
@@ -203,6 +209,16 @@ pub fn a_key_package_replaces_the_one_for_its_recipient_and_epoch(storage: &dyn 
     assert!(storage.key_packages(&team, "someone else").unwrap().is_empty());
 }
 
+pub fn a_wipe_report_is_kept_once_per_device(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    storage.put_wipe_report(&team, "b", "first").unwrap();
+    storage.put_wipe_report(&team, "a", "only").unwrap();
+    storage.put_wipe_report(&team, "b", "again").unwrap();
+    assert_eq!(storage.wipe_reports(&team).unwrap(), ["only", "again"]);
+    let (other, _, _) = team_with_code(storage, 0x42);
+    assert!(storage.wipe_reports(&other).unwrap().is_empty(), "per team");
+}
+
 /// Generates one `#[test]` per conformance check, each on a fresh storage from `$make`.
 #[macro_export]
 macro_rules! storage_conformance_tests {
@@ -216,6 +232,7 @@ macro_rules! storage_conformance_tests {
             an_erased_document_leaves_only_its_tombstone,
             an_invitation_is_used_once,
             a_key_package_replaces_the_one_for_its_recipient_and_epoch,
+            a_wipe_report_is_kept_once_per_device,
         );
     };
     (@each $make:expr; $($name:ident,)+) => {

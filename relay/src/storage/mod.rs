@@ -177,4 +177,11 @@ pub trait Storage: Send + Sync {
 
     /// The packages for one recipient, by epoch.
     fn key_packages(&self, team: &str, recipient: &str) -> Result<Vec<KeyPackageRow>>;
+
+    /// Keeps a revoked device's signed report that it wiped itself (JSON), replacing an
+    /// earlier one of the same device.
+    fn put_wipe_report(&self, team: &str, device: &str, json: &str) -> Result<()>;
+
+    /// The team's wipe reports, oldest device first.
+    fn wipe_reports(&self, team: &str) -> Result<Vec<String>>;
 }

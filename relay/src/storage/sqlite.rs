@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_invitation_keys.sql"),
     include_str!("migrations/0003_registration_codes.sql"),
+    include_str!("migrations/0004_wipe_reports.sql"),
 ];
 
 /// SQLite storage. SQLite serialises writers anyway, so one writing connection behind a
@@ -649,6 +650,24 @@ impl Storage for SqliteStorage {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn put_wipe_report(&self, team: &str, device: &str, json: &str) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO wipe_reports (team_id, device, json) VALUES (?1, ?2, ?3)
+             ON CONFLICT (team_id, device) DO UPDATE SET json = excluded.json",
+            params![team, device, json],
+        )?;
+        Ok(())
+    }
+
+    fn wipe_reports(&self, team: &str) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached("SELECT json FROM wipe_reports WHERE team_id = ?1 ORDER BY device")?;
+        let rows = stmt.query_map([team], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
     }
 }
 
