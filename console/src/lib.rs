@@ -544,6 +544,8 @@ async fn set_policy(
         if let Some(cents) = euros("budget")? {
             policy.budget_cents = cents;
         }
+        // An unticked box is not sent: its absence is the choice.
+        policy.shared_caseload = form.get("gedeelde_caseload").is_some_and(|v| v == "ja");
         for case_type in eropaf_core::model::CaseType::ALL {
             let field = format!("bewaar_{}", case_type.key());
             if let Some(text) = form.get(&field).map(|s| s.trim()).filter(|s| !s.is_empty()) {

@@ -555,6 +555,13 @@ pub fn framework(
         euro_input(policy.review_threshold_cents),
         euro_input(policy.budget_cents)
     );
+    let _ = write!(
+        body,
+        "<label><input type=\"checkbox\" name=\"gedeelde_caseload\" value=\"ja\"{}> Gedeelde \
+         caseload: iedereen in het team leest elke casus (anders alleen de toegewezen medewerkers \
+         en de leidinggevenden)</label>",
+        if policy.shared_caseload { " checked" } else { "" }
+    );
     for (case_type, years) in &policy.retention_years {
         let _ = write!(
             body,
@@ -652,7 +659,12 @@ pub fn team(frame: &Frame, waiting: &[PendingJoiner], members: &[Member]) -> Str
             escape(&member.member),
             escape(&member.role.label().to_lowercase()),
             escape(&member.device_id),
-            if member.revoked { "ingetrokken" } else { "" },
+            match (member.revoked, member.wiped_at) {
+                (_, Some(at)) =>
+                    format!("ingetrokken, gewist om {}", at.with_timezone(&Local).format("%H:%M")),
+                (true, None) => "ingetrokken".to_owned(),
+                (false, None) => String::new(),
+            },
         );
     }
     body.push_str("</tbody></table>");

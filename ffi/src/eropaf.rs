@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::{Eropaf as Core, Invitation as CoreInvitation};
@@ -12,9 +12,10 @@ use eropaf_core::{Eropaf as Core, Invitation as CoreInvitation};
 use crate::boundary::{guard, lock, notify, off_thread};
 use crate::error::{EropafError, Result};
 use crate::records::{
-    AssessmentView, Case, CaseStatus, CaseSummary, CaseType, ChecklistItem, Framework, Invitation,
-    Member, NewObservation, NewVisit, PendingJoiner, QueueItem, Resident, Review, ReviewAction,
-    ReviewStatus, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
+    AssessmentView, AssignmentRole, Case, CaseAccess, CaseStatus, CaseSummary, CaseType,
+    ChecklistItem, Framework, Invitation, Member, NewObservation, NewVisit, PendingJoiner,
+    QueueItem, Resident, Review, ReviewAction, ReviewStatus, Role, SyncProgress, SyncReport,
+    TeamInfo, Verdict,
 };
 use crate::Unlock;
 
@@ -144,6 +145,39 @@ impl Eropaf {
     /// it cannot read anything written afterwards.
     pub async fn revoke(&self, device_id: String) -> Result<()> {
         self.with_relay(move |core, relay| Ok(core.revoke(relay, &device_id)?)).await
+    }
+
+    /// A supervisor assigns `member` to a case as `role`, for `days` days when given; the
+    /// member's devices get its keys and history at their next sync.
+    pub fn assign(
+        &self,
+        case_id: String,
+        member: String,
+        role: AssignmentRole,
+        days: Option<u32>,
+    ) -> Result<()> {
+        let until = days.map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d)));
+        self.with_core(|core| core.assign(&case_id, &member, role, until))
+    }
+
+    /// A supervisor ends `member`'s assignment: her devices forget the case.
+    pub fn unassign(&self, case_id: String, member: String) -> Result<()> {
+        self.with_core(|core| core.unassign(&case_id, &member))
+    }
+
+    /// A supervisor moves cases (all of `from`'s when `case_ids` is empty) to `to`.
+    pub fn handover(&self, from: String, to: String, case_ids: Vec<String>) -> Result<Vec<String>> {
+        self.with_core(|core| core.handover(&from, &to, &case_ids))
+    }
+
+    /// Who may read a case.
+    pub fn case_access(&self, case_id: String) -> Result<CaseAccess> {
+        self.with_core(|core| core.case_access(&case_id).map(CaseAccess::from))
+    }
+
+    /// When this device, revoked, wiped itself; the app then shows only that.
+    pub fn wiped_at(&self) -> Result<Option<SystemTime>> {
+        self.with_core(|core| Ok(core.wiped_at()?.map(crate::records::time)))
     }
 
     /// Erases a case everywhere (AVG): this device now, the others at their next sync.

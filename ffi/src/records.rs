@@ -14,7 +14,7 @@ use eropaf_core::{Error as CoreError, Result as CoreResult};
 
 use crate::error::Result;
 
-fn time(at: chrono::DateTime<chrono::Utc>) -> SystemTime {
+pub(crate) fn time(at: chrono::DateTime<chrono::Utc>) -> SystemTime {
     at.into()
 }
 
@@ -25,7 +25,9 @@ fn count(n: usize) -> u32 {
 // ---- enums and plain records: derived in eropaf-core (feature `uniffi`) ----
 
 pub use eropaf_core::checklist::Verdict;
-pub use eropaf_core::model::{CaseStatus, CaseType, Conflict, LifeDomain, Resident, ReviewVerdict};
+pub use eropaf_core::model::{
+    AssignmentRole, CaseStatus, CaseType, Conflict, LifeDomain, Resident, ReviewVerdict,
+};
 pub use eropaf_core::review::ReviewAction;
 pub use eropaf_core::SyncProgress;
 
@@ -569,6 +571,8 @@ pub struct Member {
     pub role_label: String,
     pub revoked: bool,
     pub is_this_device: bool,
+    /// When the revoked device reported that it wiped itself ("gewist om HH:MM").
+    pub wiped_at: Option<SystemTime>,
 }
 
 impl Member {
@@ -580,6 +584,48 @@ impl Member {
             role: m.role.into(),
             role_label: m.role.label().to_string(),
             revoked: m.revoked,
+            wiped_at: m.wiped_at.map(time),
+        }
+    }
+}
+
+/// A member's place on a case.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct Assignment {
+    pub member: String,
+    pub role: AssignmentRole,
+    pub role_label: String,
+    /// Access for a period ends then.
+    pub until: Option<SystemTime>,
+}
+
+/// Who may read a case.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct CaseAccess {
+    pub case_id: String,
+    /// Empty while nobody was assigned: the case is then its creator's.
+    pub assignments: Vec<Assignment>,
+    pub creator: Option<String>,
+    /// The members whose devices hold its keys (supervisors besides).
+    pub readers: Vec<String>,
+}
+
+impl From<eropaf_core::CaseAccess> for CaseAccess {
+    fn from(a: eropaf_core::CaseAccess) -> CaseAccess {
+        CaseAccess {
+            case_id: a.case_id,
+            assignments: a
+                .assignments
+                .into_iter()
+                .map(|x| Assignment {
+                    member: x.member,
+                    role: x.role,
+                    role_label: x.role.label().to_string(),
+                    until: x.until.map(time),
+                })
+                .collect(),
+            creator: a.creator,
+            readers: a.readers,
         }
     }
 }
@@ -652,6 +698,10 @@ pub struct SyncReport {
     pub waiting_joiners: u64,
     /// Signs that the relay held envelopes back, in Dutch, to show.
     pub warnings: Vec<String>,
+    /// Cases this device may no longer read and forgot (its own work in them was sent).
+    pub forgotten_cases: Vec<String>,
+    /// This device was revoked and wiped itself at this time: show it, then the start screen.
+    pub wiped_at: Option<SystemTime>,
 }
 
 impl From<eropaf_core::SyncReport> for SyncReport {
@@ -667,6 +717,8 @@ impl From<eropaf_core::SyncReport> for SyncReport {
             waiting_for_approval: r.waiting_for_approval,
             waiting_joiners: r.waiting_joiners,
             warnings: r.warnings,
+            forgotten_cases: r.forgotten_cases,
+            wiped_at: r.wiped_at.map(time),
         }
     }
 }

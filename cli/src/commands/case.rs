@@ -1,9 +1,10 @@
-//! `eropaf case …`: create, list, search, show, set status, export and merge cases.
+//! `eropaf case …`: create, list, search, show, set status, export and merge cases; assign
+//! members, hand cases over and show who may read one.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use eropaf_core::model::{CaseStatus, CaseType, Resident};
+use eropaf_core::model::{AssignmentRole, CaseStatus, CaseType, Resident};
 
 use crate::home::Home;
 use eropaf_terminal::{self as print, describe, outln};
@@ -59,11 +60,108 @@ pub enum CaseCommand {
         #[arg(long, default_value = "inzageverzoek bewoner")]
         namens: String,
     },
+    /// Assign a member to the case (supervisors): her devices get its keys and history.
+    Assign {
+        case_id: String,
+        member: String,
+        /// worker (casusregisseur), backup (achtervang) or temporary (tijdelijke toegang).
+        #[arg(long, default_value = "backup")]
+        role: String,
+        /// Access that ends by itself after this many days.
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// End a member's assignment (supervisors): her devices forget the case at their next
+    /// sync and read nothing written after.
+    Unassign { case_id: String, member: String },
+    /// Move cases from one member to another in one action (supervisors): the given cases, or
+    /// all of --from's.
+    Handover {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        case_ids: Vec<String>,
+    },
+    /// Who may read the case.
+    Access {
+        case_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
     let mut device = home.open()?;
     match command {
+        CaseCommand::Assign { case_id, member, role, days } => {
+            let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let role = AssignmentRole::parse(role.trim()).ok_or_else(|| {
+                format!("onbekende rol {role:?}: kies worker, backup of temporary")
+            })?;
+            let until = days.map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d)));
+            device.assign(&id, &member, role, until).map_err(|e| describe(&e))?;
+            let end = until.map_or(String::new(), |u| {
+                format!(" tot {}", print::local(u).format("%d-%m-%Y %H:%M"))
+            });
+            outln!(
+                "{} is {} van casus {}{end}. De sleutels gaan mee met de volgende synchronisatie.",
+                member.trim(),
+                role.label(),
+                print::short(&id)
+            );
+            Ok(())
+        }
+        CaseCommand::Unassign { case_id, member } => {
+            let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            device.unassign(&id, &member).map_err(|e| describe(&e))?;
+            outln!(
+                "{} is niet meer toegewezen aan casus {}: wat vanaf nu wordt geschreven is voor \
+                 haar apparaten niet te lezen, en die vergeten de casus bij hun volgende \
+                 synchronisatie.",
+                member.trim(),
+                print::short(&id)
+            );
+            Ok(())
+        }
+        CaseCommand::Handover { from, to, case_ids } => {
+            let ids = case_ids
+                .iter()
+                .map(|c| device.resolve_case_id(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| describe(&e))?;
+            let handed = device.handover(&from, &to, &ids).map_err(|e| describe(&e))?;
+            outln!(
+                "{} casus(sen) overgedragen van {} aan {}. Synchroniseer om de sleutels te \
+                 versturen.",
+                handed.len(),
+                from.trim(),
+                to.trim()
+            );
+            for id in handed {
+                outln!("  {}", print::short(&id));
+            }
+            Ok(())
+        }
+        CaseCommand::Access { case_id, json } => {
+            let id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let access = device.case_access(&id).map_err(|e| describe(&e))?;
+            if json {
+                return print::json(&access);
+            }
+            if access.assignments.is_empty() {
+                let creator = access.creator.as_deref().unwrap_or("(onbekend)");
+                outln!("Nog niemand toegewezen: de casus is van {creator}, die hem aanlegde.");
+            }
+            for a in &access.assignments {
+                let end = a.until.map_or(String::new(), |u| {
+                    format!(" tot {}", print::local(u).format("%d-%m-%Y %H:%M"))
+                });
+                outln!("{:<28} {}{end}", a.member, a.role.label());
+            }
+            outln!("Leesbaar voor: {} (en de leidinggevenden).", access.readers.join(", "));
+            Ok(())
+        }
         CaseCommand::Inzage { case_id, out, namens } => {
             let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
             let html = device.export_inzage(&case_id, Some(&namens)).map_err(|e| describe(&e))?;

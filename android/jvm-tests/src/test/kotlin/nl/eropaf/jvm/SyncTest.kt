@@ -5,6 +5,7 @@ package nl.eropaf.jvm
 import java.util.Collections
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
+import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import nl.eropaf.core.ChangeObserver
@@ -12,6 +13,7 @@ import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
 import nl.eropaf.core.Role
 import nl.eropaf.core.SyncListener
+import nl.eropaf.core.model.AssignmentRole
 import nl.eropaf.core.model.Resident
 import nl.eropaf.core.model.SyncProgress
 import org.junit.jupiter.api.AfterAll
@@ -110,13 +112,43 @@ class SyncTest {
     }
 
     @Test
-    fun `a worker may not invite and a revoked device is Unauthorised at the relay`() = runBlocking {
+    fun `a worker may not invite and a revoked phone wipes itself and its supervisor sees when`() = runBlocking {
         team { supervisor, worker ->
             val notAllowed = assertThrows<EropafException.Unauthorised> { runBlocking { worker.invite(Role.WORKER) } }
             assertTrue(notAllowed.messageNl.isNotBlank())
+            val caseId = worker.newCase(Resident(name = "Willem Bakker"), null)
+            worker.sync(null)
             supervisor.revoke(worker.deviceId())
             assertTrue(supervisor.members().single { it.deviceId == worker.deviceId() }.revoked)
-            assertThrows<EropafException.Unauthorised> { runBlocking { worker.sync(null) } }
+            val wiped = worker.sync(null).wipedAt
+            assertNotNull(wiped, "the revoked phone wiped itself")
+            assertEquals(wiped, worker.wipedAt())
+            assertTrue(worker.cases().isEmpty())
+            assertThrows<EropafException.NotFound> { worker.caseDetail(caseId) }
+            supervisor.sync(null)
+            assertEquals(wiped, supervisor.members().single { it.deviceId == worker.deviceId() }.wipedAt)
+        }
+    }
+
+    @Test
+    fun `a case reaches a worker only when assigned and leaves her phone when unassigned`() = runBlocking {
+        team { supervisor, worker ->
+            val caseId = supervisor.newCase(Resident(name = "Joop de Vries"), null)
+            supervisor.sync(null)
+            worker.sync(null)
+            assertTrue(worker.cases().isEmpty(), "not assigned: not on her phone")
+
+            supervisor.assign(caseId, "Sanne", AssignmentRole.BACKUP, null)
+            assertEquals(listOf("Sanne"), supervisor.caseAccess(caseId).assignments.map { it.member })
+            supervisor.sync(null)
+            worker.sync(null)
+            assertEquals(listOf(caseId), worker.cases().map { it.id })
+
+            supervisor.unassign(caseId, "Sanne")
+            supervisor.sync(null)
+            val report = worker.sync(null)
+            assertEquals(listOf(caseId), report.forgottenCases)
+            assertTrue(worker.cases().isEmpty())
         }
     }
 
