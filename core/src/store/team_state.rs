@@ -264,11 +264,6 @@ impl StoreTx<'_> {
         Ok(())
     }
 
-    /// Envelopes waiting for what they depend on, oldest first.
-    pub fn pending_envelopes(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        pending_envelopes(&self.tx)
-    }
-
     pub fn mark_summary_stale(&self, doc_id: &str) -> Result<()> {
         self.tx
             .prepare_cached(
@@ -439,6 +434,26 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// The envelopes of one document that wait, oldest first.
+    pub fn pending_envelopes_of(&self, doc_id: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT hash, envelope FROM pending_envelopes WHERE doc_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt
+            .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How many envelopes wait, of all documents.
+    pub fn pending_total(&self) -> Result<u64> {
+        let count: i64 = self
+            .tx
+            .prepare_cached("SELECT COUNT(*) FROM pending_envelopes")?
+            .query_row([], |r| r.get(0))?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     /// How many envelopes of the document wait for what they need.
     pub fn pending_count(&self, doc_id: &str) -> Result<u64> {
         let count: i64 = self
@@ -505,14 +520,6 @@ impl StoreTx<'_> {
             .execute(params![doc_id, seq, chain.prev.map(|p| p.to_vec())])?;
         Ok(())
     }
-}
-
-fn pending_envelopes(conn: &Connection) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT hash, envelope FROM pending_envelopes ORDER BY rowid")?;
-    let rows =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
 }
 
 fn roster_entries(conn: &Connection, sealer: &Sealer) -> Result<Vec<Vec<u8>>> {

@@ -460,7 +460,12 @@ impl Device {
         let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
         let inbox =
             Inbox { team, me: self.identity.id(), actor: &self.actor, agreement: &self.agreement };
-        inbox.retry_pending(&tx, report)?;
+        let touched: std::collections::HashSet<String> = seen
+            .iter()
+            .map(|(doc_id, _)| doc_id.clone())
+            .chain(report.keys_received.iter().cloned())
+            .collect();
+        inbox.retry_pending(&tx, &touched, report)?;
         for (doc_id, readable) in &seen {
             if tx.doc_state(doc_id)?.is_some() {
                 // One that waited and was taken in by the retry (its key came later in the

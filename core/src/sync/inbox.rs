@@ -112,22 +112,33 @@ impl Inbox<'_> {
         }
     }
 
-    /// Retries the waiting envelopes until none makes progress; those still waiting are
-    /// what this device cannot read (yet).
-    pub fn retry_pending(&self, tx: &StoreTx<'_>, report: &mut SyncReport) -> Result<()> {
-        loop {
-            let mut progress = false;
-            for (hash, bytes) in tx.pending_envelopes()? {
-                if !matches!(self.take_in(tx, &bytes, report)?, Applied::Waiting(_)) {
-                    tx.remove_pending(&hash)?;
-                    progress = true;
+    /// Retries the waiting envelopes of the documents `touched` (which took in a key or
+    /// changes) until none makes progress; those still waiting are what this device cannot
+    /// read (yet). Only those documents: a device holds, waiting, the envelopes of every case
+    /// it may not read, and retrying them all on every page would cost a team's worth of
+    /// signature checks per page.
+    pub fn retry_pending(
+        &self,
+        tx: &StoreTx<'_>,
+        touched: &HashSet<String>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        for doc_id in touched {
+            loop {
+                let mut progress = false;
+                for (hash, bytes) in tx.pending_envelopes_of(doc_id)? {
+                    if !matches!(self.take_in(tx, &bytes, report)?, Applied::Waiting(_)) {
+                        tx.remove_pending(&hash)?;
+                        progress = true;
+                    }
+                }
+                if !progress {
+                    break;
                 }
             }
-            if !progress {
-                report.unreadable = tx.pending_envelopes()?.len() as u64;
-                return Ok(());
-            }
         }
+        report.unreadable = tx.pending_total()?;
+        Ok(())
     }
 
     /// Stores a case's changes as they arrived. A case this device has gets them appended

@@ -14,3 +14,7 @@ CREATE TABLE case_key_grants (
     recipient TEXT NOT NULL,
     PRIMARY KEY (doc_id, version, recipient)
 ) STRICT, WITHOUT ROWID;
+
+-- A device holds, waiting, the envelopes of cases it may not read; a sync retries only those
+-- of the documents a page touched.
+CREATE INDEX pending_envelopes_by_doc ON pending_envelopes (doc_id);

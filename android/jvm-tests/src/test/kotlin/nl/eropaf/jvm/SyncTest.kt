@@ -139,7 +139,8 @@ class SyncTest {
             assertTrue(worker.cases().isEmpty(), "not assigned: not on her phone")
 
             supervisor.assign(caseId, "Sanne", AssignmentRole.BACKUP, null)
-            assertEquals(listOf("Sanne"), supervisor.caseAccess(caseId).assignments.map { it.member })
+            // The case was Fatima's (she created it); she stays on it as its worker.
+            assertEquals(setOf("Fatima", "Sanne"), supervisor.caseAccess(caseId).assignments.map { it.member }.toSet())
             supervisor.sync(null)
             worker.sync(null)
             assertEquals(listOf(caseId), worker.cases().map { it.id })
