@@ -311,3 +311,97 @@ fn a_revoked_phone_wipes_itself_at_its_next_sync_and_its_supervisor_sees_when() 
     assert!(member.revoked);
     assert_eq!(member.wiped_at, Some(wiped_at));
 }
+
+#[test]
+fn access_for_a_period_ends_by_itself_and_what_is_written_after_stays_closed() {
+    let (_relay_dir, relay, http, mut team) = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Henk Smit"), None).unwrap();
+    team.workers[0].record_visit(&case, &visit("Eerste bezoek")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    let until = chrono::Utc::now() + chrono::Duration::seconds(2);
+    team.supervisor.assign(&case, "Werker 1", AssignmentRole::Temporary, Some(until)).unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[1], &http);
+    assert_eq!(team.workers[1].case(&case).unwrap().visits.len(), 1, "granted: she reads it");
+    let kept: Vec<SecretKey> = open_store(team.dirs[2].path(), &team.key)
+        .case_keys(&case)
+        .unwrap()
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[0], &http);
+    let ended_at = last_seq(&relay, &team.team_id);
+    team.workers[0].record_visit(&case, &visit("Na afloop van de toegang")).unwrap();
+    team.supervisor.record_visit(&case, &visit("Ook na afloop")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    let report = sync(&mut team.workers[1], &http);
+    assert_eq!(report.forgotten_cases, std::slice::from_ref(&case), "{report:?}");
+    assert!(team.workers[1].case(&case).is_err());
+
+    let temporary = team.workers[1].device_id().to_hex();
+    let keys =
+        keys_an_insider_gets(team.dirs[2].path(), &team.key, &relay, &team.team_id, &case, &kept);
+    let (opened, total) =
+        envelopes_opened(&relay, &team.team_id, &case, ended_at, &keys, &temporary);
+    assert!(total >= 2);
+    assert_eq!(opened, 0, "after her access ended she opened {opened} of {total}");
+}
+
+#[test]
+fn devices_that_each_read_a_different_subset_converge_on_what_each_may_read() {
+    let (_relay_dir, _relay, http, mut team) = setup(3);
+    let mut cases = Vec::new();
+    for (n, worker) in team.workers.iter_mut().enumerate() {
+        let case = worker.new_case(&Resident::named(format!("Bewoner {n}")), None).unwrap();
+        worker.record_visit(&case, &visit(&format!("Bezoek door werker {n}"))).unwrap();
+        cases.push(case);
+        sync(worker, &http);
+    }
+    sync(&mut team.supervisor, &http);
+    team.supervisor.assign(&cases[0], "Werker 1", AssignmentRole::Backup, None).unwrap();
+    team.supervisor.assign(&cases[1], "Werker 2", AssignmentRole::Backup, None).unwrap();
+    for _ in 0..2 {
+        for device in team.devices_mut() {
+            sync(device, &http);
+        }
+    }
+    // Each writes in every case it may read, concurrently.
+    for (n, worker) in team.workers.iter_mut().enumerate() {
+        for summary in worker.cases().unwrap() {
+            worker.record_visit(&summary.id, &visit(&format!("Werker {n} was er"))).unwrap();
+        }
+    }
+    for _ in 0..2 {
+        for device in team.devices_mut() {
+            sync(device, &http);
+        }
+    }
+    let readable = |device: &Eropaf| -> Vec<String> {
+        let mut ids: Vec<String> = device.cases().unwrap().into_iter().map(|c| c.id).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(readable(&team.workers[0]), sorted(vec![cases[0].clone()]));
+    assert_eq!(readable(&team.workers[1]), sorted(vec![cases[0].clone(), cases[1].clone()]));
+    assert_eq!(readable(&team.workers[2]), sorted(vec![cases[1].clone(), cases[2].clone()]));
+    assert_eq!(readable(&team.supervisor), sorted(cases.clone()));
+    for case in &cases {
+        let expected = team.supervisor.case(case).unwrap();
+        for worker in team.workers.iter_mut() {
+            if let Ok(seen) = worker.case(case) {
+                assert_eq!(seen.visits, expected.visits, "one case, the same on every reader");
+            }
+        }
+    }
+    let visits: usize = cases.iter().map(|c| team.supervisor.case(c).unwrap().visits.len()).sum();
+    assert_eq!(visits, 3 + 5, "three first visits and one per reader per case");
+}

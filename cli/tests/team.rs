@@ -256,11 +256,17 @@ fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
     );
     ok(office, &["visit", "add", &case, "--note", "Na de intrekking vastgelegd."]);
     ok(office, &["sync"]);
-    let stderr = fails(phone, &["sync"]);
-    assert!(stderr.contains("De relay weigert dit apparaat"), "{stderr}");
-    assert!(stderr.contains("ingetrokken"), "{stderr}");
-    let on_phone = ok_json(phone, &["case", "show", &case, "--json"]);
-    assert_eq!(on_phone["visits"].as_array().unwrap().len(), 1, "{on_phone:#}");
+    // The lost phone reaches the relay again: it reads its revocation and wipes itself.
+    let wiped = ok(phone, &["sync"]);
+    assert!(wiped.contains("ingetrokken en heeft zichzelf gewist om"), "{wiped}");
+    let stderr = fails(phone, &["case", "show", &case, "--json"]);
+    assert!(!stderr.contains("Aïsha"), "{stderr}");
+    let list = ok_json(phone, &["case", "list", "--json"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list:#}");
+    // The office sees when, from the phone's signed report.
+    ok(office, &["sync"]);
+    let members = ok(office, &["team", "members"]);
+    assert!(members.contains("ingetrokken, gewist om"), "{members}");
 }
 
 #[test]
@@ -288,12 +294,20 @@ fn demo_tells_the_team_story() {
     assert!(merged.contains("door Sanne") && merged.contains("door Daan"), "{stdout}");
     assert!(merged.contains("woningcorporatie") && merged.contains("Jongerenloket"), "{stdout}");
 
-    // The revocation: Daan's phone is refused and lacks the visit written afterwards.
+    // Need-to-know: Sanne's phone holds her cases only, not Daan's.
+    assert!(stdout.contains("Marieke zet Daan als achtervang"), "{stdout}");
+    let sannes = stdout
+        .split("Op Sannes telefoon staan alleen haar eigen casussen: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_else(|| panic!("Sanne's cases not shown:\n{stdout}"));
+    assert!(sannes.starts_with("Aïsha El Amrani, Samir Haddad."), "{sannes}");
+    // The revocation: Daan's phone, back online, wipes itself; Marieke sees when.
     assert!(stdout.contains("Ingetrokken: Daan"), "{stdout}");
-    assert!(stdout.contains("De relay weigert dit apparaat"), "{stdout}");
     assert!(stdout.contains("Op Mariekes apparaat: 4 bezoeken."), "{stdout}");
-    assert!(stdout.contains("Op Daans telefoon: 3 bezoeken"), "{stdout}");
-    assert!(stdout.contains("staat er niet op"), "{stdout}");
+    assert!(stdout.contains("wist hij zichzelf"), "{stdout}");
+    assert!(stdout.contains("Op Daans telefoon: 0 casussen."), "{stdout}");
+    assert!(stdout.contains("(ingetrokken, gewist om "), "{stdout}");
     assert!(stdout.contains("De relaydatabase bevat 0 van de 6"), "{stdout}");
 
     // The three decisions: two in Marieke's queue, one approved (Sanne sees it after sync),

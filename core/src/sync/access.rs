@@ -18,6 +18,9 @@ use crate::Result;
 /// period ends) or another policy settles every case again; otherwise only those the sync
 /// touched.
 const META_SETTLED: &str = "access_settled";
+/// The earliest end of an access for a period that was still to come at the last settling
+/// (unix milliseconds): once it passed, every case is settled again at the next sync.
+const META_NEXT_EXPIRY: &str = "access_next_expiry";
 
 impl Device {
     /// Settles access for the cases `touched` (or every case, see `META_SETTLED`).
@@ -33,7 +36,14 @@ impl Device {
             Utc::now().date_naive(),
             if team.shared_caseload { "shared" } else { "need-to-know" }
         );
-        let everything = self.store.meta(META_SETTLED)?.as_deref() != Some(mark.as_bytes());
+        let now = Utc::now();
+        let next_expiry = self
+            .store
+            .meta(META_NEXT_EXPIRY)?
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+            .map(i64::from_be_bytes);
+        let everything = self.store.meta(META_SETTLED)?.as_deref() != Some(mark.as_bytes())
+            || next_expiry.is_some_and(|at| at <= now.timestamp_millis());
         let mut docs: BTreeSet<String> = if everything {
             let mut all: BTreeSet<String> =
                 self.store.doc_ids(crate::store::DocKind::Case)?.into_iter().collect();
@@ -46,14 +56,23 @@ impl Device {
         let me = self.device_id().to_hex();
         let supervisor =
             team.roster.role(&me) == Some(Role::Supervisor) && team.roster.is_active(&me);
-        let now = Utc::now();
         let mut forget = Vec::new();
+        let mut earliest: Option<i64> = None;
         let tx = self.store.transaction()?;
         for doc_id in &docs {
             let is_team_doc = *doc_id == team.settings.team_id;
             let summary = tx.summary(doc_id)?;
             if !is_team_doc && summary.is_none() {
                 continue;
+            }
+            for until in summary
+                .iter()
+                .flat_map(|s| s.assignments.iter().flatten())
+                .filter_map(|a| a.until)
+                .filter(|until| *until > now)
+            {
+                let at = until.timestamp_millis();
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
             }
             let readers = team.readers(doc_id, summary.as_ref(), &me, now);
             if !is_team_doc && !readers.contains(&me) {
@@ -66,8 +85,14 @@ impl Device {
             }
             let others: BTreeSet<String> = readers.into_iter().filter(|r| *r != me).collect();
             if let Some((own, minted_for)) = tx.own_case_key(doc_id, team.roster.epoch())? {
-                let granted: BTreeSet<String> =
-                    minted_for.into_iter().filter(|r| *r != me).collect();
+                // Who holds it: whom this device granted it to, and whom others (a supervisor
+                // repairing grants) granted it to since.
+                let seen = tx.grants_seen(doc_id)?;
+                let granted: BTreeSet<String> = minted_for
+                    .into_iter()
+                    .chain(seen.into_iter().filter(|(v, _)| *v == own.version).map(|(_, r)| r))
+                    .filter(|r| *r != me)
+                    .collect();
                 if !granted.is_subset(&others) {
                     // Someone lost access: what this device writes next is under a new key.
                     tx.retire_own_case_keys(doc_id)?;
@@ -116,6 +141,14 @@ impl Device {
         }
         if everything {
             tx.put_meta(META_SETTLED, mark.as_bytes())?;
+        }
+        // Over every case, or lowered by the cases settled now (one whose end went away only
+        // makes the next settling of everything come early).
+        let next =
+            if everything { earliest } else { earliest.into_iter().chain(next_expiry).min() };
+        match next {
+            Some(at) => tx.put_meta(META_NEXT_EXPIRY, &at.to_be_bytes())?,
+            None => tx.delete_meta(META_NEXT_EXPIRY)?,
         }
         tx.commit()?;
         for doc_id in forget {
