@@ -273,6 +273,8 @@ fn a_revoked_phone_wipes_itself_at_its_next_sync_and_its_supervisor_sees_when() 
     sync(&mut team.supervisor, &http);
     let lost = team.workers[0].device_id().to_hex();
     team.supervisor.revoke(&http, &lost).unwrap();
+    let agreement_before =
+        open_store(team.dirs[1].path(), &team.key).meta("device_agreement_key").unwrap().unwrap();
 
     // The phone is found by someone who can unlock it, and goes online.
     let report = sync(&mut team.workers[0], &http);
@@ -288,7 +290,8 @@ fn a_revoked_phone_wipes_itself_at_its_next_sync_and_its_supervisor_sees_when() 
     assert!(store.case_keys(&case).unwrap().is_empty());
     assert!(store.epoch_keys().unwrap().is_empty());
     assert!(store.outbox(100).unwrap().is_empty());
-    assert!(store.meta("device_agreement_key").unwrap().is_none(), "grants would open with it");
+    let agreement = store.meta("device_agreement_key").unwrap().expect("a fresh agreement key");
+    assert_ne!(agreement, agreement_before, "the old one is gone: grants would open with it");
     drop(store);
     let conn = rusqlite::Connection::open(dir.join(eropaf_core::DB_FILE)).unwrap();
     let tables: Vec<String> = conn
@@ -310,6 +313,12 @@ fn a_revoked_phone_wipes_itself_at_its_next_sync_and_its_supervisor_sees_when() 
     let member = team.supervisor.members().into_iter().find(|m| m.device_id == lost).unwrap();
     assert!(member.revoked);
     assert_eq!(member.wiped_at, Some(wiped_at));
+
+    // The wiped store still opens, as a device without a team.
+    drop(conn);
+    let reopened = eropaf_tests::open_device(dir, &team.key);
+    assert!(reopened.cases().unwrap().is_empty());
+    assert!(reopened.team_info().unwrap().is_none());
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use eropaf_core::crypto::DeviceIdentity;
-use eropaf_core::model::{NewVisit, Observation, Resident};
+use eropaf_core::model::{AssignmentRole, NewVisit, Observation, Resident};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::transport::{PullPage, Pulled, Transport};
 use eropaf_core::team::epoch::KeyPackage;
@@ -266,6 +266,16 @@ struct ExpectedVisit {
     observations: Vec<String>,
 }
 
+/// Who reads which case in a batch's team.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Everyone reads every case (the team's policy).
+    SharedCaseload,
+    /// The default: supervisors and assigned members; the supervisor (device 0) assigns and
+    /// unassigns workers during the schedule.
+    NeedToKnow,
+}
+
 /// Prints how to replay a batch when the thread panics while this is alive.
 struct ReplayHint(String);
 
@@ -293,9 +303,9 @@ fn long_mode() -> bool {
 
 /// Runs `schedules` schedules in batches, each batch from its own seed (derived from the base
 /// seed), or only the batch `EROPAF_SEED` names.
-fn run_property(name: &str, schedules: usize, faults: Faults) {
+fn run_property(name: &str, schedules: usize, faults: Faults, access: Access) {
     if let Some(seed) = seed_from_env() {
-        let struck = run_batch(name, seed, BATCH, faults);
+        let struck = run_batch(name, seed, BATCH, faults, access);
         eprintln!("{name}: the network struck {struck:?}");
         return;
     }
@@ -312,7 +322,7 @@ fn run_property(name: &str, schedules: usize, faults: Faults) {
     let mut struck = Struck::default();
     while left > 0 {
         let count = left.min(BATCH);
-        struck += run_batch(name, seeds.next(), count, faults);
+        struck += run_batch(name, seeds.next(), count, faults, access);
         left -= count;
     }
     eprintln!("{name}: the network struck {struck:?}");
@@ -327,7 +337,7 @@ fn run_property(name: &str, schedules: usize, faults: Faults) {
     }
 }
 
-fn run_batch(name: &str, seed: u64, schedules: usize, faults: Faults) -> Struck {
+fn run_batch(name: &str, seed: u64, schedules: usize, faults: Faults, access: Access) -> Struck {
     let _hint = ReplayHint(format!(
         "{name} failed in the batch with seed {seed:#x}; replay it with \
          EROPAF_SEED={seed:#x} cargo test -p eropaf-tests --test sync_convergence {name}"
@@ -337,12 +347,22 @@ fn run_batch(name: &str, seed: u64, schedules: usize, faults: Faults) -> Struck 
     let relay = TestRelay::start(relay_dir.path());
     let http = HttpTransport::new(&relay.url).unwrap();
     let workers = 2 + rng.below(3);
-    let mut team =
-        Team::enrol(&http, &relay.url, &relay.registration_code(), workers, fast_tempdir);
+    let mut team = match access {
+        Access::SharedCaseload => {
+            Team::enrol(&http, &relay.url, &relay.registration_code(), workers, fast_tempdir)
+        }
+        Access::NeedToKnow => Team::enrol_need_to_know(
+            &http,
+            &relay.url,
+            &relay.registration_code(),
+            workers,
+            fast_tempdir,
+        ),
+    };
     let network = flaky(&http, faults, rng.next());
     let mut all_cases = BTreeSet::new();
     for schedule in 0..schedules {
-        run_schedule(&mut team, &network, &http, &mut rng, schedule, &mut all_cases)
+        run_schedule(&mut team, &network, &http, &mut rng, schedule, &mut all_cases, access)
             .unwrap_or_else(|problem| panic!("schedule {schedule} of the batch: {problem}"));
     }
     let mut struck = *network.hooks.struck.borrow();
@@ -361,6 +381,7 @@ fn run_schedule(
     rng: &mut Rng,
     schedule: usize,
     all_cases: &mut BTreeSet<String>,
+    access: Access,
 ) -> std::result::Result<(), String> {
     let faults = network.hooks.faults;
     let mut devices = team.devices_mut();
@@ -465,6 +486,27 @@ fn run_schedule(
                 }
                 trace.push(format!("{tag}: device {d} adds {count} observations to visit {c}/{v}"));
             }
+            95..=97 if access == Access::NeedToKnow && n > 1 => {
+                // The supervisor (device 0) assigns a worker to a case it has, or ends it.
+                let known = known_cases(&*devices[0], &expected);
+                let Some(&c) = pick(rng, &known) else { continue };
+                let worker = 1 + rng.below(n - 1);
+                let member = format!("Werker {}", worker - 1);
+                let case_id = expected[c].id.clone();
+                let assigned = devices[0]
+                    .case_access(&case_id)
+                    .unwrap()
+                    .assignments
+                    .iter()
+                    .any(|a| a.member == member);
+                if assigned {
+                    devices[0].unassign(&case_id, &member).unwrap();
+                    trace.push(format!("{tag}: the supervisor unassigns {member} from case {c}"));
+                } else {
+                    devices[0].assign(&case_id, &member, AssignmentRole::Backup, None).unwrap();
+                    trace.push(format!("{tag}: the supervisor assigns {member} to case {c}"));
+                }
+            }
             _ => {
                 if step >= offline_until[d] {
                     offline_until[d] = step + 3 + rng.below(13);
@@ -486,7 +528,7 @@ fn run_schedule(
         }
     }
     all_cases.extend(expected.iter().map(|c| c.id.clone()));
-    check(&mut devices, &expected, all_cases, &reports)
+    check(&mut devices, &expected, all_cases, &reports, access)
         .map_err(|problem| format!("{problem}\nwhat happened:\n{}", trace.join("\n")))
 }
 
@@ -534,10 +576,35 @@ fn check(
     expected: &[ExpectedCase],
     all_cases: &BTreeSet<String>,
     reports: &[(usize, SyncReport)],
+    access: Access,
 ) -> std::result::Result<(), String> {
     for (d, device) in devices.iter().enumerate() {
         let ids: BTreeSet<String> = device.cases().unwrap().into_iter().map(|c| c.id).collect();
-        if &ids != all_cases {
+        // Under need-to-know, a worker has exactly the cases whose readers (as the
+        // supervisor, device 0, holds them) name her member.
+        let may_read: BTreeSet<String> = match access {
+            Access::SharedCaseload => all_cases.clone(),
+            Access::NeedToKnow if d == 0 => all_cases.clone(),
+            Access::NeedToKnow => {
+                let member = format!("Werker {}", d - 1);
+                all_cases
+                    .iter()
+                    .filter(|id| {
+                        devices[0].case_access(id).unwrap().readers.iter().any(|r| *r == member)
+                    })
+                    .cloned()
+                    .collect()
+            }
+        };
+        if ids != may_read {
+            for extra in ids.difference(&may_read) {
+                eprintln!(
+                    "device {d} holds {extra}: it sees {:?}; the supervisor sees {:?}",
+                    device.case_access(extra),
+                    devices[0].case_access(extra)
+                );
+            }
+            let all_cases = &may_read;
             let missing: Vec<_> = all_cases.difference(&ids).collect();
             let extra: Vec<_> = ids.difference(all_cases).collect();
             return Err(format!("device {d} lacks cases {missing:?} and has extra {extra:?}"));
@@ -546,7 +613,8 @@ fn check(
     for (c, want) in expected.iter().enumerate() {
         let reference = devices[0].case(&want.id).unwrap();
         for (d, device) in devices.iter_mut().enumerate().skip(1) {
-            let case = device.case(&want.id).unwrap();
+            // Checked above: a device lacks only a case it may not read.
+            let Ok(case) = device.case(&want.id) else { continue };
             if case != reference {
                 return Err(format!(
                     "case {c} differs between device 0 and device {d}:\n{reference:#?}\n{case:#?}"
@@ -586,7 +654,9 @@ fn check(
         }
     }
     for (d, report) in reports {
-        if !report.refused.is_empty() || report.unreadable > 0 {
+        // A need-to-know device holds, unreadable, the envelopes of cases it may not read.
+        let unreadable = access == Access::SharedCaseload && report.unreadable > 0;
+        if !report.refused.is_empty() || unreadable {
             return Err(format!(
                 "device {d} refused {:?} and could not read {} envelope(s) of honest team \
                  members",
@@ -613,6 +683,19 @@ fn devices_converge_despite_partitions_duplicates_small_pages_and_lost_messages(
         "devices_converge_despite_partitions_duplicates_small_pages_and_lost_messages",
         schedules(200),
         faults,
+        Access::SharedCaseload,
+    );
+}
+
+#[test]
+fn devices_that_may_read_a_case_converge_on_it_while_assignments_change() {
+    let faults =
+        Faults { duplicate: true, order: Order::AsSent, small_pages: true, lose_messages: true };
+    run_property(
+        "devices_that_may_read_a_case_converge_on_it_while_assignments_change",
+        schedules(100),
+        faults,
+        Access::NeedToKnow,
     );
 }
 
@@ -624,7 +707,12 @@ fn devices_converge_when_pages_arrive_out_of_order() {
         small_pages: false,
         lose_messages: false,
     };
-    run_property("devices_converge_when_pages_arrive_out_of_order", schedules(50), faults);
+    run_property(
+        "devices_converge_when_pages_arrive_out_of_order",
+        schedules(50),
+        faults,
+        Access::SharedCaseload,
+    );
 }
 
 /// The smallest out-of-order delivery: one worker's new case and visit, pulled back to front.

@@ -31,7 +31,7 @@ use crate::sync::outbox::TeamState;
 use crate::{Error, Result};
 
 pub(crate) const META_IDENTITY: &str = "device_identity";
-const META_AGREEMENT: &str = "device_agreement_key";
+pub(crate) const META_AGREEMENT: &str = "device_agreement_key";
 pub(crate) const META_DEVICE_NAME: &str = "device_name";
 /// The team document's id in the local store (at the relay it travels under the team id).
 /// Enough for a worker's day of cases; a phone has little memory to spare.

@@ -216,6 +216,38 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// Notes whether supervisor device `author`'s word on the case's readers, in its envelope
+    /// `seq`, names this device; an older envelope of the same author changes nothing.
+    pub fn put_declared_access(
+        &self,
+        doc_id: &str,
+        author: &str,
+        seq: u64,
+        included: bool,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO declared_access (doc_id, author, seq, included) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (doc_id, author) DO UPDATE SET seq = excluded.seq,
+                     included = excluded.included
+                 WHERE excluded.seq > declared_access.seq",
+            )?
+            .execute(params![doc_id, author, i64::try_from(seq).unwrap_or(i64::MAX), included])?;
+        Ok(())
+    }
+
+    /// Whether every supervisor that declared the case's readers left this device out (its
+    /// newest word each); `false` when none declared.
+    pub fn left_out_by_supervisors(&self, doc_id: &str) -> Result<bool> {
+        let (declared, including): (i64, i64) = self
+            .tx
+            .prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(included), 0) FROM declared_access WHERE doc_id = ?1",
+            )?
+            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(declared > 0 && including == 0)
+    }
+
     /// Notes that `recipient` holds a grant of key `version` of the case.
     pub fn put_grant_seen(&self, doc_id: &str, version: u32, recipient: &str) -> Result<()> {
         self.tx
@@ -244,6 +276,7 @@ impl StoreTx<'_> {
         for sql in [
             "DELETE FROM case_keys WHERE doc_id = ?1",
             "DELETE FROM case_key_grants WHERE doc_id = ?1",
+            "DELETE FROM declared_access WHERE doc_id = ?1",
             "DELETE FROM outbox WHERE doc_id = ?1",
             "DELETE FROM doc_sync WHERE doc_id = ?1",
             "DELETE FROM pending_envelopes WHERE doc_id = ?1",

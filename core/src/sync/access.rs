@@ -75,7 +75,10 @@ impl Device {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
             }
             let readers = team.readers(doc_id, summary.as_ref(), &me, now);
-            if !is_team_doc && !readers.contains(&me) {
+            // A supervisor's newer word that this device is left out counts too: the change
+            // that removed it may have been compacted away before it arrived.
+            let left_out = !supervisor && tx.left_out_by_supervisors(doc_id)?;
+            if !is_team_doc && (!readers.contains(&me) || left_out) {
                 // Nothing of this device's own may be lost: what waits to be pushed keeps
                 // the case here until a sync has pushed it.
                 if tx.outbox_of(doc_id)?.is_empty() {
@@ -107,6 +110,7 @@ impl Device {
                         own.epoch,
                         &own.key,
                         &added,
+                        None,
                     )?;
                     let mut readers: Vec<String> = others.iter().cloned().collect();
                     readers.push(me.clone());
@@ -130,6 +134,7 @@ impl Device {
                             key.epoch,
                             &key.key,
                             &missing,
+                            None,
                         )?;
                     }
                 }

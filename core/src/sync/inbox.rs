@@ -42,6 +42,9 @@ enum Opened {
         epoch: u32,
         key: Option<SecretKey>,
         holders: Vec<String>,
+        /// An active supervisor's word on whether this device reads the case: the
+        /// supervisor's device, the envelope's place in its chain, the word.
+        declared: Option<(String, u64, bool)>,
     },
     Changes {
         doc_id: String,
@@ -80,9 +83,12 @@ impl Inbox<'_> {
         match opened {
             Opened::Own { doc_id } => Ok(Applied::Done(Some(doc_id))),
             Opened::Unreadable { doc_id } => Ok(Applied::Waiting(doc_id)),
-            Opened::CaseKey { doc_id, version, epoch, key, holders } => {
+            Opened::CaseKey { doc_id, version, epoch, key, holders, declared } => {
                 for holder in &holders {
                     tx.put_grant_seen(&doc_id, version, holder)?;
+                }
+                if let Some((author, seq, included)) = declared {
+                    tx.put_declared_access(&doc_id, &author, seq, included)?;
                 }
                 if let Some(key) = key {
                     tx.put_case_key(&doc_id, version, epoch, &key)?;
@@ -320,8 +326,16 @@ impl Inbox<'_> {
                     ),
                     (None, None) => None,
                 };
-                let holders = announcement.grants.into_iter().map(|g| g.recipient).collect();
-                Ok(Opened::CaseKey { doc_id, version, epoch, key, holders })
+                let holders: Vec<String> =
+                    announcement.grants.into_iter().map(|g| g.recipient).collect();
+                let declared = trusted_for_snapshots(team, &header.author)
+                    .then(|| match &announcement.readers {
+                        Some(readers) => Some(readers.contains(&me)),
+                        None => holders.contains(&me).then_some(true),
+                    })
+                    .flatten()
+                    .map(|included| (author.clone(), header.seq, included));
+                Ok(Opened::CaseKey { doc_id, version, epoch, key, holders, declared })
             }
             EnvelopeKind::Changes | EnvelopeKind::Snapshot => {
                 let keys = tx.case_keys(&doc_id)?;

@@ -46,6 +46,11 @@ pub(crate) struct CaseKeyAnnouncement {
     pub epoch: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<CaseKeyGrant>,
+    /// For a key just minted: every device that may read the case now, as its minter saw it.
+    /// From an active supervisor's device it tells a device left out that it lost access,
+    /// also when the change that removed it was compacted away at the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readers: Option<Vec<String>>,
 }
 
 pub(crate) struct TeamState {
@@ -187,7 +192,8 @@ impl TeamState {
     }
 
     /// Seals grants of case key `key` (version `version`, minted in `minted_in`) to
-    /// `recipients` into one key envelope; notes each as holding it.
+    /// `recipients` into one key envelope; notes each as holding it. `readers` declares the
+    /// case's readers, for a key just minted.
     #[allow(clippy::too_many_arguments)]
     pub fn grant(
         &self,
@@ -198,6 +204,7 @@ impl TeamState {
         minted_in: u32,
         key: &SecretKey,
         recipients: &[String],
+        readers: Option<&[String]>,
     ) -> Result<bool> {
         let Some(epoch_key) = self.current_epoch_key() else { return Ok(false) };
         // An erased case gets no grant: nothing may be read in it again.
@@ -212,14 +219,20 @@ impl TeamState {
                 .map_err(|_| Error::Corrupt("an agreement key in the roster".into()))?;
             grants.push(CaseKeyGrant::seal(scope, key, recipient, &agreement)?);
         }
-        if grants.is_empty() {
+        // A declaration of readers goes out even to nobody: it tells the ones left out.
+        if grants.is_empty() && readers.is_none() {
             return Ok(false);
         }
         for grant in &grants {
             tx.put_grant_seen(doc_id, version, &grant.recipient)?;
         }
-        let announcement =
-            CaseKeyAnnouncement { version, key: None, epoch: Some(minted_in), grants };
+        let announcement = CaseKeyAnnouncement {
+            version,
+            key: None,
+            epoch: Some(minted_in),
+            grants,
+            readers: readers.map(<[String]>::to_vec),
+        };
         let payload =
             serde_json::to_vec(&announcement).map_err(|e| Error::Crypto(e.to_string()))?;
         let sealed =
@@ -281,8 +294,17 @@ impl TeamState {
         let readers: Vec<String> = readers.into_iter().collect();
         let case_key = CaseKey::generate(version)?;
         tx.put_own_case_key(doc_id, version, epoch_key.epoch, case_key.secret(), &readers)?;
-        let others: Vec<String> = readers.into_iter().filter(|r| *r != me).collect();
-        self.grant(tx, identity, doc_id, version, epoch_key.epoch, case_key.secret(), &others)?;
+        let others: Vec<String> = readers.iter().filter(|r| **r != me).cloned().collect();
+        self.grant(
+            tx,
+            identity,
+            doc_id,
+            version,
+            epoch_key.epoch,
+            case_key.secret(),
+            &others,
+            Some(&readers),
+        )?;
         Ok(case_key)
     }
 

@@ -61,10 +61,14 @@ impl Device {
         ])?;
         tx.put_meta(META_WIPE_REPORT, &json)?;
         tx.put_meta(META_WIPED_AT, &wiped_at.timestamp_millis().to_be_bytes())?;
+        // A fresh agreement key, never published: the store opens as a device without a
+        // team, and nothing sealed to the old key opens with it.
+        let fresh = AgreementKey::generate()?;
+        tx.put_meta(crate::device::META_AGREEMENT, fresh.to_bytes().as_ref())?;
         tx.commit()?;
         self.team = None;
         self.cache.clear();
-        self.agreement = AgreementKey::generate()?;
+        self.agreement = fresh;
         report.wiped_at = Some(wiped_at);
         self.deliver_wipe_report(transport)?;
         Ok(true)

@@ -18,3 +18,16 @@ CREATE TABLE case_key_grants (
 -- A device holds, waiting, the envelopes of cases it may not read; a sync retries only those
 -- of the documents a page touched.
 CREATE INDEX pending_envelopes_by_doc ON pending_envelopes (doc_id);
+
+-- Per case and supervisor's device, whether the newest reader list it declared (with a key it
+-- minted, or a grant to this device) names this device, and that envelope's place in its
+-- signed chain: a device every declaring supervisor left out forgets the case, also when the
+-- change that removed it was compacted away at the relay. An older envelope served again
+-- changes nothing.
+CREATE TABLE declared_access (
+    doc_id   TEXT NOT NULL,
+    author   TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    included INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, author)
+) STRICT, WITHOUT ROWID;
