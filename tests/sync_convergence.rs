@@ -589,9 +589,7 @@ fn check(
                 let member = format!("Werker {}", d - 1);
                 all_cases
                     .iter()
-                    .filter(|id| {
-                        devices[0].case_access(id).unwrap().readers.iter().any(|r| *r == member)
-                    })
+                    .filter(|id| devices[0].case_access(id).unwrap().readers.contains(&member))
                     .cloned()
                     .collect()
             }
