@@ -240,6 +240,13 @@ fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
     assert_eq!(str_at(&shown, "/visits/0/author_device"), sanne_id);
     // For people: what moved, in Dutch.
     assert!(ok(office, &["sync"]).contains("Gesynchroniseerd"));
+    // Who may read it: Sanne, who made it; only a supervisor assigns, and only members.
+    let access = ok(office, &["case", "access", &case]);
+    assert!(access.contains("Nog niemand toegewezen") && access.contains("Sanne"), "{access}");
+    let stderr = fails(office, &["case", "assign", &case, "Onbekend"]);
+    assert!(stderr.contains("geen actief lid"), "{stderr}");
+    let stderr = fails(phone, &["case", "assign", &case, "Marieke"]);
+    assert!(stderr.contains("leidinggevende"), "{stderr}");
 
     // Revocation by a short prefix; the revoked phone is refused, in Dutch, and gets nothing.
     let stderr = fails(office, &["team", "revoke", "ab"]);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Device;
-use crate::model::{fold, Assignment, AssignmentRole};
+use crate::model::{fold, Assignment, AssignmentRole, CaseSummary};
 use crate::sync::report::SyncReport;
 use crate::{Error, Result};
 
@@ -71,12 +71,13 @@ impl Device {
         let cases = if case_ids.is_empty() {
             let mut held = Vec::new();
             for summary in self.store.case_summaries()? {
-                let access = self.case_access(&summary.id)?;
+                let id = summary.id.clone();
+                let access = self.access_of(summary);
                 if access.assignments.iter().any(|a| fold(&a.member) == from_key)
                     || (access.assignments.is_empty()
                         && access.creator.as_deref().map(fold) == Some(from_key.clone()))
                 {
-                    held.push(summary.id);
+                    held.push(id);
                 }
             }
             held
@@ -101,21 +102,21 @@ impl Device {
 
     /// Who may read the case.
     pub fn case_access(&self, case_id: &str) -> Result<CaseAccess> {
+        let summary =
+            self.store.summary(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
+        Ok(self.access_of(summary))
+    }
+
+    /// Who may read the case `summary` is of.
+    fn access_of(&self, summary: CaseSummary) -> CaseAccess {
         let team = self.team.as_ref();
-        let tx_summary = self
-            .store
-            .case_summaries()?
-            .into_iter()
-            .find(|s| s.id == case_id)
-            .ok_or_else(|| Error::not_found("case", case_id))?;
-        let creator = tx_summary
-            .created_by
-            .as_deref()
-            .and_then(|device| team.and_then(|t| t.member_of(device)));
+        let case_id = summary.id.as_str();
+        let creator =
+            summary.created_by.as_deref().and_then(|device| team.and_then(|t| t.member_of(device)));
         let mut readers: Vec<String> = match team {
             Some(team) => {
                 let me = self.device_id().to_hex();
-                team.readers(case_id, Some(&tx_summary), &me, Utc::now())
+                team.readers(case_id, Some(&summary), &me, Utc::now())
                     .iter()
                     .filter_map(|device| team.member_of(device))
                     .collect()
@@ -124,12 +125,12 @@ impl Device {
         };
         readers.sort_by_key(|name| fold(name));
         readers.dedup();
-        Ok(CaseAccess {
+        CaseAccess {
             case_id: case_id.to_owned(),
-            assignments: tx_summary.assignments.unwrap_or_default(),
+            assignments: summary.assignments.unwrap_or_default(),
             creator,
             readers,
-        })
+        }
     }
 
     /// Takes the team's caseload policy from the team document into the team state.
@@ -172,19 +173,15 @@ impl Device {
         case_id: &str,
         edit: impl FnOnce(&mut Vec<(String, AssignmentRole, Option<DateTime<Utc>>)>),
     ) -> Result<()> {
-        let access = self.case_access(case_id)?;
-        let mut before: Vec<(String, AssignmentRole, Option<DateTime<Utc>>)> =
-            if access.assignments.is_empty()
-                && self
-                    .store
-                    .case_summaries()?
-                    .iter()
-                    .any(|s| s.id == case_id && s.assignments.is_none())
-            {
-                access.creator.iter().map(|c| (c.clone(), AssignmentRole::Worker, None)).collect()
-            } else {
-                access.assignments.iter().map(|a| (a.member.clone(), a.role, a.until)).collect()
-            };
+        let summary =
+            self.store.summary(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
+        let never_assigned = summary.assignments.is_none();
+        let access = self.access_of(summary);
+        let mut before: Vec<(String, AssignmentRole, Option<DateTime<Utc>>)> = if never_assigned {
+            access.creator.iter().map(|c| (c.clone(), AssignmentRole::Worker, None)).collect()
+        } else {
+            access.assignments.iter().map(|a| (a.member.clone(), a.role, a.until)).collect()
+        };
         let original = before.clone();
         edit(&mut before);
         let me = self.device_id().to_hex();

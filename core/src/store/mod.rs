@@ -221,6 +221,11 @@ impl Store {
         Ok(ids)
     }
 
+    /// The list summary of case `doc_id`, when the store has the case.
+    pub fn summary(&self, doc_id: &str) -> Result<Option<CaseSummary>> {
+        summary(&self.conn, &self.sealer, doc_id)
+    }
+
     /// Decrypts every case summary; no document is loaded.
     pub fn case_summaries(&self) -> Result<Vec<CaseSummary>> {
         let mut stmt =
@@ -357,16 +362,7 @@ impl StoreTx<'_> {
 
     /// The list summary of case `doc_id`, when the store has the case.
     pub fn summary(&self, doc_id: &str) -> Result<Option<CaseSummary>> {
-        let sealed: Option<Option<Vec<u8>>> = self
-            .tx
-            .prepare_cached("SELECT summary FROM docs WHERE doc_id = ?1 AND kind = 'case'")?
-            .query_row([doc_id], |r| r.get(0))
-            .optional()?;
-        let Some(Some(sealed)) = sealed else { return Ok(None) };
-        let plain = self.sealer.open(summary_aad(doc_id).as_bytes(), &sealed)?;
-        let summary: CaseSummary = serde_json::from_slice(&plain)
-            .map_err(|e| Error::Corrupt(format!("case summary: {e}")))?;
-        Ok(Some(CaseSummary { id: doc_id.to_string(), ..summary }))
+        summary(&self.tx, self.sealer, doc_id)
     }
 
     /// Stores the list summary of case `doc_id`. The caller names the row: a summary read
@@ -480,6 +476,19 @@ fn summary_aad(doc_id: &str) -> String {
 
 fn change_aad(doc_id: &str, seq: i64) -> String {
     format!("doc_changes/{doc_id}/{seq}")
+}
+
+fn summary(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Option<CaseSummary>> {
+    let sealed: Option<Option<Vec<u8>>> = conn
+        .prepare_cached("SELECT summary FROM docs WHERE doc_id = ?1 AND kind = 'case'")?
+        .query_row([doc_id], |r| r.get(0))
+        .optional()?;
+    let Some(Some(sealed)) = sealed else { return Ok(None) };
+    let plain = sealer.open(summary_aad(doc_id).as_bytes(), &sealed)?;
+    let summary: CaseSummary =
+        serde_json::from_slice(&plain).map_err(|e| Error::Corrupt(format!("case summary: {e}")))?;
+    // The row says which case this is; a summary is only what the document said.
+    Ok(Some(CaseSummary { id: doc_id.to_string(), ..summary }))
 }
 
 fn to_i64(n: usize) -> i64 {
