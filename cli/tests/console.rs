@@ -281,6 +281,11 @@ fn the_printed_link_opens_the_console_and_leaves_no_token_in_the_address_bar() {
     let second = console.open_printed_link();
     assert!(second.is_some() && second != session);
     assert!(console.samir_in_queue(&second).is_some());
+    // The case page says who may read the case: Sanne made it, nobody was assigned yet.
+    let (case, _) = console.samir_in_queue(&session).unwrap();
+    let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
+    assert!(page.contains("Toegewezen: nog niemand; de casus is van Sanne"), "{page}");
+    assert!(page.contains("leesbaar voor Marieke, Sanne"), "{page}");
 }
 
 #[test]

@@ -343,8 +343,10 @@ async fn case_page(
                 .unwrap_or_default();
             views.push(pages::AssessmentCard { view, state, rung, next_rung });
         }
+        let access = device.case_access(&case_id)?;
         let frame = pages::Frame::of(device, &flash(&params), &session)?;
-        Ok(Html(pages::case(&frame, &case, &views, &device.member_names())).into_response())
+        Ok(Html(pages::case(&frame, &case, &access, &views, &device.member_names()))
+            .into_response())
     })
     .await
 }

@@ -13,6 +13,7 @@ use eropaf_core::records::Erasure;
 use eropaf_core::reports::TeamReport;
 use eropaf_core::retention::RetentionItem;
 use eropaf_core::review::ReviewState;
+use eropaf_core::CaseAccess;
 use eropaf_core::{AssessmentView, Eropaf, Member, PendingJoiner, QueueItem};
 
 use super::access::{Session, FORM_TOKEN_FIELD};
@@ -279,6 +280,7 @@ pub struct AssessmentCard {
 pub fn case(
     frame: &Frame,
     case: &Case,
+    access: &CaseAccess,
     cards: &[AssessmentCard],
     names: &HashMap<String, String>,
 ) -> String {
@@ -304,6 +306,29 @@ pub fn case(
     if let Some(household) = &case.resident.household {
         let _ = write!(body, "<p>Huishouden: {}</p>", escape(household));
     }
+    // Need-to-know: who holds this case's keys (`eropaf case assign` changes it).
+    let assigned = if access.assignments.is_empty() {
+        format!(
+            "nog niemand; de casus is van {}, die hem aanlegde",
+            access.creator.as_deref().unwrap_or("de medewerker")
+        )
+    } else {
+        access
+            .assignments
+            .iter()
+            .map(|a| {
+                let until = a.until.map(|u| format!(" tot {}", day(u))).unwrap_or_default();
+                format!("{} ({}{until})", a.member, a.role.label())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = write!(
+        body,
+        "<p class=\"meta\">Toegewezen: {} · leesbaar voor {}</p>",
+        escape(&assigned),
+        escape(&access.readers.join(", "))
+    );
     if !case.conflicts.is_empty() {
         body.push_str("<div class=\"flash warn\"><strong>Tegelijk anders ingevuld — kies wat geldt:</strong><ul>");
         for c in &case.conflicts {
