@@ -187,7 +187,7 @@ fn a_worker_cannot_rewrite_the_team_policy() {
     )
     .unwrap();
     let envelope = Envelope::seal(header, &case_key, &payload, &identity).unwrap();
-    http.push(&identity, &team.team_id, &[envelope.to_bytes()]).unwrap();
+    http.push(&identity, &team.team_id, &[envelope.to_bytes()], &[]).unwrap();
 
     let report = sync(&mut team.supervisor, &http);
     assert!(report.refused.iter().any(|r| r.contains("teamdocument")), "{report:?}");
@@ -283,7 +283,7 @@ fn a_revoked_supervisors_snapshot_is_not_trusted() {
     )
     .unwrap();
     let bytes = Envelope::seal(header, &case_key, &doc.save(), &joost_key).unwrap().to_bytes();
-    let pushed = http.push(&joost_key, &team.team_id, std::slice::from_ref(&bytes));
+    let pushed = http.push(&joost_key, &team.team_id, std::slice::from_ref(&bytes), &[]);
     assert!(matches!(pushed, Err(Error::Revoked)), "{pushed:?}");
     relay.plant(&team.team_id, &bytes, "snapshot");
 

@@ -7,14 +7,17 @@
 
 use std::path::Path;
 
-use eropaf_core::crypto::{AgreementKey, SecretKey};
+use eropaf_core::crypto::{AgreementKey, DeviceIdentity, SecretKey};
 use eropaf_core::model::{AssignmentRole, NewVisit, Resident};
 use eropaf_core::sync::envelope::{Envelope, EnvelopeKind};
 use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::sync::transport::{PullPage, Pulled, Transport};
 use eropaf_core::team::epoch::EpochKey;
 use eropaf_core::team::grant::{CaseKeyGrant, GrantScope};
 use eropaf_core::Eropaf;
-use eropaf_tests::{device_identity, fast_tempdir, open_store, relay_db, Team, TestRelay};
+use eropaf_tests::{
+    device_identity, fast_tempdir, open_store, relay_db, Intercept, Intercepted, Team, TestRelay,
+};
 
 fn sync(device: &mut Eropaf, http: &HttpTransport) -> eropaf_core::SyncReport {
     device.sync(http, &mut |_| {}).unwrap()
@@ -413,4 +416,97 @@ fn devices_that_each_read_a_different_subset_converge_on_what_each_may_read() {
     }
     let visits: usize = cases.iter().map(|c| team.supervisor.case(c).unwrap().visits.len()).sum();
     assert_eq!(visits, 3 + 5, "three first visits and one per reader per case");
+}
+
+/// Counts, per document, the envelopes the relay serves one device.
+#[derive(Default)]
+struct Downloads(std::cell::RefCell<std::collections::BTreeMap<String, usize>>);
+
+impl Downloads {
+    fn count(&self, entries: &[Pulled]) {
+        for entry in entries {
+            if let Pulled::Envelope { bytes, .. } = entry {
+                let doc = hex::encode(Envelope::from_bytes(bytes).unwrap().header.doc_id);
+                *self.0.borrow_mut().entry(doc).or_default() += 1;
+            }
+        }
+    }
+
+    fn of(&self, doc_id: &str) -> usize {
+        self.0.borrow().get(doc_id).copied().unwrap_or(0)
+    }
+
+    fn forget(&self) {
+        self.0.borrow_mut().clear();
+    }
+}
+
+impl Intercept for Downloads {
+    fn pull(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        after: u64,
+        limit: u32,
+    ) -> eropaf_core::Result<PullPage> {
+        let page = inner.pull(s, t, after, limit)?;
+        self.count(&page.entries);
+        Ok(page)
+    }
+
+    fn pull_history(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        doc: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> eropaf_core::Result<PullPage> {
+        let page = inner.pull_history(s, t, doc, after, until, limit)?;
+        self.count(&page.entries);
+        Ok(page)
+    }
+}
+
+#[test]
+fn a_phone_downloads_only_the_cases_it_may_read_and_stops_after_a_handover() {
+    let (_relay_dir, _relay, http, mut team) = setup(2);
+    let annas = team.workers[0].new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+    let brams = team.workers[1].new_case(&Resident::named("Kees Jansen"), None).unwrap();
+    for n in 0..3 {
+        team.workers[0].record_visit(&annas, &visit(&format!("Bezoek {n}"))).unwrap();
+        team.workers[1].record_visit(&brams, &visit(&format!("Bezoek {n}"))).unwrap();
+    }
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.workers[1], &http);
+    sync(&mut team.supervisor, &http);
+
+    // A colleague's phone is served nothing of a case it may not read; the attack is a
+    // colleague counting what her own phone downloads.
+    let brams_phone = Intercepted { inner: &http, hooks: Downloads::default() };
+    let report = team.workers[1].sync(&brams_phone, &mut |_| {}).unwrap();
+    assert!(report.refused.is_empty(), "{report:?}");
+    assert_eq!(brams_phone.hooks.of(&annas), 0, "Bram's phone downloaded Aïsha's case");
+
+    // Handed over to Bram: his phone fetches the history it was not served before.
+    team.supervisor.handover("Werker 0", "Werker 1", &[]).unwrap();
+    sync(&mut team.supervisor, &http);
+    brams_phone.hooks.forget();
+    team.workers[1].sync(&brams_phone, &mut |_| {}).unwrap();
+    assert!(brams_phone.hooks.of(&annas) >= 4, "the case's history reached the new holder");
+    assert_eq!(team.workers[1].case(&annas).unwrap().visits.len(), 3);
+
+    // Anna's phone forgets the case and tells the relay: later writes are not even served.
+    let annas_phone = Intercepted { inner: &http, hooks: Downloads::default() };
+    let report = team.workers[0].sync(&annas_phone, &mut |_| {}).unwrap();
+    assert_eq!(report.forgotten_cases, std::slice::from_ref(&annas));
+    team.workers[1].record_visit(&annas, &visit("Na de overdracht")).unwrap();
+    sync(&mut team.workers[1], &http);
+    annas_phone.hooks.forget();
+    team.workers[0].sync(&annas_phone, &mut |_| {}).unwrap();
+    assert_eq!(annas_phone.hooks.of(&annas), 0, "the old holder still downloads the case");
+    assert!(team.workers[0].cases().unwrap().is_empty());
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use eropaf_core::crypto::DeviceIdentity;
 use eropaf_core::model::{AssignmentRole, NewVisit, Observation, Resident};
 use eropaf_core::sync::http::HttpTransport;
-use eropaf_core::sync::transport::{PullPage, Pulled, Transport};
+use eropaf_core::sync::transport::{DocReaders, PullPage, Pulled, Transport};
 use eropaf_core::team::epoch::KeyPackage;
 use eropaf_core::team::roster::RosterEntry;
 use eropaf_core::{Eropaf, Error, Result, SyncReport};
@@ -207,12 +207,13 @@ impl Intercept for Faulty {
         signer: &DeviceIdentity,
         team_id: &str,
         envelopes: &[Vec<u8>],
+        readers: &[DocReaders],
     ) -> Result<Vec<u64>> {
         self.maybe_lose("push")?;
-        let seqs = inner.push(signer, team_id, envelopes)?;
+        let seqs = inner.push(signer, team_id, envelopes, readers)?;
         if self.faults.duplicate && self.chance(10) {
             // Sent again, as a client retrying after a timeout would: the same answer.
-            let again = inner.push(signer, team_id, envelopes)?;
+            let again = inner.push(signer, team_id, envelopes, readers)?;
             self.struck.borrow_mut().pushed_twice += 1;
             assert_eq!(again, seqs, "a repeated push is given the same server sequences");
         }

@@ -272,10 +272,10 @@ fn an_envelope_of_another_team_is_refused() {
     let stored_before = last_seq(&relay.db);
 
     // The other team's device pushes to this team's log: it is no member here.
-    let err = http.push(&zuid_supervisor, &team.team_id, &foreign).unwrap_err();
+    let err = http.push(&zuid_supervisor, &team.team_id, &foreign, &[]).unwrap_err();
     assert!(matches!(err, Error::Unauthorised(_)), "{err:?}");
     // A member of this team relays the other team's envelopes: not its own, not this team's.
-    let err = http.push(&worker, &team.team_id, &foreign).unwrap_err();
+    let err = http.push(&worker, &team.team_id, &foreign, &[]).unwrap_err();
     assert!(matches!(err, Error::Unauthorised(_)), "{err:?}");
     assert_eq!(last_seq(&relay.db), stored_before, "the relay stored nothing");
 
@@ -704,7 +704,9 @@ fn an_envelope_a_revoked_device_signs_afterwards_under_an_old_key_is_refused() {
 
     let (forged_id, forged) = mallory.visit(own, own, "Alles is opgelost");
     let envelope = mallory.seal(EnvelopeKind::Changes, &forged);
-    assert!(http.push(&mallory.identity, &team.team_id, std::slice::from_ref(&envelope)).is_err());
+    assert!(http
+        .push(&mallory.identity, &team.team_id, std::slice::from_ref(&envelope), &[])
+        .is_err());
     relay.plant(&team.team_id, &envelope, "changes");
 
     for device in [&mut team.supervisor, &mut team.workers[1]] {

@@ -74,6 +74,8 @@ pub mod routes {
     pub const KEY_PACKAGES: &str = "/v1/teams/{team}/key-packages";
     pub const ENVELOPES: &str = "/v1/teams/{team}/envelopes";
     pub const ERASE: &str = "/v1/teams/{team}/erase";
+    /// A device forgot cases (handed over, unassigned): the relay stops serving it them.
+    pub const LEAVE: &str = "/v1/teams/{team}/leave";
     /// A revoked device reports that it wiped itself; supervisors read the reports.
     pub const WIPED: &str = "/v1/teams/{team}/wiped";
 
@@ -127,6 +129,7 @@ error_codes! {
     BadJson => "bad_json",
     BadKeyPackage => "bad_key_package",
     BadQuery => "bad_query",
+    BadReaders => "bad_readers",
     BadRegistrationCode => "bad_registration_code",
     BadSignature => "bad_signature",
     BadTimestamp => "bad_timestamp",

@@ -21,7 +21,7 @@ use crate::auth::{authenticate, Admit, Caller, SignedRequest};
 use crate::error::{ErrorCode, RelayError, Result};
 use crate::signing::verify_join;
 use crate::storage::{
-    Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage, StoredKind,
+    Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage, StoredKind,
 };
 use eropaf_protocol::api::routes;
 
@@ -92,6 +92,7 @@ pub fn router(state: RelayState) -> Router {
         .route(routes::ENROLMENT, get(get_enrolment))
         .route(routes::KEY_PACKAGES, get(get_key_packages).post(post_key_packages))
         .route(routes::ENVELOPES, get(get_envelopes).post(post_envelopes))
+        .route(routes::LEAVE, post(post_leave))
         .route(routes::ERASE, post(post_erase))
         .route(routes::WIPED, get(get_wipe_reports).post(post_wipe_report))
         .fallback(not_found)
@@ -595,6 +596,51 @@ async fn get_key_packages(
 #[derive(Deserialize)]
 struct Push {
     envelopes: Vec<String>,
+    /// Per document in the batch, the devices the pusher says may read it (hex ids). The
+    /// relay serves them its envelopes and serves the others none of them; it checks only
+    /// that they are the team's devices: the case keys decide who can read, this only who
+    /// downloads.
+    #[serde(default)]
+    readers: Vec<DocReaders>,
+}
+
+#[derive(Deserialize)]
+struct DocReaders {
+    doc_id: String,
+    devices: Vec<String>,
+}
+
+/// Adds each document's named readers to the batch's first envelope of that document. A
+/// hint for a document not in the batch or for the team document (always everyone's) is
+/// refused.
+fn attach_readers(
+    team: &str,
+    roster: &Roster,
+    batch: &mut [NewEnvelope],
+    hints: Vec<DocReaders>,
+) -> Result<()> {
+    for hint in hints {
+        let doc = hex_id::<16>("doc_id", &hint.doc_id)?;
+        if hint.doc_id == team {
+            return Err(RelayError::bad_request(
+                ErrorCode::BadReaders,
+                "The team document is read by the whole team; it takes no readers.",
+            ));
+        }
+        for device in &hint.devices {
+            hex_id::<16>("device", device)?;
+        }
+        let Some(first) = batch.iter_mut().find(|e| e.doc_id == doc) else {
+            return Err(RelayError::bad_request(
+                ErrorCode::BadReaders,
+                "Readers may only be named for a document the push writes to.",
+            ));
+        };
+        // A device the relay's roster does not hold (yet) is left out rather than failing
+        // the push: the pusher's outbox must not stall over who downloads what.
+        first.readers.extend(hint.devices.into_iter().filter(|d| roster.device(d).is_some()));
+    }
+    Ok(())
 }
 
 fn stored_kind(kind: EnvelopeKind) -> StoredKind {
@@ -654,6 +700,7 @@ fn check_envelope(team: &str, roster: &Roster, caller: &Caller, text: &str) -> R
         kind: stored_kind(envelope.header.kind),
         covers_server_seq,
         bytes,
+        readers: Vec::new(),
     })
 }
 
@@ -673,12 +720,13 @@ async fn post_envelopes(
                 ),
             ));
         }
-        let batch = push
+        let mut batch = push
             .envelopes
             .iter()
             .enumerate()
             .map(|(i, text)| check_envelope(team, roster, &caller, text).map_err(|e| e.at(i)))
             .collect::<Result<Vec<_>>>()?;
+        attach_readers(team, roster, &mut batch, push.readers)?;
         let appended = state.storage.push_envelopes(team, &batch)?;
         let accepted: Vec<Value> = appended
             .iter()
@@ -702,15 +750,19 @@ async fn get_envelopes(
     request: Request,
 ) -> Reply {
     let query = request.uri().query().map(str::to_owned);
-    signed(state, team, request, move |state, team, _, _, _| {
-        let after = query_number(query.as_deref(), "after")?.unwrap_or(0);
-        let limit = query_number(query.as_deref(), "limit")?.unwrap_or(MAX_PULL_LIMIT as u64);
+    signed(state, team, request, move |state, team, _, caller, _| {
+        let query = query.as_deref();
+        let after = query_number(query, "after")?.unwrap_or(0);
+        let until = query_number(query, "until")?;
+        let doc = query_param(query, "doc").map(|doc| hex_id::<16>("doc", doc)).transpose()?;
+        let limit = query_number(query, "limit")?.unwrap_or(MAX_PULL_LIMIT as u64);
         if limit == 0 {
             return Err(RelayError::bad_request(ErrorCode::BadQuery, "limit must be at least 1."));
         }
         let limit = usize::try_from(limit).unwrap_or(MAX_PULL_LIMIT).min(MAX_PULL_LIMIT);
-        let (entries, more) = state.storage.pull_envelopes(team, after, limit, MAX_PULL_BYTES)?;
-        let next_after = entries.last().map_or(after, Pulled::server_seq);
+        let feed =
+            Feed { reader: &caller.device, doc, after, until, limit, max_bytes: MAX_PULL_BYTES };
+        let Page { entries, more, next_after } = state.storage.pull_envelopes(team, &feed)?;
         let list: Vec<Value> = entries
             .iter()
             .map(|p| match p {
@@ -726,6 +778,34 @@ async fn get_envelopes(
             })
             .collect();
         ok(json!({ "envelopes": list, "next_after": next_after, "more": more }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Leave {
+    doc_ids: Vec<String>,
+}
+
+/// The calling device forgot these cases: it is served their envelopes no longer.
+async fn post_leave(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, _, caller, body| {
+        let leave: Leave = parse_json(body)?;
+        if leave.doc_ids.len() > MAX_PUSH_BATCH {
+            return Err(RelayError::too_large(
+                ErrorCode::BatchTooLarge,
+                format!("At most {MAX_PUSH_BATCH} documents at a time."),
+            ));
+        }
+        for doc_id in &leave.doc_ids {
+            let doc = hex_id::<16>("doc_id", doc_id)?;
+            state.storage.leave_doc(team, &doc, &caller.device)?;
+        }
+        ok(json!({ "left": leave.doc_ids.len() }))
     })
     .await
 }

@@ -31,19 +31,21 @@ use std::time::{Duration, Instant};
 
 use automerge::{AutoCommit, ChangeHash};
 use eropaf_core::crypto::DeviceIdentity;
-use eropaf_core::model::{CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
+use eropaf_core::model::{
+    CaseType, LifeDomain, NewVisit, Observation, Resident, Score, TeamPolicy,
+};
 use eropaf_core::sync::http::HttpTransport;
-use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
+use eropaf_core::sync::transport::{DocReaders, JoinRequest, PullPage, Transport};
 use eropaf_core::team::epoch::KeyPackage;
 use eropaf_core::team::roster::{DeviceCard, Role, RosterEntry};
 use eropaf_core::team::wipe::WipeReport;
 use eropaf_core::{Eropaf, Invitation, SyncProgress, SyncReport};
-use eropaf_tests::{create_device, new_key, TestRelay};
+use eropaf_tests::{create_device, new_key, Team, TestRelay};
 
 type BenchResult<T> = Result<T, Box<dyn StdError + Send + Sync>>;
 
 const QUICK_ENV: &str = "EROPAF_BENCH_QUICK";
-/// A comma-separated subset of `bootstrap,samod,relay` to run (samod needs the bootstrap's
+/// A comma-separated subset of `bootstrap,samod,relay,scoped` to run (samod needs the bootstrap's
 /// documents); every part when unset.
 const PARTS_ENV: &str = "EROPAF_BENCH_PARTS";
 const TMPFS: &str = "/dev/shm";
@@ -64,6 +66,10 @@ struct Config {
     devices: usize,
     /// Visits each of them records and pushes, one envelope per request.
     pushes: usize,
+    /// Part 4: workers in the team, and cases each is assigned.
+    workers: usize,
+    per_worker: usize,
+    scoped: bool,
     bootstrap: bool,
     samod: bool,
     relay: bool,
@@ -72,11 +78,25 @@ struct Config {
 impl Config {
     fn from_env() -> Config {
         let quick = std::env::var(QUICK_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
-        let parts = std::env::var(PARTS_ENV).unwrap_or_else(|_| "bootstrap,samod,relay".into());
+        let parts =
+            std::env::var(PARTS_ENV).unwrap_or_else(|_| "bootstrap,samod,relay,scoped".into());
         let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
         let (bootstrap, samod, relay) = (part("bootstrap"), part("samod"), part("relay"));
         let (cases, devices, pushes) = if quick { (100, 10, 10) } else { (2_000, 100, 20) };
-        Config { quick, cases, visits: 5, devices, pushes, bootstrap, samod, relay }
+        let (workers, per_worker) = if quick { (4, 10) } else { (40, 100) };
+        Config {
+            quick,
+            cases,
+            visits: 5,
+            devices,
+            pushes,
+            workers,
+            per_worker,
+            bootstrap,
+            samod,
+            relay,
+            scoped: part("scoped"),
+        }
     }
 }
 
@@ -191,6 +211,33 @@ fn main() -> BenchResult<()> {
             }
         }
         drop(boot);
+    }
+
+    // ---- 4. need-to-know: a worker's new phone against a phone that reads the whole team ----
+    if cfg.scoped {
+        println!(
+            "\n== 4. bootstrap under need-to-know: {} workers x {} cases, one visit each ==",
+            cfg.workers, cfg.per_worker
+        );
+        let scoped = bench_scoped(&cfg)?;
+        scoped.print();
+        let (worker, team) = (&scoped.worker, &scoped.whole_team);
+        table.row(
+            &format!("worker's new phone: bytes ({} cases)", group(cfg.per_worker)),
+            format!("{:.2} MB", mb(worker.bytes)),
+            format!("{:.2} MB whole team", mb(team.bytes)),
+            Some(worker.bytes as f64 / team.bytes as f64),
+            format!("~ 1/{}", cfg.workers),
+            Some(worker.bytes as f64 <= 2.0 * team.bytes as f64 / cfg.workers as f64),
+        );
+        table.row(
+            "  its bootstrap time",
+            fmt_dur(worker.total),
+            format!("{} whole team", fmt_dur(team.total)),
+            Some(secs(worker.total) / secs(team.total)),
+            "-".into(),
+            None,
+        );
     }
 
     // ---- 3. relay under many devices ----
@@ -393,6 +440,10 @@ fn bench_bootstrap(cfg: &Config) -> BenchResult<Bootstrap> {
     let supervisor_dir = fast_tempdir("eropaf-bench-supervisor")?;
     let mut supervisor = create_device(supervisor_dir.path(), &key, "Marieke (leidinggevende)");
     supervisor.create_team("Wijkteam Noord", &relay.url, &relay.registration_code())?;
+    // Every phone reads every case, as every phone did before need-to-know (part 4 measures
+    // what need-to-know saves).
+    let shared = TeamPolicy { shared_caseload: true, ..supervisor.policy()? };
+    supervisor.set_policy(&shared)?;
     checked_sync(&mut supervisor, &transport)?;
 
     let mut ids = Vec::with_capacity(cfg.cases);
@@ -516,6 +567,101 @@ fn bench_bootstrap(cfg: &Config) -> BenchResult<Bootstrap> {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// 4. need-to-know
+
+/// One new phone's first sync.
+struct ScopedRun {
+    total: Duration,
+    /// Envelope bytes the relay served it.
+    bytes: u64,
+    envelopes: u64,
+    cases: usize,
+}
+
+struct Scoped {
+    /// A second phone of worker 0, who is assigned `per_worker` cases.
+    worker: ScopedRun,
+    /// A second phone of the supervisor, who reads every case: what every phone downloaded
+    /// before need-to-know.
+    whole_team: ScopedRun,
+    setup: Duration,
+    relay_bytes: u64,
+}
+
+impl Scoped {
+    fn print(&self) {
+        println!(
+            "  setup (untimed): {:.1} s; relay database {:.1} MB",
+            secs(self.setup),
+            mb(self.relay_bytes)
+        );
+        for (label, run) in [("worker's phone", &self.worker), ("whole team", &self.whole_team)] {
+            println!(
+                "  {label:<15}: first sync {:>9}; {} envelopes, {:.2} MB downloaded; {} cases readable",
+                fmt_dur(run.total),
+                run.envelopes,
+                mb(run.bytes),
+                run.cases
+            );
+        }
+    }
+}
+
+/// A team of `workers` workers, each writing `per_worker` cases of their own (one visit
+/// each), all synced; then a second phone for worker 0 and one for the supervisor are
+/// enrolled, and each one's first sync is timed, counting the envelope bytes it downloads.
+fn bench_scoped(cfg: &Config) -> BenchResult<Scoped> {
+    let setup_started = Instant::now();
+    let relay_dir = tempfile::Builder::new().prefix("eropaf-bench-relay").tempdir()?;
+    let relay = TestRelay::start(relay_dir.path());
+    let transport = HttpTransport::new(&relay.url)?;
+    let mut team = Team::enrol_need_to_know(
+        &transport,
+        &relay.url,
+        &relay.registration_code(),
+        cfg.workers,
+        eropaf_tests::fast_tempdir,
+    );
+    for (w, worker) in team.workers.iter_mut().enumerate() {
+        for c in 0..cfg.per_worker {
+            let i = w * cfg.per_worker + c;
+            let id = worker.new_case(&resident(i), Some(CASE_TYPES[i % CASE_TYPES.len()]))?;
+            worker.record_visit(&id, &visit(i)?)?;
+        }
+        checked_sync(worker, &transport)?;
+    }
+    checked_sync(&mut team.supervisor, &transport)?;
+    let setup = setup_started.elapsed();
+
+    let mut runs = Vec::new();
+    for (member, role, expected) in [
+        ("Werker 0", Role::Worker, cfg.per_worker),
+        ("Marieke (leidinggevende)", Role::Supervisor, cfg.workers * cfg.per_worker),
+    ] {
+        let dir = tempfile::Builder::new().prefix("eropaf-bench-newphone").tempdir()?;
+        let mut phone = create_device(dir.path(), &team.key, member);
+        let invitation = team.supervisor.invite(&transport, role)?;
+        let shown = phone.join(&transport, &Invitation::parse(&invitation.code)?)?;
+        team.supervisor.refresh_pending_joiners(&transport)?;
+        // Admitting it grants it the keys of the cases its member reads.
+        team.supervisor.admit(&transport, &phone.device_id().to_hex(), &shown)?;
+        let timed = Timed::new(&transport);
+        let t = Instant::now();
+        let report = checked_sync(&mut phone, &timed)?;
+        let total = t.elapsed();
+        let cases = phone.cases()?.len();
+        if cases != expected {
+            return Err(format!("{member}'s new phone reads {cases} cases, not {expected}").into());
+        }
+        runs.push(ScopedRun { total, bytes: timed.bytes.get(), envelopes: report.pulled, cases });
+    }
+    let relay_bytes = dir_bytes(relay_dir.path());
+    let whole_team = runs.pop().ok_or("no whole-team run")?;
+    let worker = runs.pop().ok_or("no worker run")?;
+    Ok(Scoped { worker, whole_team, setup, relay_bytes })
+}
+
 /// The baseline: every case's payloads loaded and merged into a fresh document, as the new
 /// device's engine does, but without a relay, crypto or a store.
 fn merge_in_process(payloads: &[CasePayloads]) -> BenchResult<Duration> {
@@ -594,6 +740,8 @@ struct Timed<'a> {
     requests: Cell<u32>,
     /// Each pull: when it returned, and how long it took.
     pulls: RefCell<Vec<(Instant, Duration)>>,
+    /// Envelope bytes pulled.
+    bytes: Cell<u64>,
 }
 
 impl<'a> Timed<'a> {
@@ -603,7 +751,20 @@ impl<'a> Timed<'a> {
             spent: Cell::new(Duration::ZERO),
             requests: Cell::new(0),
             pulls: RefCell::new(Vec::new()),
+            bytes: Cell::new(0),
         }
+    }
+
+    fn count(&self, page: &PullPage) {
+        let bytes: usize = page
+            .entries
+            .iter()
+            .map(|e| match e {
+                eropaf_core::sync::transport::Pulled::Envelope { bytes, .. } => bytes.len(),
+                _ => 0,
+            })
+            .sum();
+        self.bytes.set(self.bytes.get() + bytes as u64);
     }
 
     fn time<T>(&self, call: impl FnOnce(&dyn Transport) -> T) -> T {
@@ -642,8 +803,34 @@ impl Transport for Timed<'_> {
         signer: &DeviceIdentity,
         team_id: &str,
         envelopes: &[Vec<u8>],
+        readers: &[DocReaders],
     ) -> eropaf_core::Result<Vec<u64>> {
-        self.time(|t| t.push(signer, team_id, envelopes))
+        self.time(|t| t.push(signer, team_id, envelopes, readers))
+    }
+
+    fn pull_history(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        doc_id: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> eropaf_core::Result<PullPage> {
+        let page = self.time(|t| t.pull_history(signer, team_id, doc_id, after, until, limit));
+        if let Ok(page) = &page {
+            self.count(page);
+        }
+        page
+    }
+
+    fn leave(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        doc_ids: &[String],
+    ) -> eropaf_core::Result<()> {
+        self.time(|t| t.leave(signer, team_id, doc_ids))
     }
 
     fn pull(
@@ -656,6 +843,9 @@ impl Transport for Timed<'_> {
         let t = Instant::now();
         let page = self.time(|inner| inner.pull(signer, team_id, after, limit));
         self.pulls.borrow_mut().push((Instant::now(), t.elapsed()));
+        if let Ok(page) = &page {
+            self.count(page);
+        }
         page
     }
 
@@ -933,13 +1123,10 @@ fn bench_relay(cfg: &Config) -> BenchResult<RelayRun> {
     let transport = HttpTransport::new(&relay.url)?;
     // Device stores are setup, not what is measured: tmpfs where there is one. Worker 0 is the
     // sequential baseline; the others push at once.
-    let mut team = eropaf_tests::Team::enrol(
-        &transport,
-        &relay.url,
-        &relay.registration_code(),
-        cfg.devices + 1,
-        || fast_tempdir("eropaf-bench-device").expect("temporary directory"),
-    );
+    let mut team =
+        Team::enrol(&transport, &relay.url, &relay.registration_code(), cfg.devices + 1, || {
+            fast_tempdir("eropaf-bench-device").expect("temporary directory")
+        });
     let team_id = team.team_id.clone();
     let mut pushers = Vec::with_capacity(cfg.devices + 1);
     for (n, worker) in team.workers.iter_mut().enumerate() {
@@ -1074,7 +1261,7 @@ fn push_all(
     let started = Instant::now();
     for envelope in &pusher.envelopes {
         let t = Instant::now();
-        let result = transport.push(&pusher.identity, team_id, std::slice::from_ref(envelope));
+        let result = transport.push(&pusher.identity, team_id, std::slice::from_ref(envelope), &[]);
         phase.latencies.push(t.elapsed());
         match result {
             Ok(seqs) => {

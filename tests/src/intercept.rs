@@ -3,7 +3,7 @@
 //! `Intercepted`. What a lossy network or a dishonest relay does is then all the code says.
 
 use eropaf_core::crypto::DeviceIdentity;
-use eropaf_core::sync::transport::{JoinRequest, PullPage, Transport};
+use eropaf_core::sync::transport::{DocReaders, JoinRequest, PullPage, Transport};
 use eropaf_core::team::epoch::KeyPackage;
 use eropaf_core::team::roster::{DeviceCard, RosterEntry};
 use eropaf_core::team::wipe::WipeReport;
@@ -42,8 +42,9 @@ pub trait Intercept {
         s: &DeviceIdentity,
         t: &str,
         envelopes: &[Vec<u8>],
+        readers: &[DocReaders],
     ) -> Result<Vec<u64>> {
-        inner.push(s, t, envelopes)
+        inner.push(s, t, envelopes, readers)
     }
     fn pull(
         &self,
@@ -54,6 +55,28 @@ pub trait Intercept {
         limit: u32,
     ) -> Result<PullPage> {
         inner.pull(s, t, after, limit)
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn pull_history(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        doc: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<PullPage> {
+        inner.pull_history(s, t, doc, after, until, limit)
+    }
+    fn leave(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        docs: &[String],
+    ) -> Result<()> {
+        inner.leave(s, t, docs)
     }
     fn put_key_packages(
         &self,
@@ -139,11 +162,31 @@ impl<I: Intercept> Transport for Intercepted<'_, I> {
     fn append_roster(&self, s: &DeviceIdentity, t: &str, entries: &[RosterEntry]) -> Result<()> {
         self.hooks.append_roster(self.inner, s, t, entries)
     }
-    fn push(&self, s: &DeviceIdentity, t: &str, envelopes: &[Vec<u8>]) -> Result<Vec<u64>> {
-        self.hooks.push(self.inner, s, t, envelopes)
+    fn push(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        envelopes: &[Vec<u8>],
+        readers: &[DocReaders],
+    ) -> Result<Vec<u64>> {
+        self.hooks.push(self.inner, s, t, envelopes, readers)
     }
     fn pull(&self, s: &DeviceIdentity, t: &str, after: u64, limit: u32) -> Result<PullPage> {
         self.hooks.pull(self.inner, s, t, after, limit)
+    }
+    fn pull_history(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        doc: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<PullPage> {
+        self.hooks.pull_history(self.inner, s, t, doc, after, until, limit)
+    }
+    fn leave(&self, s: &DeviceIdentity, t: &str, docs: &[String]) -> Result<()> {
+        self.hooks.leave(self.inner, s, t, docs)
     }
     fn put_key_packages(&self, s: &DeviceIdentity, t: &str, packages: &[KeyPackage]) -> Result<()> {
         self.hooks.put_key_packages(self.inner, s, t, packages)

@@ -351,7 +351,7 @@ impl Forger {
 
     /// To the relay, which cannot look inside.
     pub fn push(&self, http: &dyn Transport, team_id: &str, envelope: Vec<u8>) {
-        http.push(&self.identity, team_id, &[envelope]).expect("push");
+        http.push(&self.identity, team_id, &[envelope], &[]).expect("push");
     }
 }
 

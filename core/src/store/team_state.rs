@@ -46,6 +46,23 @@ impl Store {
         Ok(keys)
     }
 
+    /// Whether this device has taken in anything of the document: its content, a key, an
+    /// envelope waiting, or a place in an author's chain. A document it knows nothing of
+    /// that shows up in a pull past the start is one it was just made a reader of, and its
+    /// history is fetched.
+    pub fn knows_doc(&self, doc_id: &str) -> Result<bool> {
+        let known: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM docs WHERE doc_id = ?1)
+                 OR EXISTS (SELECT 1 FROM case_keys WHERE doc_id = ?1)
+                 OR EXISTS (SELECT 1 FROM pending_envelopes WHERE doc_id = ?1)
+                 OR EXISTS (SELECT 1 FROM author_chains WHERE doc_id = ?1)",
+            )?
+            .query_row([doc_id], |row| row.get(0))?;
+        Ok(known)
+    }
+
     /// Per document, the last envelope of `author`'s chain this device took in.
     pub fn author_chains_of(&self, author: &[u8; 16]) -> Result<Vec<(String, u64)>> {
         let mut stmt =

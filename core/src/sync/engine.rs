@@ -4,13 +4,17 @@
 //! took them, the pull cursor moves only after a page was applied, and applying the same
 //! changes twice changes nothing.
 
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+
 use crate::store::{DocKind, OwnChain};
 use crate::sync::envelope::{Envelope, EnvelopeKind};
 use crate::sync::inbox::{
     on_all_cores, puncture_epoch_keys, refresh_case, short, Applied, Inbox, Rights,
 };
 use crate::sync::report::{SyncProgress, SyncReport};
-use crate::sync::transport::{Pulled, Transport};
+use crate::sync::transport::{DocReaders, Pulled, Transport};
 use crate::team::erasure;
 use crate::team::roster::{Role, RosterEntry};
 use crate::{Error, Result};
@@ -19,6 +23,8 @@ use crate::device::membership::META_REGISTRATION_CODE;
 use crate::device::Device;
 
 const META_CURSOR: &str = "sync_cursor";
+/// Cases this device forgot and has not yet told the relay it left (JSON list of doc ids).
+const META_TO_LEAVE: &str = "docs_to_leave";
 const META_REGISTERED: &str = "team_registered";
 /// The epoch whose key sealed everything in the outbox when it was last checked: whatever is
 /// sealed afterwards is sealed under the epoch of its day, so the outbox is read only again
@@ -63,6 +69,7 @@ impl Device {
         let touched: Vec<String> =
             report.changed_cases.iter().chain(&report.keys_received).cloned().collect();
         self.settle_access(&touched, &mut report)?;
+        self.leave_forgotten(transport, &team_id, &report.forgotten_cases)?;
         self.snapshot_due_cases()?;
         // Grants and snapshots sealed after the pull leave in this sync.
         if self.store.outbox_len()? > 0 {
@@ -316,7 +323,8 @@ impl Device {
                 return Ok(());
             }
             let envelopes: Vec<Vec<u8>> = batch.iter().map(|(_, bytes)| bytes.clone()).collect();
-            transport.push(&self.identity, team_id, &envelopes)?;
+            let readers = self.readers_to_name(&envelopes)?;
+            transport.push(&self.identity, team_id, &envelopes, &readers)?;
             let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
             let tx = self.store.transaction()?;
             tx.remove_outbox(&ids)?;
@@ -368,13 +376,120 @@ impl Device {
         let mut cursor = self.cursor()?;
         loop {
             let page = transport.pull(&self.identity, team_id, cursor, PULL_PAGE)?;
+            let served = page.entries.len();
+            let entries = self.with_history(transport, team_id, cursor, page.entries)?;
             cursor = page.next_after.max(cursor);
-            self.take_in_page(&page.entries, cursor, report)?;
+            self.take_in_page(&entries, cursor, report)?;
             progress(SyncProgress::Pulling { applied: report.applied });
-            if !page.more || page.entries.is_empty() {
+            if !page.more || served == 0 {
                 return Ok(());
             }
         }
+    }
+
+    /// Per case a batch writes to, the devices that may read it now (and this one, which
+    /// writes it): the relay serves them its envelopes and the rest of the team none. A
+    /// device only ever adds readers this way; one that forgot a case leaves it itself
+    /// (`leave_forgotten`), after it learned from the case that it must.
+    fn readers_to_name(&self, envelopes: &[Vec<u8>]) -> Result<Vec<DocReaders>> {
+        let Some(team) = &self.team else { return Ok(Vec::new()) };
+        let me = self.device_id().to_hex();
+        let now = Utc::now();
+        let mut docs = BTreeSet::new();
+        for bytes in envelopes {
+            docs.insert(hex::encode(Envelope::from_bytes(bytes)?.header.doc_id));
+        }
+        docs.remove(&team.settings.team_id);
+        let mut named = Vec::with_capacity(docs.len());
+        for doc_id in docs {
+            let summary = self.store.summary(&doc_id)?;
+            let mut devices = team.readers(&doc_id, summary.as_ref(), &me, now);
+            devices.insert(me.clone());
+            named.push(DocReaders { doc_id, devices: devices.into_iter().collect() });
+        }
+        Ok(named)
+    }
+
+    /// A page's entries, preceded by the history of each case in it that this device knows
+    /// nothing of: it was made a reader after its cursor had passed the case's earlier
+    /// envelopes, which the relay did not serve it then.
+    fn with_history(
+        &self,
+        transport: &dyn Transport,
+        team_id: &str,
+        cursor: u64,
+        entries: Vec<Pulled>,
+    ) -> Result<Vec<Pulled>> {
+        if cursor == 0 {
+            return Ok(entries);
+        }
+        let mut fetched = BTreeSet::new();
+        let mut history = Vec::new();
+        for entry in &entries {
+            let Pulled::Envelope { bytes, .. } = entry else { continue };
+            // A malformed entry is the inbox's to refuse and report.
+            let Ok(envelope) = Envelope::from_bytes(bytes) else { continue };
+            let doc_id = hex::encode(envelope.header.doc_id);
+            if doc_id == team_id || fetched.contains(&doc_id) || self.store.knows_doc(&doc_id)? {
+                continue;
+            }
+            let mut after = 0;
+            loop {
+                let page = transport.pull_history(
+                    &self.identity,
+                    team_id,
+                    &doc_id,
+                    after,
+                    cursor,
+                    PULL_PAGE,
+                )?;
+                // Only what lies before the page: the relay cannot slip entries in twice.
+                history.extend(page.entries.into_iter().filter(|e| e.server_seq() <= cursor));
+                if !page.more || page.next_after <= after {
+                    break;
+                }
+                after = page.next_after;
+            }
+            fetched.insert(doc_id);
+        }
+        if history.is_empty() {
+            return Ok(entries);
+        }
+        history.sort_by_key(Pulled::server_seq);
+        history.dedup_by_key(|e| e.server_seq());
+        history.extend(entries);
+        Ok(history)
+    }
+
+    /// Tells the relay which cases this device forgot, so that it is not served them again;
+    /// those it could not tell yet wait in the store for the next sync. Only the download is
+    /// at stake: the device holds no key for what is written in them now.
+    fn leave_forgotten(
+        &mut self,
+        transport: &dyn Transport,
+        team_id: &str,
+        forgotten: &[String],
+    ) -> Result<()> {
+        let mut left: BTreeSet<String> = match self.store.meta(META_TO_LEAVE)? {
+            Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            None => BTreeSet::new(),
+        };
+        left.extend(forgotten.iter().cloned());
+        if left.is_empty() {
+            return Ok(());
+        }
+        let docs: Vec<String> = left.iter().cloned().collect();
+        let told = transport.leave(&self.identity, team_id, &docs);
+        let tx = self.store.transaction()?;
+        match told {
+            Ok(()) => tx.delete_meta(META_TO_LEAVE)?,
+            Err(e) if e.is_storage_failure() => return Err(e),
+            Err(_) => {
+                let json = serde_json::to_vec(&left).map_err(|e| Error::Storage(e.to_string()))?;
+                tx.put_meta(META_TO_LEAVE, &json)?;
+            }
+        }
+        tx.commit()
     }
 
     /// A colleague sealed with a longer roster than the relay served: ask again (a

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::envelope::MAX_BODY;
 use super::limits::MAX_RESPONSE_BYTES;
 use super::request::sign_request;
-use super::transport::{JoinRequest, PullPage, Pulled, Transport};
+use super::transport::{DocReaders, JoinRequest, PullPage, Pulled, Transport};
 use crate::crypto::DeviceIdentity;
 use crate::team::epoch::KeyPackage;
 use crate::team::roster::{DeviceCard, RosterEntry};
@@ -179,56 +179,10 @@ fn field<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T> {
         .map_err(|e| Error::Network(format!("the relay's answer lacks {name}: {e}")))
 }
 
-impl Transport for HttpTransport {
-    fn register_team(&self, genesis: &RosterEntry, registration_code: &str) -> Result<()> {
-        let body = json!({ "genesis": genesis, "registration_code": registration_code });
-        self.send(None, "POST", routes::TEAMS, Some(&body)).map(|_| ())
-    }
-
-    fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>> {
-        let answer =
-            self.send(Some(signer), "GET", &routes::path(routes::ROSTER, team_id), None)?;
-        field(&answer, "entries")
-    }
-
-    fn append_roster(
-        &self,
-        signer: &DeviceIdentity,
-        team_id: &str,
-        entries: &[RosterEntry],
-    ) -> Result<()> {
-        let body = json!({ "entries": entries });
-        self.send(Some(signer), "POST", &routes::path(routes::ROSTER, team_id), Some(&body))
-            .map(|_| ())
-    }
-
-    fn push(
-        &self,
-        signer: &DeviceIdentity,
-        team_id: &str,
-        envelopes: &[Vec<u8>],
-    ) -> Result<Vec<u64>> {
-        let body = json!({ "envelopes": envelopes.iter().map(hex::encode).collect::<Vec<_>>() });
-        let answer = self.send(
-            Some(signer),
-            "POST",
-            &routes::path(routes::ENVELOPES, team_id),
-            Some(&body),
-        )?;
-        let accepted: Vec<Value> = field(&answer, "accepted")?;
-        accepted.iter().map(|a| field(a, "server_seq")).collect()
-    }
-
-    fn pull(
-        &self,
-        signer: &DeviceIdentity,
-        team_id: &str,
-        after: u64,
-        limit: u32,
-    ) -> Result<PullPage> {
-        let path =
-            format!("{}?after={after}&limit={limit}", routes::path(routes::ENVELOPES, team_id));
-        let answer = self.send(Some(signer), "GET", &path, None)?;
+impl HttpTransport {
+    /// One page of the log from `path` (a pull of the team's or of one document's entries).
+    fn pull_page(&self, signer: &DeviceIdentity, path: &str) -> Result<PullPage> {
+        let answer = self.send(Some(signer), "GET", path, None)?;
         let list: Vec<Value> = field(&answer, "envelopes")?;
         let mut entries = Vec::with_capacity(list.len());
         for item in &list {
@@ -268,6 +222,88 @@ impl Transport for HttpTransport {
             next_after: field(&answer, "next_after")?,
             more: field(&answer, "more")?,
         })
+    }
+}
+
+impl Transport for HttpTransport {
+    fn register_team(&self, genesis: &RosterEntry, registration_code: &str) -> Result<()> {
+        let body = json!({ "genesis": genesis, "registration_code": registration_code });
+        self.send(None, "POST", routes::TEAMS, Some(&body)).map(|_| ())
+    }
+
+    fn roster(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<RosterEntry>> {
+        let answer =
+            self.send(Some(signer), "GET", &routes::path(routes::ROSTER, team_id), None)?;
+        field(&answer, "entries")
+    }
+
+    fn append_roster(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        entries: &[RosterEntry],
+    ) -> Result<()> {
+        let body = json!({ "entries": entries });
+        self.send(Some(signer), "POST", &routes::path(routes::ROSTER, team_id), Some(&body))
+            .map(|_| ())
+    }
+
+    fn push(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        envelopes: &[Vec<u8>],
+        readers: &[DocReaders],
+    ) -> Result<Vec<u64>> {
+        let body = json!({
+            "envelopes": envelopes.iter().map(hex::encode).collect::<Vec<_>>(),
+            "readers": readers,
+        });
+        let answer = self.send(
+            Some(signer),
+            "POST",
+            &routes::path(routes::ENVELOPES, team_id),
+            Some(&body),
+        )?;
+        let accepted: Vec<Value> = field(&answer, "accepted")?;
+        accepted.iter().map(|a| field(a, "server_seq")).collect()
+    }
+
+    fn pull(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullPage> {
+        let path =
+            format!("{}?after={after}&limit={limit}", routes::path(routes::ENVELOPES, team_id));
+        self.pull_page(signer, &path)
+    }
+
+    fn pull_history(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        doc_id: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<PullPage> {
+        if hex::decode(doc_id).map_or(true, |d| d.len() != 16) {
+            return Err(Error::invalid("casus", "dit is geen casusnummer"));
+        }
+        let path = format!(
+            "{}?doc={doc_id}&after={after}&until={until}&limit={limit}",
+            routes::path(routes::ENVELOPES, team_id)
+        );
+        self.pull_page(signer, &path)
+    }
+
+    fn leave(&self, signer: &DeviceIdentity, team_id: &str, doc_ids: &[String]) -> Result<()> {
+        let body = json!({ "doc_ids": doc_ids });
+        self.send(Some(signer), "POST", &routes::path(routes::LEAVE, team_id), Some(&body))
+            .map(|_| ())
     }
 
     fn put_key_packages(

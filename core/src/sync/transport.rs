@@ -18,6 +18,15 @@ pub struct PullPage {
     pub more: bool,
 }
 
+/// The devices a push names as readers of one document in it: the relay serves that
+/// document's envelopes to them (and the team's other devices none of them). Who can read is
+/// decided by the case keys; this decides who downloads.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DocReaders {
+    pub doc_id: String,
+    pub devices: Vec<String>,
+}
+
 /// A device asking to join with an invitation, as the relay holds it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct JoinRequest {
@@ -41,12 +50,14 @@ pub trait Transport {
         team_id: &str,
         entries: &[RosterEntry],
     ) -> Result<()>;
-    /// Pushes signed envelopes; returns their server sequence numbers, in order.
+    /// Pushes signed envelopes, naming the readers of the cases they write to; returns their
+    /// server sequence numbers, in order.
     fn push(
         &self,
         signer: &DeviceIdentity,
         team_id: &str,
         envelopes: &[Vec<u8>],
+        readers: &[DocReaders],
     ) -> Result<Vec<u64>>;
     fn pull(
         &self,
@@ -55,6 +66,19 @@ pub trait Transport {
         after: u64,
         limit: u32,
     ) -> Result<PullPage>;
+    /// One document's entries with `after < server_seq <= until`: the history of a case this
+    /// device was made a reader of after its cursor had passed them.
+    fn pull_history(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        doc_id: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<PullPage>;
+    /// This device forgot these cases: the relay stops serving it their envelopes.
+    fn leave(&self, signer: &DeviceIdentity, team_id: &str, doc_ids: &[String]) -> Result<()>;
     fn put_key_packages(
         &self,
         signer: &DeviceIdentity,

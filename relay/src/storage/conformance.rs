@@ -8,7 +8,9 @@ use eropaf_protocol::api::ErrorCode;
 use eropaf_protocol::crypto::{AgreementKey, DeviceIdentity};
 use eropaf_protocol::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
 
-use super::{Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage, StoredKind};
+use super::{
+    Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage, StoredKind,
+};
 use crate::error::RelayError;
 
 /// A team's genesis and the founder that signed it.
@@ -49,7 +51,27 @@ fn envelope(doc: u8, n: u8, kind: StoredKind, covers: Option<u64>) -> NewEnvelop
         kind,
         covers_server_seq: covers,
         bytes: vec![doc, n, 0xEE],
+        readers: Vec::new(),
     }
+}
+
+/// What `reader` pulls after `after`: at most `limit` entries, about `max_bytes`.
+fn pull(
+    storage: &dyn Storage,
+    team: &str,
+    reader: &str,
+    after: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> (Vec<Pulled>, bool) {
+    let feed = Feed { reader, doc: None, after, until: None, limit, max_bytes };
+    let Page { entries, more, .. } = storage.pull_envelopes(team, &feed).unwrap();
+    (entries, more)
+}
+
+/// Everything `reader` may pull.
+fn pull_all(storage: &dyn Storage, team: &str, reader: &str) -> Vec<Pulled> {
+    pull(storage, team, reader, 0, 1000, usize::MAX).0
 }
 
 fn seqs(pulled: &[Pulled]) -> Vec<u64> {
@@ -113,11 +135,11 @@ pub fn envelopes_are_logged_in_order_once_and_paged(storage: &dyn Storage) {
     let again = storage.push_envelopes(&team, &batch[1..2]).unwrap();
     assert_eq!((again[0].server_seq, again[0].duplicate), (first[1], true));
 
-    let (all, more) = storage.pull_envelopes(&team, 0, 100, usize::MAX).unwrap();
+    let (all, more) = (pull_all(storage, &team, "r"), false);
     assert_eq!((seqs(&all), more), (first.clone(), false));
-    let (page, more) = storage.pull_envelopes(&team, first[1], 2, usize::MAX).unwrap();
+    let (page, more) = pull(storage, &team, "r", first[1], 2, usize::MAX);
     assert_eq!((seqs(&page), more), (first[2..4].to_vec(), true));
-    let (small, more) = storage.pull_envelopes(&team, 0, 100, 1).unwrap();
+    let (small, more) = pull(storage, &team, "r", 0, 100, 1);
     assert_eq!((small.len(), more), (1, true), "at least one entry, then stop at the bytes");
     match &all[0] {
         Pulled::Envelope { bytes, .. } => assert_eq!(bytes, &batch[0].bytes),
@@ -137,7 +159,7 @@ pub fn a_snapshot_replaces_what_it_covers_of_its_own_document(storage: &dyn Stor
     let snapshot = storage
         .push_envelopes(&team, &[envelope(1, 1, StoredKind::Snapshot, Some(covers))])
         .unwrap();
-    let (left, _) = storage.pull_envelopes(&team, 0, 100, usize::MAX).unwrap();
+    let (left, _) = (pull_all(storage, &team, "r"), false);
     assert_eq!(seqs(&left), vec![before[1].server_seq, snapshot[0].server_seq]);
 }
 
@@ -149,7 +171,7 @@ pub fn an_erased_document_leaves_only_its_tombstone(storage: &dyn Storage) {
     assert_eq!(storage.erase_doc(&team, &[1; 16], &[5; 16], b"order").unwrap(), tombstone);
     let late = storage.push_envelopes(&team, &[envelope(1, 1, StoredKind::Changes, None)]).unwrap();
     assert!(late[0].erased, "an envelope for an erased document is dropped");
-    let (left, _) = storage.pull_envelopes(&team, 0, 100, usize::MAX).unwrap();
+    let (left, _) = (pull_all(storage, &team, "r"), false);
     assert_eq!(seqs(&left), vec![kept[0].server_seq, tombstone]);
     match &left[1] {
         Pulled::Erased { doc_id, erased_by, signature, .. } => {
@@ -219,6 +241,48 @@ pub fn a_wipe_report_is_kept_once_per_device(storage: &dyn Storage) {
     assert!(storage.wipe_reports(&other).unwrap().is_empty(), "per team");
 }
 
+pub fn a_device_is_served_the_documents_it_reads_and_the_teams(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    let (anna, bram) = ("a".repeat(32), "b".repeat(32));
+    let team_doc = envelope(1, 0, StoredKind::Changes, None);
+    let mut annas_case = envelope(2, 0, StoredKind::KeyPackage, None);
+    annas_case.readers = vec![anna.clone()];
+    let first = storage.push_envelopes(&team, &[team_doc, annas_case]).unwrap();
+    let later =
+        storage.push_envelopes(&team, &[envelope(2, 1, StoredKind::Changes, None)]).unwrap();
+    let everything = vec![first[0].server_seq, first[1].server_seq, later[0].server_seq];
+    assert_eq!(seqs(&pull_all(storage, &team, &anna)), everything);
+    assert_eq!(seqs(&pull_all(storage, &team, &bram)), vec![first[0].server_seq]);
+    // Bram is named a reader (a handover): the case's history is his to fetch, by document.
+    let mut granted = envelope(2, 2, StoredKind::KeyPackage, None);
+    granted.readers = vec![bram.clone()];
+    let grant = storage.push_envelopes(&team, &[granted]).unwrap()[0].server_seq;
+    let history = Feed {
+        reader: &bram,
+        doc: Some([2; 16]),
+        after: 0,
+        until: Some(later[0].server_seq),
+        limit: 100,
+        max_bytes: usize::MAX,
+    };
+    let page = storage.pull_envelopes(&team, &history).unwrap();
+    assert_eq!(seqs(&page.entries), everything[1..].to_vec());
+    assert_eq!((page.more, page.next_after), (false, later[0].server_seq));
+    // Anna forgot the case: nothing of it reaches her again, and it stays out of sight of
+    // the team (it does not fall back to everyone's when its last reader leaves).
+    storage.leave_doc(&team, &[2; 16], &anna).unwrap();
+    storage.leave_doc(&team, &[2; 16], &bram).unwrap();
+    assert_eq!(seqs(&pull_all(storage, &team, &anna)), vec![first[0].server_seq]);
+    assert_eq!(seqs(&pull_all(storage, &team, &"c".repeat(32))), vec![first[0].server_seq]);
+    // A filtered page says where the next pull starts: past what it did not serve.
+    let feed = Feed { reader: &anna, doc: None, after: 0, until: None, limit: 10, max_bytes: 1 };
+    let page = storage.pull_envelopes(&team, &feed).unwrap();
+    assert_eq!(
+        (seqs(&page.entries), page.more, page.next_after),
+        (vec![first[0].server_seq], false, grant)
+    );
+}
+
 /// Generates one `#[test]` per conformance check, each on a fresh storage from `$make`.
 #[macro_export]
 macro_rules! storage_conformance_tests {
@@ -233,6 +297,7 @@ macro_rules! storage_conformance_tests {
             an_invitation_is_used_once,
             a_key_package_replaces_the_one_for_its_recipient_and_epoch,
             a_wipe_report_is_kept_once_per_device,
+            a_device_is_served_the_documents_it_reads_and_the_teams,
         );
     };
     (@each $make:expr; $($name:ident,)+) => {

@@ -23,6 +23,34 @@ pub struct NewEnvelope {
     /// `Some` for a snapshot that states the relay sequence it covers.
     pub covers_server_seq: Option<u64>,
     pub bytes: Vec<u8>,
+    /// Devices (hex ids) the pusher says may read this envelope's document from now on:
+    /// added to its readers in the same transaction. Empty adds none.
+    pub readers: Vec<String>,
+}
+
+/// What one pull asks for: the log entries `reader` may fetch after `after`, of one document
+/// or all, up to `until`, at most `limit` of them and about `max_bytes` of envelope bytes.
+#[derive(Clone, Debug)]
+pub struct Feed<'a> {
+    /// The pulling device (hex id): it gets the documents without readers (the whole team's)
+    /// and those it reads.
+    pub reader: &'a str,
+    pub doc: Option<[u8; 16]>,
+    pub after: u64,
+    pub until: Option<u64>,
+    pub limit: usize,
+    pub max_bytes: usize,
+}
+
+/// One page of a pull.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub entries: Vec<Pulled>,
+    /// More entries follow `next_after`.
+    pub more: bool,
+    /// Where the next pull starts: past the last entry, or, when nothing more follows, past
+    /// everything the reader was not served either, so that it is not scanned again.
+    pub next_after: u64,
 }
 
 /// The envelope kinds as the relay stores them (text in SQL, for legibility).
@@ -131,16 +159,16 @@ pub trait Storage: Send + Sync {
     /// snapshot uncompacted. Returns one `Appended` per input, in order.
     fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>>;
 
-    /// Up to `limit` log entries with `server_seq > after`, in order, stopping early once
-    /// `max_bytes` of envelope bytes are collected (at least one entry is returned if any).
-    /// The bool says whether more entries follow.
-    fn pull_envelopes(
-        &self,
-        team: &str,
-        after: u64,
-        limit: usize,
-        max_bytes: usize,
-    ) -> Result<(Vec<Pulled>, bool)>;
+    /// Up to `feed.limit` log entries with `after < server_seq <= until` that `feed.reader`
+    /// may fetch (of documents without readers, or whose readers include it), in order,
+    /// stopping early once `max_bytes` of envelope bytes are collected (at least one entry is
+    /// returned if any).
+    fn pull_envelopes(&self, team: &str, feed: &Feed<'_>) -> Result<Page>;
+
+    /// `device` no longer reads `doc_id` (it forgot the case): it is not served the
+    /// document's envelopes again unless a pusher names it as a reader anew. Does nothing for
+    /// a document without readers.
+    fn leave_doc(&self, team: &str, doc_id: &[u8; 16], device: &str) -> Result<()>;
 
     /// After a snapshot of `doc_id` covering `covers` was stored: deletes that document's
     /// changes and snapshots with `server_seq <= covers`, except the newest snapshot among

@@ -9,7 +9,9 @@ use std::sync::{mpsc, Mutex, MutexGuard};
 use eropaf_protocol::team::roster::RosterEntry;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{Appended, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Pulled, Storage};
+use super::{
+    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage,
+};
 use crate::error::{ErrorCode, RelayError, Result};
 
 /// Migration `n` (1-based) takes the schema from `user_version` n-1 to n. Append only.
@@ -18,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_invitation_keys.sql"),
     include_str!("migrations/0003_registration_codes.sql"),
     include_str!("migrations/0004_wipe_reports.sql"),
+    include_str!("migrations/0005_doc_readers.sql"),
 ];
 
 /// SQLite storage. SQLite serialises writers anyway, so one writing connection behind a
@@ -155,9 +158,23 @@ fn push_in(tx: &Connection, team: &str, batch: &[NewEnvelope]) -> Result<Vec<App
             "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
+        let mut add_reader = tx.prepare_cached(
+            "INSERT INTO doc_readers (team_id, doc_id, device, active) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (team_id, doc_id, device) DO UPDATE SET active = 1",
+        )?;
         for envelope in batch {
             let existing: Option<i64> =
                 find.query_row(params![team, &envelope.hash[..]], |row| row.get(0)).optional()?;
+            if existing.is_some() || !envelope.readers.is_empty() {
+                // Erased documents keep no readers: their tombstone is everyone's.
+                let gone = erased
+                    .query_row(params![team, &envelope.doc_id[..]], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                for device in envelope.readers.iter().filter(|_| !gone) {
+                    add_reader.execute(params![team, &envelope.doc_id[..], device])?;
+                }
+            }
             if let Some(seq) = existing {
                 out.push(Appended {
                     hash: envelope.hash,
@@ -204,6 +221,68 @@ fn push_in(tx: &Connection, team: &str, batch: &[NewEnvelope]) -> Result<Vec<App
     }
     tx.execute("UPDATE teams SET last_seq = ?2 WHERE team_id = ?1", params![team, last_seq])?;
     Ok(out)
+}
+
+/// `Storage::pull_envelopes` inside the caller's read transaction.
+fn pull_in(conn: &Connection, team: &str, feed: &Feed<'_>) -> Result<Page> {
+    let last_seq: i64 = conn
+        .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let until = feed.until.map_or(last_seq, |until| seq_to_sql(until).min(last_seq));
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
+         WHERE e.team_id = ?1 AND e.server_seq > ?2 AND e.server_seq <= ?3
+           AND (?5 IS NULL OR e.doc_id = ?5)
+           AND (NOT EXISTS (SELECT 1 FROM doc_readers r
+                            WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
+                OR EXISTS (SELECT 1 FROM doc_readers r
+                           WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
+                             AND r.device = ?6 AND r.active = 1))
+         ORDER BY e.server_seq LIMIT ?4",
+    )?;
+    let fetch = i64::try_from(feed.limit).unwrap_or(i64::MAX - 1).saturating_add(1);
+    let doc = feed.doc.map(|d| d.to_vec());
+    let mut rows =
+        stmt.query(params![team, seq_to_sql(feed.after), until, fetch, doc, feed.reader])?;
+    let mut entries = Vec::new();
+    let mut bytes_total = 0usize;
+    let mut more = false;
+    while let Some(row) = rows.next()? {
+        if entries.len() >= feed.limit || (!entries.is_empty() && bytes_total >= feed.max_bytes) {
+            more = true;
+            break;
+        }
+        let server_seq = seq_from_sql(row.get(0)?);
+        let tombstoned: bool = row.get(3)?;
+        if tombstoned {
+            let doc: Vec<u8> = row.get(1)?;
+            let doc_id = doc
+                .try_into()
+                .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
+            let author: Vec<u8> = row.get(4)?;
+            let erased_by = author
+                .try_into()
+                .map_err(|_| RelayError::storage("a stored author is not 16 bytes"))?;
+            // Tombstones from before signed erasure orders carry none.
+            let signature: Option<Vec<u8>> = row.get(2)?;
+            entries.push(Pulled::Erased {
+                server_seq,
+                doc_id,
+                erased_by,
+                signature: signature.unwrap_or_default(),
+            });
+        } else {
+            let bytes: Vec<u8> = row.get(2)?;
+            bytes_total += bytes.len();
+            entries.push(Pulled::Envelope { server_seq, bytes });
+        }
+    }
+    let next_after = match entries.last() {
+        Some(last) if more => last.server_seq(),
+        _ => seq_from_sql(until).max(feed.after),
+    };
+    Ok(Page { entries, more, next_after })
 }
 
 fn entry_json(entry: &RosterEntry) -> Result<String> {
@@ -397,55 +476,25 @@ impl Storage for SqliteStorage {
         answer.try_recv().map_err(|_| RelayError::storage("a queued push got no answer"))?
     }
 
-    fn pull_envelopes(
-        &self,
-        team: &str,
-        after: u64,
-        limit: usize,
-        max_bytes: usize,
-    ) -> Result<(Vec<Pulled>, bool)> {
+    fn pull_envelopes(&self, team: &str, feed: &Feed<'_>) -> Result<Page> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT server_seq, doc_id, bytes, tombstoned, author FROM envelopes
-             WHERE team_id = ?1 AND server_seq > ?2 ORDER BY server_seq LIMIT ?3",
-            )?;
-            let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
-            let mut rows = stmt.query(params![team, seq_to_sql(after), fetch])?;
-            let mut out = Vec::new();
-            let mut bytes_total = 0usize;
-            let mut more = false;
-            while let Some(row) = rows.next()? {
-                if out.len() >= limit || (!out.is_empty() && bytes_total >= max_bytes) {
-                    more = true;
-                    break;
-                }
-                let server_seq = seq_from_sql(row.get(0)?);
-                let tombstoned: bool = row.get(3)?;
-                if tombstoned {
-                    let doc: Vec<u8> = row.get(1)?;
-                    let doc_id = doc
-                        .try_into()
-                        .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
-                    let author: Vec<u8> = row.get(4)?;
-                    let erased_by = author
-                        .try_into()
-                        .map_err(|_| RelayError::storage("a stored author is not 16 bytes"))?;
-                    // Tombstones from before signed erasure orders carry none.
-                    let signature: Option<Vec<u8>> = row.get(2)?;
-                    out.push(Pulled::Erased {
-                        server_seq,
-                        doc_id,
-                        erased_by,
-                        signature: signature.unwrap_or_default(),
-                    });
-                } else {
-                    let bytes: Vec<u8> = row.get(2)?;
-                    bytes_total += bytes.len();
-                    out.push(Pulled::Envelope { server_seq, bytes });
-                }
-            }
-            Ok((out, more))
+            // One read transaction: the bound below and the rows are of the same moment.
+            conn.execute_batch("BEGIN DEFERRED")?;
+            let page = pull_in(conn, team, feed);
+            let end = conn.execute_batch(if page.is_ok() { "COMMIT" } else { "ROLLBACK" });
+            let page = page?;
+            end?;
+            Ok(page)
         })
+    }
+
+    fn leave_doc(&self, team: &str, doc_id: &[u8; 16], device: &str) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute(
+            "UPDATE doc_readers SET active = 0 WHERE team_id = ?1 AND doc_id = ?2 AND device = ?3",
+            params![team, &doc_id[..], device],
+        )?;
+        Ok(())
     }
 
     fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize> {
@@ -712,6 +761,7 @@ mod tests {
             kind: crate::storage::StoredKind::Changes,
             covers_server_seq: None,
             bytes: vec![device, n],
+            readers: Vec::new(),
         };
         let seqs = std::thread::scope(|scope| {
             let devices: Vec<_> = (0..8u8)
