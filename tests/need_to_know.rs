@@ -7,13 +7,16 @@
 
 use std::path::Path;
 
+use eropaf_core::access_log::AccessAction;
 use eropaf_core::crypto::{AgreementKey, DeviceIdentity, SecretKey};
+use eropaf_core::doc::TeamDoc;
 use eropaf_core::model::{AssignmentRole, NewVisit, Resident};
 use eropaf_core::sync::envelope::{Envelope, EnvelopeKind};
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::transport::{PullPage, Pulled, Transport};
 use eropaf_core::team::epoch::EpochKey;
 use eropaf_core::team::grant::{CaseKeyGrant, GrantScope};
+use eropaf_core::team::request::{open_reason, RequestScope};
 use eropaf_core::Eropaf;
 use eropaf_tests::{
     device_identity, fast_tempdir, open_store, relay_db, Intercept, Intercepted, Team, TestRelay,
@@ -509,4 +512,95 @@ fn a_phone_downloads_only_the_cases_it_may_read_and_stops_after_a_handover() {
     team.workers[0].sync(&annas_phone, &mut |_| {}).unwrap();
     assert_eq!(annas_phone.hooks.of(&annas), 0, "the old holder still downloads the case");
     assert!(team.workers[0].cases().unwrap().is_empty());
+}
+
+#[test]
+fn an_urgent_request_waits_for_a_supervisor_then_is_granted_for_a_period_and_logged() {
+    let (_relay_dir, _relay, http, mut team) = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+    team.workers[0].record_visit(&case, &visit("Brief woningcorporatie besproken")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+
+    // Bram is called by the resident while her worker is away; every supervisor is offline.
+    let reason = "Mevrouw belde: deurwaarder komt morgen, Werker 0 is ziek";
+    assert!(team.workers[1].request_access(&case, "  ", true).is_err(), "a reason is needed");
+    let request = team.workers[1].request_access(&case, reason, true).unwrap();
+    for _ in 0..2 {
+        sync(&mut team.workers[1], &http);
+        sync(&mut team.workers[0], &http);
+    }
+    assert!(team.workers[1].case(&case).is_err(), "queued, not granted by itself");
+    let waiting = team.workers[1].access_requests().unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!((waiting[0].reason.as_deref(), &waiting[0].decision), (Some(reason), &None));
+    // A colleague sees no request of another member, and her device's key opens no reason.
+    assert!(team.workers[0].access_requests().unwrap().is_empty());
+    let colleague = team.workers[0].device_id().to_hex();
+    let store = open_store(team.dirs[1].path(), &team.key);
+    let doc = store.load_doc("team").unwrap().unwrap();
+    let stored = TeamDoc::load(&doc.chunks, &[9; 24]).unwrap().access_requests().unwrap();
+    assert_eq!(stored.len(), 1, "the colleague's phone holds the request");
+    assert!(!stored[0].reasons.contains_key(&colleague), "but no reason sealed to her");
+    let agreement =
+        AgreementKey::from_bytes(&store.meta("device_agreement_key").unwrap().unwrap()).unwrap();
+    let scope = RequestScope { team_id: &team.team_id, request_id: &request };
+    for sealed in stored[0].reasons.values() {
+        assert!(open_reason(scope, sealed, &colleague, &agreement).is_err());
+    }
+    // Nor may a worker answer it.
+    assert!(team.workers[0].grant_access(&request, 3).is_err());
+
+    sync(&mut team.supervisor, &http);
+    let asked = team.supervisor.access_requests().unwrap();
+    assert_eq!(asked.len(), 1);
+    assert_eq!((asked[0].member.as_str(), asked[0].urgent), ("Werker 1", true));
+    assert_eq!(asked[0].reason.as_deref(), Some(reason), "the supervisor reads the reason");
+    team.supervisor.grant_access(&request, 3).unwrap();
+    assert!(team.supervisor.grant_access(&request, 3).is_err(), "answered once");
+    sync(&mut team.supervisor, &http);
+
+    sync(&mut team.workers[1], &http);
+    assert_eq!(team.workers[1].case(&case).unwrap().visits.len(), 1, "granted, with history");
+    let answered = team.workers[1].access_requests().unwrap();
+    let decision = answered[0].decision.clone().expect("answered");
+    assert!(decision.granted);
+    let until = decision.until.expect("for a period");
+    let days = (until - chrono::Utc::now()).num_hours();
+    assert!((70..=72).contains(&days), "about three days, not {days} hours");
+    let access = team.supervisor.case_access(&case).unwrap();
+    assert!(access.assignments.iter().any(|a| a.member == "Werker 1"
+        && a.role == AssignmentRole::Temporary
+        && a.until == Some(until)));
+
+    // The case's access log and the inzage say who asked, why, and until when.
+    let opened = team.supervisor.open_case(&case, None).unwrap();
+    let granted = opened
+        .access_log
+        .iter()
+        .find(|e| e.action == AccessAction::GrantAccess)
+        .expect("the grant is in the access log");
+    let note = granted.on_behalf.as_deref().unwrap();
+    assert!(note.contains("Werker 1") && note.contains(reason), "{note}");
+    let inzage = team.supervisor.export_inzage(&case, Some("inzageverzoek bewoner")).unwrap();
+    assert!(inzage.contains("Toegang verleend") && inzage.contains("deurwaarder"));
+}
+
+#[test]
+fn a_refused_request_gives_no_access_and_is_logged() {
+    let (_relay_dir, _relay, http, mut team) = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Kees Jansen"), None).unwrap();
+    sync(&mut team.workers[0], &http);
+    let request = team.workers[1].request_access(&case, "Nieuwsgierig", false).unwrap();
+    sync(&mut team.workers[1], &http);
+    let report = sync(&mut team.supervisor, &http);
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    team.supervisor.refuse_access(&request).unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[1], &http);
+    assert!(team.workers[1].case(&case).is_err());
+    let answered = team.workers[1].access_requests().unwrap();
+    assert_eq!(answered[0].decision.as_ref().map(|d| d.granted), Some(false));
+    let log = team.supervisor.open_case(&case, None).unwrap().access_log;
+    assert!(log.iter().any(|e| e.action == AccessAction::RefuseAccess));
 }

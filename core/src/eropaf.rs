@@ -13,8 +13,8 @@ use crate::device::{
     AssessmentView, CaseAccess, Device, Member, PendingJoiner, QueueItem, TeamInfo,
 };
 use crate::model::{
-    AssignmentRole, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
-    Review, TeamPolicy,
+    AccessRequest, AssignmentRole, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation,
+    Resident, Review, TeamPolicy,
 };
 use crate::office::reports::TeamReport;
 use crate::office::review::{ReviewAction, ReviewState};
@@ -326,6 +326,27 @@ impl Eropaf {
     /// Who may read a case: its assignments, its creator, the members holding its keys.
     pub fn case_access(&self, case_id: &str) -> Result<CaseAccess> {
         self.device.case_access(case_id)
+    }
+
+    /// Asks the supervisors for access to a case this device may not read, with a reason
+    /// only they (and this member's devices) can read. Returns the request's id.
+    pub fn request_access(&mut self, case_id: &str, reason: &str, urgent: bool) -> Result<String> {
+        self.device.request_access(case_id, reason, urgent)
+    }
+
+    /// Access requests: all of them for a supervisor, her own for a member; oldest first.
+    pub fn access_requests(&self) -> Result<Vec<AccessRequest>> {
+        self.device.access_requests()
+    }
+
+    /// Grants a request for `days` days (supervisors only); logged in the case.
+    pub fn grant_access(&mut self, request_id: &str, days: u32) -> Result<()> {
+        self.device.grant_access(request_id, days)
+    }
+
+    /// Refuses a request (supervisors only); logged in the case.
+    pub fn refuse_access(&mut self, request_id: &str) -> Result<()> {
+        self.device.refuse_access(request_id)
     }
 
     // ---- The team's shared settings: policy, frameworks, member names ----

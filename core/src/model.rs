@@ -224,6 +224,34 @@ pub struct Assignment {
     pub at: DateTime<Utc>,
 }
 
+/// A member's request for access to a case she is not assigned to, as this device sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccessRequest {
+    pub id: String,
+    pub case_id: String,
+    /// The requesting member, as the roster shows her device's card.
+    pub member: String,
+    /// Hex id of the device that asked.
+    pub device: String,
+    pub at: DateTime<Utc>,
+    pub urgent: bool,
+    /// The reason, when this device may read it (the team's supervisors and the requester);
+    /// `None` elsewhere.
+    pub reason: Option<String>,
+    pub decision: Option<AccessDecision>,
+}
+
+/// A supervisor's answer to an access request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccessDecision {
+    pub granted: bool,
+    /// The supervisor, as the roster shows her device's card.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// When granted access ends.
+    pub until: Option<DateTime<Utc>>,
+}
+
 impl Assignment {
     /// Whether the assignment gives access at `now`.
     pub fn in_force(&self, now: DateTime<Utc>) -> bool {

@@ -7,6 +7,7 @@
 mod access;
 pub(crate) mod membership;
 mod records;
+mod requests;
 mod review;
 mod settings;
 

@@ -5,7 +5,8 @@
 //! The rules: the case's structure (its record maps and the access log) is laid down once,
 //! by the change that creates the case; only a supervisor's device writes reviews, and only
 //! into its own; the access log is append-only and each entry is its writer's own, in its
-//! own name; only a supervisor's device changes who the case is assigned to.
+//! own name; only a supervisor's device changes who the case is assigned to. In the team
+//! document a worker's device writes only its own access requests (`team_breach`).
 
 use std::collections::HashMap;
 
@@ -14,6 +15,7 @@ use automerge::{AutoCommit, Change, ObjId, Prop, ReadDoc, ScalarValue, ROOT};
 
 use crate::crypto::{actor_device, DeviceId};
 use crate::doc::case::ASSIGNED;
+use crate::doc::team::{ACCESS_REQUESTS as REQUESTS, SCHEMA as TEAM_SCHEMA};
 
 /// Root fields that hold the case's structure: written by the change that creates the case
 /// and never replaced, or the replacement would hide everything under the old one.
@@ -39,6 +41,9 @@ pub enum Breach {
     BuildsOnRefused,
     /// Changes who the case is assigned to, from a device that is not a supervisor's.
     AssignmentByWorker,
+    /// Writes into the team document outside the writer's own access requests, from a
+    /// device that is not a supervisor's.
+    TeamDocByWorker,
 }
 
 impl std::fmt::Display for Breach {
@@ -53,6 +58,10 @@ impl std::fmt::Display for Breach {
             Breach::BuildsOnRefused => "bouwt voort op een geweigerde wijziging",
             Breach::AssignmentByWorker => {
                 "wijzigt wie de casus toegewezen heeft, wat alleen een leidinggevende mag"
+            }
+            Breach::TeamDocByWorker => {
+                "schrijft in het teamdocument buiten een eigen toegangsverzoek, wat alleen een \
+                 leidinggevende mag"
             }
         })
     }
@@ -84,6 +93,79 @@ pub fn breach(
             None => Some(Breach::Structure),
         }
     })
+}
+
+/// The first rule a worker's change to the team document breaks, held against `doc`, which
+/// must already contain it. A worker's device writes there only its own access requests
+/// (never an answer to one), and once the empty document every device starts with.
+pub fn team_breach(doc: &AutoCommit, change: &Change) -> Option<Breach> {
+    let writer = actor_device(change.actor_id().to_bytes())?;
+    let start = change.deps().is_empty();
+    let expanded = change.decode();
+    let mut places: HashMap<&ObjectId, Option<Place>> = HashMap::new();
+    expanded.operations.iter().find_map(|op| {
+        match places.entry(&op.obj).or_insert_with(|| Place::of(doc, &op.obj)) {
+            Some(place) => team_check(place, op, writer, start),
+            None => Some(Breach::TeamDocByWorker),
+        }
+    })
+}
+
+fn team_check(
+    place: &Place,
+    op: &automerge::legacy::Op,
+    writer: DeviceId,
+    start: bool,
+) -> Option<Breach> {
+    let key = match &op.key {
+        Key::Map(key) => Some(key.as_str()),
+        Key::Seq(_) => None,
+    };
+    // Nothing the writer saw is replaced: no request of another, no map others write into.
+    let fresh = op.pred.is_empty() && !op.insert;
+    let allowed = match place.top.as_deref() {
+        None => match (key, &op.action) {
+            (Some(REQUESTS), OpType::Make(automerge::ObjType::Map)) => fresh,
+            // The document every device starts before it joins (`TeamDoc::create`).
+            (Some("frameworks"), OpType::Make(automerge::ObjType::Map)) => fresh && start,
+            (Some("schema"), OpType::Put(ScalarValue::Uint(TEAM_SCHEMA))) => fresh && start,
+            _ => false,
+        },
+        Some(REQUESTS) => match place.path.get(1) {
+            // On the requests map itself: a new request.
+            None => fresh && matches!(op.action, OpType::Make(automerge::ObjType::Map)),
+            Some(request) => {
+                creator(request) == Some(writer)
+                    // The answer is a supervisor's.
+                    && !(place.path.len() == 2 && key == Some("decision"))
+                    && place.path.get(2).is_none_or(|inner| creator(inner) == Some(writer))
+            }
+        },
+        // The built-in framework every device installs in the document it starts with, in
+        // its own map: the same key and source on every device.
+        Some("frameworks") => {
+            let own = |obj: Option<&ObjId>| obj.is_some_and(|o| creator(o) == Some(writer));
+            let builtin = crate::checklist::Framework::builtin();
+            let builtin_key = format!("{}/{}", builtin.id, builtin.version);
+            own(place.path.first())
+                && fresh
+                && match place.path.len() {
+                    1 => {
+                        key == Some(builtin_key.as_str())
+                            && matches!(op.action, OpType::Make(automerge::ObjType::Map))
+                    }
+                    2 => {
+                        own(place.path.get(1))
+                            && key == Some("source")
+                            && matches!(&op.action, OpType::Put(ScalarValue::Str(source))
+                                if source.as_str() == crate::checklist::Framework::builtin_source())
+                    }
+                    _ => false,
+                }
+        }
+        Some(_) => false,
+    };
+    (!allowed).then_some(Breach::TeamDocByWorker)
 }
 
 /// Where an operation writes: the root field it lies under and the objects between.

@@ -1,5 +1,6 @@
 //! The team's document: the value frameworks, the team's policy (review threshold,
-//! maatwerkbudget, retention periods) and the record of erased cases. Frameworks are stored as
+//! maatwerkbudget, retention periods), the record of erased cases and the members' requests
+//! for access to cases (their reasons sealed to the supervisors). Frameworks are stored as
 //! their source text under `id/version`, so every device reproduces an assessment's
 //! justification from the exact framework version it was written against.
 //!
@@ -18,10 +19,34 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::access_log::{AccessAction, AccessEntry};
 use crate::checklist::Framework;
+use crate::crypto::SealedBox;
 use crate::model::{CaseType, TeamPolicy};
 use crate::{Error, Result};
 
-const SCHEMA: u64 = 1;
+pub(crate) const SCHEMA: u64 = 1;
+pub(crate) const ACCESS_REQUESTS: &str = "access_requests";
+
+/// An access request as the team document holds it; `device` made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRequest {
+    pub id: String,
+    pub case_id: String,
+    pub device: String,
+    pub at: DateTime<Utc>,
+    pub urgent: bool,
+    /// Its reason, sealed to each device (hex id) that may read it.
+    pub reasons: BTreeMap<String, SealedBox>,
+    pub decision: Option<StoredDecision>,
+}
+
+/// An answer to a request; `device` made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDecision {
+    pub device: String,
+    pub granted: bool,
+    pub at: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
 
 /// An erased case as the team remembers it: the id and the access, never the resident.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -70,6 +95,16 @@ impl TeamDoc {
             .filter(|c| c.actor_id().to_bytes().starts_with(device))
             .flat_map(|c| c.raw_bytes().to_vec())
             .collect()
+    }
+
+    /// The first rule a worker's changes in `payload` break (`authority::team_breach`),
+    /// checked on a copy: nothing of them is applied here.
+    pub fn worker_breach(&self, payload: &[u8]) -> Result<Option<super::authority::Breach>> {
+        let mut copy = self.doc.clone();
+        let before = copy.get_heads();
+        copy.load_incremental(payload)?;
+        let changes = copy.get_changes(&before);
+        Ok(changes.iter().find_map(|change| super::authority::team_breach(&copy, change)))
     }
 
     /// Merges another device's changes. Returns whether anything new arrived.
@@ -258,6 +293,140 @@ impl TeamDoc {
         Ok(erasures)
     }
 
+    /// Adds a member's request for access to a case, with its reason sealed to each device
+    /// that may read it (`recipient -> sealed box`). Who asked is the device whose change
+    /// made the request, never a field.
+    pub fn add_access_request(
+        &mut self,
+        request_id: &str,
+        case_id: &str,
+        urgent: bool,
+        at: DateTime<Utc>,
+        reasons: &BTreeMap<String, SealedBox>,
+    ) -> Result<()> {
+        let map = self.writable_map(ACCESS_REQUESTS)?;
+        let obj = self.doc.put_object(&map, request_id, ObjType::Map)?;
+        self.doc.put(&obj, "case_id", case_id)?;
+        self.doc.put(&obj, "urgent", urgent)?;
+        self.doc.put(&obj, "at", ScalarValue::Timestamp(at.timestamp_millis()))?;
+        let sealed = self.doc.put_object(&obj, "reasons", ObjType::Map)?;
+        for (recipient, sealed_box) in reasons {
+            let json = serde_json::to_string(sealed_box)
+                .map_err(|e| Error::Document(format!("a sealed reason: {e}")))?;
+            self.doc.put(&sealed, recipient.as_str(), json)?;
+        }
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Answers a request: granted until `until`, or refused (`until` is then `None`). Who
+    /// answered is the device whose change made the decision.
+    pub fn decide_access_request(
+        &mut self,
+        request_id: &str,
+        granted: bool,
+        at: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let request = self
+            .request_objects()?
+            .into_iter()
+            .find(|(id, _)| id == request_id)
+            .map(|(_, obj)| obj)
+            .ok_or_else(|| Error::not_found("verzoek", request_id))?;
+        let decision = self.doc.put_object(&request, "decision", ObjType::Map)?;
+        self.doc.put(&decision, "granted", granted)?;
+        self.doc.put(&decision, "at", ScalarValue::Timestamp(at.timestamp_millis()))?;
+        if let Some(until) = until {
+            self.doc.put(&decision, "until", ScalarValue::Timestamp(until.timestamp_millis()))?;
+        }
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Every access request, oldest first; each field as written by the device that made
+    /// the request (or the decision), and a field anyone else wrote over it is not read.
+    pub fn access_requests(&self) -> Result<Vec<StoredRequest>> {
+        let mut requests = Vec::new();
+        for (id, obj) in self.request_objects()? {
+            let Some(device) = creator_device(&obj) else { continue };
+            let by_device = |key: &str| self.written_by(&obj, key, &device);
+            let Some(ScalarValue::Str(case_id)) = by_device("case_id")? else { continue };
+            let Some(ScalarValue::Timestamp(at)) = by_device("at")? else { continue };
+            let urgent = matches!(by_device("urgent")?, Some(ScalarValue::Boolean(true)));
+            let mut reasons = BTreeMap::new();
+            if let Some((Value::Object(ObjType::Map), sealed)) = self.doc.get(&obj, "reasons")? {
+                if creator_device(&sealed).as_ref() == Some(&device) {
+                    for recipient in self.doc.keys(&sealed) {
+                        if let Some(ScalarValue::Str(json)) =
+                            self.written_by(&sealed, &recipient, &device)?
+                        {
+                            if let Ok(sealed_box) = serde_json::from_str(&json) {
+                                reasons.insert(recipient, sealed_box);
+                            }
+                        }
+                    }
+                }
+            }
+            let decision = match self.doc.get(&obj, "decision")? {
+                Some((Value::Object(ObjType::Map), decision)) => creator_device(&decision)
+                    .and_then(|by| {
+                        let field = |key: &str| self.written_by(&decision, key, &by).ok().flatten();
+                        let granted = matches!(field("granted"), Some(ScalarValue::Boolean(true)));
+                        let Some(ScalarValue::Timestamp(at)) = field("at") else { return None };
+                        let until = match field("until") {
+                            Some(ScalarValue::Timestamp(ms)) => {
+                                Utc.timestamp_millis_opt(ms).single()
+                            }
+                            _ => None,
+                        };
+                        Some(StoredDecision {
+                            device: by,
+                            granted,
+                            at: Utc.timestamp_millis_opt(at).single()?,
+                            until,
+                        })
+                    }),
+                _ => None,
+            };
+            let Some(at) = Utc.timestamp_millis_opt(at).single() else { continue };
+            requests.push(StoredRequest {
+                id,
+                case_id: case_id.to_string(),
+                device,
+                at,
+                urgent,
+                reasons,
+                decision,
+            });
+        }
+        requests.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        requests.dedup_by(|a, b| a.id == b.id);
+        Ok(requests)
+    }
+
+    fn request_objects(&self) -> Result<Vec<(String, ObjId)>> {
+        let mut found = Vec::new();
+        for map in self.maps(ACCESS_REQUESTS)? {
+            for id in self.doc.keys(&map) {
+                if let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(&map, id.as_str())? {
+                    found.push((id, obj));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The value under `key` when the device `device` wrote it.
+    fn written_by(&self, obj: &ObjId, key: &str, device: &str) -> Result<Option<ScalarValue>> {
+        Ok(match self.doc.get(obj, key)? {
+            Some((Value::Scalar(value), op)) if creator_device(&op).as_deref() == Some(device) => {
+                Some(value.into_owned())
+            }
+            _ => None,
+        })
+    }
+
     /// Every concurrently created map under `key` at the top.
     fn maps(&self, key: &str) -> Result<Vec<ObjId>> {
         Ok(self
@@ -295,6 +464,18 @@ impl TeamDoc {
             },
             _ => None,
         })
+    }
+}
+
+/// The device (hex id) whose change made an object or wrote a value: the first 16 bytes of
+/// its actor id.
+fn creator_device(id: &ObjId) -> Option<String> {
+    match id {
+        ObjId::Id(_, actor, _) => {
+            let bytes = actor.to_bytes();
+            (bytes.len() >= 16).then(|| hex::encode(&bytes[..16]))
+        }
+        ObjId::Root => None,
     }
 }
 
@@ -357,5 +538,106 @@ mod tests {
         bad.retention_years.insert(CaseType::Jeugd, 0);
         let mut doc = doc;
         assert!(matches!(doc.set_policy(&bad), Err(Error::InvalidInput { .. })));
+    }
+
+    /// A device's team document as it starts (with the built-in framework), merged with
+    /// `team`'s.
+    fn started(n: u8, team: &mut TeamDoc) -> TeamDoc {
+        let mut doc = TeamDoc::create(&actor(n)).unwrap();
+        doc.install_framework(&Framework::builtin(), Framework::builtin_source()).unwrap();
+        doc.merge_bytes(&team.save()).unwrap();
+        doc
+    }
+
+    /// What `edit` on a copy of `doc` sends, as `worker_breach` on `team` sees it.
+    fn breach_of(
+        team: &TeamDoc,
+        doc: &mut TeamDoc,
+        n: u8,
+        edit: impl FnOnce(&mut TeamDoc),
+    ) -> Option<super::super::authority::Breach> {
+        let mut copy = TeamDoc::load(&[doc.save()], &actor(n)).unwrap();
+        let heads = copy.heads();
+        edit(&mut copy);
+        let mut sent = doc.own_changes(&[n; 16]);
+        sent.extend(copy.save_after(&heads));
+        team.worker_breach(&sent).unwrap()
+    }
+
+    #[test]
+    fn a_worker_writes_only_its_own_requests_into_the_team_document() {
+        use super::super::authority::Breach;
+        let now = Utc::now();
+        let mut team = TeamDoc::create(&actor(1)).unwrap();
+        team.install_framework(&Framework::builtin(), Framework::builtin_source()).unwrap();
+        let mut anna = started(2, &mut team);
+        // Her first request carries the document her device started with: let through.
+        anna.add_access_request("r1", "c1", true, now, &BTreeMap::new()).unwrap();
+        let sent = anna.own_changes(&[2; 16]);
+        assert_eq!(team.worker_breach(&sent).unwrap(), None);
+        team.merge_bytes(&sent).unwrap();
+        let requests = team.access_requests().unwrap();
+        assert_eq!((requests.len(), requests[0].device.as_str()), (1, "02".repeat(16).as_str()));
+
+        let mut shared = TeamPolicy::default();
+        shared.shared_caseload = true;
+        let v2 = Framework::builtin_source().replacen("version = 1", "version = 2", 1);
+        let attacks: Vec<(&str, Box<dyn FnOnce(&mut TeamDoc)>)> = vec![
+            ("the policy", Box::new(move |d| d.set_policy(&shared).unwrap())),
+            (
+                "an answer to her own request",
+                Box::new(move |d| d.decide_access_request("r1", true, now, None).unwrap()),
+            ),
+            (
+                "a framework",
+                Box::new(move |d| {
+                    d.install_framework(&Framework::parse(&v2).unwrap(), &v2).unwrap()
+                }),
+            ),
+            (
+                "the erasure record",
+                Box::new(|d| {
+                    let entry = crate::access_log::AccessEntry {
+                        at: Utc::now(),
+                        device: "02".repeat(16),
+                        member: "Anna".into(),
+                        action: AccessAction::Erase,
+                        on_behalf: None,
+                    };
+                    d.record_erasure("c1", &entry).unwrap()
+                }),
+            ),
+            (
+                "the requests map replaced",
+                Box::new(|d| {
+                    d.doc.put_object(ROOT, ACCESS_REQUESTS, ObjType::Map).unwrap();
+                    d.doc.commit();
+                }),
+            ),
+        ];
+        for (what, edit) in attacks {
+            assert_eq!(
+                breach_of(&team, &mut anna, 2, edit),
+                Some(Breach::TeamDocByWorker),
+                "{what}"
+            );
+        }
+        // Another worker writes into Anna's request, or makes one in place of hers.
+        let mut bram = started(3, &mut team);
+        let into_hers = breach_of(&team, &mut bram, 3, |d| {
+            let (_, request) = d.request_objects().unwrap().remove(0);
+            d.doc.put(&request, "case_id", "c2").unwrap();
+            d.doc.commit();
+        });
+        assert_eq!(into_hers, Some(Breach::TeamDocByWorker));
+        let over_hers = breach_of(&team, &mut bram, 3, |d| {
+            d.add_access_request("r1", "c2", false, now, &BTreeMap::new()).unwrap()
+        });
+        assert_eq!(over_hers, Some(Breach::TeamDocByWorker));
+        // His own request, beside hers, is his to make.
+        let own = breach_of(&team, &mut bram, 3, |d| {
+            d.add_access_request("r2", "c2", false, now, &BTreeMap::new()).unwrap()
+        });
+        assert_eq!(own, None);
     }
 }

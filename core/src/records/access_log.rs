@@ -21,11 +21,22 @@ pub enum AccessAction {
     Export,
     Print,
     Erase,
+    /// A supervisor granted a member access on her request (`on_behalf` says whose, why and
+    /// until when).
+    GrantAccess,
+    /// A supervisor refused a member's request for access.
+    RefuseAccess,
 }
 
 impl AccessAction {
-    pub const ALL: [AccessAction; 4] =
-        [AccessAction::Open, AccessAction::Export, AccessAction::Print, AccessAction::Erase];
+    pub const ALL: [AccessAction; 6] = [
+        AccessAction::Open,
+        AccessAction::Export,
+        AccessAction::Print,
+        AccessAction::Erase,
+        AccessAction::GrantAccess,
+        AccessAction::RefuseAccess,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -33,6 +44,8 @@ impl AccessAction {
             AccessAction::Export => "export",
             AccessAction::Print => "print",
             AccessAction::Erase => "erase",
+            AccessAction::GrantAccess => "grant_access",
+            AccessAction::RefuseAccess => "refuse_access",
         }
     }
 
@@ -43,6 +56,8 @@ impl AccessAction {
             AccessAction::Export => "Geëxporteerd",
             AccessAction::Print => "Afgedrukt",
             AccessAction::Erase => "Gewist",
+            AccessAction::GrantAccess => "Toegang verleend",
+            AccessAction::RefuseAccess => "Toegang geweigerd",
         }
     }
 

@@ -368,15 +368,23 @@ impl Inbox<'_> {
                     }
                 }
                 // The team document holds policy, frameworks and the erasure record: only a
-                // supervisor's device writes it, whatever a worker's device sends.
+                // supervisor's device writes them. A worker's device writes only its own
+                // access requests there; anything else it sends is refused whole.
                 if doc_id == team.settings.team_id
                     && team.roster.role(&author) != Some(Role::Supervisor)
                 {
-                    return Err(Error::Refused(format!(
-                        "teamdocument: een wijziging door apparaat {}, dat niet van een \
-                         leidinggevende is, is geweigerd",
-                        short(&author)
-                    )));
+                    let breach = if header.kind == EnvelopeKind::Changes {
+                        team_doc_in(tx, self.actor)?.worker_breach(&payload)?
+                    } else {
+                        Some(Breach::TeamDocByWorker)
+                    };
+                    if let Some(breach) = breach {
+                        return Err(Error::Refused(format!(
+                            "teamdocument: een wijziging door apparaat {}, dat niet van een \
+                             leidinggevende is, {breach}; geweigerd",
+                            short(&author)
+                        )));
+                    }
                 }
                 Ok(Opened::Changes { doc_id, author: header.author, payload })
             }
@@ -640,12 +648,16 @@ pub(crate) fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
+fn team_doc_in(tx: &StoreTx<'_>, actor: &[u8]) -> Result<TeamDoc> {
+    let stored =
+        tx.load_doc(TEAM_DOC_ID)?.ok_or_else(|| Error::Corrupt("no team document".into()))?;
+    TeamDoc::load(&stored.chunks, actor)
+}
+
 /// Merges another device's team-document changes inside a sync's transaction; returns whether
 /// anything was new. Changes that wait for others fail with `MISSING_DEPENDENCIES`.
 fn merge_changes(tx: &StoreTx<'_>, actor: &[u8], payload: &[u8]) -> Result<bool> {
-    let stored =
-        tx.load_doc(TEAM_DOC_ID)?.ok_or_else(|| Error::Corrupt("no team document".into()))?;
-    let mut doc = TeamDoc::load(&stored.chunks, actor)?;
+    let mut doc = team_doc_in(tx, actor)?;
     let heads = doc.heads();
     let changed = doc.merge_bytes(payload)?;
     if changed {

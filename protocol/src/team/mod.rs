@@ -5,5 +5,6 @@ pub mod erasure;
 pub mod grant;
 pub mod invitation;
 pub mod names;
+pub mod request;
 pub mod roster;
 pub mod wipe;
