@@ -579,10 +579,10 @@ mod tests {
         let requests = team.access_requests().unwrap();
         assert_eq!((requests.len(), requests[0].device.as_str()), (1, "02".repeat(16).as_str()));
 
-        let mut shared = TeamPolicy::default();
-        shared.shared_caseload = true;
+        let shared = TeamPolicy { shared_caseload: true, ..TeamPolicy::default() };
         let v2 = Framework::builtin_source().replacen("version = 1", "version = 2", 1);
-        let attacks: Vec<(&str, Box<dyn FnOnce(&mut TeamDoc)>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut TeamDoc)>;
+        let attacks: Vec<(&str, Edit)> = vec![
             ("the policy", Box::new(move |d| d.set_policy(&shared).unwrap())),
             (
                 "an answer to her own request",
@@ -597,7 +597,7 @@ mod tests {
             (
                 "the erasure record",
                 Box::new(|d| {
-                    let entry = crate::access_log::AccessEntry {
+                    let entry = AccessEntry {
                         at: Utc::now(),
                         device: "02".repeat(16),
                         member: "Anna".into(),
