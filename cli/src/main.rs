@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{assess, case, framework, relay, team, visit};
+use crate::commands::{access, assess, case, framework, relay, team, visit};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +41,9 @@ enum Command {
     /// Cases: create, list, show, export and merge.
     #[command(subcommand)]
     Case(case::CaseCommand),
+    /// Access on request: ask for a case, and (supervisors) grant or refuse.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
     /// Home visits.
     #[command(subcommand)]
     Visit(visit::VisitCommand),
@@ -96,6 +99,7 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Init { name, json } => commands::init(&home, &name, json),
         Command::Case(command) => case::run(&home, command),
+        Command::Access(command) => access::run(&home, command),
         Command::Visit(command) => visit::run(&home, command),
         Command::Assess(command) => assess::run(&home, command),
         Command::Framework(command) => framework::run(&home, command),

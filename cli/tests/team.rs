@@ -248,6 +248,34 @@ fn a_team_enrols_syncs_a_case_and_refuses_a_revoked_device() {
     let stderr = fails(phone, &["case", "assign", &case, "Marieke"]);
     assert!(stderr.contains("leidinggevende"), "{stderr}");
 
+    // Access on request: a case of Marieke's is not on Sanne's phone until Marieke grants it.
+    let own = ok_json(office, &["case", "new", "--resident", "Henk Smit", "--json"]);
+    let own = str_at(&own, "/id").to_string();
+    ok(office, &["sync"]);
+    ok(phone, &["sync"]);
+    let list = ok_json(phone, &["case", "list", "--json"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "only her own case: {list:#}");
+    let asked = ok(phone, &["access", "request", &own, "--reason", "Meneer belde mij", "--urgent"]);
+    assert!(asked.contains("wacht op"), "{asked}");
+    ok(phone, &["sync"]);
+    ok(office, &["sync"]);
+    let requests = ok(office, &["access", "list"]);
+    assert!(
+        requests.contains("Sanne (spoed)") && requests.contains("Meneer belde mij"),
+        "{requests}"
+    );
+    let request = ok_json(office, &["access", "list", "--json"]);
+    let request_id = str_at(&request, "/0/id").to_string();
+    let stderr = fails(phone, &["access", "grant", &request_id[..8]]);
+    assert!(stderr.contains("leidinggevende"), "{stderr}");
+    let granted = ok(office, &["access", "grant", &request_id[..8], "--days", "2"]);
+    assert!(granted.contains("Toegang verleend voor 2 dag"), "{granted}");
+    ok(office, &["sync"]);
+    ok(phone, &["sync"]);
+    let list = ok_json(phone, &["case", "list", "--json"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "granted: {list:#}");
+    assert!(ok(phone, &["access", "list"]).contains("verleend door Marieke"));
+
     // Revocation by a short prefix; the revoked phone is refused, in Dutch, and gets nothing.
     let stderr = fails(office, &["team", "revoke", "ab"]);
     assert!(stderr.contains("4 tekens"), "{stderr}");

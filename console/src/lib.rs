@@ -151,6 +151,7 @@ fn router(console: Shared) -> Router {
         .route("/sync", post(sync_now))
         .route("/team", get(team_page))
         .route("/team/toelaten", post(admit))
+        .route("/team/toegang/{id}", post(answer_request))
         .route("/stijl.css", get(stylesheet))
         .layer(middleware::from_fn_with_state(console.clone(), access::guard))
         // Outermost, so refusals by the guard carry the headers too.
@@ -620,8 +621,9 @@ async fn team_page(
             },
             None => Vec::new(),
         };
+        let requests = device.access_requests()?;
         let frame = pages::Frame::of(device, &flash, &session)?;
-        Ok(Html(pages::team(&frame, &waiting, &device.members())).into_response())
+        Ok(Html(pages::team(&frame, &waiting, &device.members(), &requests)).into_response())
     })
     .await
 }
@@ -651,6 +653,35 @@ async fn admit(
             member.role.label().to_lowercase()
         );
         Ok(redirect("/team", &message, None))
+    })
+    .await
+}
+
+/// Grants a member's request for access for the days given, or refuses it; either is logged
+/// in the case, and the keys go out at once when the relay answers.
+async fn answer_request(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let message = match form.get("antwoord").map(String::as_str) {
+            Some("verlenen") => {
+                let days = form
+                    .get("dagen")
+                    .and_then(|d| d.trim().parse::<u32>().ok())
+                    .ok_or_else(|| PageError::bad("Vul het aantal dagen in (1 tot 90)."))?;
+                device.grant_access(&id, days)?;
+                format!("Toegang verleend voor {days} dag(en); vastgelegd in het toegangslog.")
+            }
+            Some("weigeren") => {
+                device.refuse_access(&id)?;
+                "Verzoek geweigerd; vastgelegd in het toegangslog.".to_string()
+            }
+            _ => return Err(PageError::bad("Kies verlenen of weigeren.")),
+        };
+        let warning = sync_after(console, device);
+        Ok(redirect("/team", &message, warning))
     })
     .await
 }

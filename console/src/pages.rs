@@ -8,7 +8,7 @@ use chrono::{DateTime, Local, Utc};
 use eropaf_core::checklist::{format_euro, Framework};
 use eropaf_core::inzage::escape;
 use eropaf_core::model::TeamPolicy;
-use eropaf_core::model::{Case, CaseSummary, CaseType};
+use eropaf_core::model::{AccessRequest, Case, CaseSummary, CaseType};
 use eropaf_core::records::Erasure;
 use eropaf_core::reports::TeamReport;
 use eropaf_core::retention::RetentionItem;
@@ -647,8 +647,14 @@ textarea{width:100%;font:inherit;padding:.4rem;border:1px solid #b7c0cb;border-r
 code{font-size:.85em}";
 
 /// The team: who waits for admission (with the safety code to compare) and who is a member.
-pub fn team(frame: &Frame, waiting: &[PendingJoiner], members: &[Member]) -> String {
+pub fn team(
+    frame: &Frame,
+    waiting: &[PendingJoiner],
+    members: &[Member],
+    requests: &[AccessRequest],
+) -> String {
     let mut body = String::new();
+    access_requests(&mut body, frame, requests);
     body.push_str("<h2>Wachten op toelating</h2>");
     if waiting.is_empty() {
         body.push_str("<p>Er wacht geen apparaat op toelating.</p>");
@@ -694,4 +700,66 @@ pub fn team(frame: &Frame, waiting: &[PendingJoiner], members: &[Member]) -> Str
     }
     body.push_str("</tbody></table>");
     layout(frame, "/team", "Team", &body)
+}
+
+/// The members' requests for access: those waiting, each with a form to grant it for some
+/// days or refuse it, then those answered.
+fn access_requests(body: &mut String, frame: &Frame, requests: &[AccessRequest]) {
+    let when = |at: DateTime<Utc>| at.with_timezone(&Local).format("%d-%m-%Y %H:%M").to_string();
+    body.push_str("<h2>Verzoeken om toegang</h2>");
+    let waiting: Vec<&AccessRequest> = requests.iter().filter(|r| r.decision.is_none()).collect();
+    if waiting.is_empty() {
+        body.push_str("<p>Er wacht geen verzoek om toegang.</p>");
+    }
+    for request in waiting {
+        let _ = write!(
+            body,
+            "<section class=\"card\"><p><strong>{member}</strong> vraagt toegang tot casus \
+             <a href=\"/casus/{case}\"><code>{short}</code></a> ({at}){urgent}</p>\
+             <p>Reden: {reason}</p>\
+             <form method=\"post\" action=\"/team/toegang/{id}\">{form_field}\
+             <label>Dagen <input name=\"dagen\" type=\"number\" min=\"1\" max=\"90\" \
+             value=\"7\" required></label> \
+             <button name=\"antwoord\" value=\"verlenen\">Verlenen</button> \
+             <button name=\"antwoord\" value=\"weigeren\" formnovalidate>Weigeren</button>\
+             </form></section>",
+            member = escape(&request.member),
+            case = escape(&request.case_id),
+            short = escape(request.case_id.get(..8).unwrap_or(&request.case_id)),
+            at = when(request.at),
+            urgent = if request.urgent { " <strong>spoed</strong>" } else { "" },
+            reason = escape(request.reason.as_deref().unwrap_or("(niet leesbaar op dit apparaat)")),
+            id = escape(&request.id),
+            form_field = frame.form_field,
+        );
+    }
+    let answered: Vec<&AccessRequest> = requests.iter().filter(|r| r.decision.is_some()).collect();
+    if answered.is_empty() {
+        return;
+    }
+    body.push_str(
+        "<table><thead><tr><th>Gevraagd</th><th>Door</th><th>Casus</th><th>Reden</th>\
+         <th>Antwoord</th></tr></thead><tbody>",
+    );
+    for request in answered {
+        let answer = match &request.decision {
+            Some(d) if d.granted => format!(
+                "verleend door {}{}",
+                escape(&d.by),
+                d.until.map_or(String::new(), |u| format!(" tot {}", when(u)))
+            ),
+            Some(d) => format!("geweigerd door {}", escape(&d.by)),
+            None => String::new(),
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            when(request.at),
+            escape(&request.member),
+            escape(request.case_id.get(..8).unwrap_or(&request.case_id)),
+            escape(request.reason.as_deref().unwrap_or("—")),
+            answer
+        );
+    }
+    body.push_str("</tbody></table>");
 }

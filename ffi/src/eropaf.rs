@@ -12,10 +12,10 @@ use eropaf_core::{Eropaf as Core, Invitation as CoreInvitation};
 use crate::boundary::{guard, lock, notify, off_thread};
 use crate::error::{EropafError, Result};
 use crate::records::{
-    AssessmentView, AssignmentRole, Case, CaseAccess, CaseStatus, CaseSummary, CaseType,
-    ChecklistItem, Framework, Invitation, Member, NewObservation, NewVisit, PendingJoiner,
-    QueueItem, Resident, Review, ReviewAction, ReviewStatus, Role, SyncProgress, SyncReport,
-    TeamInfo, Verdict,
+    AccessRequest, AssessmentView, AssignmentRole, Case, CaseAccess, CaseStatus, CaseSummary,
+    CaseType, ChecklistItem, Framework, Invitation, Member, NewObservation, NewVisit,
+    PendingJoiner, QueueItem, Resident, Review, ReviewAction, ReviewStatus, Role, SyncProgress,
+    SyncReport, TeamInfo, Verdict,
 };
 use crate::Unlock;
 
@@ -173,6 +173,29 @@ impl Eropaf {
     /// Who may read a case.
     pub fn case_access(&self, case_id: String) -> Result<CaseAccess> {
         self.with_core(|core| core.case_access(&case_id).map(CaseAccess::from))
+    }
+
+    /// Asks the supervisors for access to a case this device may not read; the reason is
+    /// sealed to them and this member's devices. Returns the request's id.
+    pub fn request_access(&self, case_id: String, reason: String, urgent: bool) -> Result<String> {
+        self.with_core(|core| core.request_access(&case_id, &reason, urgent))
+    }
+
+    /// Access requests: all of them for a supervisor, her own for a member; oldest first.
+    pub fn access_requests(&self) -> Result<Vec<AccessRequest>> {
+        self.with_core(|core| {
+            Ok(core.access_requests()?.into_iter().map(AccessRequest::from).collect())
+        })
+    }
+
+    /// A supervisor grants a request for `days` days; logged in the case.
+    pub fn grant_access(&self, request_id: String, days: u32) -> Result<()> {
+        self.with_core(|core| core.grant_access(&request_id, days))
+    }
+
+    /// A supervisor refuses a request; logged in the case.
+    pub fn refuse_access(&self, request_id: String) -> Result<()> {
+        self.with_core(|core| core.refuse_access(&request_id))
     }
 
     /// When this device, revoked, wiped itself; the app then shows only that.

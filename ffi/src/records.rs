@@ -630,6 +630,49 @@ impl From<eropaf_core::CaseAccess> for CaseAccess {
     }
 }
 
+/// A member's request for access to a case.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct AccessRequest {
+    pub id: String,
+    pub case_id: String,
+    pub member: String,
+    pub at: SystemTime,
+    pub urgent: bool,
+    /// Shown to the supervisors and the requester only; `None` elsewhere.
+    pub reason: Option<String>,
+    /// `None` while no supervisor answered.
+    pub decision: Option<AccessDecision>,
+}
+
+/// A supervisor's answer to a request.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct AccessDecision {
+    pub granted: bool,
+    pub by: String,
+    pub at: SystemTime,
+    /// When granted access ends.
+    pub until: Option<SystemTime>,
+}
+
+impl From<model::AccessRequest> for AccessRequest {
+    fn from(r: model::AccessRequest) -> AccessRequest {
+        AccessRequest {
+            id: r.id,
+            case_id: r.case_id,
+            member: r.member,
+            at: time(r.at),
+            urgent: r.urgent,
+            reason: r.reason,
+            decision: r.decision.map(|d| AccessDecision {
+                granted: d.granted,
+                by: d.by,
+                at: time(d.at),
+                until: d.until.map(time),
+            }),
+        }
+    }
+}
+
 /// A one-time invitation; `code` is the text (or QR content) the new device enters.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct Invitation {

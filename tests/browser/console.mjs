@@ -137,6 +137,26 @@ try {
   check("the worker's device shows the supervisor's note", latest && latest.note.includes('regionale overleg'));
   check('the approval replaces the escalation', latest && latest.supersedes && latest.supersedes.length === 1);
 
+  // Access on request: Sanne asks for a case that is not hers; the team page shows the
+  // request with its reason, the supervisor grants it, and Sanne's phone has the case.
+  await page.goto(`${url}/casussen`);
+  const listed = await page.locator('a[href^="/casus/"]').evaluateAll((links) => links.map((a) => a.getAttribute('href').split('/')[2]));
+  const sannes = new Set(JSON.parse(cli('sanne', 'case', 'list', '--json')).map((c) => c.id));
+  const notHers = listed.find((id) => /^[0-9a-f]{32}$/.test(id) && !sannes.has(id));
+  check('the demo has a case Sanne may not read', Boolean(notHers));
+  cli('sanne', 'access', 'request', notHers, '--reason', 'Bewoner belde over de brief van de woningcorporatie', '--urgent');
+  cli('sanne', 'sync', '--json');
+  await Promise.all([page.waitForURL(/\?m=/), page.getByRole('button', { name: 'Synchroniseren' }).click()]);
+  await page.goto(`${url}/team`);
+  const card = page.locator('section.card', { hasText: 'vraagt toegang' });
+  check('the team page shows the request with its reason', (await card.count()) === 1 && (await card.innerText()).includes('brief van de woningcorporatie'));
+  await card.locator('input[name="dagen"]').fill('2');
+  await Promise.all([page.waitForURL(/\?m=/), card.getByRole('button', { name: 'Verlenen' }).click()]);
+  check('the console confirms the grant', (await page.locator('.flash.ok').innerText()).includes('Toegang verleend voor 2 dag'));
+  cli('sanne', 'sync', '--json');
+  const granted = JSON.parse(cli('sanne', 'case', 'list', '--json')).map((c) => c.id);
+  check("Sanne's phone has the case once granted", granted.includes(notHers));
+
   // The reports page with its charts.
   await page.goto(`${url}/rapportage`);
   check('the reports page has its charts', (await page.locator('.chart svg').count()) === 3);

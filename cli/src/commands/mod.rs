@@ -1,5 +1,6 @@
 //! One module per command group; each parses nothing itself and calls the core.
 
+pub mod access;
 pub mod assess;
 pub mod case;
 pub mod framework;

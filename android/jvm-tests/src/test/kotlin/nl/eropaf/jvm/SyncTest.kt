@@ -154,6 +154,34 @@ class SyncTest {
     }
 
     @Test
+    fun `a request for access waits for the supervisor, who grants it for a period`() = runBlocking {
+        team { supervisor, worker ->
+            val caseId = supervisor.newCase(Resident(name = "Henk Smit"), null)
+            supervisor.sync(null)
+            val reason = "Meneer belde, zijn regisseur is met verlof"
+            val requestId = worker.requestAccess(caseId, reason, true)
+            worker.sync(null)
+            worker.sync(null)
+            assertTrue(worker.cases().isEmpty(), "queued, not granted")
+            assertEquals(reason, worker.accessRequests().single().reason)
+            assertThrows<EropafException.InvalidInput> { runBlocking { worker.requestAccess(caseId, " ", false) } }
+
+            supervisor.sync(null)
+            val asked = supervisor.accessRequests().single()
+            assertEquals(Triple("Sanne", reason, true), Triple(asked.member, asked.reason, asked.urgent))
+            supervisor.grantAccess(requestId, 2u)
+            supervisor.sync(null)
+            worker.sync(null)
+            assertEquals(listOf(caseId), worker.cases().map { it.id })
+            val decision = worker.accessRequests().single().decision!!
+            assertTrue(decision.granted)
+            assertNotNull(decision.until)
+            val inzage = supervisor.exportInzage(caseId, "inzageverzoek bewoner")
+            assertTrue("Toegang verleend" in inzage && reason in inzage, "the grant and its reason are in the inzage")
+        }
+    }
+
+    @Test
     fun `an erased case disappears from the other device at its next sync`() = runBlocking {
         team { supervisor, worker ->
             val caseId = worker.newCase(Resident(name = "Willem Bakker"), null)
