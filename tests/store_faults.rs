@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use eropaf_core::model::{NewVisit, Resident};
+use eropaf_core::model::{NewVisit, Resident, TeamPolicy};
 use eropaf_core::DB_FILE;
 use eropaf_core::{Eropaf, Error, Unlock};
 use eropaf_tests::{create_device, new_key, open_device};
@@ -41,6 +41,45 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
 
     let mut device = Eropaf::open(dir.path(), Unlock::Passphrase("juist wachtwoord")).unwrap();
     assert_eq!(device.case(&id).unwrap().resident.name, "Aïsha");
+}
+
+#[test]
+fn a_thief_guessing_passphrases_in_the_app_destroys_the_store_at_the_teams_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let right = Unlock::Passphrase("juist wachtwoord");
+    let mut device = Eropaf::create(dir.path(), right, "Sanne").unwrap();
+    let id = device.new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+    let policy = device.policy().unwrap();
+    let too_few = TeamPolicy { wipe_after_failed_unlocks: 2, ..policy.clone() };
+    assert!(device.set_policy(&too_few).is_err(), "a typo must not cost the data");
+    device.set_policy(&TeamPolicy { wipe_after_failed_unlocks: 3, ..policy }).unwrap();
+    drop(device);
+    let wrong = || Eropaf::open(dir.path(), Unlock::Passphrase("raden")).err().unwrap();
+
+    // The owner mistyping twice, then getting it right, starts the count again.
+    for _ in 0..2 {
+        assert!(matches!(wrong(), Error::WrongKey));
+    }
+    drop(Eropaf::open(dir.path(), Unlock::Passphrase("juist wachtwoord")).unwrap());
+    for _ in 0..2 {
+        assert!(matches!(wrong(), Error::WrongKey));
+    }
+    // The third wrong guess in a row: nothing of the store remains to open.
+    let err = wrong();
+    assert!(matches!(err, Error::Destroyed), "{err:?}");
+    assert!(err.message_nl().contains("vernietigd"));
+    let err = Eropaf::open(dir.path(), Unlock::Passphrase("juist wachtwoord")).err().unwrap();
+    assert!(matches!(err, Error::Destroyed), "the right passphrase opens nothing now: {err:?}");
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let rows = |table: &str| -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!((rows("docs"), rows("doc_changes"), rows("epoch_keys")), (0, 0, 0));
+    let salt: i64 = conn
+        .query_row("SELECT COUNT(*) FROM meta WHERE key = 'passphrase_params'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(salt, 0, "without the Argon2 salt no passphrase derives the key");
+    assert!(!id.is_empty());
 }
 
 #[test]

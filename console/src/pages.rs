@@ -587,6 +587,12 @@ pub fn framework(
          en de leidinggevenden)</label>",
         if policy.shared_caseload { " checked" } else { "" }
     );
+    let _ = write!(
+        body,
+        "<label>Opslag op een apparaat wissen na zoveel verkeerde wachtwoorden op rij (0 = nooit)\
+         <input name=\"pogingen\" type=\"number\" min=\"0\" value=\"{}\"></label>",
+        policy.wipe_after_failed_unlocks
+    );
     for (case_type, years) in &policy.retention_years {
         let _ = write!(
             body,

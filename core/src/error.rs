@@ -26,6 +26,11 @@ pub enum Error {
     #[error("the store is locked: wrong passphrase or store key")]
     WrongKey,
 
+    /// Too many wrong passphrases in a row, as the team's policy allows: the store's key
+    /// material and contents were destroyed. The device must be enrolled anew.
+    #[error("the store was destroyed after too many wrong passphrases")]
+    Destroyed,
+
     /// The store directory has no store yet (run `init` first).
     #[error("no store in {0}")]
     NoStore(String),
@@ -161,6 +166,10 @@ impl Error {
                 format!("Het waardenkader klopt niet, regel {line}: {message}")
             }
             Error::WrongKey => "Onjuist wachtwoord of sleutel: de opslag blijft op slot.".into(),
+            Error::Destroyed => "Te vaak een onjuist wachtwoord: zoals het teambeleid bepaalt, zijn \
+                                 de gegevens op dit apparaat vernietigd. Meld het apparaat opnieuw \
+                                 aan bij het team; wat al gesynchroniseerd was, staat nog bij het team."
+                .into(),
             Error::NoStore(dir) => format!("Er is nog geen opslag in {dir}. Begin met `eropaf init`."),
             Error::AlreadyExists(dir) => format!("In {dir} staat al een opslag; er is niets overschreven."),
             Error::Corrupt(detail) => format!(

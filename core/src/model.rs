@@ -612,6 +612,10 @@ pub struct TeamPolicy {
     /// team that covers for each other may decide otherwise; the choice is the team's,
     /// recorded in the team document, and changed by a supervisor only.
     pub shared_caseload: bool,
+    /// After this many wrong passphrases in a row a device destroys its store (0: never).
+    /// Stops someone who has the phone from guessing in the app; it does not stop one who
+    /// copied the store's file first and guesses offline (Argon2id makes each guess cost).
+    pub wipe_after_failed_unlocks: u32,
 }
 
 impl Default for TeamPolicy {
@@ -624,6 +628,7 @@ impl Default for TeamPolicy {
                 .map(|t| (*t, crate::records::retention::default_years(*t)))
                 .collect(),
             shared_caseload: false,
+            wipe_after_failed_unlocks: 0,
         }
     }
 }

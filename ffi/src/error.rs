@@ -28,6 +28,11 @@ pub enum EropafError {
     #[error("the store is locked: wrong passphrase or store key")]
     Locked { message_nl: String },
 
+    /// Too many wrong passphrases in a row, as the team's policy allows: the store was
+    /// destroyed. The app enrols the device anew.
+    #[error("the store was destroyed after too many wrong passphrases")]
+    Destroyed { message_nl: String },
+
     /// There is no store in the directory yet: create one first.
     #[error("no store in {dir}")]
     NoStore { dir: String, message_nl: String },
@@ -108,6 +113,7 @@ impl EropafError {
             | EropafError::InvalidInput { message_nl, .. }
             | EropafError::InvalidFramework { message_nl, .. }
             | EropafError::Locked { message_nl }
+            | EropafError::Destroyed { message_nl }
             | EropafError::NoStore { message_nl, .. }
             | EropafError::AlreadyExists { message_nl, .. }
             | EropafError::Unauthorised { message_nl, .. }
@@ -139,6 +145,7 @@ impl From<CoreError> for EropafError {
                 message_nl,
             },
             CoreError::WrongKey => EropafError::Locked { message_nl },
+            CoreError::Destroyed => EropafError::Destroyed { message_nl },
             CoreError::NoStore(dir) => EropafError::NoStore { dir, message_nl },
             CoreError::AlreadyExists(dir) => EropafError::AlreadyExists { dir, message_nl },
             CoreError::Corrupt(detail) => EropafError::Corrupt { detail, message_nl },

@@ -216,7 +216,7 @@ fn main() -> BenchResult<()> {
     // ---- 4. need-to-know: a worker's new phone against a phone that reads the whole team ----
     if cfg.scoped {
         println!(
-            "\n== 4. a worker's new phone under need-to-know and under a shared caseload: {} workers x {} cases, one visit each ==",
+            "\n== 4. bootstrap under need-to-know: {} workers x {} cases, one visit each ==",
             cfg.workers, cfg.per_worker
         );
         let scoped = bench_scoped(&cfg)?;
@@ -576,71 +576,53 @@ struct ScopedRun {
     /// Envelope bytes the relay served it.
     bytes: u64,
     envelopes: u64,
-    /// Envelopes it pushed itself (grants it passed on).
-    pushed: u64,
     cases: usize,
+}
+
+struct Scoped {
+    /// A second phone of worker 0, who is assigned `per_worker` cases.
+    worker: ScopedRun,
+    /// A second phone of the supervisor, who reads every case: what every phone downloaded
+    /// before need-to-know.
+    whole_team: ScopedRun,
     setup: Duration,
     relay_bytes: u64,
 }
 
-struct Scoped {
-    /// A second phone of worker 0, in a team where she reads her `per_worker` cases.
-    worker: ScopedRun,
-    /// The same phone in the same team under a shared caseload: it reads, and downloads,
-    /// every case, as every phone did before need-to-know.
-    whole_team: ScopedRun,
-}
-
 impl Scoped {
     fn print(&self) {
-        for (label, run) in [("need-to-know", &self.worker), ("whole team", &self.whole_team)] {
+        println!(
+            "  setup (untimed): {:.1} s; relay database {:.1} MB",
+            secs(self.setup),
+            mb(self.relay_bytes)
+        );
+        for (label, run) in [("worker's phone", &self.worker), ("whole team", &self.whole_team)] {
             println!(
-                "  {label:<12}: setup (untimed) {:.1} s, relay database {:.1} MB; the worker's new phone: first sync {:>9}, {} envelopes ({:.2} MB) downloaded, {} pushed; {} cases readable",
-                secs(run.setup),
-                mb(run.relay_bytes),
+                "  {label:<15}: first sync {:>9}; {} envelopes, {:.2} MB downloaded; {} cases readable",
                 fmt_dur(run.total),
                 run.envelopes,
                 mb(run.bytes),
-                run.pushed,
                 run.cases
             );
         }
     }
 }
 
-fn bench_scoped(cfg: &Config) -> BenchResult<Scoped> {
-    Ok(Scoped {
-        worker: bootstrap_second_phone(cfg, false)?,
-        whole_team: bootstrap_second_phone(cfg, true)?,
-    })
-}
-
 /// A team of `workers` workers, each writing `per_worker` cases of their own (one visit
-/// each), all synced; then a second phone for worker 0 is enrolled and its first sync timed,
-/// counting the envelope bytes it downloads. `shared`: the team's policy is a shared
-/// caseload, set before anything was written.
-fn bootstrap_second_phone(cfg: &Config, shared: bool) -> BenchResult<ScopedRun> {
+/// each), all synced; then a second phone for worker 0 and one for the supervisor are
+/// enrolled, and each one's first sync is timed, counting the envelope bytes it downloads.
+fn bench_scoped(cfg: &Config) -> BenchResult<Scoped> {
     let setup_started = Instant::now();
     let relay_dir = tempfile::Builder::new().prefix("eropaf-bench-relay").tempdir()?;
     let relay = TestRelay::start(relay_dir.path());
     let transport = HttpTransport::new(&relay.url)?;
-    let mut team = if shared {
-        Team::enrol(
-            &transport,
-            &relay.url,
-            &relay.registration_code(),
-            cfg.workers,
-            eropaf_tests::fast_tempdir,
-        )
-    } else {
-        Team::enrol_need_to_know(
-            &transport,
-            &relay.url,
-            &relay.registration_code(),
-            cfg.workers,
-            eropaf_tests::fast_tempdir,
-        )
-    };
+    let mut team = Team::enrol_need_to_know(
+        &transport,
+        &relay.url,
+        &relay.registration_code(),
+        cfg.workers,
+        eropaf_tests::fast_tempdir,
+    );
     for (w, worker) in team.workers.iter_mut().enumerate() {
         for c in 0..cfg.per_worker {
             let i = w * cfg.per_worker + c;
@@ -650,33 +632,34 @@ fn bootstrap_second_phone(cfg: &Config, shared: bool) -> BenchResult<ScopedRun> 
         checked_sync(worker, &transport)?;
     }
     checked_sync(&mut team.supervisor, &transport)?;
-
-    let dir = tempfile::Builder::new().prefix("eropaf-bench-newphone").tempdir()?;
-    let mut phone = create_device(dir.path(), &team.key, "Werker 0");
-    let invitation = team.supervisor.invite(&transport, Role::Worker)?;
-    let shown = phone.join(&transport, &Invitation::parse(&invitation.code)?)?;
-    team.supervisor.refresh_pending_joiners(&transport)?;
-    // Admitting it grants it the keys of the cases its member reads.
-    team.supervisor.admit(&transport, &phone.device_id().to_hex(), &shown)?;
     let setup = setup_started.elapsed();
-    let timed = Timed::new(&transport);
-    let t = Instant::now();
-    let report = checked_sync(&mut phone, &timed)?;
-    let total = t.elapsed();
-    let cases = phone.cases()?.len();
-    let expected = if shared { cfg.workers * cfg.per_worker } else { cfg.per_worker };
-    if cases != expected {
-        return Err(format!("the worker's new phone reads {cases} cases, not {expected}").into());
+
+    let mut runs = Vec::new();
+    for (member, role, expected) in [
+        ("Werker 0", Role::Worker, cfg.per_worker),
+        ("Marieke (leidinggevende)", Role::Supervisor, cfg.workers * cfg.per_worker),
+    ] {
+        let dir = tempfile::Builder::new().prefix("eropaf-bench-newphone").tempdir()?;
+        let mut phone = create_device(dir.path(), &team.key, member);
+        let invitation = team.supervisor.invite(&transport, role)?;
+        let shown = phone.join(&transport, &Invitation::parse(&invitation.code)?)?;
+        team.supervisor.refresh_pending_joiners(&transport)?;
+        // Admitting it grants it the keys of the cases its member reads.
+        team.supervisor.admit(&transport, &phone.device_id().to_hex(), &shown)?;
+        let timed = Timed::new(&transport);
+        let t = Instant::now();
+        let report = checked_sync(&mut phone, &timed)?;
+        let total = t.elapsed();
+        let cases = phone.cases()?.len();
+        if cases != expected {
+            return Err(format!("{member}'s new phone reads {cases} cases, not {expected}").into());
+        }
+        runs.push(ScopedRun { total, bytes: timed.bytes.get(), envelopes: report.pulled, cases });
     }
-    Ok(ScopedRun {
-        total,
-        bytes: timed.bytes.get(),
-        envelopes: report.pulled,
-        pushed: report.pushed,
-        cases,
-        setup,
-        relay_bytes: dir_bytes(relay_dir.path()),
-    })
+    let relay_bytes = dir_bytes(relay_dir.path());
+    let whole_team = runs.pop().ok_or("no whole-team run")?;
+    let worker = runs.pop().ok_or("no worker run")?;
+    Ok(Scoped { worker, whole_team, setup, relay_bytes })
 }
 
 /// The baseline: every case's payloads loaded and merged into a fresh document, as the new

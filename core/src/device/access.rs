@@ -135,10 +135,14 @@ impl Device {
 
     /// Takes the team's caseload policy from the team document into the team state.
     pub(crate) fn refresh_caseload_policy(&mut self) -> Result<()> {
+        let policy = self.team_doc()?.policy()?;
+        let tx = self.store.transaction()?;
+        tx.set_unlock_limit(policy.wipe_after_failed_unlocks)?;
+        tx.commit()?;
         if self.team.is_none() {
             return Ok(());
         }
-        let shared = self.team_doc()?.policy()?.shared_caseload;
+        let shared = policy.shared_caseload;
         if let Some(team) = &mut self.team {
             team.shared_caseload = shared;
         }

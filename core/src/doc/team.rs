@@ -204,6 +204,9 @@ impl TeamDoc {
             if let Some(v) = self.uint(&map, "shared_caseload")? {
                 policy.shared_caseload = v == 1;
             }
+            if let Some(v) = self.uint(&map, "wipe_after_failed_unlocks")? {
+                policy.wipe_after_failed_unlocks = u32::try_from(v).unwrap_or(0);
+            }
             for case_type in CaseType::ALL {
                 let key = format!("retention_years/{}", case_type.key());
                 if let Some(years) = self.uint(&map, &key)? {
@@ -218,6 +221,12 @@ impl TeamDoc {
 
     /// Stores the fields of `policy` that differ from what the document holds.
     pub fn set_policy(&mut self, policy: &TeamPolicy) -> Result<()> {
+        if policy.wipe_after_failed_unlocks != 0 && policy.wipe_after_failed_unlocks < 3 {
+            return Err(Error::invalid(
+                "wachtwoordpogingen",
+                "kies 0 (nooit wissen) of ten minste 3 pogingen: een tikfout mag geen gegevens kosten",
+            ));
+        }
         for (case_type, years) in &policy.retention_years {
             if *years == 0 || *years > 100 {
                 return Err(Error::invalid(
@@ -236,6 +245,13 @@ impl TeamDoc {
         }
         if current.shared_caseload != policy.shared_caseload {
             self.doc.put(&map, "shared_caseload", u64::from(policy.shared_caseload))?;
+        }
+        if current.wipe_after_failed_unlocks != policy.wipe_after_failed_unlocks {
+            self.doc.put(
+                &map,
+                "wipe_after_failed_unlocks",
+                u64::from(policy.wipe_after_failed_unlocks),
+            )?;
         }
         for (case_type, years) in &policy.retention_years {
             if current.retention_years.get(case_type) != Some(years) {

@@ -31,6 +31,11 @@ const MIGRATIONS: &[&str] = &[
 
 const META_PASSPHRASE: &str = "passphrase_params";
 const META_KEY_CHECK: &str = "key_check";
+/// Unsealed (read before the store is open): wrong passphrases in a row, the team's limit for
+/// them, and when the store was destroyed for reaching it. No case data.
+const META_UNLOCK_FAILURES: &str = "unlock_failures";
+const META_UNLOCK_LIMIT: &str = "unlock_failure_limit";
+const META_DESTROYED: &str = "destroyed_at";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"eropaf store v1";
 
 /// How the store key is obtained.
@@ -151,6 +156,10 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         configure(&conn)?;
+        if meta_clear(&conn, META_DESTROYED)?.is_some() {
+            return Err(Error::Destroyed);
+        }
+        let by_passphrase = matches!(unlock, Unlock::Passphrase(_));
         let key = match unlock {
             Unlock::Passphrase(passphrase) => {
                 let json: Vec<u8> = meta_clear(&conn, META_PASSPHRASE)?.ok_or(Error::WrongKey)?;
@@ -171,7 +180,11 @@ impl Store {
             .ok_or_else(|| Error::Corrupt("the store has no key check".into()))?;
         match sealer.open(META_KEY_CHECK.as_bytes(), &check) {
             Ok(plain) if plain == KEY_CHECK_PLAINTEXT => {}
+            _ if by_passphrase => return Err(count_wrong_passphrase(&conn)?),
             _ => return Err(Error::WrongKey),
+        }
+        if by_passphrase && meta_clear(&conn, META_UNLOCK_FAILURES)?.is_some() {
+            conn.execute("DELETE FROM meta WHERE key = ?1", [META_UNLOCK_FAILURES])?;
         }
         migrate(&conn)?;
         // An erasure whose checkpoint was cut off (a crash right after its commit) still has
@@ -320,6 +333,18 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// After how many wrong passphrases in a row the store destroys itself (the team's
+    /// policy); 0: never. Kept unsealed: it must be read before the store is open.
+    pub fn set_unlock_limit(&self, limit: u32) -> Result<()> {
+        if limit == 0 {
+            self.tx
+                .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute([META_UNLOCK_LIMIT])?;
+            return Ok(());
+        }
+        self.put_meta_clear(META_UNLOCK_LIMIT, &limit.to_be_bytes())
+    }
+
     fn put_meta_clear(&self, key: &str, value: &[u8]) -> Result<()> {
         let sql = "INSERT INTO meta (key, value) VALUES (?1, ?2)
                    ON CONFLICT (key) DO UPDATE SET value = excluded.value";
@@ -455,6 +480,48 @@ fn migrate(conn: &Connection) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Counts a wrong passphrase. Once the team's limit is reached, every table is emptied and
+/// the Argon2 salt and key check go with it (zeroed on disk: `secure_delete`), so no
+/// passphrase opens the store again: what remains is marked destroyed. Returns the error for
+/// the caller. Without a limit nothing is written.
+fn count_wrong_passphrase(conn: &Connection) -> Result<Error> {
+    let limit = meta_clear(conn, META_UNLOCK_LIMIT)?
+        .and_then(|v| <[u8; 4]>::try_from(v).ok())
+        .map(u32::from_be_bytes)
+        .filter(|limit| *limit > 0);
+    let Some(limit) = limit else { return Ok(Error::WrongKey) };
+    let failures = meta_clear(conn, META_UNLOCK_FAILURES)?
+        .and_then(|v| <[u8; 4]>::try_from(v).ok())
+        .map_or(0, u32::from_be_bytes)
+        .saturating_add(1);
+    let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    if failures < limit {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![META_UNLOCK_FAILURES, &failures.to_be_bytes()[..]],
+        )?;
+        tx.commit()?;
+        return Ok(Error::WrongKey);
+    }
+    let tables: Vec<String> = tx
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for table in &tables {
+        // Names from the schema itself, not from input.
+        tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
+    }
+    let at = chrono::Utc::now().timestamp_millis().to_be_bytes();
+    tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![META_DESTROYED, &at[..]])?;
+    tx.commit()?;
+    // The WAL held the pages just zeroed: fold it into the file and truncate it.
+    checkpoint_truncate(conn)?;
+    Ok(Error::Destroyed)
 }
 
 fn meta_clear(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
