@@ -34,6 +34,8 @@ ios/generate-swift.sh
 
 step "benchmarks (quick smoke run; full numbers: cargo bench -p eropaf-core --bench store)"
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
+# Sync: need-to-know's bootstrap only (the other parts are long; cargo bench -p eropaf-tests --bench sync).
+EROPAF_BENCH_QUICK=1 EROPAF_BENCH_PARTS=scoped cargo bench -p eropaf-tests --bench sync --locked
 
 step "browser (the console on the demo data, headless Chromium; screenshots in target/artefacts/)"
 # Its failure is counted in the total below rather than stopping the script here.

@@ -135,10 +135,16 @@ impl Device {
 
     /// Takes the team's caseload policy from the team document into the team state.
     pub(crate) fn refresh_caseload_policy(&mut self) -> Result<()> {
+        // A device that wiped itself keeps no team document.
+        if self.store.doc_state(crate::store::TEAM_DOC_ID)?.is_none() {
+            return Ok(());
+        }
         let policy = self.team_doc()?.policy()?;
-        let tx = self.store.transaction()?;
-        tx.set_unlock_limit(policy.wipe_after_failed_unlocks)?;
-        tx.commit()?;
+        if self.store.unlock_limit()? != policy.wipe_after_failed_unlocks {
+            let tx = self.store.transaction()?;
+            tx.set_unlock_limit(policy.wipe_after_failed_unlocks)?;
+            tx.commit()?;
+        }
         if self.team.is_none() {
             return Ok(());
         }

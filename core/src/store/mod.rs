@@ -193,6 +193,13 @@ impl Store {
         Ok(Store { conn, sealer, dir: dir.to_path_buf(), shred_pending: Cell::new(!shredded) })
     }
 
+    /// After how many wrong passphrases in a row the store destroys itself; 0: never.
+    pub fn unlock_limit(&self) -> Result<u32> {
+        Ok(meta_clear(&self.conn, META_UNLOCK_LIMIT)?
+            .and_then(|v| <[u8; 4]>::try_from(v).ok())
+            .map_or(0, u32::from_be_bytes))
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
