@@ -385,6 +385,58 @@ fn an_approval_with_the_form_from_the_console_goes_through() {
 }
 
 #[test]
+fn a_supervisor_assigns_and_ends_an_assignment_from_the_case_page() {
+    let console = Console::start();
+    let session = console.open_printed_link();
+    let (case, _) = console.samir_in_queue(&session).unwrap();
+    let path = format!("/casus/{case}");
+    let page = console.supervisor_get(&session, &path).text().unwrap();
+    assert!(page.contains("action=\"/casus/") && page.contains("Toewijzen"), "{}", start_of(&page));
+    let token = form_token(&page).unwrap();
+    let post = |action: &str, fields: &[(&str, &str)]| {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", token.as_str()));
+        with_cookie(console.post(&format!("{path}/{action}")), &session)
+            .header(ORIGIN, "null")
+            .header("sec-fetch-site", "same-origin")
+            .body_form(&form)
+            .send()
+            .unwrap()
+    };
+    let refused = post("toewijzen", &[("lid", "Marieke"), ("rol", "baas")]);
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let assigned = post("toewijzen", &[("lid", "Marieke"), ("rol", "temporary"), ("dagen", "3")]);
+    assert_eq!(assigned.status(), StatusCode::SEE_OTHER);
+    let page = console.supervisor_get(&session, &path).text().unwrap();
+    assert!(page.contains("Marieke (tijdelijke toegang tot"), "{}", start_of(&page));
+    let ended = post("toewijzing-beeindigen", &[("lid", "Marieke")]);
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    let page = console.supervisor_get(&session, &path).text().unwrap();
+    assert!(!page.contains("Marieke (tijdelijke toegang"), "the assignment ended");
+
+    // All of Sanne's cases to Marieke, from the team page, in one action.
+    let team = console.supervisor_get(&session, "/team").text().unwrap();
+    assert!(team.contains("Casussen overdragen"), "{}", start_of(&team));
+    let handed = with_cookie(console.post("/team/overdragen"), &session)
+        .header(ORIGIN, "null")
+        .header("sec-fetch-site", "same-origin")
+        .body_form(&[
+            ("van", "Sanne"),
+            ("naar", "Marieke"),
+            ("csrf", form_token(&team).unwrap().as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(handed.status(), StatusCode::SEE_OTHER);
+    let page = console.supervisor_get(&session, &path).text().unwrap();
+    assert!(
+        page.contains("Marieke (casusregisseur)") && !page.contains("Sanne (casusregisseur)"),
+        "{}",
+        start_of(&page)
+    );
+}
+
+#[test]
 fn a_shortened_case_number_opens_no_case() {
     let console = Console::start();
     let session = console.open_printed_link();

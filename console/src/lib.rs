@@ -22,6 +22,7 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use eropaf_core::model::AssignmentRole;
 use eropaf_core::review::ReviewAction;
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::Eropaf;
@@ -145,6 +146,9 @@ fn router(console: Shared) -> Router {
         .route("/casus/{id}/afdrukken", get(print_case))
         .route("/casus/{id}/afweging/{assessment}", post(review))
         .route("/casus/{id}/wissen", post(erase))
+        .route("/casus/{id}/toewijzen", post(assign))
+        .route("/casus/{id}/toewijzing-beeindigen", post(unassign))
+        .route("/team/overdragen", post(handover))
         .route("/rapportage", get(reports_page))
         .route("/waardenkader", get(framework_page).post(install_framework))
         .route("/beleid", post(set_policy))
@@ -346,7 +350,8 @@ async fn case_page(
         }
         let access = device.case_access(&case_id)?;
         let frame = pages::Frame::of(device, &flash(&params), &session)?;
-        Ok(Html(pages::case(&frame, &case, &access, &views, &device.member_names()))
+        let members = active_members(device);
+        Ok(Html(pages::case(&frame, &case, &access, &views, &device.member_names(), &members))
             .into_response())
     })
     .await
@@ -628,7 +633,9 @@ async fn team_page(
         };
         let requests = device.access_requests()?;
         let frame = pages::Frame::of(device, &flash, &session)?;
-        Ok(Html(pages::team(&frame, &waiting, &device.members(), &requests)).into_response())
+        let active = active_members(device);
+        Ok(Html(pages::team(&frame, &waiting, &device.members(), &requests, &active))
+            .into_response())
     })
     .await
 }
@@ -658,6 +665,87 @@ async fn admit(
             member.role.label().to_lowercase()
         );
         Ok(redirect("/team", &message, None))
+    })
+    .await
+}
+
+/// The names of the team's members with an active device, each once, sorted.
+fn active_members(device: &Eropaf) -> Vec<String> {
+    let mut names: Vec<String> =
+        device.members().into_iter().filter(|m| !m.revoked).map(|m| m.member).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Assigns a member to the case as worker, backup or for some days; her devices get its keys
+/// at once when the relay answers.
+async fn assign(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let case_id = full_case_id(device, &id)?;
+        let member = form.get("lid").map(String::as_str).unwrap_or_default();
+        let role = AssignmentRole::parse(form.get("rol").map_or("", String::as_str))
+            .ok_or_else(|| PageError::bad("Kies een rol."))?;
+        let until = match form.get("dagen").map(|d| d.trim()).filter(|d| !d.is_empty()) {
+            Some(text) => {
+                let days: i64 =
+                    text.parse().ok().filter(|d| (1..=365).contains(d)).ok_or_else(|| {
+                        PageError::bad("Vul 1 tot 365 dagen in, of laat het leeg.")
+                    })?;
+                Some(chrono::Utc::now() + chrono::Duration::days(days))
+            }
+            None => None,
+        };
+        device.assign(&case_id, member, role, until)?;
+        let warning = sync_after(console, device);
+        let message = format!("{} is {} van deze casus.", member.trim(), role.label());
+        Ok(redirect(&format!("/casus/{case_id}"), &message, warning))
+    })
+    .await
+}
+
+/// Ends a member's assignment: her devices forget the case at their next sync.
+async fn unassign(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let case_id = full_case_id(device, &id)?;
+        let member = form.get("lid").map(String::as_str).unwrap_or_default();
+        device.unassign(&case_id, member)?;
+        let warning = sync_after(console, device);
+        let message = format!(
+            "{} is niet meer toegewezen; haar apparaten vergeten de casus bij hun volgende \
+             synchronisatie.",
+            member.trim()
+        );
+        Ok(redirect(&format!("/casus/{case_id}"), &message, warning))
+    })
+    .await
+}
+
+/// Moves all of one member's cases to another (leave, departure).
+async fn handover(
+    State(console): State<Shared>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    with_device(console, move |console, device| {
+        let from = form.get("van").map(String::as_str).unwrap_or_default();
+        let to = form.get("naar").map(String::as_str).unwrap_or_default();
+        let handed = device.handover(from, to, &[])?;
+        let warning = sync_after(console, device);
+        let message = format!(
+            "{} casus(sen) overgedragen van {} aan {}.",
+            handed.len(),
+            from.trim(),
+            to.trim()
+        );
+        Ok(redirect("/team", &message, warning))
     })
     .await
 }

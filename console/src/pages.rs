@@ -8,7 +8,7 @@ use chrono::{DateTime, Local, Utc};
 use eropaf_core::checklist::{format_euro, Framework};
 use eropaf_core::inzage::escape;
 use eropaf_core::model::TeamPolicy;
-use eropaf_core::model::{AccessRequest, Case, CaseSummary, CaseType};
+use eropaf_core::model::{AccessRequest, AssignmentRole, Case, CaseSummary, CaseType};
 use eropaf_core::records::Erasure;
 use eropaf_core::reports::TeamReport;
 use eropaf_core::retention::RetentionItem;
@@ -283,6 +283,7 @@ pub fn case(
     access: &CaseAccess,
     cards: &[AssessmentCard],
     names: &HashMap<String, String>,
+    members: &[String],
 ) -> String {
     let name_of = |device: &str| -> String {
         names
@@ -329,6 +330,7 @@ pub fn case(
         escape(&assigned),
         escape(&access.readers.join(", "))
     );
+    assignment_forms(&mut body, frame, case, access, members);
     if !case.conflicts.is_empty() {
         body.push_str("<div class=\"flash warn\"><strong>Tegelijk anders ingevuld — kies wat geldt:</strong><ul>");
         for c in &case.conflicts {
@@ -658,9 +660,21 @@ pub fn team(
     waiting: &[PendingJoiner],
     members: &[Member],
     requests: &[AccessRequest],
+    active: &[String],
 ) -> String {
     let mut body = String::new();
     access_requests(&mut body, frame, requests);
+    if active.len() > 1 {
+        let _ = write!(
+            body,
+            "<h2>Casussen overdragen</h2><form method=\"post\" action=\"/team/overdragen\" \
+             class=\"assign\">{form_field}<label>Alle casussen van <select name=\"van\">{options}\
+             </select></label> <label>aan <select name=\"naar\">{options}</select></label> \
+             <button>Overdragen</button></form>",
+            form_field = frame.form_field,
+            options = member_options(active),
+        );
+    }
     body.push_str("<h2>Wachten op toelating</h2>");
     if waiting.is_empty() {
         body.push_str("<p>Er wacht geen apparaat op toelating.</p>");
@@ -768,4 +782,48 @@ fn access_requests(body: &mut String, frame: &Frame, requests: &[AccessRequest])
         );
     }
     body.push_str("</tbody></table>");
+}
+
+fn member_options(members: &[String]) -> String {
+    members.iter().map(|m| format!("<option value=\"{0}\">{0}</option>", escape(m))).collect()
+}
+
+/// A supervisor's forms on the case page: assign a member (as worker, backup, or for some
+/// days), and end each assignment.
+fn assignment_forms(
+    body: &mut String,
+    frame: &Frame,
+    case: &Case,
+    access: &CaseAccess,
+    members: &[String],
+) {
+    if members.is_empty() {
+        return;
+    }
+    let roles: String = [AssignmentRole::Worker, AssignmentRole::Backup, AssignmentRole::Temporary]
+        .iter()
+        .map(|r| format!("<option value=\"{}\">{}</option>", r.key(), escape(r.label())))
+        .collect();
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"/casus/{id}/toewijzen\" class=\"assign\">{form_field}\
+         <label>Lid <select name=\"lid\">{members}</select></label> \
+         <label>Rol <select name=\"rol\">{roles}</select></label> \
+         <label>Dagen (leeg: zonder einde) <input name=\"dagen\" type=\"number\" min=\"1\" \
+         max=\"365\"></label> <button>Toewijzen</button></form>",
+        id = escape(&case.id),
+        form_field = frame.form_field,
+        members = member_options(members),
+    );
+    for assignment in &access.assignments {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/casus/{id}/toewijzing-beeindigen\" class=\"inline\">\
+             {form_field}<input type=\"hidden\" name=\"lid\" value=\"{member}\">\
+             <button class=\"small\">Toewijzing {member} beëindigen</button></form>",
+            id = escape(&case.id),
+            form_field = frame.form_field,
+            member = escape(&assignment.member),
+        );
+    }
 }
