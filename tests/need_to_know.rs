@@ -604,3 +604,39 @@ fn a_refused_request_gives_no_access_and_is_logged() {
     let log = team.supervisor.open_case(&case, None).unwrap().access_log;
     assert!(log.iter().any(|e| e.action == AccessAction::RefuseAccess));
 }
+
+#[test]
+fn a_worker_adds_her_own_backup_only_when_the_teams_policy_allows_it() {
+    let (_relay_dir, _relay, http, mut team) = setup(2);
+    let case = team.workers[0].new_case(&Resident::named("Fatima El Amrani"), None).unwrap();
+    team.workers[0].record_visit(&case, &visit("Kennismaking")).unwrap();
+    sync(&mut team.workers[0], &http);
+    sync(&mut team.supervisor, &http);
+    team.supervisor.assign(&case, "Werker 0", AssignmentRole::Worker, None).unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[0], &http);
+    let refused = team.workers[0].assign(&case, "Werker 1", AssignmentRole::Backup, None);
+    assert!(refused.is_err(), "not by default: supervisors assign");
+
+    let policy = team.supervisor.policy().unwrap();
+    team.supervisor
+        .set_policy(&eropaf_core::model::TeamPolicy { workers_add_backups: true, ..policy })
+        .unwrap();
+    sync(&mut team.supervisor, &http);
+    sync(&mut team.workers[0], &http);
+    let forever = Some(chrono::Utc::now() + chrono::Duration::days(3));
+    assert!(team.workers[0].assign(&case, "Werker 1", AssignmentRole::Temporary, forever).is_err());
+    assert!(team.workers[0].assign(&case, "Werker 1", AssignmentRole::Worker, None).is_err());
+    team.workers[0].assign(&case, "Werker 1", AssignmentRole::Backup, None).unwrap();
+    for _ in 0..2 {
+        for device in team.devices_mut() {
+            let report = sync(device, &http);
+            assert!(report.refused.is_empty(), "{:?}", report.refused);
+        }
+    }
+    assert_eq!(team.workers[1].case(&case).unwrap().visits.len(), 1, "the backup reads it");
+    let access = team.supervisor.case_access(&case).unwrap();
+    assert!(access.assignments.iter().any(|a| a.member == "Werker 1"
+        && a.role == AssignmentRole::Backup
+        && a.by == team.workers[0].device_id().to_hex()));
+}

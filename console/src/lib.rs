@@ -554,6 +554,7 @@ async fn set_policy(
         }
         // An unticked box is not sent: its absence is the choice.
         policy.shared_caseload = form.get("gedeelde_caseload").is_some_and(|v| v == "ja");
+        policy.workers_add_backups = form.get("eigen_achtervang").is_some_and(|v| v == "ja");
         if let Some(text) = form.get("pogingen").map(|s| s.trim()).filter(|s| !s.is_empty()) {
             policy.wipe_after_failed_unlocks = text.parse().map_err(|_| {
                 PageError::bad(format!("{text:?} is geen aantal pogingen (0 = nooit wissen)"))

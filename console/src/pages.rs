@@ -591,6 +591,12 @@ pub fn framework(
     );
     let _ = write!(
         body,
+        "<label><input type=\"checkbox\" name=\"eigen_achtervang\" value=\"ja\"{}> De \
+         casusregisseur voegt zelf een achtervang toe aan haar casussen</label>",
+        if policy.workers_add_backups { " checked" } else { "" }
+    );
+    let _ = write!(
+        body,
         "<label>Opslag op een apparaat wissen na zoveel verkeerde wachtwoorden op rij (0 = nooit)\
          <input name=\"pogingen\" type=\"number\" min=\"0\" value=\"{}\"></label>",
         policy.wipe_after_failed_unlocks

@@ -321,7 +321,7 @@ fn fuzz_change_vetting() {
         }
         for change in mine.changes_after(&heads) {
             for supervisor in [false, true] {
-                let _ = mine.breach(&change, supervisor, false);
+                let _ = mine.breach(&change, supervisor, false, None);
             }
         }
         Ok(())

@@ -616,6 +616,9 @@ pub struct TeamPolicy {
     /// Stops someone who has the phone from guessing in the app; it does not stop one who
     /// copied the store's file first and guesses offline (Argon2id makes each guess cost).
     pub wipe_after_failed_unlocks: u32,
+    /// A case's worker may add a colleague as backup herself (off by default: supervisors
+    /// assign). Every receiver holds such a change to exactly that (`doc::authority`).
+    pub workers_add_backups: bool,
 }
 
 impl Default for TeamPolicy {
@@ -629,6 +632,7 @@ impl Default for TeamPolicy {
                 .collect(),
             shared_caseload: false,
             wipe_after_failed_unlocks: 0,
+            workers_add_backups: false,
         }
     }
 }

@@ -33,12 +33,52 @@ impl Device {
         role: AssignmentRole,
         until: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        self.require_supervisor("een casus toewijzen")?;
+        if let Err(not_supervisor) = self.require_supervisor("een casus toewijzen") {
+            self.may_add_backup(case_id, member, role, until, not_supervisor)?;
+        }
         let member = self.active_member(member)?;
         self.change_assignments(case_id, |assignments| {
             assignments.retain(|a| fold(&a.0) != fold(&member));
             assignments.push((member.clone(), role, until));
         })
+    }
+
+    /// Whether this device's member, who is no supervisor, may add `member` to the case:
+    /// only as backup without an end, on a case she is the worker of, when the team's policy
+    /// lets workers do so; `refused` otherwise.
+    fn may_add_backup(
+        &self,
+        case_id: &str,
+        member: &str,
+        role: AssignmentRole,
+        until: Option<DateTime<Utc>>,
+        refused: Error,
+    ) -> Result<()> {
+        if !self.team.as_ref().is_some_and(|t| t.workers_add_backups) {
+            return Err(refused);
+        }
+        if role != AssignmentRole::Backup || until.is_some() {
+            return Err(Error::Unauthorised(
+                "een medewerker voegt alleen een achtervang toe, zonder einddatum".into(),
+            ));
+        }
+        let me = fold(&self.member_name());
+        let summary =
+            self.store.summary(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
+        let assignments = summary.assignments.unwrap_or_default();
+        let now = Utc::now();
+        if !assignments
+            .iter()
+            .any(|a| a.role == AssignmentRole::Worker && a.until.is_none() && fold(&a.member) == me)
+        {
+            return Err(Error::Unauthorised(
+                "alleen de casusregisseur van deze casus voegt een achtervang toe".into(),
+            ));
+        }
+        if assignments.iter().any(|a| a.in_force(now) && fold(&a.member) == fold(member.trim())) {
+            return Err(Error::invalid("member", format!("{} is al toegewezen", member.trim())));
+        }
+        Ok(())
     }
 
     /// Ends `member`'s assignment to the case.
@@ -148,9 +188,9 @@ impl Device {
         if self.team.is_none() {
             return Ok(());
         }
-        let shared = policy.shared_caseload;
         if let Some(team) = &mut self.team {
-            team.shared_caseload = shared;
+            team.shared_caseload = policy.shared_caseload;
+            team.workers_add_backups = policy.workers_add_backups;
         }
         Ok(())
     }

@@ -116,7 +116,13 @@ impl Device {
         tx.commit()?;
         let mut epoch_keys = BTreeMap::new();
         epoch_keys.insert(epoch_key.epoch, epoch_key);
-        self.team = Some(TeamState { settings, roster, epoch_keys, shared_caseload: false });
+        self.team = Some(TeamState {
+            settings,
+            roster,
+            epoch_keys,
+            shared_caseload: false,
+            workers_add_backups: false,
+        });
         self.publish_existing_cases()?;
         self.team_info()?.ok_or_else(|| Error::Storage("team not stored".into()))
     }
@@ -237,6 +243,7 @@ impl Device {
             roster,
             epoch_keys: BTreeMap::new(),
             shared_caseload: false,
+            workers_add_backups: false,
         });
         Ok(true)
     }

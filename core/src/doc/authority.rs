@@ -76,6 +76,7 @@ pub fn breach(
     change: &Change,
     supervisor: bool,
     creation: bool,
+    adds_backups_as: Option<&str>,
 ) -> Option<Breach> {
     if change.deps().is_empty() && !creation {
         return Some(Breach::SecondStart);
@@ -87,12 +88,79 @@ pub fn breach(
     let mut places: HashMap<&ObjectId, Option<Place>> = HashMap::new();
     expanded.operations.iter().find_map(|op| {
         match places.entry(&op.obj).or_insert_with(|| Place::of(doc, &op.obj)) {
-            Some(place) => check(doc, place, op, writer, supervisor, creation),
+            Some(place) => check(doc, place, op, writer, supervisor, creation, adds_backups_as),
             // Every object an applied change writes into is in the document; one that cannot
             // be traced is not let through.
             None => Some(Breach::Structure),
         }
     })
+}
+
+/// Whether `op` is part of the case's own worker (`member`, whose device is `writer`) adding
+/// a colleague as backup, as a team's policy may allow: a new entry in the assignment list
+/// she is the worker in, for another member, with the role "backup", no end, and herself as
+/// the one who assigned. Nothing else in the list is hers to write.
+fn adds_a_backup(
+    doc: &AutoCommit,
+    place: &Place,
+    op: &automerge::legacy::Op,
+    writer: DeviceId,
+    member: &str,
+) -> bool {
+    let Some(list) = place.path.first() else { return false };
+    let own_key = crate::model::fold(member.trim());
+    let text = |obj: &ObjId, key: &str| match doc.get(obj, key) {
+        Ok(Some((automerge::Value::Scalar(value), _))) => match value.as_ref() {
+            ScalarValue::Str(text) => Some(text.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let is_worker = match doc.get(list, own_key.as_str()) {
+        Ok(Some((automerge::Value::Object(automerge::ObjType::Map), entry))) => {
+            text(&entry, "role").as_deref() == Some("worker")
+                && doc.get(&entry, "until").ok().flatten().is_none()
+        }
+        _ => false,
+    };
+    let fresh = op.pred.is_empty() && !op.insert;
+    let key = match &op.key {
+        Key::Map(key) => Some(key.as_str()),
+        Key::Seq(_) => None,
+    };
+    is_worker
+        && fresh
+        && match place.path.len() {
+            // On the list: a new entry, for someone else.
+            1 => {
+                matches!(op.action, OpType::Make(automerge::ObjType::Map))
+                    && key.is_some_and(|k| k != own_key)
+            }
+            // In that entry, which her device made: who, "backup", by her, when.
+            2 => {
+                let entry_key = doc
+                    .parents(&place.path[1])
+                    .ok()
+                    .and_then(|mut parents| parents.next())
+                    .and_then(|parent| match parent.prop {
+                        Prop::Map(key) => Some(key),
+                        Prop::Seq(_) => None,
+                    });
+                creator(&place.path[1]) == Some(writer)
+                    && match (key, &op.action) {
+                        (Some("member"), OpType::Put(ScalarValue::Str(named))) => {
+                            entry_key.as_deref() == Some(crate::model::fold(named.trim()).as_str())
+                        }
+                        (Some("role"), OpType::Put(ScalarValue::Str(role))) => role == "backup",
+                        (Some("by"), OpType::Put(ScalarValue::Str(by))) => {
+                            by.as_str() == writer.to_hex()
+                        }
+                        (Some("at"), OpType::Put(ScalarValue::Timestamp(_))) => true,
+                        _ => false,
+                    }
+            }
+            _ => false,
+        }
 }
 
 /// The first rule a worker's change to the team document breaks, held against `doc`, which
@@ -206,6 +274,7 @@ fn check(
     writer: DeviceId,
     supervisor: bool,
     creation: bool,
+    adds_backups_as: Option<&str>,
 ) -> Option<Breach> {
     let key = match &op.key {
         Key::Map(key) => Some(key.as_str()),
@@ -218,7 +287,10 @@ fn check(
             Some(field) if STRUCTURE.contains(&field) && !creation => Some(Breach::Structure),
             _ => None,
         },
-        Some(ASSIGNED) if !supervisor => Some(Breach::AssignmentByWorker),
+        Some(ASSIGNED) if !supervisor => match adds_backups_as {
+            Some(member) if adds_a_backup(doc, place, op, writer, member) => None,
+            _ => Some(Breach::AssignmentByWorker),
+        },
         Some("reviews") => {
             if !supervisor {
                 return Some(Breach::ReviewByWorker);
@@ -300,11 +372,21 @@ mod tests {
         supervisor: bool,
         edit: impl FnOnce(&mut CaseDoc),
     ) -> Vec<Option<Breach>> {
+        edit_breaks_as(doc, supervisor, None, edit)
+    }
+
+    /// `edit_breaks`, for a worker the team's policy lets add backups as `member`.
+    fn edit_breaks_as(
+        doc: &mut CaseDoc,
+        supervisor: bool,
+        member: Option<&str>,
+        edit: impl FnOnce(&mut CaseDoc),
+    ) -> Vec<Option<Breach>> {
         let heads = doc.heads();
         edit(doc);
         let changes = doc.changes_after(&heads);
         assert!(!changes.is_empty());
-        changes.iter().map(|change| doc.breach(change, supervisor, false)).collect()
+        changes.iter().map(|change| doc.breach(change, supervisor, false, member)).collect()
     }
 
     fn review(id: &str, reviewer: u8) -> Review {
@@ -366,6 +448,52 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_adds_only_a_backup_and_only_where_she_is_the_worker_when_the_policy_allows() {
+        use crate::model::{Assignment, AssignmentRole};
+        let entry = |member: &str, role: AssignmentRole, by: u8| Assignment {
+            member: member.into(),
+            role,
+            until: None,
+            by: device(by),
+            at: Utc::now(),
+        };
+        // A supervisor (device 3) made Sanne the case's worker; Sanne's device is 2.
+        let mut supervisor = case_on(3);
+        supervisor.assign(&entry("Sanne", AssignmentRole::Worker, 3)).unwrap();
+        let mut sanne = || supervisor.fork(&actor(2));
+        let backup = entry("Daan", AssignmentRole::Backup, 2);
+        assert_eq!(
+            edit_breaks_as(&mut sanne(), false, Some("Sanne"), |d| d.assign(&backup).unwrap()),
+            [None],
+            "her own backup, by the team's policy"
+        );
+        assert_eq!(
+            edit_breaks_as(&mut sanne(), false, None, |d| d.assign(&backup).unwrap()),
+            [Some(Breach::AssignmentByWorker)],
+            "not without the policy"
+        );
+        assert_eq!(
+            edit_breaks_as(&mut sanne(), false, Some("Daan"), |d| d.assign(&backup).unwrap()),
+            [Some(Breach::AssignmentByWorker)],
+            "not on a case whose worker she is not"
+        );
+        for (what, forged) in [
+            ("a worker", entry("Daan", AssignmentRole::Worker, 2)),
+            ("for a period", Assignment { until: Some(Utc::now()), ..backup.clone() }),
+            ("in another's name", entry("Daan", AssignmentRole::Backup, 3)),
+            ("herself anew", entry("Sanne", AssignmentRole::Backup, 2)),
+        ] {
+            let breaks =
+                edit_breaks_as(&mut sanne(), false, Some("Sanne"), |d| d.assign(&forged).unwrap());
+            assert_eq!(breaks, [Some(Breach::AssignmentByWorker)], "{what}");
+        }
+        let removes = edit_breaks_as(&mut supervisor.fork(&actor(2)), false, Some("Sanne"), |d| {
+            d.unassign("Sanne").unwrap();
+        });
+        assert_eq!(removes, [Some(Breach::AssignmentByWorker)], "nor removes anyone");
+    }
+
+    #[test]
     fn only_a_supervisor_changes_who_the_case_is_assigned_to() {
         let assignment = |member: &str| crate::model::Assignment {
             member: member.into(),
@@ -404,7 +532,7 @@ mod tests {
         let second = other.changes_after(&[]).remove(0);
         let mut doc = case_on(3);
         doc.raw().apply_changes([second.clone()]).unwrap();
-        assert_eq!(doc.breach(&second, true, false), Some(Breach::SecondStart));
+        assert_eq!(doc.breach(&second, true, false, None), Some(Breach::SecondStart));
     }
 
     #[test]

@@ -141,8 +141,9 @@ impl CaseDoc {
         change: &automerge::Change,
         supervisor: bool,
         creation: bool,
+        adds_backups_as: Option<&str>,
     ) -> Option<super::authority::Breach> {
-        super::authority::breach(&self.doc, change, supervisor, creation)
+        super::authority::breach(&self.doc, change, supervisor, creation, adds_backups_as)
     }
 
     /// How many changes loaded changes build on that this document does not have.

@@ -204,6 +204,9 @@ impl TeamDoc {
             if let Some(v) = self.uint(&map, "shared_caseload")? {
                 policy.shared_caseload = v == 1;
             }
+            if let Some(v) = self.uint(&map, "workers_add_backups")? {
+                policy.workers_add_backups = v == 1;
+            }
             if let Some(v) = self.uint(&map, "wipe_after_failed_unlocks")? {
                 policy.wipe_after_failed_unlocks = u32::try_from(v).unwrap_or(0);
             }
@@ -245,6 +248,9 @@ impl TeamDoc {
         }
         if current.shared_caseload != policy.shared_caseload {
             self.doc.put(&map, "shared_caseload", u64::from(policy.shared_caseload))?;
+        }
+        if current.workers_add_backups != policy.workers_add_backups {
+            self.doc.put(&map, "workers_add_backups", u64::from(policy.workers_add_backups))?;
         }
         if current.wipe_after_failed_unlocks != policy.wipe_after_failed_unlocks {
             self.doc.put(

@@ -629,6 +629,18 @@ impl Device {
             let rights = self.team.as_ref().map(|team| Rights {
                 own: self.identity.id(),
                 supervisors: team.roster.supervisors().into_iter().collect(),
+                adds_backups: if team.workers_add_backups {
+                    team.roster
+                        .active_devices()
+                        .iter()
+                        .filter_map(|d| {
+                            let id = d.card.device_id.clone();
+                            team.member_of(&id).map(|member| (id, member))
+                        })
+                        .collect()
+                } else {
+                    Default::default()
+                },
             });
             // Reading a case back is automerge's work and independent per case: every core
             // takes a share while this thread holds the transaction.

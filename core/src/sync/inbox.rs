@@ -187,7 +187,7 @@ impl Inbox<'_> {
         // (`vet`): the creating change lays down the structure, and nothing more.
         let supervisor = self.team.roster.role(&author.to_hex()) == Some(Role::Supervisor);
         for change in envelope::loose_changes(payload) {
-            if let Some(breach) = doc.breach(&change, supervisor, change.deps().is_empty()) {
+            if let Some(breach) = doc.breach(&change, supervisor, change.deps().is_empty(), None) {
                 return Err(Error::Refused(format!(
                     "een wijziging van apparaat {} is geweigerd: die {breach}",
                     short(&author.to_hex())
@@ -427,6 +427,9 @@ pub(crate) struct Refreshed {
 pub(crate) struct Rights {
     pub own: DeviceId,
     pub supervisors: HashSet<String>,
+    /// When the team's policy lets a case's worker add a backup: each worker device (hex id)
+    /// with its member's name. Empty otherwise.
+    pub adds_backups: std::collections::HashMap<String, String>,
 }
 
 pub(crate) fn refresh_case(
@@ -539,7 +542,8 @@ fn vet(
                     }
                 }
                 let supervisor = rights.supervisors.contains(&writer.to_hex());
-                if let Some(breach) = doc.breach(change, supervisor, false) {
+                let adds_backups_as = rights.adds_backups.get(&writer.to_hex()).map(String::as_str);
+                if let Some(breach) = doc.breach(change, supervisor, false, adds_backups_as) {
                     verdict = Some((writer, breach));
                     break;
                 }

@@ -59,6 +59,8 @@ pub(crate) struct TeamState {
     pub epoch_keys: BTreeMap<u32, EpochKey>,
     /// The team's policy says every member reads every case (`TeamPolicy::shared_caseload`).
     pub shared_caseload: bool,
+    /// The team's policy lets a case's worker add a backup (`TeamPolicy::workers_add_backups`).
+    pub workers_add_backups: bool,
 }
 
 impl TeamState {
@@ -80,7 +82,13 @@ impl TeamState {
             .into_iter()
             .map(|(epoch, key)| Ok((epoch, EpochKey::from_bytes(epoch, &key)?)))
             .collect::<Result<_>>()?;
-        Ok(Some(TeamState { settings, roster, epoch_keys, shared_caseload: false }))
+        Ok(Some(TeamState {
+            settings,
+            roster,
+            epoch_keys,
+            shared_caseload: false,
+            workers_add_backups: false,
+        }))
     }
 
     /// The team's names key, when it has one.
