@@ -195,9 +195,7 @@ impl Store {
 
     /// After how many wrong passphrases in a row the store destroys itself; 0: never.
     pub fn unlock_limit(&self) -> Result<u32> {
-        Ok(meta_clear(&self.conn, META_UNLOCK_LIMIT)?
-            .and_then(|v| <[u8; 4]>::try_from(v).ok())
-            .map_or(0, u32::from_be_bytes))
+        meta_clear_u32(&self.conn, META_UNLOCK_LIMIT)
     }
 
     pub fn dir(&self) -> &Path {
@@ -318,17 +316,7 @@ impl StoreTx<'_> {
     /// (`commit`: secure_delete and a truncated WAL).
     pub fn wipe_all_but(&self, keep: &[&str]) -> Result<()> {
         self.erasing();
-        let tables: Vec<String> = self
-            .tx
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for table in tables.iter().filter(|t| *t != "meta") {
-            // Names from the schema itself, not from input.
-            self.tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
-        }
+        empty_tables(&self.tx, &["meta"])?;
         let mut kept: Vec<&str> = vec![META_PASSPHRASE, META_KEY_CHECK];
         kept.extend_from_slice(keep);
         let mut stmt = self.tx.prepare("SELECT key FROM meta")?;
@@ -494,15 +482,11 @@ fn migrate(conn: &Connection) -> Result<()> {
 /// passphrase opens the store again: what remains is marked destroyed. Returns the error for
 /// the caller. Without a limit nothing is written.
 fn count_wrong_passphrase(conn: &Connection) -> Result<Error> {
-    let limit = meta_clear(conn, META_UNLOCK_LIMIT)?
-        .and_then(|v| <[u8; 4]>::try_from(v).ok())
-        .map(u32::from_be_bytes)
-        .filter(|limit| *limit > 0);
-    let Some(limit) = limit else { return Ok(Error::WrongKey) };
-    let failures = meta_clear(conn, META_UNLOCK_FAILURES)?
-        .and_then(|v| <[u8; 4]>::try_from(v).ok())
-        .map_or(0, u32::from_be_bytes)
-        .saturating_add(1);
+    let limit = meta_clear_u32(conn, META_UNLOCK_LIMIT)?;
+    if limit == 0 {
+        return Ok(Error::WrongKey);
+    }
+    let failures = meta_clear_u32(conn, META_UNLOCK_FAILURES)?.saturating_add(1);
     let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     if failures < limit {
         tx.execute(
@@ -513,22 +497,35 @@ fn count_wrong_passphrase(conn: &Connection) -> Result<Error> {
         tx.commit()?;
         return Ok(Error::WrongKey);
     }
-    let tables: Vec<String> = tx
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for table in &tables {
-        // Names from the schema itself, not from input.
-        tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
-    }
+    empty_tables(&tx, &[])?;
     let at = chrono::Utc::now().timestamp_millis().to_be_bytes();
     tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![META_DESTROYED, &at[..]])?;
     tx.commit()?;
     // The WAL held the pages just zeroed: fold it into the file and truncate it.
     checkpoint_truncate(conn)?;
     Ok(Error::Destroyed)
+}
+
+/// Deletes every row of every table but those in `except`. Table names come from the schema
+/// itself, not from input.
+fn empty_tables(conn: &Connection, except: &[&str]) -> Result<()> {
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for table in tables.iter().filter(|t| !except.contains(&t.as_str())) {
+        conn.execute(&format!("DELETE FROM \"{table}\""), [])?;
+    }
+    Ok(())
+}
+
+/// An unsealed count kept in `meta` (big-endian u32); 0 when absent.
+fn meta_clear_u32(conn: &Connection, key: &str) -> Result<u32> {
+    Ok(meta_clear(conn, key)?
+        .and_then(|v| <[u8; 4]>::try_from(v).ok())
+        .map_or(0, u32::from_be_bytes))
 }
 
 fn meta_clear(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {

@@ -165,13 +165,12 @@ fn push_in(tx: &Connection, team: &str, batch: &[NewEnvelope]) -> Result<Vec<App
         for envelope in batch {
             let existing: Option<i64> =
                 find.query_row(params![team, &envelope.hash[..]], |row| row.get(0)).optional()?;
-            if existing.is_some() || !envelope.readers.is_empty() {
-                // Erased documents keep no readers: their tombstone is everyone's.
-                let gone = erased
-                    .query_row(params![team, &envelope.doc_id[..]], |_| Ok(()))
-                    .optional()?
-                    .is_some();
-                for device in envelope.readers.iter().filter(|_| !gone) {
+            let tombstone: Option<i64> = erased
+                .query_row(params![team, &envelope.doc_id[..]], |row| row.get(0))
+                .optional()?;
+            // Erased documents keep no readers: their tombstone is everyone's.
+            if tombstone.is_none() {
+                for device in &envelope.readers {
                     add_reader.execute(params![team, &envelope.doc_id[..], device])?;
                 }
             }
@@ -184,9 +183,6 @@ fn push_in(tx: &Connection, team: &str, batch: &[NewEnvelope]) -> Result<Vec<App
                 });
                 continue;
             }
-            let tombstone: Option<i64> = erased
-                .query_row(params![team, &envelope.doc_id[..]], |row| row.get(0))
-                .optional()?;
             if let Some(seq) = tombstone {
                 out.push(Appended {
                     hash: envelope.hash,
