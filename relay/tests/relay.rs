@@ -807,3 +807,45 @@ async fn a_declared_body_over_the_limit_is_refused_before_it_is_read() {
         assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
     }
 }
+
+#[tokio::test]
+async fn reader_hints_scope_a_document_and_cannot_hide_the_team_document() {
+    let (_dir, relay) = fresh_relay().await;
+    let mut team = Team::create(&relay).await;
+    let worker = team.add(&relay, Role::Worker).await;
+    let colleague = team.add(&relay, Role::Worker).await;
+    let hinted = |envelopes: &[Envelope], doc: String, devices: Vec<String>| {
+        let mut body = push_body(envelopes);
+        body["readers"] = json!([{ "doc_id": doc, "devices": devices }]);
+        body
+    };
+    let me = vec![worker.id().to_hex()];
+    // A member cannot keep the team document from the others, nor name readers for a
+    // document her push does not write to: refused whole, nothing stored.
+    let team_doc: [u8; 16] = hex::decode(&team.id).unwrap().try_into().unwrap();
+    let team_change = seal_chain(&team, &worker, team_doc, &[b"beleid"]);
+    let body = hinted(&team_change, team.id.clone(), me.clone());
+    let (status, reply) =
+        relay.signed(&worker, Method::POST, &team.path("envelopes"), Some(&body)).await;
+    assert_eq!((status, reply["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_readers")));
+    let case = seal_chain(&team, &worker, random_doc(), &[b"bezoek"]);
+    let body = hinted(&case, hex::encode(random_doc()), me.clone());
+    let (status, reply) =
+        relay.signed(&worker, Method::POST, &team.path("envelopes"), Some(&body)).await;
+    assert_eq!((status, reply["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_readers")));
+    assert_eq!(stored(&relay, &team).await, 0);
+
+    // Her own case, named hers: the colleague's pull leaves it out, hers has it.
+    let doc = case[0].header.doc_id;
+    let (status, reply) = relay
+        .signed(
+            &worker,
+            Method::POST,
+            &team.path("envelopes"),
+            Some(&hinted(&case, hex::encode(doc), me)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(pull_all(&relay, &team, &worker).await.len(), 1);
+    assert!(pull_all(&relay, &team, &colleague).await.is_empty());
+}
