@@ -560,6 +560,11 @@ async fn set_policy(
                 PageError::bad(format!("{text:?} is geen aantal pogingen (0 = nooit wissen)"))
             })?;
         }
+        if let Some(text) = form.get("vergrendelen").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            policy.lock_after_idle_minutes = text.parse().map_err(|_| {
+                PageError::bad(format!("{text:?} is geen aantal minuten (1 tot 60)"))
+            })?;
+        }
         for case_type in eropaf_core::model::CaseType::ALL {
             let field = format!("bewaar_{}", case_type.key());
             if let Some(text) = form.get(&field).map(|s| s.trim()).filter(|s| !s.is_empty()) {

@@ -601,6 +601,13 @@ pub fn framework(
          <input name=\"pogingen\" type=\"number\" min=\"0\" value=\"{}\"></label>",
         policy.wipe_after_failed_unlocks
     );
+    let _ = write!(
+        body,
+        "<label>Telefoons vergrendelen na zoveel minuten zonder gebruik (1 tot 60); ontgrendelen \
+         vraagt vingerafdruk, gezicht of pincode<input name=\"vergrendelen\" type=\"number\" \
+         min=\"1\" max=\"60\" value=\"{}\"></label>",
+        policy.lock_after_idle_minutes
+    );
     for (case_type, years) in &policy.retention_years {
         let _ = write!(
             body,

@@ -356,6 +356,12 @@ impl Eropaf {
         self.device.policy()
     }
 
+    /// How long the phone apps stay unlocked without use, by the team's policy (the default
+    /// outside a team). The FFI forgets the store key after it.
+    pub fn idle_lock_after(&self) -> Result<std::time::Duration> {
+        Ok(std::time::Duration::from_secs(u64::from(self.policy()?.lock_after_idle_minutes) * 60))
+    }
+
     /// Changes the team's policy; supervisors only. Syncs to the team.
     pub fn set_policy(&mut self, policy: &TeamPolicy) -> Result<()> {
         self.device.set_policy(policy)

@@ -597,6 +597,13 @@ mod tests {
     }
 }
 
+/// How long a phone app stays unlocked without use when its team set nothing (or before it
+/// joined one): long enough for a conversation at the kitchen table, short enough that a phone
+/// left behind locks before the finder has it.
+pub const DEFAULT_LOCK_AFTER_IDLE_MINUTES: u32 = 5;
+/// The longest idle time a team may choose.
+pub const MAX_LOCK_AFTER_IDLE_MINUTES: u32 = 60;
+
 /// What the team decided about reviews, budget and retention. Every field has a default, so a
 /// team that never set one still works.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -616,6 +623,9 @@ pub struct TeamPolicy {
     /// Stops someone who has the phone from guessing in the app; it does not stop one who
     /// copied the store's file first and guesses offline (Argon2id makes each guess cost).
     pub wipe_after_failed_unlocks: u32,
+    /// The phone apps lock (forget the store key) after this many minutes without use, and
+    /// ask for the platform's user presence (biometric or PIN) to go on. 1 to 60.
+    pub lock_after_idle_minutes: u32,
     /// A case's worker may add a colleague as backup herself (off by default: supervisors
     /// assign). Every receiver holds such a change to exactly that (`doc::authority`).
     pub workers_add_backups: bool,
@@ -632,6 +642,7 @@ impl Default for TeamPolicy {
                 .collect(),
             shared_caseload: false,
             wipe_after_failed_unlocks: 0,
+            lock_after_idle_minutes: DEFAULT_LOCK_AFTER_IDLE_MINUTES,
             workers_add_backups: false,
         }
     }

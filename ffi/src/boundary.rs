@@ -4,9 +4,11 @@
 //! (the core's HTTP client is blocking and must not run on an async worker).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
 
 use crate::error::{EropafError, Result};
+use crate::session::Session;
 
 /// Runs `work`, turning a panic into an error.
 pub(crate) fn guard<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -54,6 +56,29 @@ pub(crate) async fn off_thread<T: Send + 'static>(
     let handle = runtime()?.spawn_blocking(move || guard(work));
     handle.await.map_err(|e| EropafError::internal(format!("achtergrondtaak: {e}")))?
 }
+
+/// Watches an unlocked store and drops its core when the idle time passes, so the store key
+/// leaves memory even when the app makes no further call. Ends with the session. Calls check
+/// the idle time themselves too: a phone asleep stops this timer, not the wall clock.
+pub(crate) fn spawn_idle_watch(session: Weak<Session>) {
+    // Without a runtime the calls' own check still locks the store, just not in between.
+    let Ok(runtime) = runtime() else { return };
+    runtime.spawn(async move {
+        loop {
+            let wait = match session.upgrade() {
+                None => return,
+                // Locked: look again later in case the app unlocked.
+                Some(session) => session.check_idle().unwrap_or(IDLE_WATCH_MAX),
+            };
+            // At most half a minute: a policy that shortened the idle time, or an unlock
+            // after a lock, shows at the next look.
+            tokio::time::sleep(wait.clamp(IDLE_WATCH_MIN, IDLE_WATCH_MAX)).await;
+        }
+    });
+}
+
+const IDLE_WATCH_MAX: Duration = Duration::from_secs(30);
+const IDLE_WATCH_MIN: Duration = Duration::from_millis(500);
 
 #[cfg(test)]
 mod tests {

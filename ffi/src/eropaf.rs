@@ -17,6 +17,7 @@ use crate::records::{
     PendingJoiner, QueueItem, Resident, Review, ReviewAction, ReviewStatus, Role, SyncProgress,
     SyncReport, TeamInfo, Verdict,
 };
+use crate::session::Session;
 use crate::Unlock;
 
 /// Told when sync progresses; for a progress bar. Called on a background thread while the
@@ -35,8 +36,8 @@ pub trait ChangeObserver: Send + Sync {
 
 #[derive(uniffi::Object)]
 pub struct Eropaf {
-    /// Shared with the background thread of a running sync.
-    core: Arc<Mutex<Core>>,
+    /// The unlocked core while in use; a running sync holds its own handle on it.
+    session: Arc<Session>,
     device_id: String,
     device_name: String,
     observer: Mutex<Option<Arc<dyn ChangeObserver>>>,
@@ -50,7 +51,7 @@ impl Eropaf {
         guard(|| {
             let dir = store_dir(&dir)?;
             let core = unlock.with(|unlock| Core::create(&dir, unlock, &device_name))?;
-            Ok(Eropaf::wrap(core))
+            Ok(Eropaf::wrap(dir, core))
         })
     }
 
@@ -61,8 +62,57 @@ impl Eropaf {
         guard(|| {
             let dir = store_dir(&dir)?;
             let core = unlock.with(|unlock| Core::open(&dir, unlock))?;
-            Ok(Eropaf::wrap(core))
+            Ok(Eropaf::wrap(dir, core))
         })
+    }
+
+    // ---- locking ----
+
+    /// Locks now: the store key leaves memory and every call answers `Locked` until
+    /// `unlock`. For when the app goes to the background or the worker taps "vergrendel". A
+    /// sync in flight finishes first, with its own handle.
+    pub fn lock(&self) {
+        self.session.lock();
+    }
+
+    /// Whether the store is locked, by `lock` or after the team's idle time.
+    pub fn is_locked(&self) -> bool {
+        self.session.is_locked()
+    }
+
+    /// How long the store stays unlocked without use, by the team's policy (seconds). A shell
+    /// may match its platform key's validity to it.
+    pub fn idle_lock_secs(&self) -> u64 {
+        self.session.idle_after().as_secs()
+    }
+
+    /// Unlocks again after `lock` or the idle time, through the same kinds of unlock as
+    /// `open`: with a platform key store that requires the user's presence, the app asks for
+    /// biometric or PIN first. A wrong key leaves it locked (`Locked`); wrong passphrases
+    /// count towards the team's limit. Nothing happens when already unlocked.
+    pub async fn unlock(&self, unlock: Unlock) -> Result<()> {
+        let session = Arc::clone(&self.session);
+        let me = self.device_id.clone();
+        off_thread(move || {
+            if !session.is_locked() {
+                return Ok(());
+            }
+            // A sync that outlived the lock still holds the old core: let it finish, so the
+            // store is never open twice.
+            if let Some(in_use) = session.still_in_use() {
+                drop(lock(&in_use)?);
+            }
+            let core = unlock.with(|unlock| Core::open(session.dir(), unlock))?;
+            if core.device_id().to_hex() != me {
+                return Err(EropafError::invalid(
+                    "dir",
+                    "in deze map staat nu de opslag van een ander apparaat",
+                ));
+            }
+            session.unlocked(core);
+            Ok(())
+        })
+        .await
     }
 
     pub fn device_id(&self) -> String {
@@ -109,7 +159,7 @@ impl Eropaf {
     /// supervisor admits this device only after comparing it with its own screen. Until
     /// then `sync` reports `waiting_for_approval`.
     pub async fn join(&self, code: String) -> Result<String> {
-        let core = Arc::clone(&self.core);
+        let core = self.session.core()?;
         off_thread(move || {
             let invitation = CoreInvitation::parse(&code).map_err(eropaf_core::Error::from)?;
             let relay = HttpTransport::new(&invitation.relay_url)?;
@@ -206,7 +256,7 @@ impl Eropaf {
     /// Erases a case everywhere (AVG): this device now, the others at their next sync.
     /// Supervisors only.
     pub async fn erase_case(&self, case_id: String) -> Result<()> {
-        let core = Arc::clone(&self.core);
+        let core = self.session.core()?;
         off_thread(move || {
             let mut core = lock(&core)?;
             // Outside a team there is no relay to tell and the core calls none: an empty
@@ -486,17 +536,20 @@ fn measured_visit(n: u32) -> NewVisit {
 }
 
 impl Eropaf {
-    fn wrap(core: Core) -> Arc<Eropaf> {
-        Arc::new(Eropaf {
-            device_id: core.device_id().to_hex(),
-            device_name: core.device_name().to_string(),
-            core: Arc::new(Mutex::new(core)),
-            observer: Mutex::new(None),
-        })
+    fn wrap(dir: PathBuf, core: Core) -> Arc<Eropaf> {
+        let device_id = core.device_id().to_hex();
+        let device_name = core.device_name().to_string();
+        let session = Session::new(dir, core);
+        crate::boundary::spawn_idle_watch(Arc::downgrade(&session));
+        Arc::new(Eropaf { device_id, device_name, session, observer: Mutex::new(None) })
     }
 
     fn with_core<T>(&self, work: impl FnOnce(&mut Core) -> eropaf_core::Result<T>) -> Result<T> {
-        guard(|| Ok(work(&mut *lock(&self.core)?)?))
+        guard(|| {
+            let core = self.session.core()?;
+            let mut core = lock(&core)?;
+            Ok(work(&mut core)?)
+        })
     }
 
     /// Runs `work` on a background thread with the store and an HTTP transport to the team's
@@ -505,14 +558,18 @@ impl Eropaf {
         &self,
         work: impl FnOnce(&mut Core, &HttpTransport) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let core = Arc::clone(&self.core);
+        let core = self.session.core()?;
+        let session = Arc::clone(&self.session);
         off_thread(move || {
             let mut core = lock(&core)?;
             let url = core.relay_url()?.ok_or_else(|| {
                 EropafError::invalid("team", "dit apparaat hoort nog niet bij een team")
             })?;
             let relay = HttpTransport::new(&url)?;
-            work(&mut core, &relay)
+            let out = work(&mut core, &relay);
+            // The relay may have brought a new team policy.
+            session.refresh_idle_after(&core);
+            out
         })
         .await
     }

@@ -7,6 +7,7 @@ mod eropaf;
 mod error;
 mod key_store;
 mod records;
+mod session;
 
 pub use eropaf::{measure_native_calls, ChangeObserver, Eropaf, MeasuredCall, SyncListener};
 pub use error::{EropafError, NETWORK_RETRY_AFTER_SECS};

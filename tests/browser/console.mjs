@@ -164,6 +164,15 @@ try {
   check('the reports name no resident', !residents.test(reportText), reportText.slice(0, 200));
   await page.screenshot({ path: path.join(artefacts, 'console-reports.png'), fullPage: true });
 
+  // The team sets how long phones stay unlocked; the form keeps to the core's range.
+  await page.goto(`${url}/waardenkader`);
+  const idle = page.locator('input[name="vergrendelen"]');
+  check('the policy shows the default idle lock of 5 minutes', (await idle.inputValue()) === '5', await idle.inputValue());
+  await idle.fill('2');
+  await Promise.all([page.waitForURL(/\?m=/), page.getByRole('button', { name: 'Beleid opslaan' }).click()]);
+  check('the console confirms the policy', (await page.locator('.flash.ok').innerText()).includes('teambeleid is opgeslagen'));
+  check('the policy keeps the new idle lock', (await page.locator('input[name="vergrendelen"]').inputValue()) === '2');
+
   // The framework editor refuses a version that does not go up, with the reason.
   await page.goto(`${url}/waardenkader`);
   await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Nieuwe versie opslaan' }).click()]);

@@ -20,7 +20,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::access_log::{AccessAction, AccessEntry};
 use crate::checklist::Framework;
 use crate::crypto::SealedBox;
-use crate::model::{CaseType, TeamPolicy};
+use crate::model::{CaseType, TeamPolicy, MAX_LOCK_AFTER_IDLE_MINUTES};
 use crate::{Error, Result};
 
 pub(crate) const SCHEMA: u64 = 1;
@@ -210,6 +210,13 @@ impl TeamDoc {
             if let Some(v) = self.uint(&map, "wipe_after_failed_unlocks")? {
                 policy.wipe_after_failed_unlocks = u32::try_from(v).unwrap_or(0);
             }
+            if let Some(v) = self.uint(&map, "lock_after_idle_minutes")? {
+                // A value outside the range came from a device that skipped the check below:
+                // the nearest allowed value keeps the phones locking.
+                policy.lock_after_idle_minutes = u32::try_from(v)
+                    .unwrap_or(MAX_LOCK_AFTER_IDLE_MINUTES)
+                    .clamp(1, MAX_LOCK_AFTER_IDLE_MINUTES);
+            }
             for case_type in CaseType::ALL {
                 let key = format!("retention_years/{}", case_type.key());
                 if let Some(years) = self.uint(&map, &key)? {
@@ -228,6 +235,15 @@ impl TeamDoc {
             return Err(Error::invalid(
                 "wachtwoordpogingen",
                 "kies 0 (nooit wissen) of ten minste 3 pogingen: een tikfout mag geen gegevens kosten",
+            ));
+        }
+        if !(1..=MAX_LOCK_AFTER_IDLE_MINUTES).contains(&policy.lock_after_idle_minutes) {
+            return Err(Error::invalid(
+                "vergrendelen",
+                format!(
+                    "{} minuten kan niet: kies 1 tot {MAX_LOCK_AFTER_IDLE_MINUTES} minuten zonder gebruik",
+                    policy.lock_after_idle_minutes
+                ),
             ));
         }
         for (case_type, years) in &policy.retention_years {
@@ -257,6 +273,13 @@ impl TeamDoc {
                 &map,
                 "wipe_after_failed_unlocks",
                 u64::from(policy.wipe_after_failed_unlocks),
+            )?;
+        }
+        if current.lock_after_idle_minutes != policy.lock_after_idle_minutes {
+            self.doc.put(
+                &map,
+                "lock_after_idle_minutes",
+                u64::from(policy.lock_after_idle_minutes),
             )?;
         }
         for (case_type, years) in &policy.retention_years {
@@ -560,6 +583,25 @@ mod tests {
         bad.retention_years.insert(CaseType::Jeugd, 0);
         let mut doc = doc;
         assert!(matches!(doc.set_policy(&bad), Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn the_idle_lock_is_five_minutes_until_the_team_chooses_one_to_sixty() {
+        let mut doc = TeamDoc::create(&actor(1)).unwrap();
+        assert_eq!(doc.policy().unwrap().lock_after_idle_minutes, 5);
+        for refused in [0, 61] {
+            let bad = TeamPolicy { lock_after_idle_minutes: refused, ..TeamPolicy::default() };
+            assert!(matches!(doc.set_policy(&bad), Err(Error::InvalidInput { .. })));
+        }
+        let quick = TeamPolicy { lock_after_idle_minutes: 2, ..TeamPolicy::default() };
+        doc.set_policy(&quick).unwrap();
+        assert_eq!(doc.policy().unwrap().lock_after_idle_minutes, 2);
+
+        // A device that skipped the check wrote "never": the phones still lock within the hour.
+        let map = doc.writable_map("policy").unwrap();
+        doc.doc.put(&map, "lock_after_idle_minutes", 100_000u64).unwrap();
+        doc.doc.commit();
+        assert_eq!(doc.policy().unwrap().lock_after_idle_minutes, 60);
     }
 
     /// A device's team document as it starts (with the built-in framework), merged with

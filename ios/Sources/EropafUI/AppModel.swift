@@ -15,8 +15,13 @@ public final class AppModel: ObservableObject {
     @Published public var lastSync: SyncReport?
     /// The code this phone shows after asking to join; the supervisor compares it.
     @Published public var safetyCode: String?
+    /// True while the core holds no store key (the team's idle time passed or the app went to
+    /// the background): the app shows only the unlock screen.
+    @Published public var locked = false
+    private let keyStore: KeyStore
 
     public init(directory: URL, keyStore: KeyStore = KeychainKeyStore()) throws {
+        self.keyStore = keyStore
         let unlock = Unlock.platformKeyStore(keyStore: keyStore)
         do {
             eropaf = try Eropaf.open(dir: directory.path, unlock: unlock)
@@ -34,6 +39,9 @@ public final class AppModel: ObservableObject {
             let value = try call()
             show(nil)
             return value
+        } catch EropafError.Locked {
+            if !locked { locked = true }
+            return nil
         } catch let failure as EropafError {
             show(failure.messageNl)
             return nil
@@ -45,6 +53,27 @@ public final class AppModel: ObservableObject {
 
     private func show(_ message: String?) {
         if error != message { error = message }
+    }
+
+    /// The app went to the background: the store key leaves memory; a running sync finishes.
+    public func lock() {
+        eropaf.lock()
+        locked = true
+    }
+
+    /// Asks the Keychain for the key again; iOS shows Face ID, Touch ID or the passcode.
+    public func unlock() async {
+        do {
+            try await eropaf.unlock(unlock: .platformKeyStore(keyStore: keyStore))
+            locked = false
+            error = nil
+        } catch EropafError.Locked {
+            locked = true
+        } catch let failure as EropafError {
+            error = failure.messageNl
+        } catch {
+            self.error = "\(error)"
+        }
     }
 
     public func sync() async {

@@ -6,12 +6,24 @@ import SwiftUI
 
 public struct RootView: View {
     @StateObject private var model: AppModel
+    @Environment(\.scenePhase) private var scenePhase
 
     public init(model: @autoclosure @escaping () -> AppModel) {
         _model = StateObject(wrappedValue: model())
     }
 
     public var body: some View {
+        Group {
+            if model.locked { UnlockView() } else { tabs }
+        }
+        .environmentObject(model)
+        // In the background the store key leaves memory; a running sync finishes first.
+        .onChange(of: scenePhase) { phase in
+            if phase == .background { model.lock() }
+        }
+    }
+
+    private var tabs: some View {
         TabView {
             NavigationStack { CaseListView() }.tabItem { Label("Casussen", systemImage: "person.2") }
             NavigationStack { ReviewQueueView() }.tabItem { Label("Toetsing", systemImage: "checkmark.seal") }
@@ -21,6 +33,20 @@ public struct RootView: View {
         .safeAreaInset(edge: .top) {
             if let error = model.error { Text(error).foregroundStyle(.red).padding(.horizontal) }
         }
+    }
+}
+
+/// Shown while the core is locked: nothing of any case, one button.
+struct UnlockView: View {
+    @EnvironmentObject var model: AppModel
+
+    var body: some View {
+        VStack(spacing: 16) {
+            Text("Eropaf is vergrendeld").font(.title2)
+            if let error = model.error { Text(error).foregroundStyle(.red) }
+            Button("Ontgrendelen") { Task { await model.unlock() } }
+        }
+        .padding()
     }
 }
 

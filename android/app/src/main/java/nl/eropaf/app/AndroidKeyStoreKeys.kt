@@ -1,11 +1,15 @@
 // The store key in the Android Keystore. The core needs the 256-bit key itself, and keys
 // inside the AndroidKeyStore never leave it; so a non-exportable AES key there wraps the
 // store key (AES-GCM), and only the wrapped bytes lie in the app's no-backup directory.
+// The wrapping key needs the user's presence: it works only for a short while after the
+// phone's PIN, pattern or biometric was confirmed, and otherwise the core hears Locked.
 package nl.eropaf.app
 
 import android.content.Context
+import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
+import android.security.keystore.UserNotAuthenticatedException
 import java.io.File
 import java.security.KeyStore as JavaKeyStore
 import javax.crypto.Cipher
@@ -26,6 +30,8 @@ class AndroidKeyStoreKeys(context: Context) : KeyStore {
             val cipher = Cipher.getInstance(TRANSFORMATION)
             cipher.init(Cipher.DECRYPT_MODE, wrappingKey(), GCMParameterSpec(128, bytes, 0, IV_BYTES))
             cipher.doFinal(bytes, IV_BYTES, bytes.size - IV_BYTES)
+        } catch (e: UserNotAuthenticatedException) {
+            throw EropafException.Locked("Bevestig met je vingerafdruk, gezicht of pincode.")
         } catch (e: java.security.GeneralSecurityException) {
             throw keyStoreError(e.javaClass.simpleName)
         }
@@ -39,6 +45,8 @@ class AndroidKeyStoreKeys(context: Context) : KeyStore {
             val partial = File(wrapped.path + ".new")
             partial.writeBytes(sealed)
             if (!partial.renameTo(wrapped)) throw keyStoreError("could not store the wrapped key")
+        } catch (e: UserNotAuthenticatedException) {
+            throw EropafException.Locked("Bevestig met je vingerafdruk, gezicht of pincode.")
         } catch (e: java.security.GeneralSecurityException) {
             throw keyStoreError(e.javaClass.simpleName)
         }
@@ -48,13 +56,26 @@ class AndroidKeyStoreKeys(context: Context) : KeyStore {
         val keyStore = JavaKeyStore.getInstance(PROVIDER).apply { load(null) }
         (keyStore.getKey(ALIAS, null) as? SecretKey)?.let { return it }
         val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER)
-        generator.init(
-            KeyGenParameterSpec.Builder(ALIAS, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-                .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-                .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-                .setKeySize(256)
-                .build(),
-        )
+        val spec = KeyGenParameterSpec.Builder(ALIAS, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+            .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+            .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
+            .setKeySize(256)
+            // The user's presence unlocks it; the core decides how long the store then stays
+            // open (its idle time), this only how long after the prompt the key may be read.
+            .setUserAuthenticationRequired(true)
+            // Removing the screen lock or enrolling a new fingerprint makes the key unusable:
+            // a thief who adds her own finger reads nothing.
+            .setInvalidatedByBiometricEnrollment(true)
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.R) {
+            spec.setUserAuthenticationParameters(
+                PRESENCE_VALID_SECONDS,
+                KeyProperties.AUTH_BIOMETRIC_STRONG or KeyProperties.AUTH_DEVICE_CREDENTIAL,
+            )
+        } else {
+            @Suppress("DEPRECATION")
+            spec.setUserAuthenticationValidityDurationSeconds(PRESENCE_VALID_SECONDS)
+        }
+        generator.init(spec.build())
         return generator.generateKey()
     }
 
@@ -68,5 +89,6 @@ class AndroidKeyStoreKeys(context: Context) : KeyStore {
         const val ALIAS = "eropaf-store-key-wrapper"
         const val TRANSFORMATION = "AES/GCM/NoPadding"
         const val IV_BYTES = 12
+        const val PRESENCE_VALID_SECONDS = 30
     }
 }

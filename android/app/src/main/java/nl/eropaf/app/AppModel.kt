@@ -28,7 +28,18 @@ sealed interface Screen {
 }
 
 class AppModel(application: Application) : AndroidViewModel(application) {
-    val eropaf: Eropaf = openStore(application)
+    private val keys = AndroidKeyStoreKeys(application)
+    private var opened: Eropaf? = null
+
+    /** The store, or Locked while the app has not opened it yet. */
+    val eropaf: Eropaf
+        get() = opened ?: throw EropafException.Locked("Eropaf is vergrendeld. Ontgrendel om verder te gaan.")
+
+    /**
+     * True while the core holds no store key (the team's idle time passed, the app went to the
+     * background, or the user was not confirmed yet): the app shows only the unlock screen.
+     */
+    var locked: Boolean by mutableStateOf(true)
 
     var screen: Screen by mutableStateOf(Screen.Cases)
     var error: String? by mutableStateOf(null)
@@ -40,16 +51,48 @@ class AppModel(application: Application) : AndroidViewModel(application) {
     var safetyCode: String? by mutableStateOf(null)
 
     init {
-        eropaf.setChangeObserver(object : ChangeObserver {
-            override fun casesChanged(caseIds: List<String>) {
-                viewModelScope.launch { revision += 1 }
-            }
-        })
+        unlock()
     }
+
+    /**
+     * Opens or unlocks the store. The key store hands out the key only shortly after the user
+     * confirmed biometric or PIN (or unlocked the phone); otherwise this stays locked.
+     */
+    fun unlock() = viewModelScope.launch {
+        try {
+            val store = opened
+            if (store == null) {
+                opened = openStore(getApplication(), keys).also { observe(it) }
+            } else {
+                store.unlock(Unlock.PlatformKeyStore(keys))
+            }
+            locked = false
+            error = null
+        } catch (e: EropafException.Locked) {
+            locked = true
+        } catch (e: EropafException) {
+            error = e.messageNl
+        }
+    }
+
+    /** The app went to the background: the store key leaves memory; a running sync finishes. */
+    fun lock() {
+        opened?.lock()
+        locked = true
+    }
+
+    private fun observe(store: Eropaf) = store.setChangeObserver(object : ChangeObserver {
+        override fun casesChanged(caseIds: List<String>) {
+            viewModelScope.launch { revision += 1 }
+        }
+    })
 
     /** Runs a core call; a typed error becomes the Dutch message on screen. */
     fun <T> attempt(call: () -> T): T? = try {
         call().also { error = null }
+    } catch (e: EropafException.Locked) {
+        locked = true
+        null
     } catch (e: EropafException) {
         error = e.messageNl
         null
@@ -81,12 +124,14 @@ class AppModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    override fun onCleared() = eropaf.close()
+    override fun onCleared() {
+        opened?.close()
+    }
 
     private companion object {
-        fun openStore(application: Application): Eropaf {
+        fun openStore(application: Application, keys: AndroidKeyStoreKeys): Eropaf {
             val dir = application.filesDir.resolve("eropaf").path
-            val unlock = Unlock.PlatformKeyStore(AndroidKeyStoreKeys(application))
+            val unlock = Unlock.PlatformKeyStore(keys)
             return try {
                 Eropaf.open(dir, unlock)
             } catch (e: EropafException.NoStore) {

@@ -45,6 +45,16 @@ import nl.eropaf.core.model.Resident
 import nl.eropaf.core.model.SyncProgress
 import nl.eropaf.core.verdicts
 
+/** Shown while the core is locked: nothing of any case, one button. */
+@Composable
+fun UnlockScreen(model: AppModel, askForPresence: () -> Unit) {
+    Column(Modifier.padding(32.dp).fillMaxSize(), verticalArrangement = Arrangement.Center) {
+        Text("Eropaf is vergrendeld", style = MaterialTheme.typography.headlineSmall)
+        model.error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+        Button(onClick = askForPresence) { Text("Ontgrendelen") }
+    }
+}
+
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun AppScaffold(model: AppModel) {
