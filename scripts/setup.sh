@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test command needs and is missing, on Debian: a C compiler (SQLite is
 # bundled, ring builds C), Chromium and npm for the console's browser test, a JDK 17 and
-# Maven for the Kotlin bindings' JVM tests, rustfmt and clippy. Run by scripts/test.sh; a
+# Maven for the Kotlin bindings' JVM tests, PostgreSQL's server binaries for the relay's
+# PostgreSQL tests, rustfmt and clippy. Run by scripts/test.sh; a
 # machine that has everything installs nothing.
 set -euo pipefail
 
@@ -15,6 +16,10 @@ if ! command -v javac >/dev/null || ! javac -version 2>&1 | grep -qE 'javac (1[7
     missing+=(openjdk-17-jdk-headless)
 fi
 command -v mvn >/dev/null || missing+=(maven)
+# The relay's PostgreSQL backend is tested against a real server the tests start themselves
+# (initdb in a temp directory); they need the server binaries, not a running service.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+    || [ -x "${EROPAF_PG_BIN:-/nonexistent}/initdb" ] || missing+=(postgresql)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if ! command -v apt-get >/dev/null; then

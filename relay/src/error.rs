@@ -106,6 +106,22 @@ impl From<rusqlite::Error> for RelayError {
     }
 }
 
+impl From<tokio_postgres::Error> for RelayError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // The database's own message names the SQL state and the object, never a value.
+        RelayError::Storage(match e.as_db_error() {
+            Some(db) => format!("PostgreSQL {}: {}", db.code().code(), db.message()),
+            None => e.to_string(),
+        })
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for RelayError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        RelayError::Storage(format!("no connection to PostgreSQL: {e}"))
+    }
+}
+
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
         let message = match &self {

@@ -16,7 +16,7 @@ pub use api::{router, RelayState};
 pub use error::{RelayError, Result};
 pub use signing::{canonical_request, sign_request, verify_join};
 pub use spawn::{spawn, Spawned};
-pub use storage::{SqliteStorage, Storage};
+pub use storage::{PostgresStorage, SqliteStorage, Storage};
 
 /// A new one-time registration code for a team, kept at the relay by its hash; the text to
 /// hand to the supervisor who founds the team.

@@ -317,3 +317,14 @@ mod sqlite {
 
     crate::storage_conformance_tests!(SqliteStorage::open_in_memory().unwrap());
 }
+
+#[cfg(test)]
+mod postgres {
+    use crate::storage::postgres::test_server::TestServer;
+    use crate::storage::PostgresStorage;
+
+    crate::storage_conformance_tests!(PostgresStorage::connect(
+        &TestServer::shared().fresh_database()
+    )
+    .unwrap());
+}

@@ -1,11 +1,13 @@
-//! What the relay stores, behind one trait so that a PostgreSQL backend can follow the SQLite
-//! one. Methods are synchronous: the HTTP layer calls them inside `tokio::task::spawn_blocking`,
+//! What the relay stores, behind one trait with two backends: SQLite (one office, the
+//! default) and PostgreSQL (several relay processes on one database). Methods are synchronous: the HTTP layer calls them inside `tokio::task::spawn_blocking`,
 //! so a slow disk never stalls the async runtime. Every method is atomic: on error, nothing.
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
 use eropaf_protocol::team::roster::RosterEntry;

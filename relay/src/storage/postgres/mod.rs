@@ -1,0 +1,828 @@
+//! The PostgreSQL backend, for a relay that outgrows one process and one disk: several relay
+//! processes share one database and nothing else. Numbered migrations; every write that hands
+//! out server sequences locks its team's row until it commits, so the sequences of a team
+//! become visible in order and a reader's cursor never passes one that commits later.
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod test_server;
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use eropaf_protocol::team::roster::RosterEntry;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use super::{
+    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage,
+};
+use crate::error::{ErrorCode, RelayError, Result};
+
+/// Migration `n` (1-based) takes the schema from version n-1 to n. Append only.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// Held while migrating, so that two relay processes starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x6572_6f70_6166;
+
+/// Connections per relay process. Each pull or push holds one for its transaction; more
+/// would only queue inside Postgres.
+const POOL_SIZE: usize = 16;
+
+/// How long a call waits for a connection to the database before it fails (and the device
+/// retries later): a restarting server must not hold requests for minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often `record_request` also clears expired request signatures.
+const PRUNE_SEEN_EVERY: u64 = 256;
+
+/// PostgreSQL storage. The `Storage` trait is synchronous (the HTTP layer calls it on tokio's
+/// blocking pool), so calls run their async queries to completion on the calling thread,
+/// while the pool's connections are driven by a small runtime of the storage's own: it
+/// works the same under the relay's runtime, the CLI's and a plain test.
+pub struct PostgresStorage {
+    pool: Pool,
+    /// `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+    requests_recorded: std::sync::atomic::AtomicU64,
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`, or key=value
+    /// form) and brings its schema up to date.
+    pub fn connect(url: &str) -> Result<PostgresStorage> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| RelayError::storage(format!("not a PostgreSQL address: {e}")))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        config.application_name("eropaf-relay");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("eropaf-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| RelayError::storage(format!("no runtime for PostgreSQL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = {
+            let _entered = runtime.enter();
+            Pool::builder(manager)
+                .max_size(POOL_SIZE)
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .create_timeout(Some(CONNECT_TIMEOUT))
+                .wait_timeout(Some(CONNECT_TIMEOUT * 2))
+                .build()
+                .map_err(|e| RelayError::storage(format!("PostgreSQL pool: {e}")))?
+        };
+        let storage = PostgresStorage {
+            pool,
+            runtime: Some(runtime),
+            requests_recorded: std::sync::atomic::AtomicU64::new(0),
+        };
+        storage.migrate()?;
+        Ok(storage)
+    }
+
+    /// The schema version this database has, after `connect` migrated it.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let row = client.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await?;
+            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0))
+        })
+    }
+
+    fn run<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| RelayError::storage("the PostgreSQL storage is closing"))?;
+        runtime.block_on(work)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+            let migrated = async {
+                client
+                    .batch_execute(
+                        "CREATE TABLE IF NOT EXISTS schema_migrations (
+                             version    BIGINT PRIMARY KEY,
+                             applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                    )
+                    .await?;
+                let row =
+                    client.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await?;
+                let version: i64 = row.get::<_, Option<i64>>(0).unwrap_or(0);
+                let known = MIGRATIONS.len() as i64;
+                if version > known {
+                    return Err(RelayError::storage(format!(
+                        "the database has schema version {version}; this relay knows up to {known}"
+                    )));
+                }
+                for (i, sql) in
+                    MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0))
+                {
+                    let tx = client.transaction().await?;
+                    tx.batch_execute(sql).await?;
+                    tx.execute(
+                        "INSERT INTO schema_migrations (version) VALUES ($1)",
+                        &[&(i as i64 + 1)],
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                Ok(())
+            }
+            .await;
+            client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+            migrated
+        })
+    }
+}
+
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which tokio refuses inside another runtime (the relay's
+        // serve future owns the storage): let its threads wind down in the background.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn seq_to_sql(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn seq_from_sql(seq: i64) -> u64 {
+    u64::try_from(seq).unwrap_or(0)
+}
+
+fn no_team() -> RelayError {
+    RelayError::not_found(ErrorCode::TeamNotFound, "No such team.")
+}
+
+/// Locks the team's row for the rest of the transaction and returns its last sequence.
+async fn lock_team(tx: &deadpool_postgres::Transaction<'_>, team: &str) -> Result<i64> {
+    let stmt =
+        tx.prepare_cached("SELECT last_seq FROM teams WHERE team_id = $1 FOR UPDATE").await?;
+    let row = tx.query_opt(&stmt, &[&team]).await?.ok_or_else(no_team)?;
+    Ok(row.get(0))
+}
+
+/// `Storage::compact` inside the caller's transaction.
+async fn compact_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    team: &str,
+    doc_id: &[u8; 16],
+    covers: u64,
+) -> Result<usize> {
+    let covers = seq_to_sql(covers);
+    let doc = &doc_id[..];
+    let keep = tx
+        .prepare_cached(
+            "SELECT MAX(server_seq) FROM envelopes
+             WHERE team_id = $1 AND doc_id = $2 AND kind = 'snapshot' AND NOT tombstoned
+               AND server_seq <= $3",
+        )
+        .await?;
+    let keep: Option<i64> = tx.query_one(&keep, &[&team, &doc, &covers]).await?.get(0);
+    let delete = tx
+        .prepare_cached(
+            "DELETE FROM envelopes
+             WHERE team_id = $1 AND doc_id = $2 AND kind IN ('changes', 'snapshot')
+               AND NOT tombstoned AND server_seq <= $3 AND server_seq != $4",
+        )
+        .await?;
+    let deleted = tx.execute(&delete, &[&team, &doc, &covers, &keep.unwrap_or(-1)]).await?;
+    Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+}
+
+/// Appends one push's batch inside the caller's transaction (see `Storage::push_envelopes`).
+async fn push_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    team: &str,
+    batch: &[NewEnvelope],
+) -> Result<Vec<Appended>> {
+    let mut last_seq = lock_team(tx, team).await?;
+    let find =
+        tx.prepare_cached("SELECT server_seq FROM envelopes WHERE team_id = $1 AND hash = $2");
+    let erased = tx.prepare_cached(
+        "SELECT server_seq FROM envelopes WHERE team_id = $1 AND doc_id = $2 AND tombstoned",
+    );
+    let insert = tx.prepare_cached(
+        "INSERT INTO envelopes (team_id, server_seq, hash, doc_id, author, kind, bytes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    );
+    let add_reader = tx.prepare_cached(
+        "INSERT INTO doc_readers (team_id, doc_id, device, active) VALUES ($1, $2, $3, TRUE)
+         ON CONFLICT (team_id, doc_id, device) DO UPDATE SET active = TRUE",
+    );
+    let (find, erased, insert, add_reader) =
+        (find.await?, erased.await?, insert.await?, add_reader.await?);
+    let mut out = Vec::with_capacity(batch.len());
+    for envelope in batch {
+        let hash = &envelope.hash[..];
+        let doc = &envelope.doc_id[..];
+        let existing: Option<i64> = tx.query_opt(&find, &[&team, &hash]).await?.map(|r| r.get(0));
+        let tombstone: Option<i64> = tx.query_opt(&erased, &[&team, &doc]).await?.map(|r| r.get(0));
+        // Erased documents keep no readers: their tombstone is everyone's.
+        if tombstone.is_none() {
+            for device in &envelope.readers {
+                tx.execute(&add_reader, &[&team, &doc, device]).await?;
+            }
+        }
+        if let Some(seq) = existing {
+            out.push(Appended {
+                hash: envelope.hash,
+                server_seq: seq_from_sql(seq),
+                duplicate: true,
+                erased: false,
+            });
+            continue;
+        }
+        if let Some(seq) = tombstone {
+            out.push(Appended {
+                hash: envelope.hash,
+                server_seq: seq_from_sql(seq),
+                duplicate: false,
+                erased: true,
+            });
+            continue;
+        }
+        last_seq += 1;
+        let author = &envelope.author[..];
+        let params: [&(dyn ToSql + Sync); 7] =
+            [&team, &last_seq, &hash, &doc, &author, &envelope.kind.as_str(), &envelope.bytes];
+        tx.execute(&insert, &params).await?;
+        if let Some(covers) = envelope.covers_server_seq {
+            // A snapshot cannot cover itself or anything after it.
+            let covers = covers.min(seq_from_sql(last_seq - 1));
+            compact_in(tx, team, &envelope.doc_id, covers).await?;
+        }
+        out.push(Appended {
+            hash: envelope.hash,
+            server_seq: seq_from_sql(last_seq),
+            duplicate: false,
+            erased: false,
+        });
+    }
+    let update = tx.prepare_cached("UPDATE teams SET last_seq = $2 WHERE team_id = $1").await?;
+    tx.execute(&update, &[&team, &last_seq]).await?;
+    Ok(out)
+}
+
+/// `Storage::pull_envelopes` inside the caller's snapshot.
+async fn pull_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    team: &str,
+    feed: &Feed<'_>,
+) -> Result<Page> {
+    let last = tx.prepare_cached("SELECT last_seq FROM teams WHERE team_id = $1").await?;
+    let last_seq: i64 = tx.query_opt(&last, &[&team]).await?.map_or(0, |row| row.get(0));
+    let until = feed.until.map_or(last_seq, |until| seq_to_sql(until).min(last_seq));
+    let select = tx
+        .prepare_cached(
+            "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
+             WHERE e.team_id = $1 AND e.server_seq > $2 AND e.server_seq <= $3
+               AND ($5::bytea IS NULL OR e.doc_id = $5)
+               AND (NOT EXISTS (SELECT 1 FROM doc_readers r
+                                WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
+                    OR EXISTS (SELECT 1 FROM doc_readers r
+                               WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
+                                 AND r.device = $6 AND r.active))
+             ORDER BY e.server_seq LIMIT $4",
+        )
+        .await?;
+    let fetch = i64::try_from(feed.limit).unwrap_or(i64::MAX - 1).saturating_add(1);
+    let doc: Option<Vec<u8>> = feed.doc.map(|d| d.to_vec());
+    let after = seq_to_sql(feed.after);
+    let rows = tx.query(&select, &[&team, &after, &until, &fetch, &doc, &feed.reader]).await?;
+    let mut entries = Vec::new();
+    let mut bytes_total = 0usize;
+    let mut more = false;
+    for row in rows {
+        if entries.len() >= feed.limit || (!entries.is_empty() && bytes_total >= feed.max_bytes) {
+            more = true;
+            break;
+        }
+        let server_seq = seq_from_sql(row.get(0));
+        let tombstoned: bool = row.get(3);
+        if tombstoned {
+            let doc: Vec<u8> = row.get(1);
+            let doc_id = doc
+                .try_into()
+                .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
+            let author: Vec<u8> = row.get(4);
+            let erased_by = author
+                .try_into()
+                .map_err(|_| RelayError::storage("a stored author is not 16 bytes"))?;
+            let signature: Option<Vec<u8>> = row.get(2);
+            entries.push(Pulled::Erased {
+                server_seq,
+                doc_id,
+                erased_by,
+                signature: signature.unwrap_or_default(),
+            });
+        } else {
+            let bytes: Vec<u8> = row.get(2);
+            bytes_total += bytes.len();
+            entries.push(Pulled::Envelope { server_seq, bytes });
+        }
+    }
+    let next_after = match entries.last() {
+        Some(last) if more => last.server_seq(),
+        _ => seq_from_sql(until).max(feed.after),
+    };
+    Ok(Page { entries, more, next_after })
+}
+
+fn entry_json(entry: &RosterEntry) -> Result<String> {
+    serde_json::to_string(entry).map_err(RelayError::storage)
+}
+
+fn gone_used() -> RelayError {
+    RelayError::gone(
+        ErrorCode::InvitationUsed,
+        "This invitation has already been used; ask a supervisor for a new one.",
+    )
+}
+
+fn gone_expired() -> RelayError {
+    RelayError::gone(
+        ErrorCode::InvitationExpired,
+        "This invitation has expired; ask a supervisor for a new one.",
+    )
+}
+
+impl Storage for PostgresStorage {
+    fn add_registration_code(&self, code_hash: &[u8; 32], now: i64) -> Result<()> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    "INSERT INTO registration_codes (code_hash, created_at) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&&code_hash[..], &now],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn create_team(
+        &self,
+        team: &str,
+        genesis: &RosterEntry,
+        code_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<()> {
+        let entry = entry_json(genesis)?;
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let created = tx
+                .execute(
+                    "INSERT INTO teams (team_id, created_at) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&team, &now],
+                )
+                .await?;
+            if created == 0 {
+                return Err(RelayError::conflict(
+                    ErrorCode::TeamExists,
+                    format!("Team {team} already exists."),
+                ));
+            }
+            // The code and the team in one transaction: a code registers exactly one team.
+            let used = tx
+                .execute(
+                    "UPDATE registration_codes SET used_at = $2, team_id = $3
+                     WHERE code_hash = $1 AND used_at IS NULL",
+                    &[&&code_hash[..], &now, &team],
+                )
+                .await?;
+            if used == 0 {
+                return Err(RelayError::forbidden(
+                    ErrorCode::BadRegistrationCode,
+                    "Registering a team takes an unused registration code from the relay's \
+                     operator.",
+                ));
+            }
+            tx.execute(
+                "INSERT INTO roster_entries (team_id, idx, entry) VALUES ($1, 0, $2)",
+                &[&team, &entry],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn roster_entries(&self, team: &str, from: u64) -> Result<Option<Vec<RosterEntry>>> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            // One snapshot: the team's existence and its entries of the same moment.
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let exists =
+                tx.query_opt("SELECT 1 FROM teams WHERE team_id = $1", &[&team]).await?.is_some();
+            if !exists {
+                return Ok(None);
+            }
+            let stmt = tx
+                .prepare_cached(
+                    "SELECT entry FROM roster_entries WHERE team_id = $1 AND idx >= $2
+                     ORDER BY idx",
+                )
+                .await?;
+            let rows = tx.query(&stmt, &[&team, &seq_to_sql(from)]).await?;
+            let mut entries = Vec::with_capacity(rows.len());
+            for row in rows {
+                let json: String = row.get(0);
+                entries.push(serde_json::from_str(&json).map_err(|e| {
+                    RelayError::storage(format!("a stored roster entry does not parse: {e}"))
+                })?);
+            }
+            tx.commit().await?;
+            Ok(Some(entries))
+        })
+    }
+
+    fn append_roster(&self, team: &str, entries: &[RosterEntry]) -> Result<()> {
+        let jsons = entries.iter().map(entry_json).collect::<Result<Vec<_>>>()?;
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            // Two processes appending at once: the second waits here, then sees the first's
+            // entries and reports the conflict.
+            lock_team(&tx, team).await?;
+            let len: i64 = tx
+                .query_one("SELECT COUNT(*) FROM roster_entries WHERE team_id = $1", &[&team])
+                .await?
+                .get(0);
+            for (i, (entry, json)) in entries.iter().zip(&jsons).enumerate() {
+                if seq_to_sql(entry.index) != len + i as i64 {
+                    return Err(RelayError::conflict(
+                        ErrorCode::RosterChanged,
+                        "The roster changed while this request was checked; fetch it and try \
+                         again.",
+                    ));
+                }
+                tx.execute(
+                    "INSERT INTO roster_entries (team_id, idx, entry) VALUES ($1, $2, $3)",
+                    &[&team, &seq_to_sql(entry.index), json],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn record_request(
+        &self,
+        team: &str,
+        device: &str,
+        signature_hash: &[u8; 32],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let prune = self
+            .requests_recorded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .is_multiple_of(PRUNE_SEEN_EVERY);
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            // Not waited for on disk, as on SQLite: a crash may forget the last signatures
+            // seen, and every request is idempotent or serves its signer's team ciphertext.
+            tx.batch_execute("SET LOCAL synchronous_commit TO OFF").await?;
+            // A signature seen before and expired since is taken as new: the timestamp check
+            // refuses such a request by then anyway.
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO seen_requests (signature_hash, team_id, device, expires_at)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (signature_hash) DO UPDATE
+                        SET team_id = excluded.team_id, device = excluded.device,
+                            expires_at = excluded.expires_at
+                        WHERE seen_requests.expires_at < $5",
+                )
+                .await?;
+            let recorded = tx
+                .execute(&stmt, &[&&signature_hash[..], &team, &device, &expires_at, &now])
+                .await?;
+            if prune {
+                // SKIP LOCKED: processes pruning at once take different rows, never wait.
+                tx.execute(
+                    "DELETE FROM seen_requests WHERE signature_hash IN (
+                         SELECT signature_hash FROM seen_requests WHERE expires_at < $1
+                         LIMIT 10000 FOR UPDATE SKIP LOCKED)",
+                    &[&now],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(recorded == 1)
+        })
+    }
+
+    fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let appended = push_in(&tx, team, batch).await?;
+            tx.commit().await?;
+            Ok(appended)
+        })
+    }
+
+    fn pull_envelopes(&self, team: &str, feed: &Feed<'_>) -> Result<Page> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            // One snapshot: the bound and the rows are of the same moment. Sequences become
+            // visible in order (see `lock_team`), so the snapshot holds every sequence up to
+            // the bound and the reader's next cursor skips none.
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let page = pull_in(&tx, team, feed).await?;
+            tx.commit().await?;
+            Ok(page)
+        })
+    }
+
+    fn leave_doc(&self, team: &str, doc_id: &[u8; 16], device: &str) -> Result<()> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    "UPDATE doc_readers SET active = FALSE
+                     WHERE team_id = $1 AND doc_id = $2 AND device = $3",
+                    &[&team, &&doc_id[..], &device],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            lock_team(&tx, team).await?;
+            let deleted = compact_in(&tx, team, doc_id, covers).await?;
+            tx.commit().await?;
+            Ok(deleted)
+        })
+    }
+
+    fn erase_doc(
+        &self,
+        team: &str,
+        doc_id: &[u8; 16],
+        author: &[u8; 16],
+        signature: &[u8],
+    ) -> Result<u64> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let last_seq = lock_team(&tx, team).await?;
+            let doc = &doc_id[..];
+            // The same order again is a no-op; any other tombstone gives way to this one.
+            let existing = tx
+                .query_opt(
+                    "SELECT server_seq FROM envelopes
+                     WHERE team_id = $1 AND doc_id = $2 AND tombstoned AND bytes = $3",
+                    &[&team, &doc, &signature],
+                )
+                .await?;
+            if let Some(row) = existing {
+                return Ok(seq_from_sql(row.get(0)));
+            }
+            tx.execute("DELETE FROM envelopes WHERE team_id = $1 AND doc_id = $2", &[&team, &doc])
+                .await?;
+            let seq = last_seq + 1;
+            let author = &author[..];
+            tx.execute(
+                "INSERT INTO envelopes
+                     (team_id, server_seq, hash, doc_id, author, kind, bytes, tombstoned)
+                 VALUES ($1, $2, NULL, $3, $4, 'erased', $5, TRUE)",
+                &[&team, &seq, &doc, &author, &signature],
+            )
+            .await?;
+            tx.execute("UPDATE teams SET last_seq = $2 WHERE team_id = $1", &[&team, &seq]).await?;
+            tx.commit().await?;
+            Ok(seq_from_sql(seq))
+        })
+    }
+
+    fn put_invitation(&self, team: &str, invitation: &Invitation) -> Result<()> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let inserted = client
+                .execute(
+                    "INSERT INTO invitations (team_id, invitation_id, invitation_key, expires_at)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    &[
+                        &team,
+                        &invitation.invitation_id,
+                        &invitation.invitation_key,
+                        &invitation.expires_at,
+                    ],
+                )
+                .await?;
+            if inserted == 0 {
+                return Err(RelayError::conflict(
+                    ErrorCode::InvitationExists,
+                    "An invitation with this id already exists.",
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    fn invitation(&self, team: &str, invitation_id: &str) -> Result<Option<Invitation>> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let row = client
+                .query_opt(
+                    "SELECT invitation_key, expires_at, used_at FROM invitations
+                     WHERE team_id = $1 AND invitation_id = $2",
+                    &[&team, &invitation_id],
+                )
+                .await?;
+            Ok(row.map(|row| Invitation {
+                invitation_id: invitation_id.to_owned(),
+                invitation_key: row.get(0),
+                expires_at: row.get(1),
+                used_at: row.get(2),
+            }))
+        })
+    }
+
+    fn use_invitation(&self, team: &str, request: &JoinRequest, now: i64) -> Result<()> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            // FOR UPDATE: a second process using the same invitation waits, then sees it used.
+            let state = tx
+                .query_opt(
+                    "SELECT expires_at, used_at FROM invitations
+                     WHERE team_id = $1 AND invitation_id = $2 FOR UPDATE",
+                    &[&team, &request.invitation_id],
+                )
+                .await?
+                .map(|row| (row.get::<_, i64>(0), row.get::<_, Option<i64>>(1)));
+            match state {
+                None => {
+                    return Err(RelayError::not_found(
+                        ErrorCode::InvitationNotFound,
+                        "No such invitation for this team.",
+                    ))
+                }
+                Some((_, Some(_))) => return Err(gone_used()),
+                Some((expires_at, None)) if expires_at <= now => return Err(gone_expired()),
+                Some(_) => {}
+            }
+            tx.execute(
+                "UPDATE invitations SET used_at = $3 WHERE team_id = $1 AND invitation_id = $2",
+                &[&team, &request.invitation_id, &now],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO join_requests (team_id, invitation_id, card, proof, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &team,
+                    &request.invitation_id,
+                    &request.card_json,
+                    &request.proof,
+                    &request.created_at,
+                ],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn join_requests(&self, team: &str) -> Result<Vec<JoinRequest>> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT invitation_id, card, proof, created_at FROM join_requests
+                     WHERE team_id = $1 ORDER BY created_at, invitation_id",
+                    &[&team],
+                )
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|row| JoinRequest {
+                    invitation_id: row.get(0),
+                    card_json: row.get(1),
+                    proof: row.get(2),
+                    created_at: row.get(3),
+                })
+                .collect())
+        })
+    }
+
+    fn join_request(&self, team: &str, invitation_id: &str) -> Result<Option<JoinRequest>> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let row = client
+                .query_opt(
+                    "SELECT card, proof, created_at FROM join_requests
+                     WHERE team_id = $1 AND invitation_id = $2",
+                    &[&team, &invitation_id],
+                )
+                .await?;
+            Ok(row.map(|row| JoinRequest {
+                invitation_id: invitation_id.to_owned(),
+                card_json: row.get(0),
+                proof: row.get(1),
+                created_at: row.get(2),
+            }))
+        })
+    }
+
+    fn put_key_packages(&self, team: &str, packages: &[KeyPackageRow]) -> Result<()> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            for p in packages {
+                tx.execute(
+                    "INSERT INTO key_packages (team_id, recipient, epoch, json)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (team_id, recipient, epoch) DO UPDATE SET json = excluded.json",
+                    &[&team, &p.recipient, &i64::from(p.epoch), &p.json],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn key_packages(&self, team: &str, recipient: &str) -> Result<Vec<KeyPackageRow>> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT epoch, json FROM key_packages WHERE team_id = $1 AND recipient = $2
+                     ORDER BY epoch",
+                    &[&team, &recipient],
+                )
+                .await?;
+            rows.into_iter()
+                .map(|row| {
+                    Ok(KeyPackageRow {
+                        recipient: recipient.to_owned(),
+                        epoch: u32::try_from(row.get::<_, i64>(0))
+                            .map_err(|_| RelayError::storage("a stored epoch is out of range"))?,
+                        json: row.get(1),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn put_wipe_report(&self, team: &str, device: &str, json: &str) -> Result<()> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    "INSERT INTO wipe_reports (team_id, device, json) VALUES ($1, $2, $3)
+                     ON CONFLICT (team_id, device) DO UPDATE SET json = excluded.json",
+                    &[&team, &device, &json],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn wipe_reports(&self, team: &str) -> Result<Vec<String>> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let rows = client
+                .query("SELECT json FROM wipe_reports WHERE team_id = $1 ORDER BY device", &[&team])
+                .await?;
+            Ok(rows.into_iter().map(|row| row.get(0)).collect())
+        })
+    }
+}
