@@ -122,6 +122,9 @@ pub struct KeyPackageRow {
 }
 
 pub trait Storage: Send + Sync {
+    /// The number of the last migration this database has (they run when it is opened).
+    fn schema_version(&self) -> Result<i64>;
+
     /// Keeps a one-time registration code the operator issued, by its SHA-256.
     fn add_registration_code(&self, code_hash: &[u8; 32], now: i64) -> Result<()>;
 

@@ -300,6 +300,10 @@ fn gone_expired() -> RelayError {
 }
 
 impl Storage for SqliteStorage {
+    fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn()?.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+
     fn add_registration_code(&self, code_hash: &[u8; 32], now: i64) -> Result<()> {
         let conn = self.conn()?;
         conn.execute(

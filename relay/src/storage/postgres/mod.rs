@@ -86,13 +86,22 @@ impl PostgresStorage {
         Ok(storage)
     }
 
-    /// The schema version this database has, after `connect` migrated it.
-    pub fn schema_version(&self) -> Result<i64> {
-        self.run(async {
-            let client = self.pool.get().await?;
-            let row = client.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await?;
-            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0))
-        })
+    /// Where `url` points, for a status line or an error: hosts, ports and database, never
+    /// the user's password.
+    pub fn describe(url: &str) -> String {
+        let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+            return "(geen geldig PostgreSQL-adres)".into();
+        };
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+            .map(|(host, port)| match host {
+                tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        format!("{}/{}", hosts.join(","), config.get_dbname().unwrap_or("(standaard)"))
     }
 
     fn run<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
@@ -361,6 +370,14 @@ fn gone_expired() -> RelayError {
 }
 
 impl Storage for PostgresStorage {
+    fn schema_version(&self) -> Result<i64> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let row = client.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await?;
+            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0))
+        })
+    }
+
     fn add_registration_code(&self, code_hash: &[u8; 32], now: i64) -> Result<()> {
         self.run(async {
             let client = self.pool.get().await?;
@@ -824,5 +841,156 @@ impl Storage for PostgresStorage {
                 .await?;
             Ok(rows.into_iter().map(|row| row.get(0)).collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed step in a test should stop it right there
+
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::test_server::TestServer;
+    use super::*;
+    use crate::storage::StoredKind;
+
+    fn team(storage: &PostgresStorage) -> String {
+        storage
+            .run(async {
+                let client = storage.pool.get().await?;
+                client
+                    .execute("INSERT INTO teams (team_id, created_at) VALUES ('t', 0)", &[])
+                    .await?;
+                Ok(())
+            })
+            .unwrap();
+        "t".into()
+    }
+
+    fn envelope(pusher: u8, n: u32) -> NewEnvelope {
+        let mut hash = [0u8; 32];
+        hash[0] = pusher;
+        hash[1..5].copy_from_slice(&n.to_be_bytes());
+        NewEnvelope {
+            hash,
+            doc_id: [pusher; 16],
+            author: [pusher; 16],
+            kind: StoredKind::Changes,
+            covers_server_seq: None,
+            bytes: hash.to_vec(),
+            readers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn migrating_again_keeps_the_schema_and_a_newer_schema_is_refused() {
+        let url = TestServer::shared().fresh_database();
+        let first = PostgresStorage::connect(&url).unwrap();
+        let again = PostgresStorage::connect(&url).unwrap();
+        assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        first
+            .run(async {
+                let client = first.pool.get().await?;
+                client.execute("INSERT INTO schema_migrations (version) VALUES (99)", &[]).await?;
+                Ok(())
+            })
+            .unwrap();
+        let error = PostgresStorage::connect(&url).err().unwrap();
+        assert!(error.to_string().contains("schema version 99"), "{error}");
+    }
+
+    #[test]
+    fn a_status_line_never_shows_the_password() {
+        let shown = PostgresStorage::describe("postgres://relay:geheim@db.example:6543/eropaf");
+        assert_eq!(shown, "db.example:6543/eropaf");
+        assert!(!PostgresStorage::describe("host=db password=geheim").contains("geheim"));
+    }
+
+    /// The classic gap of sequence-numbered feeds: with concurrent writers, a sequence can
+    /// commit after a higher one, and a reader whose cursor already passed it never sees it.
+    /// Here four pushers and three readers, each on a storage of its own as separate relay
+    /// processes would be (own pool, own runtime, nothing shared but the database), run at
+    /// once; every reader must get every envelope exactly once.
+    #[test]
+    fn concurrent_pushes_through_separate_relays_reach_every_reader_exactly_once() {
+        const PUSHERS: u8 = 4;
+        const PUSHES: u32 = 60;
+        const SECOND: u32 = 1_000_000;
+        let url = TestServer::shared().fresh_database();
+        let setup = PostgresStorage::connect(&url).unwrap();
+        let team = team(&setup);
+        let pushing_done = AtomicBool::new(false);
+        let per_pusher = PUSHES as usize + PUSHES.div_ceil(3) as usize;
+        let expected = usize::from(PUSHERS) * per_pusher;
+        let (pushed, readers) = std::thread::scope(|scope| {
+            let pushers: Vec<_> = (0..PUSHERS)
+                .map(|pusher| {
+                    let (url, team) = (url.clone(), team.clone());
+                    scope.spawn(move || {
+                        let relay = PostgresStorage::connect(&url).unwrap();
+                        let mut seqs = Vec::new();
+                        for n in 0..PUSHES {
+                            // Batches of one and two, so transactions differ in length.
+                            let batch: Vec<_> = if n % 3 == 0 {
+                                vec![envelope(pusher, n), envelope(pusher, n + SECOND)]
+                            } else {
+                                vec![envelope(pusher, n)]
+                            };
+                            for appended in relay.push_envelopes(&team, &batch).unwrap() {
+                                seqs.push(appended.server_seq);
+                            }
+                        }
+                        seqs
+                    })
+                })
+                .collect();
+            let readers: Vec<_> = (0..3)
+                .map(|_| {
+                    let (url, team, done) = (url.clone(), team.clone(), &pushing_done);
+                    scope.spawn(move || {
+                        let relay = PostgresStorage::connect(&url).unwrap();
+                        let mut seen: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+                        let mut after = 0;
+                        // A pusher that failed never says it is done: the reader then stops
+                        // by the clock, and the count below fails the test.
+                        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+                        loop {
+                            let finished =
+                                done.load(Ordering::SeqCst) || std::time::Instant::now() > deadline;
+                            let feed = Feed {
+                                reader: "reader",
+                                doc: None,
+                                after,
+                                until: None,
+                                limit: 7,
+                                max_bytes: 1 << 20,
+                            };
+                            let page = relay.pull_envelopes(&team, &feed).unwrap();
+                            for entry in &page.entries {
+                                if let Pulled::Envelope { bytes, .. } = entry {
+                                    *seen.entry(bytes.clone()).or_default() += 1;
+                                }
+                            }
+                            after = page.next_after;
+                            if finished && !page.more {
+                                return seen;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let pushed: Vec<u64> = pushers.into_iter().flat_map(|p| p.join().unwrap()).collect();
+            pushing_done.store(true, Ordering::SeqCst);
+            let readers: Vec<_> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+            (pushed, readers)
+        });
+        let mut sorted = pushed.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=expected as u64).collect::<Vec<_>>(), "no sequence twice");
+        for (i, seen) in readers.iter().enumerate() {
+            assert_eq!(seen.len(), expected, "reader {i} missed envelopes");
+            assert!(seen.values().all(|&n| n == 1), "reader {i} got an envelope twice");
+        }
     }
 }
