@@ -258,11 +258,16 @@ fn a_database_restart_during_pushes_loses_nothing() {
     let case = team.workers[0].new_case(&Resident::named("Willem Bakker"), None).unwrap();
     let mut notes = vec!["Bezoek terwijl de database weg is".to_string()];
 
-    // Down: the visit stays in the outbox and the sync says it failed.
+    // Down: the visit stays in the outbox and the sync says it failed; the health check
+    // tells a load balancer to send devices elsewhere.
+    let health = |url: &str| reqwest::blocking::get(format!("{url}/v1/health")).unwrap().status();
+    assert_eq!(health(&url), 200);
     server.stop();
     team.workers[0].record_visit(&case, &visit(&notes[0])).unwrap();
     assert!(team.workers[0].sync(&transport, &mut |_| {}).is_err(), "no database, no sync");
+    assert_eq!(health(&url), 503);
     server.start_again();
+    assert_eq!(health(&url), 200, "the relay reconnects by itself");
 
     // Restarted in the middle of a stream of pushes.
     let failures = std::thread::scope(|scope| {

@@ -98,6 +98,7 @@ pub fn router(state: RelayState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
+        .layer(axum::middleware::from_fn(crate::log::requests))
         .with_state(state)
 }
 
@@ -115,8 +116,20 @@ async fn not_found() -> RelayError {
     RelayError::not_found(ErrorCode::NoSuchRoute, "There is no such route on this relay.")
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "ok": true }))
+/// For a load balancer's health check: 200 while the relay reaches its database, 503 when
+/// not, so the balancer sends devices to a relay process that can serve them.
+async fn health(State(state): State<RelayState>) -> (StatusCode, Json<Value>) {
+    let storage = Arc::clone(&state.storage);
+    match blocking(move || storage.schema_version()).await {
+        Ok(schema) => (StatusCode::OK, Json(json!({ "ok": true, "schema": schema }))),
+        Err(error) => {
+            crate::log::event(
+                "health",
+                &[("storage", "unreachable"), ("detail", &error.to_string())],
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ok": false })))
+        }
+    }
 }
 
 type Reply = Result<(StatusCode, Json<Value>)>;

@@ -126,7 +126,7 @@ impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
         let message = match &self {
             RelayError::Storage(detail) => {
-                eprintln!("eropaf-relay: storage error: {detail}");
+                crate::log::event("storage_error", &[("detail", detail)]);
                 "The relay could not reach its storage; nothing was changed. Try again later."
                     .to_string()
             }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod log;
 pub mod signing;
 mod spawn;
 pub mod storage;
