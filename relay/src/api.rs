@@ -17,7 +17,7 @@ use eropaf_protocol::team::wipe::WipeReport;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{authenticate, Admit, Caller, SignedRequest};
+use crate::auth::{authenticate, verify, Admit, Caller, SignedRequest};
 use crate::error::{ErrorCode, RelayError, Result};
 use crate::signing::verify_join;
 use crate::storage::{
@@ -209,7 +209,16 @@ where
     T: Send + 'static,
     F: FnOnce(&RelayState, &str, &Roster, Caller, &[u8]) -> Result<T> + Send + 'static,
 {
-    signed_admitting(state, team, request, Admit::Active, f).await
+    signed_admitting(state, team, request, Admit::Active, Replay::RecordNow, f).await
+}
+
+/// When a signed request's signature is recorded as seen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Before the handler runs, in a write of its own.
+    RecordNow,
+    /// By the handler, in its own write's transaction (`Caller::seen`).
+    WithTheWrite,
 }
 
 /// `signed`, letting in the devices `admit` says.
@@ -218,6 +227,7 @@ async fn signed_admitting<T, F>(
     team: String,
     request: Request,
     admit: Admit,
+    replay: Replay,
     f: F,
 ) -> Result<T>
 where
@@ -237,7 +247,12 @@ where
             headers: &parts.headers,
             body: &body,
         };
-        let caller = authenticate(state.storage.as_ref(), &roster, &request, now_millis(), admit)?;
+        let caller = match replay {
+            Replay::RecordNow => {
+                authenticate(state.storage.as_ref(), &roster, &request, now_millis(), admit)?
+            }
+            Replay::WithTheWrite => verify(&roster, &request, now_millis(), admit)?,
+        };
         f(&state, &team, &roster, caller, &body)
     })
     .await
@@ -298,17 +313,24 @@ async fn get_roster(
 ) -> Reply {
     let query = request.uri().query().map(str::to_owned);
     // A revoked device reads the roster too: that is how a lost phone learns it must wipe.
-    signed_admitting(state, team, request, Admit::AlsoRevoked, move |_, team, roster, _, _| {
-        let from = query_number(query.as_deref(), "from")?.unwrap_or(0);
-        let entries: Vec<&RosterEntry> =
-            roster.entries().iter().filter(|e| e.index >= from).collect();
-        ok(json!({
-            "team_id": team,
-            "length": roster.len(),
-            "head": roster.head(),
-            "entries": entries,
-        }))
-    })
+    signed_admitting(
+        state,
+        team,
+        request,
+        Admit::AlsoRevoked,
+        Replay::RecordNow,
+        move |_, team, roster, _, _| {
+            let from = query_number(query.as_deref(), "from")?.unwrap_or(0);
+            let entries: Vec<&RosterEntry> =
+                roster.entries().iter().filter(|e| e.index >= from).collect();
+            ok(json!({
+                "team_id": team,
+                "length": roster.len(),
+                "head": roster.head(),
+                "entries": entries,
+            }))
+        },
+    )
     .await
 }
 
@@ -722,38 +744,47 @@ async fn post_envelopes(
     Path(team): Path<String>,
     request: Request,
 ) -> Reply {
-    signed(state, team, request, |state, team, roster, caller, body| {
-        let push: Push = parse_json(body)?;
-        if push.envelopes.len() > MAX_PUSH_BATCH {
-            return Err(RelayError::too_large(
-                ErrorCode::BatchTooLarge,
-                format!(
-                    "{} envelopes in one push; the limit is {MAX_PUSH_BATCH}. Split the batch.",
-                    push.envelopes.len()
-                ),
-            ));
-        }
-        let mut batch = push
-            .envelopes
-            .iter()
-            .enumerate()
-            .map(|(i, text)| check_envelope(team, roster, &caller, text).map_err(|e| e.at(i)))
-            .collect::<Result<Vec<_>>>()?;
-        attach_readers(team, roster, &mut batch, push.readers)?;
-        let appended = state.storage.push_envelopes(team, &batch)?;
-        let accepted: Vec<Value> = appended
-            .iter()
-            .map(|a| {
-                json!({
-                    "hash": hex::encode(a.hash),
-                    "server_seq": a.server_seq,
-                    "duplicate": a.duplicate,
-                    "erased": a.erased,
+    // The signature is recorded in the push's own transaction: a replayed push stores
+    // nothing, and the record costs no commit (and on SQLite no fsync) of its own.
+    signed_admitting(
+        state,
+        team,
+        request,
+        Admit::Active,
+        Replay::WithTheWrite,
+        |state, team, roster, caller, body| {
+            let push: Push = parse_json(body)?;
+            if push.envelopes.len() > MAX_PUSH_BATCH {
+                return Err(RelayError::too_large(
+                    ErrorCode::BatchTooLarge,
+                    format!(
+                        "{} envelopes in one push; the limit is {MAX_PUSH_BATCH}. Split the batch.",
+                        push.envelopes.len()
+                    ),
+                ));
+            }
+            let mut batch = push
+                .envelopes
+                .iter()
+                .enumerate()
+                .map(|(i, text)| check_envelope(team, roster, &caller, text).map_err(|e| e.at(i)))
+                .collect::<Result<Vec<_>>>()?;
+            attach_readers(team, roster, &mut batch, push.readers)?;
+            let appended = state.storage.push_envelopes(team, &batch, caller.seen.as_ref())?;
+            let accepted: Vec<Value> = appended
+                .iter()
+                .map(|a| {
+                    json!({
+                        "hash": hex::encode(a.hash),
+                        "server_seq": a.server_seq,
+                        "duplicate": a.duplicate,
+                        "erased": a.erased,
+                    })
                 })
-            })
-            .collect();
-        ok(json!({ "accepted": accepted }))
-    })
+                .collect();
+            ok(json!({ "accepted": accepted }))
+        },
+    )
     .await
 }
 
@@ -870,6 +901,7 @@ async fn post_wipe_report(
         team,
         request,
         Admit::AlsoRevoked,
+        Replay::RecordNow,
         |state, team, roster, caller, body| {
             let report: WipeReport = parse_json(body)?;
             if report.device_id != caller.device || roster.is_active(&caller.device) {

@@ -8,7 +8,7 @@ use eropaf_protocol::team::roster::{Role, Roster};
 
 use crate::error::{ErrorCode, RelayError, Result};
 use crate::signing::{canonical_request, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
-use crate::storage::Storage;
+use crate::storage::{SeenRequest, Storage};
 
 /// How far a request's timestamp may be from the relay's clock, either way.
 pub const MAX_CLOCK_SKEW_MILLIS: i64 = 5 * 60 * 1000;
@@ -27,6 +27,9 @@ pub struct Caller {
     /// Lower-case hex device id.
     pub device: String,
     pub role: Role,
+    /// The request's signature, still to be recorded as seen with the request's own write
+    /// (`verify`); `None` once `authenticate` recorded it.
+    pub seen: Option<SeenRequest>,
 }
 
 impl Caller {
@@ -67,6 +70,40 @@ pub enum Admit {
 /// recorded.
 pub fn authenticate(
     storage: &dyn Storage,
+    roster: &Roster,
+    request: &SignedRequest<'_>,
+    now_millis: i64,
+    admit: Admit,
+) -> Result<Caller> {
+    let mut caller = verify(roster, request, now_millis, admit)?;
+    let Some(seen) = caller.seen.take() else {
+        return Ok(caller);
+    };
+    let fresh = storage.record_request(
+        roster.team_id(),
+        &seen.device,
+        &seen.signature_hash,
+        seen.expires_at,
+        seen.now,
+    )?;
+    if !fresh {
+        return Err(replayed());
+    }
+    Ok(caller)
+}
+
+/// The request is a replay of one the relay took before.
+pub fn replayed() -> RelayError {
+    RelayError::conflict(
+        ErrorCode::ReplayedRequest,
+        "This exact request was received before; sign a new one.",
+    )
+}
+
+/// `authenticate` without recording the signature: the caller records `Caller::seen` in the
+/// transaction of the request's own write (a push), so that a replay stores nothing and the
+/// record costs no commit of its own.
+pub fn verify(
     roster: &Roster,
     request: &SignedRequest<'_>,
     now_millis: i64,
@@ -113,19 +150,11 @@ pub fn authenticate(
     }
     let role = roster.role(device).unwrap_or(Role::Worker);
     // A signature is valid at most 2 × skew around its timestamp; remember it that long.
-    let expires_at = timestamp.saturating_add(MAX_CLOCK_SKEW_MILLIS + 1000);
-    let fresh = storage.record_request(
-        roster.team_id(),
-        device,
-        &sha256(&signature),
-        expires_at,
-        now_millis,
-    )?;
-    if !fresh {
-        return Err(RelayError::conflict(
-            ErrorCode::ReplayedRequest,
-            "This exact request was received before; sign a new one.",
-        ));
-    }
-    Ok(Caller { device: device.to_owned(), role })
+    let seen = SeenRequest {
+        device: device.to_owned(),
+        signature_hash: sha256(&signature),
+        expires_at: timestamp.saturating_add(MAX_CLOCK_SKEW_MILLIS + 1000),
+        now: now_millis,
+    };
+    Ok(Caller { device: device.to_owned(), role, seen: Some(seen) })
 }

@@ -9,7 +9,8 @@ use eropaf_protocol::crypto::{AgreementKey, DeviceIdentity};
 use eropaf_protocol::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
 
 use super::{
-    Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage, StoredKind,
+    Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, SeenRequest, Storage,
+    StoredKind,
 };
 use crate::error::RelayError;
 
@@ -123,16 +124,42 @@ pub fn a_request_is_seen_once_until_it_expires(storage: &dyn Storage) {
     assert!(storage.record_request(&team, "d", &[1; 32], 300, 200).unwrap(), "expired");
 }
 
+/// The replay record of a push is written with the push: a replayed push stores nothing.
+pub fn a_replayed_push_stores_nothing(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    let seen = |now: i64| SeenRequest {
+        device: "d".into(),
+        signature_hash: [4; 32],
+        expires_at: now + 100,
+        now,
+    };
+    let first = storage
+        .push_envelopes(&team, &[envelope(1, 0, StoredKind::Changes, None)], Some(&seen(0)))
+        .unwrap();
+    let replayed = storage.push_envelopes(
+        &team,
+        &[envelope(1, 1, StoredKind::Changes, None)],
+        Some(&SeenRequest { now: 50, ..seen(0) }),
+    );
+    assert_eq!(code_of(replayed), ErrorCode::ReplayedRequest);
+    assert_eq!(seqs(&pull_all(storage, &team, "r")), vec![first[0].server_seq], "nothing stored");
+    assert!(!storage.record_request(&team, "d", &[4; 32], 100, 60).unwrap(), "it was recorded");
+    let later = storage
+        .push_envelopes(&team, &[envelope(1, 1, StoredKind::Changes, None)], Some(&seen(500)))
+        .unwrap();
+    assert!(!later[0].duplicate, "once expired, the signature is new again");
+}
+
 pub fn envelopes_are_logged_in_order_once_and_paged(storage: &dyn Storage) {
     let (team, _, _) = team(storage);
     let batch: Vec<NewEnvelope> =
         (0..5).map(|n| envelope(1, n, StoredKind::Changes, None)).collect();
-    let appended = storage.push_envelopes(&team, &batch).unwrap();
+    let appended = storage.push_envelopes(&team, &batch, None).unwrap();
     let first: Vec<u64> = appended.iter().map(|a| a.server_seq).collect();
     assert!(first.windows(2).all(|w| w[0] < w[1]), "{first:?}");
     assert!(appended.iter().all(|a| !a.duplicate && !a.erased));
     // The same envelope again keeps its place.
-    let again = storage.push_envelopes(&team, &batch[1..2]).unwrap();
+    let again = storage.push_envelopes(&team, &batch[1..2], None).unwrap();
     assert_eq!((again[0].server_seq, again[0].duplicate), (first[1], true));
 
     let (all, more) = (pull_all(storage, &team, "r"), false);
@@ -153,11 +180,12 @@ pub fn a_snapshot_replaces_what_it_covers_of_its_own_document(storage: &dyn Stor
         .push_envelopes(
             &team,
             &[envelope(1, 0, StoredKind::Changes, None), envelope(2, 0, StoredKind::Changes, None)],
+            None,
         )
         .unwrap();
     let covers = before[1].server_seq;
     let snapshot = storage
-        .push_envelopes(&team, &[envelope(1, 1, StoredKind::Snapshot, Some(covers))])
+        .push_envelopes(&team, &[envelope(1, 1, StoredKind::Snapshot, Some(covers))], None)
         .unwrap();
     let (left, _) = (pull_all(storage, &team, "r"), false);
     assert_eq!(seqs(&left), vec![before[1].server_seq, snapshot[0].server_seq]);
@@ -165,11 +193,13 @@ pub fn a_snapshot_replaces_what_it_covers_of_its_own_document(storage: &dyn Stor
 
 pub fn an_erased_document_leaves_only_its_tombstone(storage: &dyn Storage) {
     let (team, _, _) = team(storage);
-    storage.push_envelopes(&team, &[envelope(1, 0, StoredKind::Changes, None)]).unwrap();
-    let kept = storage.push_envelopes(&team, &[envelope(2, 0, StoredKind::Changes, None)]).unwrap();
+    storage.push_envelopes(&team, &[envelope(1, 0, StoredKind::Changes, None)], None).unwrap();
+    let kept =
+        storage.push_envelopes(&team, &[envelope(2, 0, StoredKind::Changes, None)], None).unwrap();
     let tombstone = storage.erase_doc(&team, &[1; 16], &[5; 16], b"order").unwrap();
     assert_eq!(storage.erase_doc(&team, &[1; 16], &[5; 16], b"order").unwrap(), tombstone);
-    let late = storage.push_envelopes(&team, &[envelope(1, 1, StoredKind::Changes, None)]).unwrap();
+    let late =
+        storage.push_envelopes(&team, &[envelope(1, 1, StoredKind::Changes, None)], None).unwrap();
     assert!(late[0].erased, "an envelope for an erased document is dropped");
     let (left, _) = (pull_all(storage, &team, "r"), false);
     assert_eq!(seqs(&left), vec![kept[0].server_seq, tombstone]);
@@ -247,16 +277,16 @@ pub fn a_device_is_served_the_documents_it_reads_and_the_teams(storage: &dyn Sto
     let team_doc = envelope(1, 0, StoredKind::Changes, None);
     let mut annas_case = envelope(2, 0, StoredKind::KeyPackage, None);
     annas_case.readers = vec![anna.clone()];
-    let first = storage.push_envelopes(&team, &[team_doc, annas_case]).unwrap();
+    let first = storage.push_envelopes(&team, &[team_doc, annas_case], None).unwrap();
     let later =
-        storage.push_envelopes(&team, &[envelope(2, 1, StoredKind::Changes, None)]).unwrap();
+        storage.push_envelopes(&team, &[envelope(2, 1, StoredKind::Changes, None)], None).unwrap();
     let everything = vec![first[0].server_seq, first[1].server_seq, later[0].server_seq];
     assert_eq!(seqs(&pull_all(storage, &team, &anna)), everything);
     assert_eq!(seqs(&pull_all(storage, &team, &bram)), vec![first[0].server_seq]);
     // Bram is named a reader (a handover): the case's history is his to fetch, by document.
     let mut granted = envelope(2, 2, StoredKind::KeyPackage, None);
     granted.readers = vec![bram.clone()];
-    let grant = storage.push_envelopes(&team, &[granted]).unwrap()[0].server_seq;
+    let grant = storage.push_envelopes(&team, &[granted], None).unwrap()[0].server_seq;
     let history = Feed {
         reader: &bram,
         doc: Some([2; 16]),
@@ -291,6 +321,7 @@ macro_rules! storage_conformance_tests {
             a_team_takes_a_registration_code_once,
             the_roster_only_grows_from_its_end,
             a_request_is_seen_once_until_it_expires,
+            a_replayed_push_stores_nothing,
             envelopes_are_logged_in_order_once_and_paged,
             a_snapshot_replaces_what_it_covers_of_its_own_document,
             an_erased_document_leaves_only_its_tombstone,

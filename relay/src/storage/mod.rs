@@ -30,6 +30,18 @@ pub struct NewEnvelope {
     pub readers: Vec<String>,
 }
 
+/// A signed request's signature to record as seen (replay protection) in the same transaction
+/// as the push it carries: one commit, and on SQLite one fsync, for both.
+#[derive(Clone, Debug)]
+pub struct SeenRequest {
+    pub device: String,
+    /// SHA-256 of the request's signature.
+    pub signature_hash: [u8; 32],
+    /// Unix milliseconds after which the request's timestamp is refused anyway.
+    pub expires_at: i64,
+    pub now: i64,
+}
+
 /// What one pull asks for: the log entries `reader` may fetch after `after`, of one document
 /// or all, up to `until`, at most `limit` of them and about `max_bytes` of envelope bytes.
 #[derive(Clone, Debug)]
@@ -161,8 +173,15 @@ pub trait Storage: Send + Sync {
     /// envelope already stored (same hash) keeps its sequence; one for an erased document is
     /// dropped. A new snapshot with `covers_server_seq` is followed, in the same transaction,
     /// by `compact` with `min(covers, its own sequence - 1)`, so a crash cannot leave a stored
-    /// snapshot uncompacted. Returns one `Appended` per input, in order.
-    fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>>;
+    /// snapshot uncompacted. Returns one `Appended` per input, in order. With `seen`, the
+    /// request's signature is recorded in the same transaction: one seen before and not yet
+    /// expired refuses the whole push (`ReplayedRequest`) and stores nothing.
+    fn push_envelopes(
+        &self,
+        team: &str,
+        batch: &[NewEnvelope],
+        seen: Option<&SeenRequest>,
+    ) -> Result<Vec<Appended>>;
 
     /// Up to `feed.limit` log entries with `after < server_seq <= until` that `feed.reader`
     /// may fetch (of documents without readers, or whose readers include it), in order,

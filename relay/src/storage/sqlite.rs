@@ -10,7 +10,8 @@ use eropaf_protocol::team::roster::RosterEntry;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage,
+    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, SeenRequest,
+    Storage,
 };
 use crate::error::{ErrorCode, RelayError, Result};
 
@@ -39,6 +40,7 @@ pub struct SqliteStorage {
 struct QueuedPush {
     team: String,
     batch: Vec<NewEnvelope>,
+    seen: Option<SeenRequest>,
     reply: mpsc::Sender<Result<Vec<Appended>>>,
 }
 
@@ -140,8 +142,41 @@ fn compact_in(tx: &Connection, team: &str, doc_id: &[u8; 16], covers: u64) -> Re
     )?)
 }
 
+/// Records a request's signature as seen inside the caller's transaction; `false` when it
+/// was seen before and has not expired. An expired row is taken over in place.
+fn record_seen_in(tx: &Connection, team: &str, seen: &SeenRequest) -> Result<bool> {
+    let recorded = tx
+        .prepare_cached(
+            "INSERT INTO seen_requests (signature_hash, team_id, device, expires_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (signature_hash) DO UPDATE
+            SET team_id = excluded.team_id, device = excluded.device,
+                expires_at = excluded.expires_at
+            WHERE seen_requests.expires_at < ?5",
+        )?
+        .execute(params![&seen.signature_hash[..], team, seen.device, seen.expires_at, seen.now])?;
+    Ok(recorded == 1)
+}
+
+fn replayed() -> RelayError {
+    RelayError::conflict(
+        ErrorCode::ReplayedRequest,
+        "This exact request was received before; sign a new one.",
+    )
+}
+
 /// Appends one push's batch inside the caller's transaction (see `Storage::push_envelopes`).
-fn push_in(tx: &Connection, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
+fn push_in(
+    tx: &Connection,
+    team: &str,
+    batch: &[NewEnvelope],
+    seen: Option<&SeenRequest>,
+) -> Result<Vec<Appended>> {
+    if let Some(seen) = seen {
+        if !record_seen_in(tx, team, seen)? {
+            return Err(replayed());
+        }
+    }
     let mut last_seq: i64 = tx
         .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
         .optional()?
@@ -421,19 +456,26 @@ impl Storage for SqliteStorage {
         let recorded = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute("DELETE FROM seen_requests WHERE expires_at < ?1", [now])?;
-            let inserted = tx.execute(
-                "INSERT OR IGNORE INTO seen_requests (signature_hash, team_id, device, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![&signature_hash[..], team, device, expires_at],
-            )?;
+            let seen = SeenRequest {
+                device: device.to_owned(),
+                signature_hash: *signature_hash,
+                expires_at,
+                now,
+            };
+            let recorded = record_seen_in(&tx, team, &seen)?;
             tx.commit()?;
-            Ok(inserted == 1)
+            Ok(recorded)
         })();
         conn.pragma_update(None, "synchronous", "FULL")?;
         recorded
     }
 
-    fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
+    fn push_envelopes(
+        &self,
+        team: &str,
+        batch: &[NewEnvelope],
+        seen: Option<&SeenRequest>,
+    ) -> Result<Vec<Appended>> {
         // Group commit: a push queues itself, then waits for the writing connection. Whoever
         // gets it takes every push queued by then into one transaction (each in a savepoint,
         // so one failing push fails alone) and one fsync; the others find their answer ready.
@@ -441,7 +483,12 @@ impl Storage for SqliteStorage {
         self.queued_pushes
             .lock()
             .map_err(|_| RelayError::storage("a storage call panicked earlier"))?
-            .push(QueuedPush { team: team.to_owned(), batch: batch.to_vec(), reply });
+            .push(QueuedPush {
+                team: team.to_owned(),
+                batch: batch.to_vec(),
+                seen: seen.cloned(),
+                reply,
+            });
         let mut conn = self.conn()?;
         if let Ok(answered) = answer.try_recv() {
             return answered;
@@ -457,7 +504,7 @@ impl Storage for SqliteStorage {
             let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for push in &queued {
                 let savepoint = tx.savepoint()?;
-                let appended = push_in(&savepoint, &push.team, &push.batch);
+                let appended = push_in(&savepoint, &push.team, &push.batch, push.seen.as_ref());
                 if appended.is_ok() {
                     savepoint.commit()?;
                 } // else dropped: rolled back
@@ -771,11 +818,14 @@ mod tests {
                         let mut seqs = Vec::new();
                         for n in 0..20u8 {
                             let pushed =
-                                storage.push_envelopes("t", &[envelope(device, n)]).unwrap();
+                                storage.push_envelopes("t", &[envelope(device, n)], None).unwrap();
                             assert_eq!(pushed[0].hash, envelope(device, n).hash, "its own answer");
                             seqs.push(pushed[0].server_seq);
-                            let refused =
-                                storage.push_envelopes("no-such-team", &[envelope(device, n)]);
+                            let refused = storage.push_envelopes(
+                                "no-such-team",
+                                &[envelope(device, n)],
+                                None,
+                            );
                             assert!(refused.is_err(), "an unknown team fails alone");
                         }
                         seqs

@@ -15,7 +15,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::{
-    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage,
+    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, SeenRequest,
+    Storage,
 };
 use crate::error::{ErrorCode, RelayError, Result};
 
@@ -182,6 +183,30 @@ async fn lock_team(tx: &deadpool_postgres::Transaction<'_>, team: &str) -> Resul
         tx.prepare_cached("SELECT last_seq FROM teams WHERE team_id = $1 FOR UPDATE").await?;
     let row = tx.query_opt(&stmt, &[&team]).await?.ok_or_else(no_team)?;
     Ok(row.get(0))
+}
+
+/// Records a request's signature as seen inside the caller's transaction; `false` when it
+/// was seen before and has not expired. A signature seen before and expired since is taken
+/// as new (the timestamp check refuses such a request by then anyway).
+async fn record_seen_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    team: &str,
+    seen: &SeenRequest,
+) -> Result<bool> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO seen_requests (signature_hash, team_id, device, expires_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (signature_hash) DO UPDATE
+                SET team_id = excluded.team_id, device = excluded.device,
+                    expires_at = excluded.expires_at
+                WHERE seen_requests.expires_at < $5",
+        )
+        .await?;
+    let hash = &seen.signature_hash[..];
+    let recorded =
+        tx.execute(&stmt, &[&hash, &team, &seen.device, &seen.expires_at, &seen.now]).await?;
+    Ok(recorded == 1)
 }
 
 /// `Storage::compact` inside the caller's transaction.
@@ -524,21 +549,13 @@ impl Storage for PostgresStorage {
             // Not waited for on disk, as on SQLite: a crash may forget the last signatures
             // seen, and every request is idempotent or serves its signer's team ciphertext.
             tx.batch_execute("SET LOCAL synchronous_commit TO OFF").await?;
-            // A signature seen before and expired since is taken as new: the timestamp check
-            // refuses such a request by then anyway.
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO seen_requests (signature_hash, team_id, device, expires_at)
-                     VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (signature_hash) DO UPDATE
-                        SET team_id = excluded.team_id, device = excluded.device,
-                            expires_at = excluded.expires_at
-                        WHERE seen_requests.expires_at < $5",
-                )
-                .await?;
-            let recorded = tx
-                .execute(&stmt, &[&&signature_hash[..], &team, &device, &expires_at, &now])
-                .await?;
+            let seen = SeenRequest {
+                device: device.to_owned(),
+                signature_hash: *signature_hash,
+                expires_at,
+                now,
+            };
+            let recorded = record_seen_in(&tx, team, &seen).await?;
             if prune {
                 // SKIP LOCKED: processes pruning at once take different rows, never wait.
                 tx.execute(
@@ -550,14 +567,27 @@ impl Storage for PostgresStorage {
                 .await?;
             }
             tx.commit().await?;
-            Ok(recorded == 1)
+            Ok(recorded)
         })
     }
 
-    fn push_envelopes(&self, team: &str, batch: &[NewEnvelope]) -> Result<Vec<Appended>> {
+    fn push_envelopes(
+        &self,
+        team: &str,
+        batch: &[NewEnvelope],
+        seen: Option<&SeenRequest>,
+    ) -> Result<Vec<Appended>> {
         self.run(async {
             let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
+            if let Some(seen) = seen {
+                if !record_seen_in(&tx, team, seen).await? {
+                    return Err(RelayError::conflict(
+                        ErrorCode::ReplayedRequest,
+                        "This exact request was received before; sign a new one.",
+                    ));
+                }
+            }
             let appended = push_in(&tx, team, batch).await?;
             tx.commit().await?;
             Ok(appended)
@@ -849,11 +879,20 @@ mod tests {
     #![allow(clippy::unwrap_used)] // a failed step in a test should stop it right there
 
     use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::test_server::TestServer;
     use super::*;
     use crate::storage::StoredKind;
+
+    /// Counts a thread as ended when dropped, also when it unwinds.
+    struct Ended<'a>(&'a AtomicUsize);
+
+    impl Drop for Ended<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 
     fn team(storage: &PostgresStorage) -> String {
         storage
@@ -920,14 +959,16 @@ mod tests {
         let url = TestServer::shared().fresh_database();
         let setup = PostgresStorage::connect(&url).unwrap();
         let team = team(&setup);
-        let pushing_done = AtomicBool::new(false);
+        // Pushers that ended, panicking or not (a guard counts them), so readers always stop.
+        let pushing_done = AtomicUsize::new(0);
         let per_pusher = PUSHES as usize + PUSHES.div_ceil(3) as usize;
         let expected = usize::from(PUSHERS) * per_pusher;
         let (pushed, readers) = std::thread::scope(|scope| {
             let pushers: Vec<_> = (0..PUSHERS)
                 .map(|pusher| {
-                    let (url, team) = (url.clone(), team.clone());
+                    let (url, team, done) = (url.clone(), team.clone(), &pushing_done);
                     scope.spawn(move || {
+                        let _ended = Ended(done);
                         let relay = PostgresStorage::connect(&url).unwrap();
                         let mut seqs = Vec::new();
                         for n in 0..PUSHES {
@@ -937,7 +978,7 @@ mod tests {
                             } else {
                                 vec![envelope(pusher, n)]
                             };
-                            for appended in relay.push_envelopes(&team, &batch).unwrap() {
+                            for appended in relay.push_envelopes(&team, &batch, None).unwrap() {
                                 seqs.push(appended.server_seq);
                             }
                         }
@@ -952,12 +993,8 @@ mod tests {
                         let relay = PostgresStorage::connect(&url).unwrap();
                         let mut seen: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
                         let mut after = 0;
-                        // A pusher that failed never says it is done: the reader then stops
-                        // by the clock, and the count below fails the test.
-                        let deadline = std::time::Instant::now() + Duration::from_secs(120);
                         loop {
-                            let finished =
-                                done.load(Ordering::SeqCst) || std::time::Instant::now() > deadline;
+                            let finished = done.load(Ordering::SeqCst) == usize::from(PUSHERS);
                             let feed = Feed {
                                 reader: "reader",
                                 doc: None,
@@ -981,7 +1018,6 @@ mod tests {
                 })
                 .collect();
             let pushed: Vec<u64> = pushers.into_iter().flat_map(|p| p.join().unwrap()).collect();
-            pushing_done.store(true, Ordering::SeqCst);
             let readers: Vec<_> = readers.into_iter().map(|r| r.join().unwrap()).collect();
             (pushed, readers)
         });

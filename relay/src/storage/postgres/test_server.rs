@@ -23,7 +23,7 @@ const NOT_INSTALLED: &str = "PostgreSQL is not installed: install Debian's `post
     postgres";
 
 /// Seconds `pg_ctl -w` waits for a start or stop; generous, as a loaded CI machine is slow.
-const PG_CTL_TIMEOUT: &str = "60";
+const PG_CTL_TIMEOUT: &str = "180";
 
 /// Tests only ever talk TCP to 127.0.0.1, so Unix sockets are off: their directory would need
 /// a short path the server user can write. `fsync=off` is safe here: a test kills the server
