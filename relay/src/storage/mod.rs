@@ -67,6 +67,61 @@ pub struct Page {
     pub next_after: u64,
 }
 
+/// One entry of a team's log as a backend reads it for a pull.
+pub(crate) struct LogRow {
+    pub server_seq: u64,
+    pub doc_id: Vec<u8>,
+    /// The envelope; for a tombstone, the erasure order's signature (none before signed
+    /// orders).
+    pub bytes: Option<Vec<u8>>,
+    pub tombstoned: bool,
+    pub author: Vec<u8>,
+}
+
+/// The page a pull returns, from the rows a backend fetched in order (up to `feed.limit + 1`,
+/// bounded by `until`): the same paging on every backend.
+pub(crate) fn page_of(
+    rows: impl IntoIterator<Item = Result<LogRow>>,
+    feed: &Feed<'_>,
+    until: u64,
+) -> Result<Page> {
+    let mut entries = Vec::new();
+    let mut bytes_total = 0usize;
+    let mut more = false;
+    for row in rows {
+        if entries.len() >= feed.limit || (!entries.is_empty() && bytes_total >= feed.max_bytes) {
+            more = true;
+            break;
+        }
+        let row = row?;
+        if row.tombstoned {
+            let doc_id = row
+                .doc_id
+                .try_into()
+                .map_err(|_| crate::RelayError::storage("a stored doc id is not 16 bytes"))?;
+            let erased_by = row
+                .author
+                .try_into()
+                .map_err(|_| crate::RelayError::storage("a stored author is not 16 bytes"))?;
+            entries.push(Pulled::Erased {
+                server_seq: row.server_seq,
+                doc_id,
+                erased_by,
+                signature: row.bytes.unwrap_or_default(),
+            });
+        } else {
+            let bytes = row.bytes.unwrap_or_default();
+            bytes_total += bytes.len();
+            entries.push(Pulled::Envelope { server_seq: row.server_seq, bytes });
+        }
+    }
+    let next_after = match entries.last() {
+        Some(last) if more => last.server_seq(),
+        _ => until.max(feed.after),
+    };
+    Ok(Page { entries, more, next_after })
+}
+
 /// The envelope kinds as the relay stores them (text in SQL, for legibility).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoredKind {

@@ -10,8 +10,8 @@ use eropaf_protocol::team::roster::RosterEntry;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, SeenRequest,
-    Storage,
+    page_of, Appended, Feed, Invitation, JoinRequest, KeyPackageRow, LogRow, NewEnvelope, Page,
+    SeenRequest, Storage,
 };
 use crate::error::{ErrorCode, RelayError, Result};
 
@@ -274,46 +274,19 @@ fn pull_in(conn: &Connection, team: &str, feed: &Feed<'_>) -> Result<Page> {
     )?;
     let fetch = i64::try_from(feed.limit).unwrap_or(i64::MAX - 1).saturating_add(1);
     let doc = feed.doc.map(|d| d.to_vec());
-    let mut rows =
-        stmt.query(params![team, seq_to_sql(feed.after), until, fetch, doc, feed.reader])?;
-    let mut entries = Vec::new();
-    let mut bytes_total = 0usize;
-    let mut more = false;
-    while let Some(row) = rows.next()? {
-        if entries.len() >= feed.limit || (!entries.is_empty() && bytes_total >= feed.max_bytes) {
-            more = true;
-            break;
-        }
-        let server_seq = seq_from_sql(row.get(0)?);
-        let tombstoned: bool = row.get(3)?;
-        if tombstoned {
-            let doc: Vec<u8> = row.get(1)?;
-            let doc_id = doc
-                .try_into()
-                .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
-            let author: Vec<u8> = row.get(4)?;
-            let erased_by = author
-                .try_into()
-                .map_err(|_| RelayError::storage("a stored author is not 16 bytes"))?;
-            // Tombstones from before signed erasure orders carry none.
-            let signature: Option<Vec<u8>> = row.get(2)?;
-            entries.push(Pulled::Erased {
-                server_seq,
-                doc_id,
-                erased_by,
-                signature: signature.unwrap_or_default(),
-            });
-        } else {
-            let bytes: Vec<u8> = row.get(2)?;
-            bytes_total += bytes.len();
-            entries.push(Pulled::Envelope { server_seq, bytes });
-        }
-    }
-    let next_after = match entries.last() {
-        Some(last) if more => last.server_seq(),
-        _ => seq_from_sql(until).max(feed.after),
-    };
-    Ok(Page { entries, more, next_after })
+    let rows = stmt.query_map(
+        params![team, seq_to_sql(feed.after), until, fetch, doc, feed.reader],
+        |row| {
+            Ok(LogRow {
+                server_seq: seq_from_sql(row.get(0)?),
+                doc_id: row.get(1)?,
+                bytes: row.get(2)?,
+                tombstoned: row.get(3)?,
+                author: row.get(4)?,
+            })
+        },
+    )?;
+    page_of(rows.map(|row| row.map_err(RelayError::from)), feed, seq_from_sql(until))
 }
 
 fn entry_json(entry: &RosterEntry) -> Result<String> {

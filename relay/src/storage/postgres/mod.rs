@@ -15,8 +15,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::{
-    Appended, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, SeenRequest,
-    Storage,
+    page_of, Appended, Feed, Invitation, JoinRequest, KeyPackageRow, LogRow, NewEnvelope, Page,
+    SeenRequest, Storage,
 };
 use crate::error::{ErrorCode, RelayError, Result};
 
@@ -337,43 +337,16 @@ async fn pull_in(
     let doc: Option<Vec<u8>> = feed.doc.map(|d| d.to_vec());
     let after = seq_to_sql(feed.after);
     let rows = tx.query(&select, &[&team, &after, &until, &fetch, &doc, &feed.reader]).await?;
-    let mut entries = Vec::new();
-    let mut bytes_total = 0usize;
-    let mut more = false;
-    for row in rows {
-        if entries.len() >= feed.limit || (!entries.is_empty() && bytes_total >= feed.max_bytes) {
-            more = true;
-            break;
-        }
-        let server_seq = seq_from_sql(row.get(0));
-        let tombstoned: bool = row.get(3);
-        if tombstoned {
-            let doc: Vec<u8> = row.get(1);
-            let doc_id = doc
-                .try_into()
-                .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
-            let author: Vec<u8> = row.get(4);
-            let erased_by = author
-                .try_into()
-                .map_err(|_| RelayError::storage("a stored author is not 16 bytes"))?;
-            let signature: Option<Vec<u8>> = row.get(2);
-            entries.push(Pulled::Erased {
-                server_seq,
-                doc_id,
-                erased_by,
-                signature: signature.unwrap_or_default(),
-            });
-        } else {
-            let bytes: Vec<u8> = row.get(2);
-            bytes_total += bytes.len();
-            entries.push(Pulled::Envelope { server_seq, bytes });
-        }
-    }
-    let next_after = match entries.last() {
-        Some(last) if more => last.server_seq(),
-        _ => seq_from_sql(until).max(feed.after),
-    };
-    Ok(Page { entries, more, next_after })
+    let rows = rows.into_iter().map(|row| {
+        Ok(LogRow {
+            server_seq: seq_from_sql(row.try_get(0)?),
+            doc_id: row.try_get(1)?,
+            bytes: row.try_get(2)?,
+            tombstoned: row.try_get(3)?,
+            author: row.try_get(4)?,
+        })
+    });
+    page_of(rows, feed, seq_from_sql(until))
 }
 
 fn entry_json(entry: &RosterEntry) -> Result<String> {
@@ -1005,7 +978,7 @@ mod tests {
                             };
                             let page = relay.pull_envelopes(&team, &feed).unwrap();
                             for entry in &page.entries {
-                                if let Pulled::Envelope { bytes, .. } = entry {
+                                if let crate::storage::Pulled::Envelope { bytes, .. } = entry {
                                     *seen.entry(bytes.clone()).or_default() += 1;
                                 }
                             }
