@@ -27,7 +27,8 @@ const MIGRATIONS: &[&str] = &[
 /// SQLite storage. SQLite serialises writers anyway, so one writing connection behind a
 /// `Mutex` loses little; every call holds the lock only for its own statements, and callers
 /// run it on tokio's blocking pool. Pulls, the bulk of the traffic, read through idle
-/// connections kept in `readers` and do not wait for a write's fsync.
+/// connections kept in `readers` and record their signature in a file of its own, so they
+/// never wait for a write's fsync.
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
     /// The database file; `None` in memory, where every call uses the one connection.
@@ -35,7 +36,22 @@ pub struct SqliteStorage {
     readers: Mutex<Vec<Connection>>,
     /// Pushes waiting for the writing connection, to be committed together.
     queued_pushes: Mutex<Vec<QueuedPush>>,
+    /// The signatures of requests other than pushes (replay protection), in a file of their
+    /// own beside the database (`relay.db-seen`): every pull records one, and in the main
+    /// file it would wait for the writer, pushes' fsyncs included. A push records its own in
+    /// its transaction, in the main file.
+    seen: Mutex<Connection>,
 }
+
+/// The replay records' own file: not migrated, as it holds nothing that outlives the few
+/// minutes a signature stays fresh.
+const SEEN_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS seen_requests (
+    signature_hash  BLOB PRIMARY KEY NOT NULL,
+    team_id         TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    expires_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS seen_requests_by_expiry ON seen_requests (expires_at);";
 
 struct QueuedPush {
     team: String,
@@ -60,6 +76,22 @@ impl SqliteStorage {
     }
 
     fn setup(mut conn: Connection, path: Option<PathBuf>) -> Result<SqliteStorage> {
+        let seen = match &path {
+            Some(path) => {
+                let mut name = path.as_os_str().to_owned();
+                name.push("-seen");
+                Connection::open(PathBuf::from(name))?
+            }
+            None => Connection::open_in_memory()?,
+        };
+        seen.busy_timeout(std::time::Duration::from_secs(5))?;
+        let _mode: String = seen.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        // Not fsynced: a power cut may forget the last few signatures seen, and a request
+        // replayed in the minutes after it would then be served. Every such request is
+        // idempotent or serves ciphertext to its signer's team; a killed process loses
+        // nothing (the WAL is in the OS's hands at commit).
+        seen.pragma_update(None, "synchronous", "NORMAL")?;
+        seen.execute_batch(SEEN_SCHEMA)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // journal_mode answers with a row, so it is queried rather than updated.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -84,6 +116,7 @@ impl SqliteStorage {
             path,
             readers: Mutex::new(Vec::new()),
             queued_pushes: Mutex::new(Vec::new()),
+            seen: Mutex::new(seen),
         })
     }
 
@@ -419,28 +452,19 @@ impl Storage for SqliteStorage {
         expires_at: i64,
         now: i64,
     ) -> Result<bool> {
-        let mut conn = self.conn()?;
-        // Not fsynced: a power cut may forget the last few signatures seen, and a request
-        // replayed in the minutes after it would then be served. Every request is idempotent
-        // or serves ciphertext to its signer's team, so that costs nothing; an fsync on every
-        // request (each pull included) would cost the relay most of its throughput. A killed
-        // process loses nothing: the WAL is in the OS's hands at commit.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let recorded = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute("DELETE FROM seen_requests WHERE expires_at < ?1", [now])?;
-            let seen = SeenRequest {
-                device: device.to_owned(),
-                signature_hash: *signature_hash,
-                expires_at,
-                now,
-            };
-            let recorded = record_seen_in(&tx, team, &seen)?;
-            tx.commit()?;
-            Ok(recorded)
-        })();
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        recorded
+        let mut conn =
+            self.seen.lock().map_err(|_| RelayError::storage("a storage call panicked earlier"))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM seen_requests WHERE expires_at < ?1", [now])?;
+        let seen = SeenRequest {
+            device: device.to_owned(),
+            signature_hash: *signature_hash,
+            expires_at,
+            now,
+        };
+        let recorded = record_seen_in(&tx, team, &seen)?;
+        tx.commit()?;
+        Ok(recorded)
     }
 
     fn push_envelopes(
@@ -482,6 +506,12 @@ impl Storage for SqliteStorage {
                     savepoint.commit()?;
                 } // else dropped: rolled back
                 answers.push(appended);
+            }
+            // The pushes' replay records expire too; clearing them here costs no commit.
+            if let Some(now) =
+                queued.iter().filter_map(|push| push.seen.as_ref()).map(|s| s.now).max()
+            {
+                tx.execute("DELETE FROM seen_requests WHERE expires_at < ?1", [now])?;
             }
             tx.commit()
         })();
