@@ -36,6 +36,9 @@ step "benchmarks (quick smoke run; full numbers: cargo bench -p eropaf-core --be
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
 # Sync: need-to-know's bootstrap only (the other parts are long; cargo bench -p eropaf-tests --bench sync).
 EROPAF_BENCH_QUICK=1 EROPAF_BENCH_PARTS=scoped cargo bench -p eropaf-tests --bench sync --locked
+# The relay under load on SQLite and PostgreSQL (1 and 2 relay processes), 10 devices; fails
+# on any error or lost envelope. Full size (1,000 devices): cargo bench -p eropaf-tests --bench relay_load.
+EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-tests --bench relay_load --locked
 
 step "browser (the console on the demo data, headless Chromium; screenshots in target/artefacts/)"
 # Its failure is counted in the total below rather than stopping the script here.

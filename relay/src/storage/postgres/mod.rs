@@ -34,6 +34,9 @@ const POOL_SIZE: usize = 16;
 /// retries later): a restarting server must not hold requests for minutes.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a call waits for one of the pool's connections before it fails.
+const POOL_WAIT: Duration = Duration::from_secs(60);
+
 /// How often `record_request` also clears expired request signatures.
 const PRUNE_SEEN_EVERY: u64 = 256;
 
@@ -74,7 +77,10 @@ impl PostgresStorage {
                 .max_size(POOL_SIZE)
                 .runtime(deadpool_postgres::Runtime::Tokio1)
                 .create_timeout(Some(CONNECT_TIMEOUT))
-                .wait_timeout(Some(CONNECT_TIMEOUT * 2))
+                // A burst of pulls (a thousand phones syncing at nine) queues for the pool
+                // rather than failing: at 1,000 devices a 10 s wait answered hundreds of pulls
+                // with an error.
+                .wait_timeout(Some(POOL_WAIT))
                 .build()
                 .map_err(|e| RelayError::storage(format!("PostgreSQL pool: {e}")))?
         };
