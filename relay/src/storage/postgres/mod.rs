@@ -21,7 +21,10 @@ use super::{
 use crate::error::{ErrorCode, RelayError, Result};
 
 /// Migration `n` (1-based) takes the schema from version n-1 to n. Append only.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_envelopes_uncompressed.sql"),
+];
 
 /// Held while migrating, so that two relay processes starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6572_6f70_6166;
