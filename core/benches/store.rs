@@ -12,27 +12,25 @@
 //! Temporary stores go where `TMPDIR` points (the disk under test), plus `/dev/shm` for the
 //! no-fsync comparison when it exists.
 
-use std::collections::HashMap;
-use std::error::Error as StdError;
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{
+    fmt_dur, group, kib_mb, mb, ms, percentile, resident, run_child, visit, vm_kib, BenchResult,
+    ChildRuns, Table, KEY_ENV,
+};
 use eropaf_core::crypto::{self, Sealer, SecretKey, SEAL_OVERHEAD};
-use eropaf_core::model::{CaseType, LifeDomain, NewVisit, Observation, Resident, Score};
+use eropaf_core::model::CaseType;
 use eropaf_core::DB_FILE;
 use eropaf_core::{Eropaf, Unlock};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-type BenchResult<T> = Result<T, Box<dyn StdError>>;
-
 const CHILD_LIST: &str = "--child-list";
 const CHILD_RAW: &str = "--child-raw";
-/// The store key for the child processes travels in the environment, not on the command line.
-const KEY_ENV: &str = "EROPAF_BENCH_KEY";
-const QUICK_ENV: &str = "EROPAF_BENCH_QUICK";
 const SEARCH_QUERY: &str = "aisha";
 /// Building the listing store faster than this on the real disk is not worth a detour.
 const BUILD_BUDGET: Duration = Duration::from_secs(60);
@@ -59,7 +57,7 @@ struct Config {
 
 impl Config {
     fn from_env() -> Config {
-        let quick = std::env::var(QUICK_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
+        let quick = common::quick();
         if quick {
             Config {
                 quick,
@@ -173,8 +171,8 @@ fn parent() -> BenchResult<()> {
     let mut raw_runs = Vec::new();
     // Alternate the two so drift (page cache, other load) hits both alike.
     for _ in 0..cfg.child_runs {
-        list_runs.push(run_child(CHILD_LIST, &store_dir, &key_hex)?);
-        raw_runs.push(run_child(CHILD_RAW, &store_dir, &key_hex)?);
+        list_runs.push(run_child(CHILD_LIST, &store_dir, &key_hex, &[])?);
+        raw_runs.push(run_child(CHILD_RAW, &store_dir, &key_hex, &[])?);
     }
     let list = ChildRuns(list_runs);
     let raw = ChildRuns(raw_runs);
@@ -548,59 +546,6 @@ fn child_raw(args: &[String]) -> BenchResult<()> {
     Ok(())
 }
 
-fn run_child(mode: &str, dir: &Path, key_hex: &str) -> BenchResult<HashMap<String, f64>> {
-    let t = Instant::now();
-    let out =
-        Command::new(std::env::current_exe()?).arg(mode).arg(dir).env(KEY_ENV, key_hex).output()?;
-    let wall = t.elapsed();
-    if !out.status.success() {
-        return Err(format!(
-            "child {mode} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let mut values = HashMap::new();
-    for line in String::from_utf8(out.stdout)?.lines() {
-        if let Some((name, value)) = line.split_once(' ') {
-            values.insert(name.to_string(), value.trim().parse::<f64>()?);
-        }
-    }
-    values.insert("wall_ms".into(), ms(wall));
-    Ok(values)
-}
-
-struct ChildRuns(Vec<HashMap<String, f64>>);
-
-impl ChildRuns {
-    fn values(&self, key: &str) -> Vec<f64> {
-        let mut v: Vec<f64> = self.0.iter().filter_map(|run| run.get(key).copied()).collect();
-        v.sort_by(f64::total_cmp);
-        v
-    }
-    fn median(&self, key: &str) -> f64 {
-        let v = self.values(key);
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-    }
-    fn min(&self, key: &str) -> f64 {
-        self.values(key).first().copied().unwrap_or(f64::NAN)
-    }
-    fn max(&self, key: &str) -> f64 {
-        self.values(key).last().copied().unwrap_or(f64::NAN)
-    }
-}
-
-/// A `kB` field of /proc/self/status (VmHWM: peak resident set).
-fn vm_kib(field: &str) -> BenchResult<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
-        .ok_or_else(|| format!("no {field} in /proc/self/status"))?;
-    Ok(line.trim().trim_end_matches("kB").trim().parse()?)
-}
-
 // ---------------------------------------------------------------------------------------------
 // 3. sealing
 
@@ -698,228 +643,4 @@ fn bench_seal(cfg: &Config) -> BenchResult<Vec<SealRow>> {
         rows.push(SealRow { size, seal, raw, ring_seal, open, ring_open });
     }
     Ok(rows)
-}
-
-// ---------------------------------------------------------------------------------------------
-// realistic content
-
-fn resident(i: usize) -> Resident {
-    const FIRST: [&str; 20] = [
-        "Aïsha", "Sjoerd", "Özlem", "Zoë", "Hélène", "Mohamed", "Fatima", "Jan", "Anouk", "Daan",
-        "Noëlle", "Bram", "Yusuf", "Emma", "Ingrid", "Thijs", "Saskia", "Rachid", "Lotte", "Kees",
-    ];
-    const LAST: [&str; 25] = [
-        "de Vries",
-        "Jansen",
-        "van den Berg",
-        "Bakker",
-        "Visser",
-        "Smit",
-        "Meijer",
-        "de Boer",
-        "Mulder",
-        "de Groot",
-        "Bos",
-        "Vos",
-        "Peters",
-        "Hendriks",
-        "van Dijk",
-        "Yılmaz",
-        "El Idrissi",
-        "Öztürk",
-        "Kaya",
-        "Dekker",
-        "Brouwer",
-        "de Wit",
-        "Dijkstra",
-        "Smits",
-        "van Leeuwen",
-    ];
-    Resident::named(format!("{} {}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]))
-}
-
-/// A visit as a worker records it: a note of about 300 characters and two observations, each
-/// text different. Words are drawn at random from Dutch case-note vocabulary, so the text
-/// compresses about as well as real prose (a few notes repeated would compress far better and
-/// flatter the snapshot size).
-fn visit(i: usize) -> BenchResult<NewVisit> {
-    const DOMAINS: [LifeDomain; 4] = [
-        LifeDomain::Financien,
-        LifeDomain::Huisvesting,
-        LifeDomain::HuiselijkeRelaties,
-        LifeDomain::GeestelijkeGezondheid,
-    ];
-    let mut words = Words::new(i);
-    let note = format!("{} (bezoek {})", words.text(300), i + 1);
-    let mut observation = |n: usize| -> BenchResult<Observation> {
-        let score = u8::try_from((i + n) % 5 + 1)?;
-        Ok(Observation::new(
-            &words.text(60),
-            Some(DOMAINS[(i + n) % DOMAINS.len()]),
-            Some(Score::new(score)?),
-        )?)
-    };
-    let observations = vec![observation(0)?, observation(1)?];
-    Ok(NewVisit {
-        at: None,
-        place: Some("thuis".into()),
-        present: vec!["bewoner".into(), "wijkverpleegkundige".into()],
-        note,
-        observations,
-    })
-}
-
-/// Sentences of random words; deterministic per seed.
-struct Words {
-    state: u64,
-    vocabulary: Vec<&'static str>,
-}
-
-impl Words {
-    const VOCABULARY: &'static str =
-        "huisbezoek samen met de het een wijkverpleegkundige mevrouw meneer maakt zich zorgen \
-         over huur achterstand van twee maanden verhuurder heeft brief gestuurd wil graag hulp \
-         bij aanvragen bijzondere bijstand kinderen gaan weer naar school afgesproken volgende \
-         week juridisch loket dochter was erbij slaapt slecht sinds verhuizing komt weinig buiten \
-         post stapelt op brieven gemeente zorgverzekeraar doorgenomen vrijwilliger die helpt \
-         administratie afspraak weken eerst bellen kort voordeur tijd werkt drie dagen supermarkt \
-         dat gaat goed schuld energieleverancier is geregeld betalingsregeling zoon niet stage \
-         voorstel gesprek jongerenwerk huisarts medicatie buurvrouw boodschappen uitkering \
-         toeslagen belastingdienst formulier ingevuld wachtlijst schuldhulp budgetcoach eenzaam \
-         familie contact ziekenhuis opname thuiszorg douchen lukt alleen trap rollator aanpassing \
-         woning wmo indicatie aangevraagd gebeld morgen vrijdag rustig gespannen boos verdrietig \
-         opgelucht";
-
-    fn new(seed: usize) -> Words {
-        Words {
-            state: (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
-            vocabulary: Self::VOCABULARY.split_whitespace().collect(),
-        }
-    }
-
-    fn next(&mut self) -> usize {
-        // xorshift64*
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        (self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize
-    }
-
-    /// Sentences until at least `chars` characters.
-    fn text(&mut self, chars: usize) -> String {
-        let mut out = String::new();
-        while out.len() < chars {
-            let words = 5 + self.next() % 9;
-            for w in 0..words {
-                let pick = self.next() % self.vocabulary.len();
-                let word = self.vocabulary[pick];
-                if w == 0 {
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    let mut letters = word.chars();
-                    out.extend(letters.next().map(|c| c.to_ascii_uppercase()));
-                    out.push_str(letters.as_str());
-                } else {
-                    out.push(' ');
-                    out.push_str(word);
-                }
-            }
-            out.push('.');
-        }
-        out
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// statistics and the table
-
-/// Nearest-rank percentile of unsorted samples.
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable();
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn mb(bytes: f64) -> f64 {
-    bytes / 1e6
-}
-
-fn kib_mb(kib: f64) -> f64 {
-    kib * 1024.0 / 1e6
-}
-
-fn fmt_dur(d: Duration) -> String {
-    let ms = ms(d);
-    if ms < 1.0 {
-        format!("{:.0} µs", ms * 1e3)
-    } else if ms < 100.0 {
-        format!("{ms:.2} ms")
-    } else {
-        format!("{ms:.0} ms")
-    }
-}
-
-/// 10000 → "10,000".
-fn group(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[derive(Default)]
-struct Table(Vec<[String; 6]>);
-
-impl Table {
-    fn row(
-        &mut self,
-        name: &str,
-        measured: String,
-        baseline: String,
-        ratio: Option<f64>,
-        goal: String,
-        met: Option<bool>,
-    ) {
-        let ratio = ratio.map_or_else(|| "-".into(), |r| format!("{r:.2}x"));
-        let met = match met {
-            Some(true) => "ok",
-            Some(false) => "MISSED",
-            None => "",
-        };
-        self.0.push([name.into(), measured, baseline, ratio, goal, met.into()]);
-    }
-
-    fn print(&self) {
-        let header = ["benchmark", "measured", "baseline", "ratio", "goal", ""].map(String::from);
-        let mut widths = [0usize; 6];
-        for row in std::iter::once(&header).chain(&self.0) {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        for row in std::iter::once(&header).chain(&self.0) {
-            let mut line = String::new();
-            for (i, (w, cell)) in widths.iter().zip(row).enumerate() {
-                line.push_str(cell);
-                if i + 1 < row.len() {
-                    line.push_str(&" ".repeat(w - cell.chars().count() + 3));
-                }
-            }
-            println!("{}", line.trim_end());
-        }
-    }
 }
