@@ -171,12 +171,14 @@ impl CaseDoc {
     /// which case they are (a replica's export); refused when the history has more than one
     /// starting change, as a document stitched together from two would.
     pub fn created_as(&mut self) -> Result<String> {
+        // Metadata only: building every change's ops (`get_changes`) took longer than loading
+        // the whole document for a case of a hundred visits.
         let roots: Vec<ChangeHash> = self
             .doc
-            .get_changes(&[])
+            .get_changes_meta(&[])
             .iter()
-            .filter(|c| c.deps().is_empty())
-            .map(|c| c.hash())
+            .filter(|c| c.deps.is_empty())
+            .map(|c| c.hash)
             .collect();
         let [root] = roots.as_slice() else {
             return Err(Error::Document("the document has no single creating change".into()));
@@ -193,12 +195,14 @@ impl CaseDoc {
     /// Whether this document holds `other`'s creating change: the same case, not another
     /// document that claims its id.
     pub fn shares_origin(&mut self, other: &mut CaseDoc) -> bool {
-        other
+        let roots: Vec<ChangeHash> = other
             .doc
-            .get_changes(&[])
+            .get_changes_meta(&[])
             .iter()
-            .filter(|c| c.deps().is_empty())
-            .all(|root| self.doc.get_change_by_hash(&root.hash()).is_some())
+            .filter(|c| c.deps.is_empty())
+            .map(|c| c.hash)
+            .collect();
+        roots.iter().all(|root| self.doc.get_change_meta_by_hash(root).is_some())
     }
 
     /// The case, as the case `id`: the caller says which case this is (from the store row or
