@@ -19,15 +19,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{
-    fmt_dur, group, kib_mb, mb, ms, percentile, resident, run_child, visit, vm_kib, BenchResult,
-    ChildRuns, Table, KEY_ENV,
+    fmt_dur, group, kib_mb, mb, ms, percentile, resident, run_child, visit, vm_kib, BareInsert,
+    BenchResult, ChildRuns, Table, KEY_ENV,
 };
 use eropaf_core::crypto::{self, Sealer, SecretKey, SEAL_OVERHEAD};
 use eropaf_core::model::CaseType;
 use eropaf_core::DB_FILE;
 use eropaf_core::{Eropaf, Unlock};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 const CHILD_LIST: &str = "--child-list";
 const CHILD_RAW: &str = "--child-raw";
@@ -358,8 +358,6 @@ impl RecordRun {
 
 fn bench_record(root: &Path, cfg: &Config) -> BenchResult<RecordRun> {
     let store_dir = root.join("store");
-    let base_dir = root.join("baseline");
-    std::fs::create_dir_all(&base_dir)?;
     let mut eropaf = Eropaf::create(&store_dir, Unlock::Key(SecretKey::generate()?), "bench")?;
     let case_id = eropaf.new_case(&resident(0), Some(CaseType::Wmo))?;
     // Sizes are read beside the store (never inside the timed call) on a read-only connection;
@@ -368,14 +366,7 @@ fn bench_record(root: &Path, cfg: &Config) -> BenchResult<RecordRun> {
         store_dir.join(DB_FILE),
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    let mut base = Connection::open(base_dir.join("baseline.db"))?;
-    base.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA secure_delete = ON;
-         CREATE TABLE t (id INTEGER PRIMARY KEY, bytes BLOB);",
-    )?;
+    let mut base = BareInsert::open(&root.join("baseline"))?;
 
     let mut run = RecordRun {
         store: Vec::with_capacity(cfg.visits),
@@ -409,12 +400,7 @@ fn bench_record(root: &Path, cfg: &Config) -> BenchResult<RecordRun> {
         let mut blob = vec![0u8; usize::try_from(size)?];
         crypto::fill_random(&mut blob)?;
 
-        let t = Instant::now();
-        let tx = base.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.prepare_cached("INSERT INTO t (id, bytes) VALUES (?1, ?2)")?
-            .execute(rusqlite::params![i64::try_from(i)?, black_box(&blob)])?;
-        tx.commit()?;
-        let base_time = t.elapsed();
+        let base_time = base.insert(&blob)?;
 
         if i >= cfg.warmup_visits {
             run.store.push(store_time);
