@@ -269,8 +269,7 @@ fn a_revoked_supervisors_snapshot_is_not_trusted() {
     let sanne = team.workers[0].device_id();
     let mut doc = CaseDoc::load(&[copy], &session_actor(sanne).unwrap()).unwrap();
     let forged = eropaf_core::crypto::random_id().unwrap();
-    doc.add_visit(&forged, &sanne.to_hex(), &note("Alles in orde, dossier kan dicht"), Utc::now())
-        .unwrap();
+    doc.add_visit(&forged, &note("Alles in orde, dossier kan dicht"), Utc::now()).unwrap();
     let id16 = |id: &str| <[u8; 16]>::try_from(hex::decode(id).unwrap()).unwrap();
     let header = EnvelopeHeader::new(
         id16(&team.team_id),

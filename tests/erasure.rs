@@ -24,7 +24,7 @@ fn sealed_rows(db: &std::path::Path, case: &str) -> Vec<Vec<u8>> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut rows = Vec::new();
     for sql in [
-        "SELECT snapshot FROM docs WHERE doc_id = ?1",
+        "SELECT snapshot FROM doc_snapshots WHERE doc_id = ?1",
         "SELECT summary FROM docs WHERE doc_id = ?1",
         "SELECT bytes FROM doc_changes WHERE doc_id = ?1",
         "SELECT key FROM case_keys WHERE doc_id = ?1",

@@ -1,5 +1,5 @@
-//! A store written by the previous schema version (4, before `0005_refused_changes`) opens
-//! with today's code: the migration runs once, and every sealed row it held still reads.
+//! A store written by an earlier schema version (4, before `0005_refused_changes`) opens
+//! with today's code: the migrations run once, and every sealed row it held still reads.
 //!
 //! The fixture (`tests/fixtures/store-v4/eropaf.db`) is a supervisor's device made with the
 //! `eropaf` command: a team registered at a relay on loopback, one case with a visit that was
@@ -24,7 +24,7 @@ fn a_store_of_the_previous_schema_opens_and_keeps_every_sealed_row() {
     assert_eq!(version(dir.path()), 4);
 
     let mut device = Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
-    assert_eq!(version(dir.path()), 6, "the migrations ran");
+    assert_eq!(version(dir.path()), 7, "the migrations ran");
     // The case, its summary and both visits (one synced, one waiting) read back.
     let listed = device.cases().unwrap();
     assert_eq!(listed.len(), 1);
@@ -46,6 +46,16 @@ fn a_store_of_the_previous_schema_opens_and_keeps_every_sealed_row() {
     assert_eq!(store.outbox(10).unwrap().len(), 1, "the waiting visit is still to be sent");
     // Opening again runs nothing twice.
     drop(store);
-    Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
-    assert_eq!(version(dir.path()), 6);
+    let mut device = Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
+    assert_eq!(version(dir.path()), 7);
+    // Its notes were written as text objects (case schema 1); they still edit, and a visit
+    // recorded now (a string note) sits beside them.
+    let first = case.visits.iter().find(|v| v.note.starts_with("Eerste")).unwrap();
+    let edited = format!("{}; afspraak gemaakt", first.note);
+    device.edit_visit_note(CASE, &first.id, &edited).unwrap();
+    let visit = eropaf_core::model::NewVisit { note: "Derde bezoek".into(), ..Default::default() };
+    let third = device.record_visit(CASE, &visit).unwrap();
+    let case = device.case(CASE).unwrap();
+    assert_eq!(case.visit(&first.id).unwrap().note, edited);
+    assert_eq!(case.visit(&third).unwrap().note, "Derde bezoek");
 }

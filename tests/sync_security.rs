@@ -312,8 +312,25 @@ impl Writes for Forger {
         let heads = doc.heads();
         let id = eropaf_core::crypto::random_id().unwrap();
         let visit = NewVisit { note: note.into(), ..NewVisit::default() };
-        doc.add_visit(&id, &author.to_hex(), &visit, Utc::now()).unwrap();
-        (id, doc.save_after(&heads))
+        doc.add_visit(&id, &visit, Utc::now()).unwrap();
+        // The app no longer writes who recorded a visit into it, but a forger can: she names
+        // `author` there, as schema 1 did.
+        use automerge::ReadDoc;
+        let mut raw = automerge::AutoCommit::load(&doc.save())
+            .unwrap()
+            .with_actor(automerge::ActorId::from(actor));
+        let visits = match raw.get(automerge::ROOT, "visits").unwrap() {
+            Some((automerge::Value::Object(_), obj)) => obj,
+            other => panic!("no visits: {other:?}"),
+        };
+        let record = match raw.get(&visits, id.as_str()).unwrap() {
+            Some((automerge::Value::Object(_), obj)) => obj,
+            other => panic!("no visit: {other:?}"),
+        };
+        automerge::transaction::Transactable::put(&mut raw, &record, "author", author.to_hex())
+            .unwrap();
+        raw.commit();
+        (id, raw.save_after(&heads))
     }
 
     /// An approval of `assessment` written by Mallory's own device, naming `reviewer` (a
@@ -358,7 +375,7 @@ impl Writes for Forger {
         let mut doc = CaseDoc::load(std::slice::from_ref(&self.exported), &actor).unwrap();
         let id = eropaf_core::crypto::random_id().unwrap();
         let visit = NewVisit { note: note.into(), ..NewVisit::default() };
-        doc.add_visit(&id, &actor_device.to_hex(), &visit, Utc::now()).unwrap();
+        doc.add_visit(&id, &visit, Utc::now()).unwrap();
         (id, doc.save())
     }
 

@@ -98,7 +98,7 @@ fn seeds() -> &'static Seeds {
         .unwrap();
         let heads = doc.heads();
         let visit = crate::model::NewVisit { note: "Huurachterstand".into(), ..Default::default() };
-        doc.add_visit("v1", &device.id().to_hex(), &visit, chrono::Utc::now()).unwrap();
+        doc.add_visit("v1", &visit, chrono::Utc::now()).unwrap();
         let automerge = vec![doc.save(), doc.save_after(&[]), doc.save_after(&heads)];
         let header =
             EnvelopeHeader::new([1; 16], [2; 16], 3, device.id(), 1, None, EnvelopeKind::Changes)
@@ -297,7 +297,7 @@ fn fuzz_change_vetting() {
             CaseDoc::create(&actor(1), "c", &Resident::named("Willem"), None, chrono::Utc::now())
                 .unwrap();
         let visit = crate::model::NewVisit { note: "Kennismaking".into(), ..Default::default() };
-        doc.add_visit("v1", &hex::encode([1u8; 16]), &visit, chrono::Utc::now()).unwrap();
+        doc.add_visit("v1", &visit, chrono::Utc::now()).unwrap();
         let mut mine = doc.fork(&actor(2));
         let heads = mine.heads();
         for (kind, at, key, value) in edits {

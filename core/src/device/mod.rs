@@ -252,6 +252,7 @@ impl Device {
                         .map_err(|_| Error::invalid("budget_cents", "geen heel aantal centen"))?;
                     doc.set_maatwerk(assessment, maatwerk, Some(cents))
                 }
+                ["visits", visit, "note"] => doc.settle_visit_note(visit, value),
                 _ => Err(Error::invalid("path", format!("{path} kan hier niet worden opgelost"))),
             }
         })
@@ -261,8 +262,7 @@ impl Device {
 
     pub fn record_visit(&mut self, case_id: &str, visit: &NewVisit) -> Result<String> {
         let id = crypto::random_id()?;
-        let author = self.device_id().to_hex();
-        self.write_case(case_id, |doc| doc.add_visit(&id, &author, visit, Utc::now()))?;
+        self.write_case(case_id, |doc| doc.add_visit(&id, visit, Utc::now()))?;
         Ok(id)
     }
 

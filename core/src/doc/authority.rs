@@ -413,7 +413,7 @@ mod tests {
         let mut doc = case_on(2);
         let breaks = edit_breaks(&mut doc, false, |doc| {
             let visit = NewVisit { note: "Kennismaking".into(), ..NewVisit::default() };
-            doc.add_visit("v1", &device(2), &visit, Utc::now()).unwrap();
+            doc.add_visit("v1", &visit, Utc::now()).unwrap();
             doc.edit_visit_note("v1", "Kennismaking, met zoon").unwrap();
             with_assessment(doc);
             doc.set_status(crate::model::CaseStatus::Closed).unwrap();

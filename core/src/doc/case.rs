@@ -2,11 +2,15 @@
 //! a worker makes to it, and reading it back (with autosurgeon) including the fields that were
 //! set concurrently and now need a person to choose.
 //!
-//! Every text object a later edit might touch (notes, answers, motivations) is created together
-//! with its parent record by one device, so concurrent edits land in the same text and merge
-//! character by character instead of one object replacing another.
+//! Every text object a later edit might touch (answers, motivations) is created together with
+//! its parent record by one device, so concurrent edits land in the same text and merge
+//! character by character instead of one object replacing another. Long texts written whole
+//! (a visit's note, an observation, a review's note) are single strings, so a case of a
+//! hundred visits loads in milliseconds; a visit's note becomes a text object when it is first
+//! edited, and two devices editing it for the first time at once leave a conflict that keeps
+//! both versions until a person chooses.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::transaction::Transactable;
 use automerge::{
@@ -15,7 +19,7 @@ use automerge::{
 use autosurgeon::Hydrate;
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{collect_conflicts, opt_text, put_text, update_text, Millis};
+use super::{collect_conflicts, opt_text, put_text, update_text, Millis, TextField};
 
 use crate::access_log::{self, AccessAction, AccessEntry};
 use crate::checklist::{Answers, Framework, Item, ValueVerdict, Verdict};
@@ -25,8 +29,9 @@ use crate::model::{
 };
 use crate::{Error, Result};
 
-/// Bumped when the layout changes in a way older readers cannot follow.
-const SCHEMA: u64 = 1;
+/// Bumped when the layout changes in a way older readers cannot follow. 2: long texts may be
+/// strings (`TextField`), which readers of schema 1 cannot hydrate.
+const SCHEMA: u64 = 2;
 
 /// `merge_bytes` fails with this when changes arrived before changes they build on.
 pub const MISSING_DEPENDENCIES: &str = "the changes depend on changes this device lacks";
@@ -46,6 +51,10 @@ pub struct CaseDoc {
     /// visit, so they are counted once per load and then kept up to date by `add_visit`;
     /// a merge forgets them.
     visit_stats: Option<VisitStats>,
+    /// The visits whose note is in conflict, for the summary's count: finding them touches
+    /// every visit, so they are found once per load and kept up to date by the edits that
+    /// can change them (a merge forgets them).
+    conflicted_notes: Option<BTreeSet<String>>,
 }
 
 #[derive(Clone, Copy)]
@@ -84,12 +93,16 @@ impl CaseDoc {
         doc.put_object(ROOT, "reviews", ObjType::Map)?;
         doc.put_object(ROOT, "access", ObjType::List)?;
         doc.commit();
-        Ok(CaseDoc { doc, visit_stats: None })
+        Ok(CaseDoc { doc, visit_stats: None, conflicted_notes: None })
     }
 
     /// Loads saved bytes (a snapshot followed by any number of incremental saves).
     pub fn load(chunks: &[Vec<u8>], actor: &[u8]) -> Result<CaseDoc> {
-        Ok(CaseDoc { doc: super::load_chunks(chunks, actor)?, visit_stats: None })
+        Ok(CaseDoc {
+            doc: super::load_chunks(chunks, actor)?,
+            visit_stats: None,
+            conflicted_notes: None,
+        })
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {
@@ -119,6 +132,7 @@ impl CaseDoc {
     /// Merges changes from another replica. Returns whether anything new arrived.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
         self.visit_stats = None;
+        self.conflicted_notes = None;
         super::merge_changes(&mut self.doc, bytes)
     }
 
@@ -127,7 +141,7 @@ impl CaseDoc {
     pub fn from_arrival(bytes: &[u8], actor: &[u8]) -> Result<CaseDoc> {
         let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
         doc.load_incremental(bytes)?;
-        Ok(CaseDoc { doc, visit_stats: None })
+        Ok(CaseDoc { doc, visit_stats: None, conflicted_notes: None })
     }
 
     /// Whether `change` is applied here (not waiting for changes it builds on).
@@ -287,14 +301,65 @@ impl CaseDoc {
 
     /// Single-valued fields that hold more than one value after a merge. Text and list
     /// objects never conflict (they merge), and records live under random ids, so what shows
-    /// up here is a real disagreement between two people. Visits are not searched: their
-    /// single values are written once, with the visit, and afterwards only their texts and
-    /// lists change; so the scan does not grow with the number of visits.
+    /// up here is a real disagreement between two people. Of a visit only the note is looked
+    /// at: the rest is written once, with the visit, and its lists merge.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
         let mut found = Vec::new();
         collect_conflicts(&self.doc, &ROOT, "", &|path| path == "visits", &mut found)?;
+        found.extend(self.note_conflicts()?);
         found.extend(self.review_conflicts()?);
         Ok(found)
+    }
+
+    /// Visit notes that two devices edited for the first time at once (each turned the
+    /// recorded string into a text object of its own), with every version.
+    fn note_conflicts(&self) -> Result<Vec<Conflict>> {
+        let visits = self.map_at(&["visits"])?;
+        let mut found = Vec::new();
+        for item in self.doc.map_range(&visits, ..) {
+            let notes = self.doc.get_all(item.id(), "note")?;
+            if notes.len() > 1 {
+                found.push(Conflict {
+                    path: format!("visits/{}/note", item.key),
+                    values: notes.iter().map(|(v, id)| super::render(&self.doc, v, id)).collect(),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// How many fields are in conflict, as `conflicts().len()` counts them, without reading
+    /// every visit on each write.
+    fn conflict_count(&mut self) -> Result<usize> {
+        let mut found = Vec::new();
+        collect_conflicts(&self.doc, &ROOT, "", &|path| path == "visits", &mut found)?;
+        let notes = match &self.conflicted_notes {
+            Some(notes) => notes.len(),
+            None => {
+                let notes: BTreeSet<String> = self
+                    .note_conflicts()?
+                    .into_iter()
+                    .filter_map(|c| c.path.split('/').nth(1).map(str::to_string))
+                    .collect();
+                let count = notes.len();
+                self.conflicted_notes = Some(notes);
+                count
+            }
+        };
+        Ok(found.len() + notes + self.review_conflicts()?.len())
+    }
+
+    /// Keeps the kept set of conflicted notes true after `visit`'s note was written here.
+    fn note_written(&mut self, visit: &ObjId, visit_id: &str) -> Result<()> {
+        let in_conflict = self.doc.get_all(visit, "note")?.len() > 1;
+        if let Some(notes) = &mut self.conflicted_notes {
+            if in_conflict {
+                notes.insert(visit_id.to_string());
+            } else {
+                notes.remove(visit_id);
+            }
+        }
+        Ok(())
     }
 
     /// Verdicts on the same submission of an assessment that were given without either
@@ -348,7 +413,7 @@ impl CaseDoc {
     /// As for `read`, the caller says which case this is.
     pub fn summary(&mut self, id: &str) -> Result<CaseSummary> {
         let resident = self.child(&ROOT, "resident")?;
-        let name: autosurgeon::Text = autosurgeon::hydrate_prop(&self.doc, &resident, "name")?;
+        let name: TextField = autosurgeon::hydrate_prop(&self.doc, &resident, "name")?;
         let case_type = match self.doc.get(ROOT, "case_type")? {
             Some(_) => Some(autosurgeon::hydrate_prop(&self.doc, ROOT, "case_type")?),
             None => None,
@@ -357,13 +422,13 @@ impl CaseDoc {
         let assessment_count = self.doc.length(self.map_at(&["assessments"])?);
         Ok(CaseSummary {
             id: id.to_string(),
-            resident: ResidentName { name: name.as_str().to_string() },
+            resident: ResidentName { name: name.0 },
             status: autosurgeon::hydrate_prop(&self.doc, ROOT, "status")?,
             case_type,
             visit_count: visits.count,
             assessment_count: u32::try_from(assessment_count).unwrap_or(u32::MAX),
             last_visit_at: visits.last_at,
-            conflict_count: u32::try_from(self.conflicts()?.len()).unwrap_or(u32::MAX),
+            conflict_count: u32::try_from(self.conflict_count()?).unwrap_or(u32::MAX),
             closed_at: match self.doc.get(ROOT, "closed_at")? {
                 Some(_) => Some(
                     autosurgeon::hydrate_prop::<_, Millis, _, _>(&self.doc, ROOT, "closed_at")?.0,
@@ -597,21 +662,17 @@ impl CaseDoc {
         self.commit()
     }
 
-    pub fn add_visit(
-        &mut self,
-        id: &str,
-        author: &str,
-        visit: &NewVisit,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    /// Records a visit under `id`. Each operation costs the same whatever else it holds, so
+    /// a visit is written in as few as its merging allows: who recorded it is the actor of
+    /// this change (never a field a writer could fill in), the note is one string and each
+    /// observation one value in a list that concurrent additions extend.
+    pub fn add_visit(&mut self, id: &str, visit: &NewVisit, now: DateTime<Utc>) -> Result<()> {
         let visits = self.map_at(&["visits"])?;
         let obj = self.doc.put_object(&visits, id, ObjType::Map)?;
-        self.doc.put(&obj, "id", id)?;
-        self.doc.put(&obj, "author", author)?;
         let at = visit.at.unwrap_or(now);
         self.doc.put(&obj, "at", ScalarValue::Timestamp(at.timestamp_millis()))?;
         if let Some(place) = visit.place.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            put_text(&mut self.doc, &obj, "place", place)?;
+            self.doc.put(&obj, "place", place)?;
         }
         let present = self.doc.put_object(&obj, "present", ObjType::List)?;
         for (index, person) in
@@ -619,7 +680,7 @@ impl CaseDoc {
         {
             self.doc.insert(&present, index, person)?;
         }
-        put_text(&mut self.doc, &obj, "note", visit.note.trim())?;
+        self.doc.put(&obj, "note", visit.note.trim())?;
         let observations = self.doc.put_object(&obj, "observations", ObjType::List)?;
         for observation in &visit.observations {
             insert_observation(&mut self.doc, &observations, observation)?;
@@ -633,9 +694,21 @@ impl CaseDoc {
         self.commit()
     }
 
+    /// Edits the note in place. The first edit turns the note recorded with the visit into a
+    /// text object, so that edits made after it merge character by character; while the note
+    /// is in conflict, this edits the version shown and leaves the other for a person.
     pub fn edit_visit_note(&mut self, visit_id: &str, note: &str) -> Result<()> {
         let visit = self.record("visit", "visits", visit_id)?;
         update_text(&mut self.doc, &visit, "note", note.trim())?;
+        self.note_written(&visit, visit_id)?;
+        self.commit()
+    }
+
+    /// Settles a note in conflict: `note` replaces every version of it.
+    pub fn settle_visit_note(&mut self, visit_id: &str, note: &str) -> Result<()> {
+        let visit = self.record("visit", "visits", visit_id)?;
+        self.doc.put(&visit, "note", note.trim())?;
+        self.note_written(&visit, visit_id)?;
         self.commit()
     }
 
@@ -738,7 +811,7 @@ impl CaseDoc {
         self.doc.put(&obj, "at", ScalarValue::Timestamp(review.at.timestamp_millis()))?;
         self.doc.put(&obj, "reviewer", review.reviewer_device.as_str())?;
         self.doc.put(&obj, "verdict", review.verdict.key())?;
-        put_text(&mut self.doc, &obj, "note", review.note.trim())?;
+        self.doc.put(&obj, "note", review.note.trim())?;
         if let Some(rung) = &review.escalated_to {
             self.doc.put(&obj, "escalated_to", rung.as_str())?;
         }
@@ -860,12 +933,17 @@ impl CaseDoc {
 
     #[cfg(test)]
     pub(crate) fn fork(&mut self, actor: &[u8]) -> CaseDoc {
-        CaseDoc { doc: self.doc.fork().with_actor(ActorId::from(actor)), visit_stats: None }
+        CaseDoc {
+            doc: self.doc.fork().with_actor(ActorId::from(actor)),
+            visit_stats: None,
+            conflicted_notes: None,
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn merge(&mut self, other: &mut CaseDoc) -> Result<()> {
         self.visit_stats = None;
+        self.conflicted_notes = None;
         self.doc.merge(&mut other.doc)?;
         Ok(())
     }
@@ -890,16 +968,16 @@ fn resident_optional_fields(resident: &Resident) -> Vec<(&'static str, &str)> {
         .collect()
 }
 
+/// An observation is written once and never edited, so it is one string in the visit's list
+/// (see `StoredObservation`): one operation where a map of its fields took four.
 fn insert_observation(doc: &mut AutoCommit, list: &ObjId, observation: &Observation) -> Result<()> {
-    let index = doc.length(list);
-    let obj = doc.insert_object(list, index, ObjType::Map)?;
-    put_text(doc, &obj, "text", &observation.text)?;
-    if let Some(domain) = observation.domain {
-        doc.put(&obj, "domain", domain.key())?;
-    }
-    if let Some(score) = observation.score {
-        doc.put(&obj, "score", u64::from(score.value()))?;
-    }
+    let stored = StoredObservation {
+        text: observation.text.clone(),
+        domain: observation.domain.map(|d| d.key().to_string()),
+        score: observation.score.map(|s| s.value()),
+    };
+    let json = serde_json::to_string(&stored).map_err(|e| Error::Document(e.to_string()))?;
+    doc.insert(list, doc.length(list), json)?;
     Ok(())
 }
 
@@ -954,19 +1032,19 @@ fn sorted_reviews(reviews: HashMap<String, ReviewData>) -> Vec<Review> {
 
 #[derive(Hydrate)]
 struct ResidentData {
-    name: autosurgeon::Text,
+    name: TextField,
     #[autosurgeon(missing = "Option::default")]
-    address: Option<autosurgeon::Text>,
+    address: Option<TextField>,
     #[autosurgeon(missing = "Option::default")]
-    phone: Option<autosurgeon::Text>,
+    phone: Option<TextField>,
     #[autosurgeon(missing = "Option::default")]
-    household: Option<autosurgeon::Text>,
+    household: Option<TextField>,
 }
 
 impl ResidentData {
     fn into_resident(self) -> Resident {
         Resident {
-            name: self.name.as_str().to_string(),
+            name: self.name.0,
             address: opt_text(self.address),
             phone: opt_text(self.phone),
             household: opt_text(self.household),
@@ -976,12 +1054,11 @@ impl ResidentData {
 
 #[derive(Hydrate)]
 struct VisitData {
-    author: String,
     at: Millis,
     #[autosurgeon(missing = "Option::default")]
-    place: Option<autosurgeon::Text>,
+    place: Option<TextField>,
     present: Vec<String>,
-    note: autosurgeon::Text,
+    note: TextField,
     observations: Vec<ObservationData>,
 }
 
@@ -990,10 +1067,11 @@ impl VisitData {
         Visit {
             id,
             at: self.at.0,
-            author_device: self.author,
+            // Filled in by `read`, from the actor of the change that created the visit.
+            author_device: String::new(),
             place: opt_text(self.place),
             present: self.present,
-            note: self.note.as_str().to_string(),
+            note: self.note.0,
             observations: self
                 .observations
                 .into_iter()
@@ -1003,19 +1081,58 @@ impl VisitData {
     }
 }
 
-#[derive(Hydrate)]
 struct ObservationData {
-    text: autosurgeon::Text,
+    text: String,
+    domain: Option<LifeDomain>,
+    score: Option<u8>,
+}
+
+/// An observation as schema 2 writes it: one JSON string.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredObservation {
+    text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    score: Option<u8>,
+}
+
+/// An observation as schema 1 wrote it: a map of its fields.
+#[derive(Hydrate)]
+struct ObservationMap {
+    text: TextField,
     #[autosurgeon(missing = "Option::default")]
     domain: Option<LifeDomain>,
     #[autosurgeon(missing = "Option::default")]
     score: Option<u8>,
 }
 
+impl Hydrate for ObservationData {
+    fn hydrate_string(json: &str) -> Result<Self, autosurgeon::HydrateError> {
+        let stored: StoredObservation = serde_json::from_str(json)
+            .map_err(|e| autosurgeon::HydrateError::unexpected("an observation", e.to_string()))?;
+        let domain = match stored.domain {
+            Some(key) => Some(LifeDomain::parse(&key).map_err(|e| {
+                autosurgeon::HydrateError::unexpected("a life domain", e.to_string())
+            })?),
+            None => None,
+        };
+        Ok(ObservationData { text: stored.text, domain, score: stored.score })
+    }
+
+    fn hydrate_map<D: autosurgeon::ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+    ) -> Result<Self, autosurgeon::HydrateError> {
+        let map = ObservationMap::hydrate_map(doc, obj)?;
+        Ok(ObservationData { text: map.text.0, domain: map.domain, score: map.score })
+    }
+}
+
 impl ObservationData {
     fn into_observation(self) -> Observation {
         Observation {
-            text: self.text.as_str().to_string(),
+            text: self.text,
             domain: self.domain,
             // Scores are validated before they are written; one out of range can only come
             // from a foreign writer and is dropped rather than shown wrong.
@@ -1030,10 +1147,10 @@ struct AssessmentData {
     created_at: Millis,
     framework_id: String,
     framework_version: u32,
-    question: autosurgeon::Text,
-    steps: BTreeMap<String, autosurgeon::Text>,
+    question: TextField,
+    steps: BTreeMap<String, TextField>,
     verdicts: BTreeMap<String, VerdictData>,
-    decision: autosurgeon::Text,
+    decision: TextField,
     maatwerk: bool,
     #[autosurgeon(missing = "Option::default")]
     budget_cents: Option<u64>,
@@ -1052,22 +1169,16 @@ impl AssessmentData {
             framework_id: self.framework_id,
             framework_version: self.framework_version,
             answers: Answers {
-                question: self.question.as_str().to_string(),
-                steps: self.steps.into_iter().map(|(k, v)| (k, v.as_str().to_string())).collect(),
+                question: self.question.0,
+                steps: self.steps.into_iter().map(|(k, v)| (k, v.0)).collect(),
                 verdicts: self
                     .verdicts
                     .into_iter()
                     .map(|(k, v)| {
-                        (
-                            k,
-                            ValueVerdict {
-                                verdict: v.verdict,
-                                motivation: v.motivation.as_str().to_string(),
-                            },
-                        )
+                        (k, ValueVerdict { verdict: v.verdict, motivation: v.motivation.0 })
                     })
                     .collect(),
-                decision: self.decision.as_str().to_string(),
+                decision: self.decision.0,
                 maatwerk: self.maatwerk,
                 budget_cents: self.budget_cents,
             },
@@ -1081,7 +1192,7 @@ impl AssessmentData {
 struct VerdictData {
     #[autosurgeon(missing = "Option::default")]
     verdict: Option<Verdict>,
-    motivation: autosurgeon::Text,
+    motivation: TextField,
 }
 
 #[derive(Hydrate)]
@@ -1090,7 +1201,7 @@ struct ReviewData {
     at: Millis,
     reviewer: String,
     verdict: ReviewVerdict,
-    note: autosurgeon::Text,
+    note: TextField,
     #[autosurgeon(missing = "Option::default")]
     escalated_to: Option<String>,
     #[autosurgeon(missing = "Option::default")]
@@ -1107,7 +1218,7 @@ impl ReviewData {
             at: self.at.0,
             reviewer_device: self.reviewer,
             verdict: self.verdict,
-            note: self.note.as_str().to_string(),
+            note: self.note.0,
             escalated_to: self.escalated_to,
             submission: self.submission.map(|m| m.0),
             supersedes: self.supersedes,
@@ -1186,9 +1297,8 @@ mod tests {
     fn concurrent_visits_are_both_kept() {
         let mut a = willem();
         let mut b = a.fork(&actor(2));
-        a.add_visit("v1", "aa", &visit("Auto staat voor de deur"), Utc::now()).unwrap();
-        b.add_visit("v2", "bb", &visit("Vader belt: hij rijdt Willem naar werk"), Utc::now())
-            .unwrap();
+        a.add_visit("v1", &visit("Auto staat voor de deur"), Utc::now()).unwrap();
+        b.add_visit("v2", &visit("Vader belt: hij rijdt Willem naar werk"), Utc::now()).unwrap();
         a.merge(&mut b).unwrap();
         let case = a.read("c1").unwrap();
         let notes: Vec<&str> = case.visits.iter().map(|v| v.note.as_str()).collect();
@@ -1196,15 +1306,86 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_note_edits_interleave() {
+    fn concurrent_edits_of_a_note_both_devices_have_edited_interleave() {
         let mut a = willem();
-        a.add_visit("v1", "aa", &visit("Willem werkt bij de bakker."), Utc::now()).unwrap();
+        a.add_visit("v1", &visit("Willem werkt bij de bakker"), Utc::now()).unwrap();
+        a.edit_visit_note("v1", "Willem werkt bij de bakker.").unwrap();
         let mut b = a.fork(&actor(2));
         a.edit_visit_note("v1", "Willem werkt sinds maart bij de bakker.").unwrap();
         b.edit_visit_note("v1", "Willem werkt bij de bakker. Hij begint om vijf uur.").unwrap();
         a.merge(&mut b).unwrap();
-        let note = a.read("c1").unwrap().visits[0].note.clone();
-        assert_eq!(note, "Willem werkt sinds maart bij de bakker. Hij begint om vijf uur.");
+        let case = a.read("c1").unwrap();
+        assert_eq!(
+            case.visits[0].note,
+            "Willem werkt sinds maart bij de bakker. Hij begint om vijf uur."
+        );
+        assert!(case.conflicts.is_empty(), "{:?}", case.conflicts);
+    }
+
+    #[test]
+    fn first_edits_of_a_recorded_note_at_once_keep_both_until_a_person_chooses() {
+        let mut a = willem();
+        a.add_visit("v1", &visit("Willem werkt bij de bakker."), Utc::now()).unwrap();
+        let mut b = a.fork(&actor(2));
+        a.edit_visit_note("v1", "Willem werkt sinds maart bij de bakker.").unwrap();
+        b.edit_visit_note("v1", "Willem werkt bij de bakker. Hij begint om vijf uur.").unwrap();
+        a.merge(&mut b).unwrap();
+        let case = a.read("c1").unwrap();
+        assert_eq!(case.conflicts.len(), 1, "{:?}", case.conflicts);
+        let conflict = &case.conflicts[0];
+        assert_eq!(conflict.path, "visits/v1/note");
+        let mut values = conflict.values.clone();
+        values.sort();
+        assert_eq!(
+            values,
+            [
+                "Willem werkt bij de bakker. Hij begint om vijf uur.",
+                "Willem werkt sinds maart bij de bakker."
+            ]
+        );
+        assert!(values.contains(&case.visits[0].note));
+        // A later edit on either side goes into the version it shows and keeps the other.
+        a.edit_visit_note("v1", &format!("{} Gebeld.", case.visits[0].note)).unwrap();
+        assert_eq!(a.conflicts().unwrap().len(), 1);
+
+        a.settle_visit_note("v1", "Willem werkt sinds maart bij de bakker, vanaf vijf uur.")
+            .unwrap();
+        b.merge(&mut a).unwrap();
+        for doc in [&a, &b] {
+            let case = doc.read("c1").unwrap();
+            assert!(case.conflicts.is_empty(), "{:?}", case.conflicts);
+            assert_eq!(
+                case.visits[0].note,
+                "Willem werkt sinds maart bij de bakker, vanaf vijf uur."
+            );
+        }
+        // Settled, the note is written whole again; the next edit merges by character.
+        a.edit_visit_note("v1", "Willem werkt sinds maart bij de bakker, vanaf vijf uur!").unwrap();
+        assert!(a.conflicts().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_case_written_with_text_objects_still_reads() {
+        let mut doc = willem();
+        let visits = doc.map_at(&["visits"]).unwrap();
+        let raw = doc.raw();
+        let obj = raw.put_object(&visits, "v1", ObjType::Map).unwrap();
+        raw.put(&obj, "id", "v1").unwrap();
+        raw.put(&obj, "author", "aa").unwrap();
+        raw.put(&obj, "at", ScalarValue::Timestamp(1_700_000_000_000)).unwrap();
+        put_text(raw, &obj, "place", "Thuis").unwrap();
+        raw.put_object(&obj, "present", ObjType::List).unwrap();
+        put_text(raw, &obj, "note", "Zoals schema 1 het schreef").unwrap();
+        let observations = raw.put_object(&obj, "observations", ObjType::List).unwrap();
+        let observation = raw.insert_object(&observations, 0, ObjType::Map).unwrap();
+        put_text(raw, &observation, "text", "Post ongeopend").unwrap();
+        raw.commit();
+        let visit = doc.read("c1").unwrap().visits.remove(0);
+        assert_eq!(visit.note, "Zoals schema 1 het schreef");
+        assert_eq!(visit.place.as_deref(), Some("Thuis"));
+        assert_eq!(visit.observations[0].text, "Post ongeopend");
+        doc.edit_visit_note("v1", "Zoals schema 1 het schreef, bewerkt").unwrap();
+        assert_eq!(doc.read("c1").unwrap().visits[0].note, "Zoals schema 1 het schreef, bewerkt");
     }
 
     #[test]
@@ -1241,20 +1422,30 @@ mod tests {
     #[test]
     fn the_quick_summary_matches_the_full_read() {
         let mut a = willem();
-        a.add_visit("v1", "aa", &visit("Eerste"), Utc::now()).unwrap();
+        a.add_visit("v1", &visit("Eerste"), Utc::now()).unwrap();
         a.start_assessment("a1", "aa", &Framework::builtin(), "Auto?", Utc::now()).unwrap();
         let mut b = a.fork(&actor(2));
         a.set_status(CaseStatus::Closed).unwrap();
         b.set_status(CaseStatus::Escalated).unwrap();
-        b.add_visit("v2", "bb", &visit("Tweede"), Utc::now()).unwrap();
+        b.add_visit("v2", &visit("Tweede"), Utc::now()).unwrap();
+        a.edit_visit_note("v1", "Eerste, bewerkt op a").unwrap();
+        b.edit_visit_note("v1", "Eerste, bewerkt op b").unwrap();
+        a.summary("c1").unwrap();
         a.merge(&mut b).unwrap();
         let summary = a.summary("c1").unwrap();
         let summary = CaseSummary { created_by: None, ..summary };
         assert_eq!(summary, a.read("c1").unwrap().summary());
         assert_eq!(
             (summary.visit_count, summary.assessment_count, summary.conflict_count),
-            (2, 1, 1)
+            (2, 1, 2)
         );
+        // Settling the note here, and writing into one in conflict, keep the count true.
+        a.edit_visit_note("v1", "Eerste, bewerkt op a en verder").unwrap();
+        assert_eq!(a.summary("c1").unwrap().conflict_count, 2);
+        a.settle_visit_note("v1", "Eerste, bewerkt op a en b").unwrap();
+        let summary = CaseSummary { created_by: None, ..a.summary("c1").unwrap() };
+        assert_eq!(summary.conflict_count, 1);
+        assert_eq!(summary, a.read("c1").unwrap().summary());
     }
 
     #[test]
@@ -1275,7 +1466,7 @@ mod tests {
         let mut doc = willem();
         let snapshot = doc.save();
         let heads = doc.heads();
-        doc.add_visit("v1", "aa", &visit("Eerste bezoek"), Utc::now()).unwrap();
+        doc.add_visit("v1", &visit("Eerste bezoek"), Utc::now()).unwrap();
         let delta = doc.save_after(&heads);
         let reloaded = CaseDoc::load(&[snapshot, delta], &actor(3)).unwrap();
         assert_eq!(reloaded.read("c1").unwrap(), doc.read("c1").unwrap());
@@ -1284,7 +1475,7 @@ mod tests {
     #[test]
     fn a_later_change_to_the_id_field_changes_no_identity() {
         let mut doc = willem();
-        doc.add_visit("v1", "aa", &visit("Eerste bezoek"), Utc::now()).unwrap();
+        doc.add_visit("v1", &visit("Eerste bezoek"), Utc::now()).unwrap();
         let mut other = doc.fork(&actor(2));
         other.doc.put(ROOT, "id", "c2").unwrap();
         let visits = other.map_at(&["visits"]).unwrap();

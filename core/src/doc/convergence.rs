@@ -83,7 +83,7 @@ proptest! {
                 Op::AddVisit { replica, note } => {
                     let id = format!("v{step}");
                     let visit = NewVisit { note, ..NewVisit::default() };
-                    docs[replica].add_visit(&id, "author", &visit, Utc::now()).unwrap();
+                    docs[replica].add_visit(&id, &visit, Utc::now()).unwrap();
                     recorded_visits.insert(id);
                 }
                 Op::EditNote { replica, visit, note } => {

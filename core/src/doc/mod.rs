@@ -1,6 +1,6 @@
 //! Automerge documents: one per case (`case`) and one for the team (`team`), plus the small
-//! pieces both use: texts that merge by character, timestamps, enums stored as keys, and
-//! finding fields that were set concurrently.
+//! pieces both use: texts written whole or merged by character, timestamps, enums stored as
+//! keys, and finding fields that were set concurrently.
 
 pub(crate) mod authority;
 pub mod case;
@@ -51,8 +51,10 @@ pub(crate) fn put_text(doc: &mut AutoCommit, parent: &ObjId, key: &str, text: &s
     Ok(())
 }
 
-/// Edits an existing text by diff (so concurrent edits interleave), or creates it when the
-/// field did not exist yet (an optional resident field being filled in for the first time).
+/// Edits an existing text object by diff (so concurrent edits interleave), or makes the field
+/// a text object holding `text`: when it did not exist yet (an optional resident field filled
+/// in for the first time), or when it was written whole as a string (a visit's note, edited
+/// for the first time; see `TextField`).
 pub(crate) fn update_text(
     doc: &mut AutoCommit,
     parent: &ObjId,
@@ -111,7 +113,7 @@ pub(crate) fn collect_conflicts(
     Ok(())
 }
 
-fn render(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> String {
+pub(crate) fn render(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> String {
     match value {
         Value::Scalar(scalar) => match scalar.as_ref() {
             ScalarValue::Str(s) => s.to_string(),
@@ -122,8 +124,25 @@ fn render(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> String {
     }
 }
 
-pub(crate) fn opt_text(text: Option<autosurgeon::Text>) -> Option<String> {
-    text.map(|t| t.as_str().to_string()).filter(|t| !t.is_empty())
+pub(crate) fn opt_text(text: Option<TextField>) -> Option<String> {
+    text.map(|t| t.0).filter(|t| !t.is_empty())
+}
+
+/// A text field as stored, in either of two forms. Texts that people keep editing (answers,
+/// motivations, the resident's details) are text objects, merged character by character: one
+/// operation per character, which every load replays. Long texts written whole with their
+/// record (a visit's note, an observation, a review's note) are one string value, as cheap to
+/// write and load as a number; such a note becomes a text object when it is first edited.
+pub(crate) struct TextField(pub String);
+
+impl Hydrate for TextField {
+    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+        Ok(TextField(s.to_owned()))
+    }
+
+    fn hydrate_text<D: autosurgeon::ReadDoc>(doc: &D, obj: &ObjId) -> Result<Self, HydrateError> {
+        Ok(TextField(doc.text(obj)?))
+    }
 }
 
 /// An automerge timestamp (milliseconds since the epoch).

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_author_chains.sql"),
     include_str!("migrations/0005_refused_changes.sql"),
     include_str!("migrations/0006_need_to_know.sql"),
+    include_str!("migrations/0007_snapshots_apart.sql"),
 ];
 
 const META_PASSPHRASE: &str = "passphrase_params";
@@ -350,12 +351,14 @@ impl StoreTx<'_> {
     /// Writes a whole document: a new one, or a compacted one whose changes fold into it.
     pub fn put_snapshot(&self, doc_id: &str, kind: DocKind, snapshot: &[u8]) -> Result<()> {
         let sealed = self.sealer.seal(snapshot_aad(doc_id).as_bytes(), snapshot)?;
-        let sql = "INSERT INTO docs (doc_id, kind, snapshot, snapshot_len, changes_len)
-                   VALUES (?1, ?2, ?3, ?4, 0)
-                   ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot,
+        let sql = "INSERT INTO docs (doc_id, kind, snapshot_len, changes_len) VALUES (?1, ?2, ?3, 0)
+                   ON CONFLICT (doc_id) DO UPDATE SET
                        snapshot_len = excluded.snapshot_len, changes_len = 0, version = version + 1";
         let len = to_i64(snapshot.len());
-        self.tx.prepare_cached(sql)?.execute(params![doc_id, kind.as_str(), sealed, len])?;
+        self.tx.prepare_cached(sql)?.execute(params![doc_id, kind.as_str(), len])?;
+        let sql = "INSERT INTO doc_snapshots (doc_id, snapshot) VALUES (?1, ?2)
+                   ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot";
+        self.tx.prepare_cached(sql)?.execute(params![doc_id, sealed])?;
         self.tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([doc_id])?;
         Ok(())
     }
@@ -409,7 +412,7 @@ impl StoreTx<'_> {
 
 fn load_doc(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Option<StoredDoc>> {
     let row = conn
-        .prepare_cached("SELECT snapshot FROM docs WHERE doc_id = ?1")?
+        .prepare_cached("SELECT snapshot FROM doc_snapshots WHERE doc_id = ?1")?
         .query_row([doc_id], |r| r.get::<_, Vec<u8>>(0))
         .optional()?;
     let Some(snapshot) = row else { return Ok(None) };
