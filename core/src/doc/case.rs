@@ -16,9 +16,10 @@ use automerge::transaction::Transactable;
 use automerge::{
     ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
 };
-use autosurgeon::Hydrate;
 use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
 
+use super::tree::{self, by_key, opt_by_key};
 use super::{collect_conflicts, opt_text, put_text, update_text, Millis, TextField};
 
 use crate::access_log::{self, AccessAction, AccessEntry};
@@ -223,13 +224,20 @@ impl CaseDoc {
     /// the envelope header), because what the document says about itself is writable by any
     /// member and would let one rename or redirect a case for everyone.
     pub fn read(&self, id: &str) -> Result<Case> {
-        let data: CaseData = autosurgeon::hydrate(&self.doc)?;
-        if data.schema > SCHEMA {
+        // The schema first: a newer layout may not read as this one at all.
+        let schema = match self.doc.get(ROOT, "schema")? {
+            Some((Value::Scalar(schema), _)) => match schema.as_ref() {
+                ScalarValue::Uint(n) => *n,
+                _ => 0,
+            },
+            _ => 0,
+        };
+        if schema > SCHEMA {
             return Err(Error::Document(format!(
-                "written by a newer version (schema {}); update Eropaf",
-                data.schema
+                "written by a newer version (schema {schema}); update Eropaf"
             )));
         }
+        let data: CaseData = tree::read(&self.doc, &ROOT)?;
         // Who made a record is read from the actor of the operation that created it, never from
         // what the writer stored: a member cannot attribute a visit to a colleague.
         let visit_creators = self.creators("visits")?;
@@ -371,8 +379,7 @@ impl CaseDoc {
         if self.doc.length(&reviews_obj) < 2 {
             return Ok(Vec::new());
         }
-        let reviews: HashMap<String, ReviewData> =
-            autosurgeon::hydrate_prop(&self.doc, ROOT, "reviews")?;
+        let reviews: HashMap<String, ReviewData> = tree::read(&self.doc, &reviews_obj)?;
         let reviews = sorted_reviews(reviews);
         let mut assessment_ids: Vec<&str> =
             reviews.iter().map(|r| r.assessment_id.as_str()).collect();
@@ -460,9 +467,8 @@ impl CaseDoc {
 
     /// One assessment, without reading the rest of the case.
     pub fn assessment(&self, id: &str) -> Result<Assessment> {
-        self.record("assessment", "assessments", id)?;
-        let assessments = self.map_at(&["assessments"])?;
-        let data: AssessmentData = autosurgeon::hydrate_prop(&self.doc, &assessments, id)?;
+        let obj = self.record("assessment", "assessments", id)?;
+        let data: AssessmentData = tree::read(&self.doc, &obj)?;
         let mut assessment = data.into_assessment(id.to_string());
         // As in `read`: the author is the device that created the record.
         assessment.author_device = self.creators("assessments")?.remove(id).unwrap_or_default();
@@ -496,8 +502,11 @@ impl CaseDoc {
         let len = self.doc.length(&list);
         let recent: Vec<AccessEntry> = (len.saturating_sub(16)..len)
             .filter_map(|index| {
-                let data: AccessData = autosurgeon::hydrate_prop(&self.doc, &list, index).ok()?;
-                data.into_entry()
+                let Ok(Some((Value::Object(ObjType::Map), obj))) = self.doc.get(&list, index)
+                else {
+                    return None;
+                };
+                tree::read::<AccessData>(&self.doc, &obj).ok()?.into_entry()
             })
             .collect();
         if !access_log::is_new(&recent, entry) {
@@ -981,32 +990,32 @@ fn insert_observation(doc: &mut AutoCommit, list: &ObjId, observation: &Observat
     Ok(())
 }
 
-// ---- reading: autosurgeon types mirroring the layout written above ----
+// ---- reading: serde types mirroring the layout written above (see `doc::tree`) ----
 
-#[derive(Hydrate)]
+#[derive(Deserialize)]
 struct CaseData {
-    schema: u64,
     created_at: Millis,
     resident: ResidentData,
+    #[serde(deserialize_with = "by_key")]
     status: CaseStatus,
-    #[autosurgeon(missing = "Option::default")]
+    #[serde(default, deserialize_with = "opt_by_key")]
     case_type: Option<CaseType>,
     visits: HashMap<String, VisitData>,
     assessments: HashMap<String, AssessmentData>,
     reviews: HashMap<String, ReviewData>,
-    #[autosurgeon(missing = "Vec::new")]
+    #[serde(default)]
     access: Vec<AccessData>,
-    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
     closed_at: Option<Millis>,
 }
 
-#[derive(Hydrate)]
+#[derive(Deserialize)]
 struct AccessData {
     at: Millis,
     device: String,
     member: String,
     action: String,
-    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
     on_behalf: Option<String>,
 }
 
@@ -1030,21 +1039,21 @@ fn sorted_reviews(reviews: HashMap<String, ReviewData>) -> Vec<Review> {
     reviews
 }
 
-#[derive(Hydrate)]
+#[derive(Deserialize)]
 struct ResidentData {
-    name: TextField,
-    #[autosurgeon(missing = "Option::default")]
-    address: Option<TextField>,
-    #[autosurgeon(missing = "Option::default")]
-    phone: Option<TextField>,
-    #[autosurgeon(missing = "Option::default")]
-    household: Option<TextField>,
+    name: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    household: Option<String>,
 }
 
 impl ResidentData {
     fn into_resident(self) -> Resident {
         Resident {
-            name: self.name.0,
+            name: self.name,
             address: opt_text(self.address),
             phone: opt_text(self.phone),
             household: opt_text(self.household),
@@ -1052,13 +1061,13 @@ impl ResidentData {
     }
 }
 
-#[derive(Hydrate)]
+#[derive(Deserialize)]
 struct VisitData {
     at: Millis,
-    #[autosurgeon(missing = "Option::default")]
-    place: Option<TextField>,
+    #[serde(default)]
+    place: Option<String>,
     present: Vec<String>,
-    note: TextField,
+    note: String,
     observations: Vec<ObservationData>,
 }
 
@@ -1071,7 +1080,7 @@ impl VisitData {
             author_device: String::new(),
             place: opt_text(self.place),
             present: self.present,
-            note: self.note.0,
+            note: self.note,
             observations: self
                 .observations
                 .into_iter()
@@ -1081,14 +1090,16 @@ impl VisitData {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(try_from = "StoredForm")]
 struct ObservationData {
     text: String,
     domain: Option<LifeDomain>,
     score: Option<u8>,
 }
 
-/// An observation as schema 2 writes it: one JSON string.
-#[derive(serde::Serialize, serde::Deserialize)]
+/// An observation's fields: schema 2 writes them as one JSON string, schema 1 as a map.
+#[derive(Serialize, Deserialize)]
 struct StoredObservation {
     text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1097,35 +1108,26 @@ struct StoredObservation {
     score: Option<u8>,
 }
 
-/// An observation as schema 1 wrote it: a map of its fields.
-#[derive(Hydrate)]
-struct ObservationMap {
-    text: TextField,
-    #[autosurgeon(missing = "Option::default")]
-    domain: Option<LifeDomain>,
-    #[autosurgeon(missing = "Option::default")]
-    score: Option<u8>,
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredForm {
+    Json(String),
+    Map(StoredObservation),
 }
 
-impl Hydrate for ObservationData {
-    fn hydrate_string(json: &str) -> Result<Self, autosurgeon::HydrateError> {
-        let stored: StoredObservation = serde_json::from_str(json)
-            .map_err(|e| autosurgeon::HydrateError::unexpected("an observation", e.to_string()))?;
+impl TryFrom<StoredForm> for ObservationData {
+    type Error = String;
+
+    fn try_from(form: StoredForm) -> std::result::Result<Self, String> {
+        let stored = match form {
+            StoredForm::Json(json) => serde_json::from_str(&json).map_err(|e| e.to_string())?,
+            StoredForm::Map(stored) => stored,
+        };
         let domain = match stored.domain {
-            Some(key) => Some(LifeDomain::parse(&key).map_err(|e| {
-                autosurgeon::HydrateError::unexpected("a life domain", e.to_string())
-            })?),
+            Some(key) => Some(LifeDomain::parse(&key).map_err(|e| e.to_string())?),
             None => None,
         };
         Ok(ObservationData { text: stored.text, domain, score: stored.score })
-    }
-
-    fn hydrate_map<D: autosurgeon::ReadDoc>(
-        doc: &D,
-        obj: &ObjId,
-    ) -> Result<Self, autosurgeon::HydrateError> {
-        let map = ObservationMap::hydrate_map(doc, obj)?;
-        Ok(ObservationData { text: map.text.0, domain: map.domain, score: map.score })
     }
 }
 
@@ -1141,22 +1143,22 @@ impl ObservationData {
     }
 }
 
-#[derive(Hydrate)]
+#[derive(Deserialize)]
 struct AssessmentData {
     author: String,
     created_at: Millis,
     framework_id: String,
     framework_version: u32,
-    question: TextField,
-    steps: BTreeMap<String, TextField>,
+    question: String,
+    steps: BTreeMap<String, String>,
     verdicts: BTreeMap<String, VerdictData>,
-    decision: TextField,
+    decision: String,
     maatwerk: bool,
-    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
     budget_cents: Option<u64>,
-    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
     submitted_at: Option<Millis>,
-    #[autosurgeon(missing = "bool::default")]
+    #[serde(default)]
     needs_review: bool,
 }
 
@@ -1169,16 +1171,16 @@ impl AssessmentData {
             framework_id: self.framework_id,
             framework_version: self.framework_version,
             answers: Answers {
-                question: self.question.0,
-                steps: self.steps.into_iter().map(|(k, v)| (k, v.0)).collect(),
+                question: self.question,
+                steps: self.steps.into_iter().collect(),
                 verdicts: self
                     .verdicts
                     .into_iter()
                     .map(|(k, v)| {
-                        (k, ValueVerdict { verdict: v.verdict, motivation: v.motivation.0 })
+                        (k, ValueVerdict { verdict: v.verdict, motivation: v.motivation })
                     })
                     .collect(),
-                decision: self.decision.0,
+                decision: self.decision,
                 maatwerk: self.maatwerk,
                 budget_cents: self.budget_cents,
             },
@@ -1188,25 +1190,26 @@ impl AssessmentData {
     }
 }
 
-#[derive(Hydrate)]
+#[derive(Deserialize)]
 struct VerdictData {
-    #[autosurgeon(missing = "Option::default")]
+    #[serde(default, deserialize_with = "opt_by_key")]
     verdict: Option<Verdict>,
-    motivation: TextField,
+    motivation: String,
 }
 
-#[derive(Hydrate)]
+#[derive(Deserialize)]
 struct ReviewData {
     assessment_id: String,
     at: Millis,
     reviewer: String,
+    #[serde(deserialize_with = "by_key")]
     verdict: ReviewVerdict,
-    note: TextField,
-    #[autosurgeon(missing = "Option::default")]
+    note: String,
+    #[serde(default)]
     escalated_to: Option<String>,
-    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
     submission: Option<Millis>,
-    #[autosurgeon(missing = "Vec::new")]
+    #[serde(default)]
     supersedes: Vec<String>,
 }
 
@@ -1218,7 +1221,7 @@ impl ReviewData {
             at: self.at.0,
             reviewer_device: self.reviewer,
             verdict: self.verdict,
-            note: self.note.0,
+            note: self.note,
             escalated_to: self.escalated_to,
             submission: self.submission.map(|m| m.0),
             supersedes: self.supersedes,

@@ -7,6 +7,7 @@ pub mod case;
 #[cfg(test)]
 mod convergence;
 mod team;
+mod tree;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
@@ -124,8 +125,8 @@ pub(crate) fn render(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> String 
     }
 }
 
-pub(crate) fn opt_text(text: Option<TextField>) -> Option<String> {
-    text.map(|t| t.0).filter(|t| !t.is_empty())
+pub(crate) fn opt_text(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.is_empty())
 }
 
 /// A text field as stored, in either of two forms. Texts that people keep editing (answers,
