@@ -609,6 +609,21 @@ fn check(
             return Err(format!("device {d} lacks cases {missing:?} and has extra {extra:?}"));
         }
     }
+    // The case list each device shows is its sealed summaries, kept with every write and
+    // sync rather than read afresh: each must equal the summary of a fresh read.
+    for (d, device) in devices.iter_mut().enumerate() {
+        for listed in device.cases().unwrap() {
+            let fresh = device.case(&listed.id).unwrap().summary();
+            // A fresh read leaves who made and who may read the case to other calls.
+            let listed =
+                eropaf_core::model::CaseSummary { assignments: None, created_by: None, ..listed };
+            if listed != fresh {
+                return Err(format!(
+                    "device {d} lists {listed:#?}\nbut its case reads as {fresh:#?}"
+                ));
+            }
+        }
+    }
     for (c, want) in expected.iter().enumerate() {
         let reference = devices[0].case(&want.id).unwrap();
         for (d, device) in devices.iter_mut().enumerate().skip(1) {

@@ -48,14 +48,22 @@ fn member_key(member: &str) -> String {
 /// One case's automerge document.
 pub struct CaseDoc {
     doc: AutoCommit,
-    /// Visit count and latest visit time for the summary. Reading them means touching every
-    /// visit, so they are counted once per load and then kept up to date by `add_visit`;
-    /// a merge forgets them.
+    kept: Kept,
+}
+
+/// What the summary stored with every write needs, kept between writes: reading it afresh
+/// touches much of the document, where recording a visit or typing in its note touches one
+/// visit. A merge forgets all of it; an edit outside the visits forgets `outside_visits`.
+#[derive(Default)]
+struct Kept {
+    /// Visit count and latest visit time: counted once, then kept up to date by `add_visit`.
     visit_stats: Option<VisitStats>,
-    /// The visits whose note is in conflict, for the summary's count: finding them touches
-    /// every visit, so they are found once per load and kept up to date by the edits that
-    /// can change them (a merge forgets them).
+    /// The visits whose note is in conflict: found once, then kept up to date by the edits
+    /// that write a note.
     conflicted_notes: Option<BTreeSet<String>>,
+    /// The summary as far as it is read outside the visits (its visit fields and conflict
+    /// count unset), and how many fields outside the visits are in conflict.
+    outside_visits: Option<(CaseSummary, usize)>,
 }
 
 #[derive(Clone, Copy)]
@@ -94,16 +102,12 @@ impl CaseDoc {
         doc.put_object(ROOT, "reviews", ObjType::Map)?;
         doc.put_object(ROOT, "access", ObjType::List)?;
         doc.commit();
-        Ok(CaseDoc { doc, visit_stats: None, conflicted_notes: None })
+        Ok(CaseDoc { doc, kept: Kept::default() })
     }
 
     /// Loads saved bytes (a snapshot followed by any number of incremental saves).
     pub fn load(chunks: &[Vec<u8>], actor: &[u8]) -> Result<CaseDoc> {
-        Ok(CaseDoc {
-            doc: super::load_chunks(chunks, actor)?,
-            visit_stats: None,
-            conflicted_notes: None,
-        })
+        Ok(CaseDoc { doc: super::load_chunks(chunks, actor)?, kept: Kept::default() })
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {
@@ -132,8 +136,7 @@ impl CaseDoc {
 
     /// Merges changes from another replica. Returns whether anything new arrived.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<bool> {
-        self.visit_stats = None;
-        self.conflicted_notes = None;
+        self.kept = Kept::default();
         super::merge_changes(&mut self.doc, bytes)
     }
 
@@ -142,7 +145,7 @@ impl CaseDoc {
     pub fn from_arrival(bytes: &[u8], actor: &[u8]) -> Result<CaseDoc> {
         let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
         doc.load_incremental(bytes)?;
-        Ok(CaseDoc { doc, visit_stats: None, conflicted_notes: None })
+        Ok(CaseDoc { doc, kept: Kept::default() })
     }
 
     /// Whether `change` is applied here (not waiting for changes it builds on).
@@ -336,31 +339,25 @@ impl CaseDoc {
         Ok(found)
     }
 
-    /// How many fields are in conflict, as `conflicts().len()` counts them, without reading
-    /// every visit on each write.
-    fn conflict_count(&mut self) -> Result<usize> {
-        let mut found = Vec::new();
-        collect_conflicts(&self.doc, &ROOT, "", &|path| path == "visits", &mut found)?;
-        let notes = match &self.conflicted_notes {
-            Some(notes) => notes.len(),
-            None => {
-                let notes: BTreeSet<String> = self
-                    .note_conflicts()?
-                    .into_iter()
-                    .filter_map(|c| c.path.split('/').nth(1).map(str::to_string))
-                    .collect();
-                let count = notes.len();
-                self.conflicted_notes = Some(notes);
-                count
-            }
-        };
-        Ok(found.len() + notes + self.review_conflicts()?.len())
+    /// How many visit notes are in conflict, without reading every visit on each write.
+    fn conflicted_note_count(&mut self) -> Result<usize> {
+        if let Some(notes) = &self.kept.conflicted_notes {
+            return Ok(notes.len());
+        }
+        let notes: BTreeSet<String> = self
+            .note_conflicts()?
+            .into_iter()
+            .filter_map(|c| c.path.split('/').nth(1).map(str::to_string))
+            .collect();
+        let count = notes.len();
+        self.kept.conflicted_notes = Some(notes);
+        Ok(count)
     }
 
     /// Keeps the kept set of conflicted notes true after `visit`'s note was written here.
     fn note_written(&mut self, visit: &ObjId, visit_id: &str) -> Result<()> {
         let in_conflict = self.doc.get_all(visit, "note")?.len() > 1;
-        if let Some(notes) = &mut self.conflicted_notes {
+        if let Some(notes) = &mut self.kept.conflicted_notes {
             if in_conflict {
                 notes.insert(visit_id.to_string());
             } else {
@@ -415,27 +412,48 @@ impl CaseDoc {
         })
     }
 
-    /// The sealed summary row of this case, read field by field: every write stores one, so
-    /// it must not cost a full read of the document.
-    /// As for `read`, the caller says which case this is.
+    /// The sealed summary row of this case. Every write stores one, so it must not cost a
+    /// read of the document: what lies outside the visits is read once and kept while only
+    /// visits change. As for `read`, the caller says which case this is.
     pub fn summary(&mut self, id: &str) -> Result<CaseSummary> {
+        let (outside, outside_conflicts) = match &self.kept.outside_visits {
+            Some(kept) => kept.clone(),
+            None => {
+                let read = self.summary_outside_visits()?;
+                self.kept.outside_visits = Some(read.clone());
+                read
+            }
+        };
+        let visits = self.visit_stats()?;
+        let conflicts = outside_conflicts + self.conflicted_note_count()?;
+        Ok(CaseSummary {
+            id: id.to_string(),
+            visit_count: visits.count,
+            last_visit_at: visits.last_at,
+            conflict_count: u32::try_from(conflicts).unwrap_or(u32::MAX),
+            ..outside
+        })
+    }
+
+    fn summary_outside_visits(&self) -> Result<(CaseSummary, usize)> {
         let resident = self.child(&ROOT, "resident")?;
         let name: TextField = autosurgeon::hydrate_prop(&self.doc, &resident, "name")?;
         let case_type = match self.doc.get(ROOT, "case_type")? {
             Some(_) => Some(autosurgeon::hydrate_prop(&self.doc, ROOT, "case_type")?),
             None => None,
         };
-        let visits = self.visit_stats()?;
         let assessment_count = self.doc.length(self.map_at(&["assessments"])?);
-        Ok(CaseSummary {
-            id: id.to_string(),
+        let mut conflicts = Vec::new();
+        collect_conflicts(&self.doc, &ROOT, "", &|path| path == "visits", &mut conflicts)?;
+        let summary = CaseSummary {
+            id: String::new(),
             resident: ResidentName { name: name.0 },
             status: autosurgeon::hydrate_prop(&self.doc, ROOT, "status")?,
             case_type,
-            visit_count: visits.count,
+            visit_count: 0,
             assessment_count: u32::try_from(assessment_count).unwrap_or(u32::MAX),
-            last_visit_at: visits.last_at,
-            conflict_count: u32::try_from(self.conflict_count()?).unwrap_or(u32::MAX),
+            last_visit_at: None,
+            conflict_count: 0,
             closed_at: match self.doc.get(ROOT, "closed_at")? {
                 Some(_) => Some(
                     autosurgeon::hydrate_prop::<_, Millis, _, _>(&self.doc, ROOT, "closed_at")?.0,
@@ -444,11 +462,12 @@ impl CaseDoc {
             },
             assignments: self.assignments()?,
             created_by: self.created_by()?,
-        })
+        };
+        Ok((summary, conflicts.len() + self.review_conflicts()?.len()))
     }
 
     fn visit_stats(&mut self) -> Result<VisitStats> {
-        if let Some(stats) = self.visit_stats {
+        if let Some(stats) = self.kept.visit_stats {
             return Ok(stats);
         }
         let visits = self.map_at(&["visits"])?;
@@ -461,7 +480,7 @@ impl CaseDoc {
                 }
             }
         }
-        self.visit_stats = Some(stats);
+        self.kept.visit_stats = Some(stats);
         Ok(stats)
     }
 
@@ -694,13 +713,13 @@ impl CaseDoc {
         for observation in &visit.observations {
             insert_observation(&mut self.doc, &observations, observation)?;
         }
-        if let Some(stats) = &mut self.visit_stats {
+        if let Some(stats) = &mut self.kept.visit_stats {
             stats.count += 1;
             // Millisecond precision, as stored, so the kept value equals a fresh count.
             stats.last_at =
                 stats.last_at.max(Utc.timestamp_millis_opt(at.timestamp_millis()).single());
         }
-        self.commit()
+        self.commit_visit_edit()
     }
 
     /// Edits the note in place. The first edit turns the note recorded with the visit into a
@@ -710,7 +729,7 @@ impl CaseDoc {
         let visit = self.record("visit", "visits", visit_id)?;
         update_text(&mut self.doc, &visit, "note", note.trim())?;
         self.note_written(&visit, visit_id)?;
-        self.commit()
+        self.commit_visit_edit()
     }
 
     /// Settles a note in conflict: `note` replaces every version of it.
@@ -718,7 +737,7 @@ impl CaseDoc {
         let visit = self.record("visit", "visits", visit_id)?;
         self.doc.put(&visit, "note", note.trim())?;
         self.note_written(&visit, visit_id)?;
-        self.commit()
+        self.commit_visit_edit()
     }
 
     /// Appends to the visit's observations; concurrent appends on two devices keep both.
@@ -726,7 +745,7 @@ impl CaseDoc {
         let visit = self.record("visit", "visits", visit_id)?;
         let list = self.child(&visit, "observations")?;
         insert_observation(&mut self.doc, &list, observation)?;
-        self.commit()
+        self.commit_visit_edit()
     }
 
     /// Starts an assessment. Every step answer and value motivation is created now as an
@@ -838,7 +857,16 @@ impl CaseDoc {
         self.commit()
     }
 
+    /// Ends an edit that may have changed anything outside the visits.
     fn commit(&mut self) -> Result<()> {
+        self.kept.outside_visits = None;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Ends an edit that wrote only inside the visits (recorded one, wrote its note, added an
+    /// observation), which the summary's other fields do not read.
+    fn commit_visit_edit(&mut self) -> Result<()> {
         self.doc.commit();
         Ok(())
     }
@@ -937,22 +965,18 @@ impl CaseDoc {
 
     #[cfg(test)]
     pub(crate) fn raw(&mut self) -> &mut AutoCommit {
+        self.kept = Kept::default();
         &mut self.doc
     }
 
     #[cfg(test)]
     pub(crate) fn fork(&mut self, actor: &[u8]) -> CaseDoc {
-        CaseDoc {
-            doc: self.doc.fork().with_actor(ActorId::from(actor)),
-            visit_stats: None,
-            conflicted_notes: None,
-        }
+        CaseDoc { doc: self.doc.fork().with_actor(ActorId::from(actor)), kept: Kept::default() }
     }
 
     #[cfg(test)]
     pub(crate) fn merge(&mut self, other: &mut CaseDoc) -> Result<()> {
-        self.visit_stats = None;
-        self.conflicted_notes = None;
+        self.kept = Kept::default();
         self.doc.merge(&mut other.doc)?;
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! Property test of merging: two or three replicas of one case make random concurrent edits
 //! and exchange them in random order, some deliveries duplicated; in the end every replica
-//! shows the same case and no visit or observation that anyone recorded is missing.
+//! shows the same case and no visit or observation that anyone recorded is missing. Along
+//! the way, after every step, each replica's summary (the sealed row the case list shows,
+//! kept between writes rather than read afresh) equals the summary of a fresh read.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +10,7 @@ use chrono::Utc;
 use proptest::prelude::*;
 
 use super::CaseDoc;
-use crate::model::{CaseStatus, NewVisit, Observation, Resident};
+use crate::model::{CaseStatus, CaseSummary, NewVisit, Observation, Resident};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -29,6 +31,16 @@ enum Op {
     SetStatus {
         replica: usize,
         status: CaseStatus,
+    },
+    /// Settles the note of a visit (in conflict or not) with one text.
+    SettleNote {
+        replica: usize,
+        visit: usize,
+        note: String,
+    },
+    Rename {
+        replica: usize,
+        name: String,
     },
     /// `from` sends everything it has to `to`, possibly twice.
     Deliver {
@@ -55,6 +67,12 @@ fn op(replicas: usize) -> impl Strategy<Value = Op> {
         }),
         (r.clone(), prop::sample::select(CaseStatus::ALL.to_vec()))
             .prop_map(|(replica, status)| Op::SetStatus { replica, status }),
+        (r.clone(), 0..4usize, text).prop_map(|(replica, visit, note)| Op::SettleNote {
+            replica,
+            visit,
+            note
+        }),
+        (r.clone(), "[A-Z][a-z]{1,8}").prop_map(|(replica, name)| Op::Rename { replica, name }),
         (r.clone(), r, any::<bool>()).prop_map(|(from, to, twice)| Op::Deliver { from, to, twice }),
     ]
 }
@@ -99,6 +117,14 @@ proptest! {
                     }
                 }
                 Op::SetStatus { replica, status } => docs[replica].set_status(status).unwrap(),
+                Op::SettleNote { replica, visit, note } => {
+                    if let Some(v) = docs[replica].read("c").unwrap().visits.get(visit) {
+                        docs[replica].settle_visit_note(&v.id, &note).unwrap();
+                    }
+                }
+                Op::Rename { replica, name } => {
+                    docs[replica].update_resident(&Resident::named(&name)).unwrap();
+                }
                 Op::Deliver { from, to, twice } => {
                     let bytes = docs[from].save();
                     docs[to].merge_bytes(&bytes).unwrap();
@@ -106,6 +132,11 @@ proptest! {
                         prop_assert!(!docs[to].merge_bytes(&bytes).unwrap(), "a duplicate changed something");
                     }
                 }
+            }
+            for (replica, doc) in docs.iter_mut().enumerate() {
+                let kept = CaseSummary { created_by: None, ..doc.summary("c").unwrap() };
+                let fresh = doc.read("c").unwrap().summary();
+                prop_assert_eq!(kept, fresh, "replica {}'s summary after step {}", replica, step);
             }
         }
         // Everyone finally hears from everyone, in reverse order for good measure.
