@@ -702,17 +702,16 @@ impl CaseDoc {
         if let Some(place) = visit.place.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             self.doc.put(&obj, "place", place)?;
         }
+        // Lists are filled with one splice each: automerge's cost is per call far more than
+        // per value.
         let present = self.doc.put_object(&obj, "present", ObjType::List)?;
-        for (index, person) in
-            visit.present.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).enumerate()
-        {
-            self.doc.insert(&present, index, person)?;
-        }
+        let people = visit.present.iter().map(|p| p.trim()).filter(|p| !p.is_empty());
+        self.doc.splice(&present, 0, 0, people.map(ScalarValue::from))?;
         self.doc.put(&obj, "note", visit.note.trim())?;
         let observations = self.doc.put_object(&obj, "observations", ObjType::List)?;
-        for observation in &visit.observations {
-            insert_observation(&mut self.doc, &observations, observation)?;
-        }
+        let stored: Vec<ScalarValue> =
+            visit.observations.iter().map(stored_observation).collect::<Result<_>>()?;
+        self.doc.splice(&observations, 0, 0, stored)?;
         if let Some(stats) = &mut self.kept.visit_stats {
             stats.count += 1;
             // Millisecond precision, as stored, so the kept value equals a fresh count.
@@ -1001,17 +1000,21 @@ fn resident_optional_fields(resident: &Resident) -> Vec<(&'static str, &str)> {
         .collect()
 }
 
+fn insert_observation(doc: &mut AutoCommit, list: &ObjId, observation: &Observation) -> Result<()> {
+    doc.insert(list, doc.length(list), stored_observation(observation)?)?;
+    Ok(())
+}
+
 /// An observation is written once and never edited, so it is one string in the visit's list
 /// (see `StoredObservation`): one operation where a map of its fields took four.
-fn insert_observation(doc: &mut AutoCommit, list: &ObjId, observation: &Observation) -> Result<()> {
+fn stored_observation(observation: &Observation) -> Result<ScalarValue> {
     let stored = StoredObservation {
         text: observation.text.clone(),
         domain: observation.domain.map(|d| d.key().to_string()),
         score: observation.score.map(|s| s.value()),
     };
     let json = serde_json::to_string(&stored).map_err(|e| Error::Document(e.to_string()))?;
-    doc.insert(list, doc.length(list), json)?;
-    Ok(())
+    Ok(ScalarValue::Str(json.into()))
 }
 
 // ---- reading: serde types mirroring the layout written above (see `doc::tree`) ----

@@ -77,6 +77,20 @@ pub struct DocState {
     pub changes_len: usize,
 }
 
+/// Below this many bytes of changes a document is not compacted, whatever its snapshot's
+/// size: a small case loads as fast from a few chunks, and compacting it on every other write
+/// cost a whole save, seal and snapshot write each time.
+const COMPACT_AFTER_BYTES: usize = 16 * 1024;
+
+impl DocState {
+    /// Whether the changes beside the snapshot have outgrown it, so that a write should store a
+    /// new snapshot: loading stays one snapshot plus some chunks, and a write stays one small
+    /// insert in between.
+    pub fn compaction_due(&self) -> bool {
+        self.changes_len > self.snapshot_len.max(COMPACT_AFTER_BYTES)
+    }
+}
+
 pub struct Store {
     conn: Connection,
     sealer: Sealer,

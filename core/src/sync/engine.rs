@@ -619,7 +619,7 @@ impl Device {
                 tx.clear_summary_stale(&doc_id)?;
                 if let (Some(state), Some(stored)) = (tx.doc_state(&doc_id)?, tx.load_doc(&doc_id)?)
                 {
-                    let compact = state.changes_len > state.snapshot_len;
+                    let compact = state.compaction_due();
                     let refused = tx.refused_changes(&doc_id)?;
                     stale.push((doc_id, stored.chunks, compact, refused));
                 }
