@@ -539,6 +539,7 @@ impl Device {
         let inbox =
             Inbox { team, me: self.identity.id(), actor: &self.actor, agreement: &self.agreement };
         let tx = self.store.transaction()?;
+        let keys_before = report.keys_received.len();
         let mut seen: Vec<(String, bool)> = Vec::new();
         let mut erased = Vec::new();
         for entry in entries {
@@ -575,10 +576,16 @@ impl Device {
         let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
         let inbox =
             Inbox { team, me: self.identity.id(), actor: &self.actor, agreement: &self.agreement };
+        // What waits becomes readable only when its case takes in a key or changes in this
+        // page. A case whose envelope only joined the waiting ones changes nothing for them:
+        // retrying those too re-verified every waiting envelope of every case a page named,
+        // page after page (a new phone pulling a team's history before its keys was
+        // quadratic in it).
         let touched: std::collections::HashSet<String> = seen
             .iter()
+            .filter(|(_, readable)| *readable)
             .map(|(doc_id, _)| doc_id.clone())
-            .chain(report.keys_received.iter().cloned())
+            .chain(report.keys_received[keys_before..].iter().cloned())
             .collect();
         inbox.retry_pending(&tx, &touched, report)?;
         for (doc_id, readable) in &seen {
