@@ -389,7 +389,10 @@ fn bench_record(root: &Path, cfg: &Config) -> BenchResult<RecordRun> {
             .query_row([&case_id], |r| r.get(0))
             .optional()?;
         let (snapshot, summary): (i64, i64) = probe
-            .prepare_cached("SELECT length(snapshot), length(summary) FROM docs WHERE doc_id = ?1")?
+            .prepare_cached(
+                "SELECT length(s.snapshot), length(d.summary)
+                 FROM docs d JOIN doc_snapshots s USING (doc_id) WHERE d.doc_id = ?1",
+            )?
             .query_row([&case_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         // Every write appends a change row; none left means this write folded them all into a
         // new snapshot, which is then what it wrote.
