@@ -704,6 +704,35 @@ fn a_change_that_would_make_a_case_unreadable_is_dropped_and_the_rest_applied() 
     assert!(victor_sees.visits.iter().any(|v| v.note == "Na de storing"));
 }
 
+/// Observations are JSON strings since case schema 2: a member who appends one that is not
+/// JSON (or not an observation) cannot make the case unreadable; what is not an observation
+/// is not shown.
+#[test]
+fn an_observation_that_is_not_one_is_dropped_and_the_case_stays_readable() {
+    let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
+        mallory_and_victor();
+    let visit_id = team.workers[0].record_visit(&case, &note("Bezoek met observatie")).unwrap();
+    sync(&mut team.workers[0], &http);
+    let mut mallory = Forger::new(&mut team, &case);
+    let garbage = mallory.edit(|doc| {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let (_, visits) = doc.get(automerge::ROOT, "visits").unwrap().unwrap();
+        let (_, visit) = doc.get(&visits, visit_id.as_str()).unwrap().unwrap();
+        let (_, list) = doc.get(&visit, "observations").unwrap().unwrap();
+        doc.insert(&list, 0, "{\"text\": niet af").unwrap();
+        doc.insert(&list, 1, "{\"domain\": \"maanreizen\", \"text\": \"x\"}").unwrap();
+    });
+    let envelope = mallory.seal(EnvelopeKind::Changes, &garbage);
+    mallory.push(&http, &team.team_id, envelope);
+
+    sync(&mut team.supervisor, &http);
+    let shown = team.supervisor.case(&case).unwrap();
+    let visit = shown.visit(&visit_id).unwrap();
+    assert_eq!(visit.note, "Bezoek met observatie");
+    assert!(visit.observations.is_empty(), "{:?}", visit.observations);
+}
+
 /// A lost phone is revoked; its thief, with the relay's operator, slips in an envelope the
 /// phone signs now, sealed with the case key it has held since before the revocation. The
 /// revocation says how far the phone's chain for each case stood when it was revoked:

@@ -1095,6 +1095,7 @@ struct VisitData {
     place: Option<String>,
     present: Vec<String>,
     note: String,
+    #[serde(deserialize_with = "readable_observations")]
     observations: Vec<ObservationData>,
 }
 
@@ -1140,6 +1141,16 @@ struct StoredObservation {
 enum StoredForm {
     Json(String),
     Map(StoredObservation),
+}
+
+/// The observations that read as one. Any member can append a string to a visit's list, and
+/// one that is not an observation must not make the whole case unreadable for everyone: it
+/// is left out, as an out-of-range score is.
+fn readable_observations<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<ObservationData>, D::Error> {
+    let values = Vec::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(values.into_iter().filter_map(|value| serde_json::from_value(value).ok()).collect())
 }
 
 impl TryFrom<StoredForm> for ObservationData {
