@@ -704,24 +704,38 @@ fn a_change_that_would_make_a_case_unreadable_is_dropped_and_the_rest_applied() 
     assert!(victor_sees.visits.iter().any(|v| v.note == "Na de storing"));
 }
 
-/// Observations are JSON strings since case schema 2: a member who appends one that is not
-/// JSON (or not an observation) cannot make the case unreadable; what is not an observation
-/// is not shown.
+/// Since case schema 3 a visit is recorded as one JSON string, and observations added later
+/// are JSON strings beside it. A member who writes what does not read as one (an observation
+/// that is not JSON or names no life domain we know, a note that is a number, a recorded
+/// visit that is not JSON) cannot make the case unreadable for the team: the case opens,
+/// what is not an observation or a visit is not shown, and the list counts what is shown.
 #[test]
-fn an_observation_that_is_not_one_is_dropped_and_the_case_stays_readable() {
+fn what_does_not_read_as_a_visit_or_observation_is_dropped_and_the_case_stays_readable() {
     let (Setup { relay_dir: _relay_dir, relay: _relay, http, mut team }, case) =
         mallory_and_victor();
     let visit_id = team.workers[0].record_visit(&case, &note("Bezoek met observatie")).unwrap();
+    let noted_id = team.workers[0].record_visit(&case, &note("Een gewone notitie")).unwrap();
+    let broken_id = team.workers[0].record_visit(&case, &note("Wordt overschreven")).unwrap();
     sync(&mut team.workers[0], &http);
     let mut mallory = Forger::new(&mut team, &case);
     let garbage = mallory.edit(|doc| {
         use automerge::transaction::Transactable;
         use automerge::ReadDoc;
         let (_, visits) = doc.get(automerge::ROOT, "visits").unwrap().unwrap();
-        let (_, visit) = doc.get(&visits, visit_id.as_str()).unwrap().unwrap();
-        let (_, list) = doc.get(&visit, "observations").unwrap().unwrap();
-        doc.insert(&list, 0, "{\"text\": niet af").unwrap();
-        doc.insert(&list, 1, "{\"domain\": \"maanreizen\", \"text\": \"x\"}").unwrap();
+        let visit =
+            |doc: &automerge::AutoCommit, id: &str| doc.get(&visits, id).unwrap().unwrap().1;
+        let observed = visit(doc, &visit_id);
+        doc.put(&observed, "observation/000001.aa", "{\"text\": niet af").unwrap();
+        doc.put(
+            &observed,
+            "observation/000002.aa",
+            "{\"domain\": \"maanreizen\", \"text\": \"x\"}",
+        )
+        .unwrap();
+        let noted = visit(doc, &noted_id);
+        doc.put(&noted, "note", 42_i64).unwrap();
+        let broken = visit(doc, &broken_id);
+        doc.put(&broken, "recorded", "{\"at\": \"gisteren\"").unwrap();
     });
     let envelope = mallory.seal(EnvelopeKind::Changes, &garbage);
     mallory.push(&http, &team.team_id, envelope);
@@ -731,6 +745,11 @@ fn an_observation_that_is_not_one_is_dropped_and_the_case_stays_readable() {
     let visit = shown.visit(&visit_id).unwrap();
     assert_eq!(visit.note, "Bezoek met observatie");
     assert!(visit.observations.is_empty(), "{:?}", visit.observations);
+    assert_eq!(shown.visit(&noted_id).unwrap().note, "Een gewone notitie");
+    assert!(shown.visit(&broken_id).is_err());
+    let listed = team.supervisor.cases().unwrap();
+    let listed = listed.iter().find(|c| c.id == case).unwrap();
+    assert_eq!(listed.visit_count as usize, shown.visits.len());
 }
 
 /// A lost phone is revoked; its thief, with the relay's operator, slips in an envelope the

@@ -12,11 +12,12 @@
 //! 4. Merging the exported case into a fresh replica, vs automerge's `load` of those bytes.
 //! 5. Many short cases: 10,000 cases of 2 visits each, the mean cost of a call (`new_case`,
 //!    `record_visit`) vs the bare insert of the same bytes.
-//! 6. The floor of the document format: the same visits written straight into automerge, with
-//!    each note a text object (merged character by character, case schema 1) and with each
-//!    note one string value (schema 2); per visit and for loading the whole case. The string
-//!    visit plus the bare insert is the floor of any design that writes the visit's change
-//!    durably within the call.
+//! 6. The floor of the document format: the same visits written straight into automerge, laid
+//!    out as case schema 1 (each note a text object, merged character by character), schema 2
+//!    (a value per field, the note one string) and schema 3 (what was recorded one JSON
+//!    string); per visit and for loading the whole case. The schema 3 visit plus the bare
+//!    insert is the floor of any design that writes the visit's change durably within the
+//!    call.
 //!
 //! `EROPAF_BENCH_QUICK=1` shrinks sizes for a CI smoke run; the table is the same.
 //! Temporary stores go where `TMPDIR` points (the disk under test).
@@ -267,10 +268,10 @@ fn parent() -> BenchResult<()> {
 
     // ---- 6. the floor: the same case in bare automerge, long texts mapped two ways ----
     println!(
-        "\n== 6. the same {} visits in bare automerge: notes as text objects vs as strings ==",
+        "\n== 6. the same {} visits in bare automerge, laid out as case schemas 1, 2 and 3 ==",
         cfg.visits
     );
-    for mapping in [TextMapping::Text, TextMapping::Str] {
+    for mapping in [TextMapping::Text, TextMapping::Fields, TextMapping::Record] {
         let floor = bare_automerge(mapping, cfg.visits)?;
         println!(
             "  {:<24} a visit (edit, commit, save_after) median {:>9}  document {:>7} bytes  load {:>9}",
@@ -287,7 +288,7 @@ fn parent() -> BenchResult<()> {
             "- (floor)".into(),
             None,
         );
-        if let TextMapping::Str = mapping {
+        if let TextMapping::Record = mapping {
             // What any design pays that writes the visit's change durably within the call.
             let floor_record = floor.visit + late_bare;
             table.row(
@@ -352,15 +353,18 @@ fn child_automerge_load(args: &[String]) -> BenchResult<()> {
 enum TextMapping {
     /// Each note a text object, merged character by character (case schema 1).
     Text,
-    /// Each note one string value: concurrent edits become a conflict to choose from.
-    Str,
+    /// Each field its own value, the note one string (case schema 2).
+    Fields,
+    /// What was recorded one JSON string in the visit's map (case schema 3).
+    Record,
 }
 
 impl TextMapping {
     fn label(self) -> &'static str {
         match self {
             TextMapping::Text => "notes as text objects",
-            TextMapping::Str => "notes as strings",
+            TextMapping::Fields => "a value per field",
+            TextMapping::Record => "the visit as one string",
         }
     }
 }
@@ -380,26 +384,45 @@ fn bare_automerge(mapping: TextMapping, visits: usize) -> BenchResult<Floor> {
     let mut doc = AutoCommit::new();
     let visits_map = doc.put_object(ROOT, "visits", ObjType::Map)?;
     doc.commit();
-    let put_long =
-        |doc: &mut AutoCommit, obj: &automerge::ObjId, key: &str, text: &str| match mapping {
-            TextMapping::Text => {
-                let text_obj = doc.put_object(obj, key, ObjType::Text)?;
-                doc.splice_text(&text_obj, 0, 0, text)
-            }
-            TextMapping::Str => doc.put(obj, key, text),
-        };
     let mut times = Vec::with_capacity(visits);
     for i in 0..visits {
         let visit = long_visit(i)?;
+        let observations: Vec<String> = visit
+            .observations
+            .iter()
+            .enumerate()
+            .map(|(n, o)| format!("{{\"text\":{:?},\"score\":{n}}}", o.text))
+            .collect();
         let t = Instant::now();
         let heads = doc.get_heads();
         let v = doc.put_object(&visits_map, format!("visit-{i}"), ObjType::Map)?;
-        put_long(&mut doc, &v, "note", &visit.note)?;
-        let observations = doc.put_object(&v, "observations", ObjType::List)?;
-        for (n, observation) in visit.observations.iter().enumerate() {
-            let o = doc.insert_object(&observations, n, ObjType::Map)?;
-            put_long(&mut doc, &o, "text", &observation.text)?;
-            doc.put(&o, "score", i64::from(n as u8))?;
+        match mapping {
+            TextMapping::Text => {
+                doc.put(&v, "at", i as i64)?;
+                let note = doc.put_object(&v, "note", ObjType::Text)?;
+                doc.splice_text(&note, 0, 0, &visit.note)?;
+                let list = doc.put_object(&v, "observations", ObjType::List)?;
+                for (n, observation) in visit.observations.iter().enumerate() {
+                    let o = doc.insert_object(&list, n, ObjType::Map)?;
+                    let text = doc.put_object(&o, "text", ObjType::Text)?;
+                    doc.splice_text(&text, 0, 0, &observation.text)?;
+                    doc.put(&o, "score", n as i64)?;
+                }
+            }
+            TextMapping::Fields => {
+                doc.put(&v, "at", i as i64)?;
+                doc.put(&v, "note", visit.note.as_str())?;
+                let list = doc.put_object(&v, "observations", ObjType::List)?;
+                doc.splice(&list, 0, 0, observations.iter().map(|o| o.as_str().into()))?;
+            }
+            TextMapping::Record => {
+                let record = format!(
+                    "{{\"at\":{i},\"note\":{:?},\"observations\":[{}]}}",
+                    visit.note,
+                    observations.join(",")
+                );
+                doc.put(&v, "recorded", record)?;
+            }
         }
         doc.commit();
         black_box(doc.save_after(&heads));

@@ -31,8 +31,16 @@ use crate::model::{
 use crate::{Error, Result};
 
 /// Bumped when the layout changes in a way older readers cannot follow. 2: long texts may be
-/// strings (`TextField`), which readers of schema 1 cannot hydrate.
-const SCHEMA: u64 = 2;
+/// strings (`TextField`), which readers of schema 1 cannot hydrate. 3: a visit is recorded as
+/// one JSON string (`RecordedVisit`), which readers of schema 2 do not know.
+const SCHEMA: u64 = 3;
+
+/// The visit's key under which what was recorded is stored (schema 3).
+const RECORDED: &str = "recorded";
+
+/// Prefix of the keys in a visit under which observations added after recording are stored:
+/// one key each, so that concurrent additions on two devices are both kept.
+const ADDED_OBSERVATION: &str = "observation/";
 
 /// `merge_bytes` fails with this when changes arrived before changes they build on.
 pub const MISSING_DEPENDENCIES: &str = "the changes depend on changes this device lacks";
@@ -473,15 +481,47 @@ impl CaseDoc {
         let visits = self.map_at(&["visits"])?;
         let mut stats = VisitStats { count: 0, last_at: None };
         for item in self.doc.map_range(&visits, ..) {
-            stats.count += 1;
-            if let Some((Value::Scalar(at), _)) = self.doc.get(item.id(), "at")? {
-                if let ScalarValue::Timestamp(millis) = at.as_ref() {
-                    stats.last_at = stats.last_at.max(Utc.timestamp_millis_opt(*millis).single());
-                }
+            // Counted as `read` shows them: a visit without a readable time is left out.
+            if let Some(at) = self.visit_time(&item.id())? {
+                stats.count += 1;
+                stats.last_at = stats.last_at.max(Some(at.0));
             }
         }
         self.kept.visit_stats = Some(stats);
         Ok(stats)
+    }
+
+    /// The time of the visit `visit`, read as `VisitData::from_stored` reads it, without
+    /// reading the rest of the visit: `None` for a visit that `read` leaves out.
+    fn visit_time(&self, visit: &ObjId) -> Result<Option<Millis>> {
+        #[derive(Deserialize)]
+        struct RecordedAt {
+            at: Millis,
+        }
+        let at = |json: &str| serde_json::from_str::<RecordedAt>(json).ok().map(|r| r.at);
+        let time = match self.doc.get(visit, RECORDED)? {
+            Some((Value::Scalar(recorded), _)) => match recorded.as_ref() {
+                ScalarValue::Str(json) => at(json),
+                _ => None,
+            },
+            // Texts read as strings (`tree::read`); only another writer would store one here.
+            Some((Value::Object(ObjType::Text), text)) => at(&self.doc.text(&text)?),
+            Some(_) => None,
+            None => match self.doc.get(visit, "at")? {
+                Some((Value::Scalar(at), _)) => match at.as_ref() {
+                    ScalarValue::Timestamp(millis) | ScalarValue::Int(millis) => {
+                        Utc.timestamp_millis_opt(*millis).single().map(Millis)
+                    }
+                    ScalarValue::Uint(millis) => i64::try_from(*millis)
+                        .ok()
+                        .and_then(|millis| Utc.timestamp_millis_opt(millis).single())
+                        .map(Millis),
+                    _ => None,
+                },
+                _ => None,
+            },
+        };
+        Ok(time)
     }
 
     /// One assessment, without reading the rest of the case.
@@ -690,28 +730,25 @@ impl CaseDoc {
         self.commit()
     }
 
-    /// Records a visit under `id`. Each operation costs the same whatever else it holds, so
-    /// a visit is written in as few as its merging allows: who recorded it is the actor of
-    /// this change (never a field a writer could fill in), the note is one string and each
-    /// observation one value in a list that concurrent additions extend.
+    /// Records a visit under `id`. automerge's cost is per operation far more than per byte,
+    /// and nothing recorded is edited field by field later, so what was recorded is one JSON
+    /// string in the visit's map: two operations where a field each took eight. Later edits
+    /// go beside it (`note` once edited, `observation/...` per added observation). Who
+    /// recorded it is the actor of this change, never a field a writer could fill in.
     pub fn add_visit(&mut self, id: &str, visit: &NewVisit, now: DateTime<Utc>) -> Result<()> {
         let visits = self.map_at(&["visits"])?;
-        let obj = self.doc.put_object(&visits, id, ObjType::Map)?;
         let at = visit.at.unwrap_or(now);
-        self.doc.put(&obj, "at", ScalarValue::Timestamp(at.timestamp_millis()))?;
-        if let Some(place) = visit.place.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            self.doc.put(&obj, "place", place)?;
-        }
-        // Lists are filled with one splice each: automerge's cost is per call far more than
-        // per value.
-        let present = self.doc.put_object(&obj, "present", ObjType::List)?;
-        let people = visit.present.iter().map(|p| p.trim()).filter(|p| !p.is_empty());
-        self.doc.splice(&present, 0, 0, people.map(ScalarValue::from))?;
-        self.doc.put(&obj, "note", visit.note.trim())?;
-        let observations = self.doc.put_object(&obj, "observations", ObjType::List)?;
-        let stored: Vec<ScalarValue> =
-            visit.observations.iter().map(stored_observation).collect::<Result<_>>()?;
-        self.doc.splice(&observations, 0, 0, stored)?;
+        let recorded = RecordingVisit {
+            at: at.timestamp_millis(),
+            place: visit.place.as_deref().map(str::trim).filter(|p| !p.is_empty()),
+            present: visit.present.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect(),
+            note: visit.note.trim(),
+            observations: visit.observations.iter().map(stored_observation).collect(),
+        };
+        let recorded = serde_json::to_string(&recorded)
+            .map_err(|e| Error::Document(format!("visit not written: {e}")))?;
+        let obj = self.doc.put_object(&visits, id, ObjType::Map)?;
+        self.doc.put(&obj, RECORDED, recorded)?;
         if let Some(stats) = &mut self.kept.visit_stats {
             stats.count += 1;
             // Millisecond precision, as stored, so the kept value equals a fresh count.
@@ -739,11 +776,25 @@ impl CaseDoc {
         self.commit_visit_edit()
     }
 
-    /// Appends to the visit's observations; concurrent appends on two devices keep both.
+    /// Adds an observation to a visit; concurrent additions on two devices keep both. A
+    /// visit of schema 2 has a list for them; one of schema 3 takes a key per observation,
+    /// numbered in order and told apart by the writing device.
     pub fn add_observation(&mut self, visit_id: &str, observation: &Observation) -> Result<()> {
         let visit = self.record("visit", "visits", visit_id)?;
-        let list = self.child(&visit, "observations")?;
-        insert_observation(&mut self.doc, &list, observation)?;
+        let value = serde_json::to_string(&stored_observation(observation))
+            .map_err(|e| Error::Document(format!("observation not written: {e}")))?;
+        match self.doc.get(&visit, "observations")? {
+            Some((Value::Object(ObjType::List), list)) => {
+                self.doc.insert(&list, self.doc.length(&list), value)?;
+            }
+            _ => {
+                let added =
+                    self.doc.keys(&visit).filter(|key| key.starts_with(ADDED_OBSERVATION)).count();
+                let actor = self.doc.get_actor().to_hex_string();
+                let key = format!("{ADDED_OBSERVATION}{:06}.{actor}", added + 1);
+                self.doc.put(&visit, key, value)?;
+            }
+        }
         self.commit_visit_edit()
     }
 
@@ -1000,21 +1051,14 @@ fn resident_optional_fields(resident: &Resident) -> Vec<(&'static str, &str)> {
         .collect()
 }
 
-fn insert_observation(doc: &mut AutoCommit, list: &ObjId, observation: &Observation) -> Result<()> {
-    doc.insert(list, doc.length(list), stored_observation(observation)?)?;
-    Ok(())
-}
-
-/// An observation is written once and never edited, so it is one string in the visit's list
-/// (see `StoredObservation`): one operation where a map of its fields took four.
-fn stored_observation(observation: &Observation) -> Result<ScalarValue> {
-    let stored = StoredObservation {
+/// An observation is written once and never edited, so it is one value: a JSON object inside
+/// the recorded visit, or one string beside it when added later (see `StoredObservation`).
+fn stored_observation(observation: &Observation) -> StoredObservation {
+    StoredObservation {
         text: observation.text.clone(),
         domain: observation.domain.map(|d| d.key().to_string()),
         score: observation.score.map(|s| s.value()),
-    };
-    let json = serde_json::to_string(&stored).map_err(|e| Error::Document(e.to_string()))?;
-    Ok(ScalarValue::Str(json.into()))
+    }
 }
 
 // ---- reading: serde types mirroring the layout written above (see `doc::tree`) ----
@@ -1027,6 +1071,7 @@ struct CaseData {
     status: CaseStatus,
     #[serde(default, deserialize_with = "opt_by_key")]
     case_type: Option<CaseType>,
+    #[serde(deserialize_with = "readable_visits")]
     visits: HashMap<String, VisitData>,
     assessments: HashMap<String, AssessmentData>,
     reviews: HashMap<String, ReviewData>,
@@ -1088,18 +1133,98 @@ impl ResidentData {
     }
 }
 
-#[derive(Deserialize)]
+/// A visit as read: what was recorded, with the note as last edited and every observation,
+/// those added later after those recorded with it.
 struct VisitData {
     at: Millis,
-    #[serde(default)]
     place: Option<String>,
     present: Vec<String>,
     note: String,
-    #[serde(deserialize_with = "readable_observations")]
     observations: Vec<ObservationData>,
 }
 
+/// What was recorded with a visit. Schema 3 writes it as one JSON string under `recorded`;
+/// schema 2 wrote the same fields into the visit's map. Any member can write anything into a
+/// visit, so only the time is required: a field of the wrong type reads as empty, and a
+/// visit without a readable time is left out, so that one bad write cannot make the whole
+/// case unreadable for everyone.
+#[derive(Deserialize)]
+struct RecordedVisit {
+    at: Millis,
+    #[serde(default, deserialize_with = "or_default")]
+    place: Option<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    present: Vec<String>,
+    #[serde(default, deserialize_with = "or_default")]
+    note: String,
+    #[serde(default, deserialize_with = "or_default")]
+    observations: Vec<serde_json::Value>,
+}
+
+/// `RecordedVisit` as `add_visit` writes it.
+#[derive(Serialize)]
+struct RecordingVisit<'a> {
+    at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    place: Option<&'a str>,
+    present: Vec<&'a str>,
+    note: &'a str,
+    observations: Vec<StoredObservation>,
+}
+
+/// The visits that read as one (see `RecordedVisit`).
+fn readable_visits<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<HashMap<String, VisitData>, D::Error> {
+    let stored = HashMap::<String, serde_json::Value>::deserialize(deserializer)?;
+    Ok(stored
+        .into_iter()
+        .filter_map(|(key, visit)| Some((key, VisitData::from_stored(visit)?)))
+        .collect())
+}
+
+/// A value of the expected type, or its default when a writer stored something else.
+fn or_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
+}
+
 impl VisitData {
+    fn from_stored(visit: serde_json::Value) -> Option<VisitData> {
+        let serde_json::Value::Object(mut fields) = visit else { return None };
+        let recorded: RecordedVisit = match fields.remove(RECORDED) {
+            Some(serde_json::Value::String(json)) => serde_json::from_str(&json).ok()?,
+            Some(_) => return None,
+            None => serde_json::from_value(serde_json::Value::Object(fields.clone())).ok()?,
+        };
+        // A note that is not text was not written by Eropaf; what was recorded shows instead.
+        let note = match fields.remove("note") {
+            Some(serde_json::Value::String(note)) => note,
+            _ => recorded.note,
+        };
+        // Observations added later, in the order of their keys (numbered, then by device).
+        let mut added: Vec<(String, serde_json::Value)> =
+            fields.into_iter().filter(|(key, _)| key.starts_with(ADDED_OBSERVATION)).collect();
+        added.sort_by(|a, b| a.0.cmp(&b.0));
+        let observations = recorded
+            .observations
+            .into_iter()
+            .chain(added.into_iter().map(|(_, value)| value))
+            .filter_map(|value| serde_json::from_value(value).ok())
+            .collect();
+        Some(VisitData {
+            at: recorded.at,
+            place: recorded.place,
+            present: recorded.present,
+            note,
+            observations,
+        })
+    }
+
     fn into_visit(self, id: String) -> Visit {
         Visit {
             id,
@@ -1141,16 +1266,6 @@ struct StoredObservation {
 enum StoredForm {
     Json(String),
     Map(StoredObservation),
-}
-
-/// The observations that read as one. Any member can append a string to a visit's list, and
-/// one that is not an observation must not make the whole case unreadable for everyone: it
-/// is left out, as an out-of-range score is.
-fn readable_observations<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<Vec<ObservationData>, D::Error> {
-    let values = Vec::<serde_json::Value>::deserialize(deserializer)?;
-    Ok(values.into_iter().filter_map(|value| serde_json::from_value(value).ok()).collect())
 }
 
 impl TryFrom<StoredForm> for ObservationData {
@@ -1426,7 +1541,63 @@ mod tests {
         assert_eq!(visit.place.as_deref(), Some("Thuis"));
         assert_eq!(visit.observations[0].text, "Post ongeopend");
         doc.edit_visit_note("v1", "Zoals schema 1 het schreef, bewerkt").unwrap();
-        assert_eq!(doc.read("c1").unwrap().visits[0].note, "Zoals schema 1 het schreef, bewerkt");
+        doc.add_observation(
+            "v1",
+            &Observation { text: "Deur niet open".into(), domain: None, score: None },
+        )
+        .unwrap();
+        let visit = doc.read("c1").unwrap().visits.remove(0);
+        assert_eq!(visit.note, "Zoals schema 1 het schreef, bewerkt");
+        let texts: Vec<&str> = visit.observations.iter().map(|o| o.text.as_str()).collect();
+        assert_eq!(texts, ["Post ongeopend", "Deur niet open"]);
+    }
+
+    #[test]
+    fn observations_added_at_once_on_two_devices_are_all_kept_after_those_recorded() {
+        let mut a = willem();
+        let recorded = NewVisit {
+            note: "Huisbezoek".into(),
+            observations: vec![Observation {
+                text: "Koelkast leeg".into(),
+                domain: None,
+                score: None,
+            }],
+            ..Default::default()
+        };
+        a.add_visit("v1", &recorded, Utc::now()).unwrap();
+        let mut b = a.fork(&actor(2));
+        a.add_observation(
+            "v1",
+            &Observation { text: "Buurvrouw helpt".into(), domain: None, score: None },
+        )
+        .unwrap();
+        b.add_observation(
+            "v1",
+            &Observation {
+                text: "Brief van de woningcorporatie".into(),
+                domain: None,
+                score: None,
+            },
+        )
+        .unwrap();
+        b.add_observation(
+            "v1",
+            &Observation { text: "Huur twee maanden achter".into(), domain: None, score: None },
+        )
+        .unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        let texts = |doc: &CaseDoc| -> Vec<String> {
+            let visit = doc.read("c1").unwrap().visits.remove(0);
+            visit.observations.into_iter().map(|o| o.text).collect()
+        };
+        assert_eq!(texts(&a), texts(&b));
+        let shown = texts(&a);
+        assert_eq!(shown.len(), 4, "{shown:?}");
+        assert_eq!(shown[0], "Koelkast leeg");
+        let later = |text: &str| shown.iter().position(|t| t == text).unwrap();
+        assert!(later("Brief van de woningcorporatie") < later("Huur twee maanden achter"));
+        assert!(a.conflicts().unwrap().is_empty());
     }
 
     #[test]
