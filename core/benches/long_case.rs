@@ -413,7 +413,12 @@ fn bare_automerge(mapping: TextMapping, visits: usize) -> BenchResult<Floor> {
                 doc.put(&v, "at", i as i64)?;
                 doc.put(&v, "note", visit.note.as_str())?;
                 let list = doc.put_object(&v, "observations", ObjType::List)?;
-                doc.splice(&list, 0, 0, observations.iter().map(|o| o.as_str().into()))?;
+                doc.splice(
+                    &list,
+                    0,
+                    0,
+                    observations.iter().map(|o| automerge::ScalarValue::from(o.as_str())),
+                )?;
             }
             TextMapping::Record => {
                 let record = format!(

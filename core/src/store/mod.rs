@@ -474,8 +474,14 @@ fn configure(conn: &Connection) -> Result<()> {
          PRAGMA foreign_keys = ON;",
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Room for every statement the store prepares (65 call sites): with rusqlite's default
+    // of 16, one write's statements evicted each other and each call parsed its SQL again.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
+
+/// Prepared statements kept per connection (see `configure`).
+const STATEMENT_CACHE: usize = 128;
 
 fn migrate(conn: &Connection) -> Result<()> {
     let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
