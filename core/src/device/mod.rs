@@ -27,7 +27,7 @@ use crate::doc::{CaseDoc, TeamDoc};
 use crate::model::{
     fold, Assessment, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
 };
-use crate::store::{DocKind, DocState, Store, Unlock, TEAM_DOC_ID};
+use crate::store::{DocKind, Store, Unlock, TEAM_DOC_ID};
 use crate::sync::outbox::TeamState;
 use crate::{Error, Result};
 
@@ -524,20 +524,19 @@ impl Device {
             self.remember(case_id, state.version, doc);
             return Ok(out);
         }
-        let changes_len = tx.append_changes(case_id, &changes)?;
+        let mut after = tx.append_changes(case_id, &changes)?;
         // Changes still waiting for what they build on are not in `save()`: they stay chunks.
-        let after = DocState { changes_len, ..state };
         if after.compaction_due() && !doc.lacks_dependencies() {
             tx.put_snapshot(case_id, DocKind::Case, &doc.save())?;
+            after.version += 1;
         }
         // Before sealing: a key minted for this change goes to the readers the case has now.
         tx.put_summary(case_id, &doc.summary(case_id)?)?;
         if let (Publish::Own, Some(team)) = (publish, &self.team) {
             team.publish(&tx, &self.identity, case_id, &changes)?;
         }
-        let version = tx.doc_state(case_id)?.map(|s| s.version).unwrap_or_default();
         tx.commit()?;
-        self.remember(case_id, version, doc);
+        self.remember(case_id, after.version, doc);
         Ok(out)
     }
 

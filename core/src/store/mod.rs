@@ -377,24 +377,31 @@ impl StoreTx<'_> {
         Ok(())
     }
 
-    /// Appends incremental changes to a stored document; returns the bytes of changes now
-    /// waiting beside the snapshot, for the caller's compaction decision.
-    pub fn append_changes(&self, doc_id: &str, changes: &[u8]) -> Result<usize> {
-        let seq: i64 = self
+    /// Appends incremental changes to a stored document; returns its state after them (the
+    /// bytes of changes now waiting beside the snapshot, for the caller's compaction decision,
+    /// and the version a cached copy of it now has).
+    pub fn append_changes(&self, doc_id: &str, changes: &[u8]) -> Result<DocState> {
+        // One step down the primary key: `COALESCE(MAX(seq), 0)` is not a bare MAX, so SQLite
+        // read every change of the document (blobs included) to find it.
+        let last: Option<i64> = self
             .tx
-            .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_changes WHERE doc_id = ?1")?
-            .query_row([doc_id], |r| r.get(0))?;
+            .prepare_cached(
+                "SELECT seq FROM doc_changes WHERE doc_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([doc_id], |r| r.get(0))
+            .optional()?;
+        let seq = last.unwrap_or(0) + 1;
         let sealed = self.sealer.seal(change_aad(doc_id, seq).as_bytes(), changes)?;
         self.tx
             .prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?
             .execute(params![doc_id, seq, sealed])?;
         let sql = "UPDATE docs SET changes_len = changes_len + ?2, version = version + 1
-                   WHERE doc_id = ?1 RETURNING changes_len";
-        let total: i64 = self
+                   WHERE doc_id = ?1 RETURNING version, snapshot_len, changes_len";
+        let state = self
             .tx
             .prepare_cached(sql)?
-            .query_row(params![doc_id, to_i64(changes.len())], |r| r.get(0))?;
-        Ok(to_usize(total))
+            .query_row(params![doc_id, to_i64(changes.len())], doc_state_row)?;
+        Ok(state)
     }
 
     /// The list summary of case `doc_id`, when the store has the case.
@@ -445,14 +452,17 @@ fn load_doc(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Option<S
 fn doc_state(conn: &Connection, doc_id: &str) -> Result<Option<DocState>> {
     Ok(conn
         .prepare_cached("SELECT version, snapshot_len, changes_len FROM docs WHERE doc_id = ?1")?
-        .query_row([doc_id], |r| {
-            Ok(DocState {
-                version: r.get(0)?,
-                snapshot_len: to_usize(r.get(1)?),
-                changes_len: to_usize(r.get(2)?),
-            })
-        })
+        .query_row([doc_id], doc_state_row)
         .optional()?)
+}
+
+/// A `DocState` from a row of `version, snapshot_len, changes_len`.
+fn doc_state_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocState> {
+    Ok(DocState {
+        version: row.get(0)?,
+        snapshot_len: to_usize(row.get(1)?),
+        changes_len: to_usize(row.get(2)?),
+    })
 }
 
 /// Copies the WAL into the database and truncates it to nothing; false when a reader kept
