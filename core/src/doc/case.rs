@@ -20,7 +20,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::tree::{self, by_key, opt_by_key};
-use super::{collect_conflicts, opt_text, put_text, update_text, Millis, TextField};
+use super::{
+    collect_conflicts, opt_text, put_text, update_known_text, update_text, Millis, TextField,
+};
 
 use crate::access_log::{self, AccessAction, AccessEntry};
 use crate::checklist::{Answers, Framework, Item, ValueVerdict, Verdict};
@@ -72,6 +74,9 @@ struct Kept {
     /// The summary as far as it is read outside the visits (its visit fields and conflict
     /// count unset), and how many fields outside the visits are in conflict.
     outside_visits: Option<(CaseSummary, usize)>,
+    /// The visit whose note was edited last here, and the text it was left with: the next
+    /// keystroke's edit is found against it without reading the note back.
+    typed_note: Option<(String, String)>,
 }
 
 #[derive(Clone, Copy)]
@@ -763,7 +768,16 @@ impl CaseDoc {
     /// is in conflict, this edits the version shown and leaves the other for a person.
     pub fn edit_visit_note(&mut self, visit_id: &str, note: &str) -> Result<()> {
         let visit = self.record("visit", "visits", visit_id)?;
-        update_text(&mut self.doc, &visit, "note", note.trim())?;
+        let known = self.kept.typed_note.take().filter(|(id, _)| id == visit_id);
+        let note = note.trim();
+        update_known_text(
+            &mut self.doc,
+            &visit,
+            "note",
+            known.as_ref().map(|(_, t)| t.as_str()),
+            note,
+        )?;
+        self.kept.typed_note = Some((visit_id.to_string(), note.to_string()));
         self.note_written(&visit, visit_id)?;
         self.commit_visit_edit()
     }
@@ -771,6 +785,7 @@ impl CaseDoc {
     /// Settles a note in conflict: `note` replaces every version of it.
     pub fn settle_visit_note(&mut self, visit_id: &str, note: &str) -> Result<()> {
         let visit = self.record("visit", "visits", visit_id)?;
+        self.kept.typed_note = None;
         self.doc.put(&visit, "note", note.trim())?;
         self.note_written(&visit, visit_id)?;
         self.commit_visit_edit()
@@ -1476,6 +1491,10 @@ mod tests {
             "Willem werkt sinds maart bij de bakker. Hij begint om vijf uur."
         );
         assert!(case.conflicts.is_empty(), "{:?}", case.conflicts);
+        // Typing goes on after the merge, from the merged note (not the one typed last here).
+        let typed = "Willem werkt sinds maart bij de bakker. Hij begint om vijf uur!";
+        a.edit_visit_note("v1", typed).unwrap();
+        assert_eq!(a.read("c1").unwrap().visits[0].note, typed);
     }
 
     #[test]

@@ -107,6 +107,8 @@ proptest! {
                 Op::EditNote { replica, visit, note } => {
                     if let Some(v) = docs[replica].read("c").unwrap().visits.get(visit) {
                         docs[replica].edit_visit_note(&v.id, &note).unwrap();
+                        let shown = docs[replica].read("c").unwrap().visit(&v.id).unwrap().note.clone();
+                        prop_assert_eq!(shown, note.trim(), "the note as typed, after step {}", step);
                     }
                 }
                 Op::Observe { replica, visit, text } => {
