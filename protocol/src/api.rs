@@ -73,6 +73,10 @@ pub mod routes {
     pub const ENROLMENT: &str = "/v1/teams/{team}/enrolment/{invitation}";
     pub const KEY_PACKAGES: &str = "/v1/teams/{team}/key-packages";
     pub const ENVELOPES: &str = "/v1/teams/{team}/envelopes";
+    /// Which of some cases hold envelopes for the caller up to a point: a device asks once a
+    /// page for the cases it meets there for the first time, and fetches the history
+    /// (`ENVELOPES?doc=`) only of those that have one.
+    pub const HISTORY: &str = "/v1/teams/{team}/history";
     pub const ERASE: &str = "/v1/teams/{team}/erase";
     /// A device forgot cases (handed over, unassigned): the relay stops serving it them.
     pub const LEAVE: &str = "/v1/teams/{team}/leave";

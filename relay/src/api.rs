@@ -94,6 +94,7 @@ pub fn router(state: RelayState) -> Router {
         .route(routes::ENROLMENT, get(get_enrolment))
         .route(routes::KEY_PACKAGES, get(get_key_packages).post(post_key_packages))
         .route(routes::ENVELOPES, get(get_envelopes).post(post_envelopes))
+        .route(routes::HISTORY, post(post_history))
         .route(routes::LEAVE, post(post_leave))
         .route(routes::ERASE, post(post_erase))
         .route(routes::WIPED, get(get_wipe_reports).post(post_wipe_report))
@@ -861,6 +862,48 @@ fn push_hex_field(out: &mut Vec<u8>, name: &str, bytes: &[u8]) {
         out.push(DIGITS[usize::from(byte & 0x0f)]);
     }
     out.push(b'"');
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    docs: Vec<String>,
+    until: u64,
+}
+
+/// Of the cases named, those with an envelope the caller may read at or before `until`: what
+/// a pull of each case's history would find non-empty, in one request instead of one per
+/// case (a new phone meets every case of its team once).
+async fn post_history(
+    State(state): State<RelayState>,
+    Path(team): Path<String>,
+    request: Request,
+) -> Reply {
+    signed(state, team, request, |state, team, _, caller, body| {
+        let query: HistoryQuery = parse_json(body)?;
+        if query.docs.len() > MAX_PUSH_BATCH {
+            return Err(RelayError::too_large(
+                ErrorCode::BatchTooLarge,
+                format!("At most {MAX_PUSH_BATCH} documents at a time."),
+            ));
+        }
+        let mut with_history = Vec::new();
+        for doc_id in query.docs {
+            let doc = hex_id::<16>("docs", &doc_id)?;
+            let feed = Feed {
+                reader: &caller.device,
+                doc: Some(doc),
+                after: 0,
+                until: Some(query.until),
+                limit: 1,
+                max_bytes: MAX_PULL_BYTES,
+            };
+            if !state.storage.pull_envelopes(team, &feed)?.entries.is_empty() {
+                with_history.push(doc_id);
+            }
+        }
+        ok(json!({ "docs": with_history }))
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -849,3 +849,60 @@ async fn reader_hints_scope_a_document_and_cannot_hide_the_team_document() {
     assert_eq!(pull_all(&relay, &team, &worker).await.len(), 1);
     assert!(pull_all(&relay, &team, &colleague).await.is_empty());
 }
+
+/// Asks the relay which of `docs` hold envelopes `device` may read at or before `until`.
+async fn ask_history(
+    relay: &Relay,
+    team: &Team,
+    device: &DeviceIdentity,
+    docs: &[String],
+    until: u64,
+) -> (StatusCode, Value) {
+    let body = json!({ "docs": docs, "until": until });
+    relay.signed(device, Method::POST, &team.path("history"), Some(&body)).await
+}
+
+#[tokio::test]
+async fn the_history_question_names_only_cases_the_caller_may_read_before_the_point() {
+    let (_dir, relay) = fresh_relay().await;
+    let mut team = Team::create(&relay).await;
+    let worker = team.add(&relay, Role::Worker).await;
+    let colleague = team.add(&relay, Role::Worker).await;
+    // The worker's own case (named hers), a team-wide case, and a case nobody wrote yet.
+    let own = seal_chain(&team, &worker, random_doc(), &[b"bezoek"]);
+    let mut body = push_body(&own);
+    let own_doc = hex::encode(own[0].header.doc_id);
+    body["readers"] = json!([{ "doc_id": own_doc, "devices": [worker.id().to_hex()] }]);
+    let (status, reply) =
+        relay.signed(&worker, Method::POST, &team.path("envelopes"), Some(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let first = reply["accepted"][0]["server_seq"].as_u64().unwrap();
+    let shared = seal_chain(&team, &worker, random_doc(), &[b"teambreed"]);
+    let (status, reply) = push(&relay, &team, &worker, &shared).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let second = reply["accepted"][0]["server_seq"].as_u64().unwrap();
+    let shared_doc = hex::encode(shared[0].header.doc_id);
+    let unknown = hex::encode(random_doc());
+    let all = [own_doc.clone(), shared_doc.clone(), unknown.clone()];
+
+    let (status, reply) = ask_history(&relay, &team, &worker, &all, second).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["docs"], json!([own_doc.clone(), shared_doc.clone()]));
+    // Up to the first envelope only: the shared case begins after that point.
+    let (_, reply) = ask_history(&relay, &team, &worker, &all, first).await;
+    assert_eq!(reply["docs"], json!([own_doc]));
+    // A colleague learns nothing of a case she may not read, not even that it exists.
+    let (_, reply) = ask_history(&relay, &team, &colleague, &all, second).await;
+    assert_eq!(reply["docs"], json!([shared_doc]));
+    // No signature, a malformed case id, or too many at once: refused.
+    let body = json!({ "docs": all, "until": second });
+    let (status, _) = relay.unsigned(Method::POST, &team.path("history"), Some(&body)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = ask_history(&relay, &team, &worker, &["niet-hex".into()], second).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, reply) = ask_history(&relay, &team, &worker, &vec![unknown; 501], second).await;
+    assert_eq!(
+        (status, reply["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("batch_too_large"))
+    );
+}

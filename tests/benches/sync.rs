@@ -844,6 +844,16 @@ impl Transport for Timed<'_> {
         page
     }
 
+    fn docs_with_history(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        doc_ids: &[String],
+        until: u64,
+    ) -> eropaf_core::Result<Vec<String>> {
+        self.time(|t| t.docs_with_history(signer, team_id, doc_ids, until))
+    }
+
     fn leave(
         &self,
         signer: &DeviceIdentity,

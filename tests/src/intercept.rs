@@ -69,6 +69,16 @@ pub trait Intercept {
     ) -> Result<PullPage> {
         inner.pull_history(s, t, doc, after, until, limit)
     }
+    fn docs_with_history(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        docs: &[String],
+        until: u64,
+    ) -> Result<Vec<String>> {
+        inner.docs_with_history(s, t, docs, until)
+    }
     fn leave(
         &self,
         inner: &dyn Transport,
@@ -184,6 +194,15 @@ impl<I: Intercept> Transport for Intercepted<'_, I> {
         limit: u32,
     ) -> Result<PullPage> {
         self.hooks.pull_history(self.inner, s, t, doc, after, until, limit)
+    }
+    fn docs_with_history(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        docs: &[String],
+        until: u64,
+    ) -> Result<Vec<String>> {
+        self.hooks.docs_with_history(self.inner, s, t, docs, until)
     }
     fn leave(&self, s: &DeviceIdentity, t: &str, docs: &[String]) -> Result<()> {
         self.hooks.leave(self.inner, s, t, docs)

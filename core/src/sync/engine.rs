@@ -11,7 +11,7 @@ use chrono::Utc;
 use crate::store::{DocKind, OwnChain};
 use crate::sync::envelope::{Envelope, EnvelopeKind};
 use crate::sync::inbox::{
-    on_all_cores, puncture_epoch_keys, refresh_case, short, Applied, Inbox, Rights,
+    on_all_cores, puncture_epoch_keys, refresh_case, short, Applied, Inbox, Rights, Verified,
 };
 use crate::sync::report::{SyncProgress, SyncReport};
 use crate::sync::transport::{DocReaders, Pulled, Transport};
@@ -374,12 +374,13 @@ impl Device {
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<()> {
         let mut cursor = self.cursor()?;
+        let mut verified = Verified::default();
         loop {
             let page = transport.pull(&self.identity, team_id, cursor, PULL_PAGE)?;
             let served = page.entries.len();
             let entries = self.with_history(transport, team_id, cursor, page.entries)?;
             cursor = page.next_after.max(cursor);
-            self.take_in_page(&entries, cursor, report)?;
+            self.take_in_page(&entries, cursor, &mut verified, report)?;
             progress(SyncProgress::Pulling { applied: report.applied });
             if !page.more || served == 0 {
                 return Ok(());
@@ -423,16 +424,28 @@ impl Device {
         if cursor == 0 {
             return Ok(entries);
         }
-        let mut fetched = BTreeSet::new();
-        let mut history = Vec::new();
+        let mut new_docs = BTreeSet::new();
         for entry in &entries {
             let Pulled::Envelope { bytes, .. } = entry else { continue };
             // A malformed entry is the inbox's to refuse and report.
             let Ok(envelope) = Envelope::from_bytes(bytes) else { continue };
             let doc_id = hex::encode(envelope.header.doc_id);
-            if doc_id == team_id || fetched.contains(&doc_id) || self.store.knows_doc(&doc_id)? {
-                continue;
+            if doc_id != team_id && !new_docs.contains(&doc_id) && !self.store.knows_doc(&doc_id)? {
+                new_docs.insert(doc_id);
             }
+        }
+        if new_docs.is_empty() {
+            return Ok(entries);
+        }
+        // Most cases met for the first time simply begin in this page: one question for all
+        // of them, then a pull only of those with a history (a relay without the question
+        // answers each case's pull).
+        let new_docs: Vec<String> = new_docs.into_iter().collect();
+        let with_history = transport
+            .docs_with_history(&self.identity, team_id, &new_docs, cursor)
+            .unwrap_or(new_docs);
+        let mut history = Vec::new();
+        for doc_id in with_history {
             let mut after = 0;
             loop {
                 let page = transport.pull_history(
@@ -450,7 +463,6 @@ impl Device {
                 }
                 after = page.next_after;
             }
-            fetched.insert(doc_id);
         }
         if history.is_empty() {
             return Ok(entries);
@@ -533,11 +545,26 @@ impl Device {
         &mut self,
         entries: &[Pulled],
         cursor: u64,
+        verified: &mut Verified,
         report: &mut SyncReport,
     ) -> Result<()> {
         let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
-        let inbox =
-            Inbox { team, me: self.identity.id(), actor: &self.actor, agreement: &self.agreement };
+        let envelopes: Vec<&[u8]> = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Pulled::Envelope { bytes, .. } => Some(bytes.as_slice()),
+                Pulled::Erased { .. } => None,
+            })
+            .collect();
+        verified.check_page(team, &envelopes);
+        let verified = &*verified;
+        let inbox = Inbox {
+            team,
+            me: self.identity.id(),
+            actor: &self.actor,
+            agreement: &self.agreement,
+            verified,
+        };
         let tx = self.store.transaction()?;
         let keys_before = report.keys_received.len();
         let mut seen: Vec<(String, bool)> = Vec::new();
@@ -574,8 +601,13 @@ impl Device {
             puncture_epoch_keys(self.team.as_mut(), &tx, doc_id)?;
         }
         let team = self.team.as_ref().ok_or_else(|| Error::invalid("team", "geen team"))?;
-        let inbox =
-            Inbox { team, me: self.identity.id(), actor: &self.actor, agreement: &self.agreement };
+        let inbox = Inbox {
+            team,
+            me: self.identity.id(),
+            actor: &self.actor,
+            agreement: &self.agreement,
+            verified,
+        };
         // What waits becomes readable only when its case takes in a key or changes in this
         // page. A case whose envelope only joined the waiting ones changes nothing for them:
         // retrying those too re-verified every waiting envelope of every case a page named,

@@ -300,6 +300,27 @@ impl Transport for HttpTransport {
         self.pull_page(signer, &path)
     }
 
+    fn docs_with_history(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        doc_ids: &[String],
+        until: u64,
+    ) -> Result<Vec<String>> {
+        let body = json!({ "docs": doc_ids, "until": until });
+        let reply =
+            self.send(Some(signer), "POST", &routes::path(routes::HISTORY, team_id), Some(&body))?;
+        let docs: Vec<String> = reply
+            .get("docs")
+            .cloned()
+            .and_then(|docs| serde_json::from_value(docs).ok())
+            .ok_or_else(|| {
+                Error::Network("onleesbaar antwoord van de relay over eerdere enveloppen".into())
+            })?;
+        // Only what was asked: a relay cannot add cases this way.
+        Ok(docs.into_iter().filter(|doc| doc_ids.contains(doc)).collect())
+    }
+
     fn leave(&self, signer: &DeviceIdentity, team_id: &str, doc_ids: &[String]) -> Result<()> {
         let body = json!({ "doc_ids": doc_ids });
         self.send(Some(signer), "POST", &routes::path(routes::LEAVE, team_id), Some(&body))

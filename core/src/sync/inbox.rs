@@ -60,6 +60,37 @@ pub(crate) struct Inbox<'a> {
     pub actor: &'a [u8],
     /// Case-key grants are sealed to it.
     pub agreement: &'a AgreementKey,
+    /// Envelopes (by the hash of their bytes) whose signature this sync already checked.
+    pub verified: &'a Verified,
+}
+
+/// The envelopes of a sync whose signatures checked out, by the SHA-256 of their bytes. A
+/// device id is the hash of its public key, so the same bytes verify the same way every time:
+/// an envelope that waits for its case key, or is served again as a case's history, is
+/// checked once, not once per retry. Checking a page is spread over every core first.
+#[derive(Default)]
+pub(crate) struct Verified(HashSet<[u8; 32]>);
+
+impl Verified {
+    /// Checks the signatures of a page's envelopes on all cores and remembers those that
+    /// verify. What does not (unknown author, bad signature, malformed bytes) is left for
+    /// `Inbox::take_in` to refuse with its reason.
+    pub fn check_page(&mut self, team: &TeamState, envelopes: &[&[u8]]) {
+        let digests = on_all_cores(envelopes, |bytes| {
+            let digest = crate::crypto::sha256(bytes);
+            if self.0.contains(&digest) {
+                return None;
+            }
+            let envelope = Envelope::from_bytes(bytes).ok()?;
+            let key = team.roster.signing_key(&envelope.header.author.to_hex())?;
+            envelope.verify(&key).ok().map(|()| digest)
+        });
+        self.0.extend(digests.into_iter().flatten());
+    }
+
+    fn contains(&self, bytes: &[u8]) -> bool {
+        self.0.contains(&crate::crypto::sha256(bytes))
+    }
 }
 
 impl Inbox<'_> {
@@ -276,7 +307,9 @@ impl Inbox<'_> {
         let signing_key = team.roster.signing_key(&author).ok_or_else(|| {
             Error::Refused(format!("an envelope by device {author}, which is not in the roster"))
         })?;
-        envelope.verify(&signing_key)?;
+        if !self.verified.contains(bytes) {
+            envelope.verify(&signing_key)?;
+        }
         let doc_id = hex::encode(header.doc_id);
         if header.author == self.me {
             return Ok(Opened::Own { doc_id });

@@ -77,6 +77,15 @@ pub trait Transport {
         until: u64,
         limit: u32,
     ) -> Result<PullPage>;
+    /// Of `doc_ids`, those with an entry this device may read at or before `until`: the cases
+    /// whose history `pull_history` would find (one request for a page's new cases).
+    fn docs_with_history(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        doc_ids: &[String],
+        until: u64,
+    ) -> Result<Vec<String>>;
     /// This device forgot these cases: the relay stops serving it their envelopes.
     fn leave(&self, signer: &DeviceIdentity, team_id: &str, doc_ids: &[String]) -> Result<()>;
     fn put_key_packages(
