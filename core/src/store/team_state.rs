@@ -204,15 +204,14 @@ impl StoreTx<'_> {
         doc_id: &str,
         epoch: u32,
     ) -> Result<Option<(StoredCaseKey, Vec<String>)>> {
+        // The lowest version, chosen here: see `PER_DOC_READS`.
         let row: Option<(u32, Vec<u8>)> = self
             .tx
-            .prepare_cached(
-                "SELECT version, minted_for FROM case_keys
-                 WHERE doc_id = ?1 AND epoch = ?2 AND minted_for IS NOT NULL
-                 ORDER BY version LIMIT 1",
-            )?
-            .query_row(params![doc_id, epoch], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+            .prepare_cached(OWN_CASE_KEYS_OF)?
+            .query_map(params![doc_id, epoch], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(u32, Vec<u8>)>>>()?
+            .into_iter()
+            .min_by_key(|(version, _)| *version);
         let Some((version, sealed)) = row else { return Ok(None) };
         let json = self.sealer.open(minted_for_aad(doc_id, version).as_bytes(), &sealed)?;
         let readers: Vec<String> = serde_json::from_slice(&json)
@@ -452,12 +451,11 @@ impl StoreTx<'_> {
 
     /// The outbox envelopes of one document, oldest first, with their row ids.
     pub fn outbox_of(&self, doc_id: &str) -> Result<Vec<(i64, Vec<u8>)>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT id, envelope FROM outbox WHERE doc_id = ?1 ORDER BY id")?;
-        let rows = stmt
+        let mut stmt = self.tx.prepare_cached(OUTBOX_OF)?;
+        let mut rows: Vec<(i64, Vec<u8>)> = stmt
             .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        rows.sort_unstable_by_key(|(id, _)| *id);
         Ok(rows)
     }
 
@@ -486,13 +484,12 @@ impl StoreTx<'_> {
 
     /// The envelopes of one document that wait, oldest first.
     pub fn pending_envelopes_of(&self, doc_id: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT hash, envelope FROM pending_envelopes WHERE doc_id = ?1 ORDER BY rowid",
-        )?;
-        let rows = stmt
-            .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let mut stmt = self.tx.prepare_cached(PENDING_OF)?;
+        let mut rows: Vec<(i64, Vec<u8>, Vec<u8>)> = stmt
+            .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        rows.sort_unstable_by_key(|(rowid, _, _)| *rowid);
+        Ok(rows.into_iter().map(|(_, hash, envelope)| (hash, envelope)).collect())
     }
 
     /// How many envelopes wait, of all documents.
@@ -585,9 +582,8 @@ fn roster_entries(conn: &Connection, sealer: &Sealer) -> Result<Vec<Vec<u8>>> {
 }
 
 fn case_keys(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Vec<StoredCaseKey>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT version, epoch, key FROM case_keys WHERE doc_id = ?1 ORDER BY version",
-    )?;
+    // In version order, sorted here: see `PER_DOC_READS`.
+    let mut stmt = conn.prepare_cached(CASE_KEYS_OF)?;
     let mut rows = stmt.query([doc_id])?;
     let mut keys = Vec::new();
     while let Some(row) = rows.next()? {
@@ -597,8 +593,17 @@ fn case_keys(conn: &Connection, sealer: &Sealer, doc_id: &str) -> Result<Vec<Sto
         let key = sealer.open(case_key_aad(doc_id, version).as_bytes(), &sealed)?;
         keys.push(StoredCaseKey { version, epoch, key: SecretKey::from_slice(&key)? });
     }
+    keys.sort_unstable_by_key(|k| k.version);
     Ok(keys)
 }
+
+// Per-document reads, unordered (see `store::PER_DOC_READS`).
+pub(crate) const CASE_KEYS_OF: &str = "SELECT version, epoch, key FROM case_keys WHERE doc_id = ?1";
+pub(crate) const OWN_CASE_KEYS_OF: &str = "SELECT version, minted_for FROM case_keys
+     WHERE doc_id = ?1 AND epoch = ?2 AND minted_for IS NOT NULL";
+pub(crate) const OUTBOX_OF: &str = "SELECT id, envelope FROM outbox WHERE doc_id = ?1";
+pub(crate) const PENDING_OF: &str =
+    "SELECT rowid, hash, envelope FROM pending_envelopes WHERE doc_id = ?1";
 
 fn roster_aad(index: i64) -> String {
     format!("roster_entries/{index}")
