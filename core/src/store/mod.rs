@@ -516,7 +516,8 @@ const STATEMENT_CACHE: usize = 128;
 /// depending on the bound value), cached or not: in a new phone's first sync that was a fifth
 /// of taking in an envelope. These few rows are sorted in Rust instead;
 /// `per_doc_reads_are_prepared_once` holds every read here to it.
-pub(crate) const PER_DOC_READS: &[&str] = &[
+#[cfg(test)]
+const PER_DOC_READS: &[&str] = &[
     DOC_CHANGES_OF,
     DOC_CHANGE_SEQS_OF,
     team_state::CASE_KEYS_OF,
