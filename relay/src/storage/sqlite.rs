@@ -294,17 +294,27 @@ fn pull_in(conn: &Connection, team: &str, feed: &Feed<'_>) -> Result<Page> {
         .optional()?
         .unwrap_or(0);
     let until = feed.until.map_or(last_seq, |until| seq_to_sql(until).min(last_seq));
-    let mut stmt = conn.prepare_cached(
+    // One document's history by its own index; one statement for both, with the document
+    // optional, walked the team's whole log up to `until` for every case asked about.
+    let mut stmt = conn.prepare_cached(if feed.doc.is_some() {
         "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
-         WHERE e.team_id = ?1 AND e.server_seq > ?2 AND e.server_seq <= ?3
-           AND (?5 IS NULL OR e.doc_id = ?5)
+         WHERE e.team_id = ?1 AND e.doc_id = ?5 AND e.server_seq > ?2 AND e.server_seq <= ?3
            AND (NOT EXISTS (SELECT 1 FROM doc_readers r
                             WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
                 OR EXISTS (SELECT 1 FROM doc_readers r
                            WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
                              AND r.device = ?6 AND r.active = 1))
-         ORDER BY e.server_seq LIMIT ?4",
-    )?;
+         ORDER BY e.server_seq LIMIT ?4"
+    } else {
+        "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
+         WHERE e.team_id = ?1 AND e.server_seq > ?2 AND e.server_seq <= ?3 AND ?5 IS NULL
+           AND (NOT EXISTS (SELECT 1 FROM doc_readers r
+                            WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
+                OR EXISTS (SELECT 1 FROM doc_readers r
+                           WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
+                             AND r.device = ?6 AND r.active = 1))
+         ORDER BY e.server_seq LIMIT ?4"
+    })?;
     let fetch = i64::try_from(feed.limit).unwrap_or(i64::MAX - 1).saturating_add(1);
     let doc = feed.doc.map(|d| d.to_vec());
     let rows = stmt.query_map(

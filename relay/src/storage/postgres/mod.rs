@@ -329,18 +329,28 @@ async fn pull_in(
     let last = tx.prepare_cached("SELECT last_seq FROM teams WHERE team_id = $1").await?;
     let last_seq: i64 = tx.query_opt(&last, &[&team]).await?.map_or(0, |row| row.get(0));
     let until = feed.until.map_or(last_seq, |until| seq_to_sql(until).min(last_seq));
+    // One document's history by its own index (see the SQLite backend's `pull_in`).
     let select = tx
-        .prepare_cached(
+        .prepare_cached(if feed.doc.is_some() {
             "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
-             WHERE e.team_id = $1 AND e.server_seq > $2 AND e.server_seq <= $3
-               AND ($5::bytea IS NULL OR e.doc_id = $5)
+             WHERE e.team_id = $1 AND e.doc_id = $5 AND e.server_seq > $2 AND e.server_seq <= $3
                AND (NOT EXISTS (SELECT 1 FROM doc_readers r
                                 WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
                     OR EXISTS (SELECT 1 FROM doc_readers r
                                WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
                                  AND r.device = $6 AND r.active))
-             ORDER BY e.server_seq LIMIT $4",
-        )
+             ORDER BY e.server_seq LIMIT $4"
+        } else {
+            "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
+             WHERE e.team_id = $1 AND e.server_seq > $2 AND e.server_seq <= $3
+               AND $5::bytea IS NULL
+               AND (NOT EXISTS (SELECT 1 FROM doc_readers r
+                                WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
+                    OR EXISTS (SELECT 1 FROM doc_readers r
+                               WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
+                                 AND r.device = $6 AND r.active))
+             ORDER BY e.server_seq LIMIT $4"
+        })
         .await?;
     let fetch = i64::try_from(feed.limit).unwrap_or(i64::MAX - 1).saturating_add(1);
     let doc: Option<Vec<u8>> = feed.doc.map(|d| d.to_vec());
