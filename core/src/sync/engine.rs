@@ -4,7 +4,7 @@
 //! took them, the pull cursor moves only after a page was applied, and applying the same
 //! changes twice changes nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::Utc;
 
@@ -613,7 +613,7 @@ impl Device {
         // retrying those too re-verified every waiting envelope of every case a page named,
         // page after page (a new phone pulling a team's history before its keys was
         // quadratic in it).
-        let touched: std::collections::HashSet<String> = seen
+        let touched: HashSet<String> = seen
             .iter()
             .filter(|(_, readable)| *readable)
             .map(|(doc_id, _)| doc_id.clone())
@@ -630,8 +630,11 @@ impl Device {
             // The store's copy moved on; the cached one would only be dropped later.
             self.cache.remove(doc_id);
         }
-        // A key granted later (to a new reader) makes what waited in earlier pages readable.
-        for doc_id in &report.keys_received {
+        // A key granted later (to a new reader) makes what waited in earlier pages readable,
+        // once nothing of the case waits any more: that changes only in a case this page
+        // touched (walking every key of the sync on every page grew with the sync).
+        let keyed: HashSet<&str> = report.keys_received.iter().map(String::as_str).collect();
+        for doc_id in touched.iter().filter(|doc_id| keyed.contains(doc_id.as_str())) {
             if tx.doc_state(doc_id)?.is_some() && tx.pending_count(doc_id)? == 0 {
                 tx.mark_readable_again(doc_id)?;
             }
