@@ -145,6 +145,14 @@ fn main() -> BenchResult<()> {
                     format!("<= {GOAL_BOOTSTRAP_WHOLE_RATIO}x"),
                     Some(whole_ratio <= GOAL_BOOTSTRAP_WHOLE_RATIO),
                 );
+                table.row(
+                    "  floor: per-case keys and signatures",
+                    fmt_dur(boot.floor),
+                    format!("{} in-process", fmt_dur(boot.whole)),
+                    Some(secs(boot.floor) / secs(boot.whole)),
+                    "- (one core, no storage, no HTTP)".into(),
+                    None,
+                );
                 let mib = |kib: u64| kib as f64 / 1024.0;
                 table.row(
                     "  peak RSS while bootstrapping",
@@ -367,6 +375,10 @@ struct Bootstrap {
     /// Loading each case's whole saved document instead (what a bootstrap from snapshots
     /// would merge).
     whole: Duration,
+    /// The least any bootstrap that keeps per-case keys and signatures does per case, in
+    /// process on one core: verify three envelopes (the case's key, this device's grant, a
+    /// snapshot), open the grant, decrypt the snapshot and load it (`crypto_floor`).
+    floor: Duration,
     /// Each case's whole automerge document as the supervisor exports it (for samod).
     documents: Vec<Vec<u8>>,
     payload_bytes: usize,
@@ -435,6 +447,10 @@ impl Bootstrap {
             "  baseline (AutoCommit::load + load_incremental, same payloads): median {}; loading each whole document instead: median {}",
             fmt_dur(self.baseline),
             fmt_dur(self.whole)
+        );
+        println!(
+            "  floor of a bootstrap with per-case keys (per case: verify 3 envelopes, open 1 grant, decrypt and load the document; one core): median {}",
+            fmt_dur(self.floor)
         );
     }
 }
@@ -570,6 +586,9 @@ fn bench_bootstrap(cfg: &Config) -> BenchResult<Bootstrap> {
     let whole_runs: Vec<Duration> =
         (0..BASELINE_RUNS).map(|_| load_whole(&documents)).collect::<BenchResult<_>>()?;
     let whole = percentile(&whole_runs, 0.5);
+    let floor_runs: Vec<Duration> =
+        (0..BASELINE_RUNS).map(|_| crypto_floor(&documents)).collect::<BenchResult<_>>()?;
+    let floor = percentile(&floor_runs, 0.5);
     drop(relay);
     Ok(Bootstrap {
         disk,
@@ -577,6 +596,7 @@ fn bench_bootstrap(cfg: &Config) -> BenchResult<Bootstrap> {
         baseline,
         baseline_runs,
         whole,
+        floor,
         documents,
         payload_bytes,
         payloads: payloads.iter().map(|p| 1 + p.visits.len()).sum(),
@@ -702,6 +722,57 @@ fn load_whole(documents: &[Vec<u8>]) -> BenchResult<Duration> {
     let t = Instant::now();
     for bytes in documents {
         let mut doc = AutoCommit::load(black_box(bytes))?;
+        black_box(doc.get_heads());
+    }
+    Ok(t.elapsed())
+}
+
+/// The cryptography no bootstrap can skip while every case has its own key, granted to each
+/// device, and every envelope its author's signature: per case, three envelopes verified (the
+/// case's key announcement, this device's grant, one snapshot of the whole document), the
+/// grant opened (HPKE), the snapshot decrypted and loaded. Sealed beforehand, untimed.
+fn crypto_floor(documents: &[Vec<u8>]) -> BenchResult<Duration> {
+    use eropaf_core::crypto::{AgreementKey, SecretKey};
+    use eropaf_core::sync::envelope::{Envelope as Sealed, EnvelopeHeader, EnvelopeKind};
+    use eropaf_core::team::grant::{CaseKeyGrant, GrantScope};
+
+    let author = DeviceIdentity::generate()?;
+    let device = AgreementKey::generate()?;
+    let me = DeviceIdentity::generate()?.id().to_hex();
+    let team_id = [7u8; 16];
+    let team_hex = hex::encode(team_id);
+    let mut cases = Vec::with_capacity(documents.len());
+    for (n, document) in documents.iter().enumerate() {
+        let mut doc_id = [0u8; 16];
+        doc_id[..8].copy_from_slice(&(n as u64).to_be_bytes());
+        let doc_hex = hex::encode(doc_id);
+        let key = SecretKey::generate()?;
+        let scope = GrantScope { team_id: &team_hex, doc_id: &doc_hex, version: 1 };
+        let grant = CaseKeyGrant::seal(scope, &key, &me, &device.public_key())?;
+        let mut envelopes = Vec::with_capacity(3);
+        for (kind, payload) in [
+            (EnvelopeKind::KeyPackage, &[0u8; 200][..]),
+            (EnvelopeKind::KeyPackage, &[0u8; 200][..]),
+            (EnvelopeKind::Snapshot, document.as_slice()),
+        ] {
+            // Each the first of its chain (the signature's cost is the same further on).
+            let header = EnvelopeHeader::new(team_id, doc_id, 1, author.id(), 1, None, kind)?;
+            envelopes.push(Sealed::seal(header, &key, payload, &author)?.to_bytes());
+        }
+        cases.push((doc_hex, grant, envelopes));
+    }
+    let t = Instant::now();
+    for (doc_hex, grant, envelopes) in &cases {
+        let mut opened = Vec::with_capacity(envelopes.len());
+        for bytes in envelopes {
+            let envelope = Sealed::from_bytes(black_box(bytes))?;
+            envelope.verify(author.public_key())?;
+            opened.push(envelope);
+        }
+        let scope = GrantScope { team_id: &team_hex, doc_id: doc_hex, version: 1 };
+        let key = grant.open(scope, &device)?;
+        let snapshot = opened.last().ok_or("no snapshot")?.open(&key)?;
+        let mut doc = AutoCommit::load(&snapshot)?;
         black_box(doc.get_heads());
     }
     Ok(t.elapsed())
