@@ -2,6 +2,7 @@
 //! check it. No automerge, no SQLite, no HTTP client, no clock or randomness beyond what
 //! signing and sealing need; the core (on phones) and the relay both stand on it.
 //!
+//! - `attachment`: photos and scans sealed in chunks under a key derived from the case key.
 //! - `crypto`: keys, AES-256-GCM sealing, the device identity (Ed25519), HPKE to a device,
 //!   puncturable keys.
 //! - `team`: the roster chain, epoch keys and key packages, invitations and join proofs,
@@ -12,6 +13,7 @@
 //!   acceptable.
 
 pub mod api;
+pub mod attachment;
 pub mod crypto;
 pub mod envelope;
 mod error;
