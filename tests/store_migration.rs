@@ -24,7 +24,7 @@ fn a_store_of_the_previous_schema_opens_and_keeps_every_sealed_row() {
     assert_eq!(version(dir.path()), 4);
 
     let mut device = Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
-    assert_eq!(version(dir.path()), 7, "the migrations ran");
+    assert_eq!(version(dir.path()), 8, "the migrations ran");
     // The case, its summary and both visits (one synced, one waiting) read back.
     let listed = device.cases().unwrap();
     assert_eq!(listed.len(), 1);

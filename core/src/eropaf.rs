@@ -13,8 +13,8 @@ use crate::device::{
     AssessmentView, CaseAccess, Device, Member, PendingJoiner, QueueItem, TeamInfo,
 };
 use crate::model::{
-    AccessRequest, AssignmentRole, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation,
-    Resident, Review, TeamPolicy,
+    AccessRequest, AssignmentRole, Attachment, Case, CaseStatus, CaseSummary, CaseType,
+    NewAttachment, NewVisit, Observation, Resident, Review, TeamPolicy,
 };
 use crate::office::reports::TeamReport;
 use crate::office::review::{ReviewAction, ReviewState};
@@ -123,6 +123,24 @@ impl Eropaf {
         observation: &Observation,
     ) -> Result<()> {
         self.device.add_observation(case_id, visit_id, observation)
+    }
+
+    /// Keeps a file (a photo of a letter, a scan of a signed consent) with a case or one of its
+    /// visits. A photo loses the place it was taken; the bytes are sealed in chunks and
+    /// stored with the case's reference to them in one transaction. Too large a file is
+    /// refused before anything is written. Durable when this returns.
+    pub fn attach(
+        &mut self,
+        case_id: &str,
+        attachment: &NewAttachment,
+        content: &[u8],
+    ) -> Result<Attachment> {
+        self.device.attach(case_id, attachment, content)
+    }
+
+    /// A file kept with a case, whole and checked; the case's access log records the opening.
+    pub fn attachment_content(&mut self, case_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
+        self.device.attachment_content(case_id, attachment_id)
     }
 
     /// The newest version of each framework installed for the team.

@@ -3,7 +3,7 @@
 //! sealed with AES-256-GCM.
 //!
 //! By layer, from the bottom: `model` (plain records), `checklist` (value frameworks and the
-//! decision flow), `doc` (the automerge documents and who may write where in them), `store`
+//! decision flow), `attachments` (files kept with a case: limits, location data out), `doc` (the automerge documents and who may write where in them), `store`
 //! (SQLite, sealed rows, migrations), `crypto` and `team` (the protocol's, re-exported),
 //! `sync` (the engine, inbox, outbox, envelope payloads, transport), `records` (access log,
 //! inzage, retention) and `office` (review, reports); `device` is one unlocked device, and
@@ -13,6 +13,7 @@
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
 
+pub mod attachments;
 pub mod checklist;
 pub mod crypto;
 mod device;

@@ -182,6 +182,38 @@ pub struct Case {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<DateTime<Utc>>,
     pub conflicts: Vec<Conflict>,
+    /// Files kept with the case or one of its visits, oldest first; their bytes are sealed
+    /// apart (`Eropaf::attachment_content`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file kept with a case (a photo of a letter, a scan of a signed consent): what the case
+/// says of it. Who attached it is the device whose change wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    /// Its media type, e.g. `image/jpeg` or `application/pdf`.
+    pub media_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// Bytes, as attached (after location data was taken out of a photo).
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visit_id: Option<String>,
+    pub at: DateTime<Utc>,
+    pub author_device: String,
+}
+
+/// What a worker gives to attach a file; the bytes come beside it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub name: String,
+    pub media_type: String,
+    pub caption: Option<String>,
+    /// The visit it belongs to; `None` for the case as a whole.
+    pub visit_id: Option<String>,
 }
 
 /// The small sealed row kept beside each case document, so that listing and searching never

@@ -1,6 +1,7 @@
 //! Attachments sealed in chunks (issue 15's format): a photo of a letter or a signed consent is
 //! split into chunks of `CHUNK_LEN`, each sealed with AES-256-GCM under a key derived from the
-//! case key, the attachment's id and the hash of its content. Each chunk's associated data
+//! file's own key, its id and the hash of its content. The file's key travels in the case
+//! document's reference to it, which only the case's readers can open. Each chunk's associated data
 //! names the file, the chunk's place and the file's size, so a chunk cannot be moved to
 //! another file, reordered, dropped or repeated without being refused, and a chunk sealed
 //! again (a resumed upload) comes out the same bytes.
@@ -66,14 +67,14 @@ pub struct ChunkSealer {
 }
 
 impl ChunkSealer {
-    /// The sealer for `file` under `case_key`. The content hash is part of the key, so an id
-    /// used again for other content (a bug, or a member's trick) never reuses a nonce: each
-    /// chunk's nonce is its index.
-    pub fn new(case_key: &SecretKey, file: AttachmentRef) -> Result<ChunkSealer> {
+    /// The sealer for `file` under its key. The content hash is part of the derived key, so
+    /// an id used again for other content (a bug, or a member's trick) never reuses a nonce:
+    /// each chunk's nonce is its index.
+    pub fn new(file_key: &SecretKey, file: AttachmentRef) -> Result<ChunkSealer> {
         let mut salt = Vec::with_capacity(16 + 32);
         salt.extend_from_slice(&file.id);
         salt.extend_from_slice(&file.content_hash);
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(case_key.as_bytes());
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(file_key.as_bytes());
         let unbound = prk
             .expand(&[KEY_INFO], &AES_256_GCM)
             .map(UnboundKey::from)

@@ -5,6 +5,7 @@
 //! a sync's steps are `crate::sync::engine`.
 
 mod access;
+mod attachments;
 pub(crate) mod membership;
 mod records;
 mod requests;
@@ -27,7 +28,7 @@ use crate::doc::{CaseDoc, TeamDoc};
 use crate::model::{
     fold, Assessment, Case, CaseStatus, CaseSummary, CaseType, NewVisit, Observation, Resident,
 };
-use crate::store::{DocKind, Store, Unlock, TEAM_DOC_ID};
+use crate::store::{DocKind, Store, StoreTx, Unlock, TEAM_DOC_ID};
 use crate::sync::outbox::TeamState;
 use crate::{Error, Result};
 
@@ -433,7 +434,12 @@ impl Device {
                     "het document is een andere casus met hetzelfde casusnummer",
                 ));
             }
-            self.write_case_as(&id, Publish::Foreign, |doc| doc.merge_bytes(bytes).map(|_| ()))?;
+            self.write_case_as(
+                &id,
+                Publish::Foreign,
+                |doc| doc.merge_bytes(bytes).map(|_| ()),
+                |_| Ok(()),
+            )?;
         } else {
             let summary = incoming.summary(&id)?;
             let tx = self.store.transaction()?;
@@ -495,7 +501,18 @@ impl Device {
         case_id: &str,
         edit: impl FnOnce(&mut CaseDoc) -> Result<T>,
     ) -> Result<T> {
-        self.write_case_as(case_id, Publish::Own, edit)
+        self.write_case_as(case_id, Publish::Own, edit, |_| Ok(()))
+    }
+
+    /// As `write_case`, with `also` writing rows of its own (an attachment's sealed chunks) in
+    /// the same transaction: both are stored, or neither.
+    pub(crate) fn write_case_and<T>(
+        &mut self,
+        case_id: &str,
+        edit: impl FnOnce(&mut CaseDoc) -> Result<T>,
+        also: impl FnOnce(&StoreTx<'_>) -> Result<()>,
+    ) -> Result<T> {
+        self.write_case_as(case_id, Publish::Own, edit, also)
     }
 
     /// `publish` says whether the changes are this device's own (sealed for the team in the
@@ -505,6 +522,7 @@ impl Device {
         case_id: &str,
         publish: Publish,
         edit: impl FnOnce(&mut CaseDoc) -> Result<T>,
+        also: impl FnOnce(&StoreTx<'_>) -> Result<()>,
     ) -> Result<T> {
         let tx = self.store.transaction()?;
         let state = tx.doc_state(case_id)?.ok_or_else(|| Error::not_found("case", case_id))?;
@@ -535,6 +553,7 @@ impl Device {
         if let (Publish::Own, Some(team)) = (publish, &self.team) {
             team.publish(&tx, &self.identity, case_id, &changes)?;
         }
+        also(&tx)?;
         tx.commit()?;
         self.remember(case_id, after.version, doc);
         Ok(out)

@@ -14,7 +14,7 @@ use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{AutoCommit, Change, ObjId, Prop, ReadDoc, ScalarValue, ROOT};
 
 use crate::crypto::{actor_device, DeviceId};
-use crate::doc::case::ASSIGNED;
+use crate::doc::case::{ASSIGNED, ATTACHMENT};
 use crate::doc::team::{ACCESS_REQUESTS as REQUESTS, SCHEMA as TEAM_SCHEMA};
 
 /// Root fields that hold the case's structure: written by the change that creates the case
@@ -44,6 +44,8 @@ pub enum Breach {
     /// Writes into the team document outside the writer's own access requests, from a
     /// device that is not a supervisor's.
     TeamDocByWorker,
+    /// Replaces or removes a file another device attached.
+    OthersAttachment,
 }
 
 impl std::fmt::Display for Breach {
@@ -63,6 +65,7 @@ impl std::fmt::Display for Breach {
                 "schrijft in het teamdocument buiten een eigen toegangsverzoek, wat alleen een \
                  leidinggevende mag"
             }
+            Breach::OthersAttachment => "vervangt of wist een bijlage van een ander",
         })
     }
 }
@@ -285,6 +288,13 @@ fn check(
             Some(ASSIGNED) if !supervisor => Some(Breach::AssignmentByWorker),
             Some("access") if legacy_access_log(doc, op) => None,
             Some(field) if STRUCTURE.contains(&field) && !creation => Some(Breach::Structure),
+            // A file's reference, once written, is its writer's: another member cannot point
+            // it at other content or take it away.
+            Some(field) if field.starts_with(ATTACHMENT) => {
+                let own =
+                    op.pred.iter().all(|pred| actor_device(pred.1.to_bytes()) == Some(writer));
+                (!own).then_some(Breach::OthersAttachment)
+            }
             _ => None,
         },
         Some(ASSIGNED) if !supervisor => match adds_backups_as {
@@ -427,6 +437,43 @@ mod tests {
             doc.log_access(&entry).unwrap();
         });
         assert!(breaks.iter().all(Option::is_none), "{breaks:?}");
+    }
+
+    fn stored_attachment(name: &str) -> crate::doc::StoredAttachment {
+        crate::doc::StoredAttachment {
+            name: name.into(),
+            media_type: "application/pdf".into(),
+            caption: None,
+            size: 3,
+            hash: "00".repeat(32),
+            key: "11".repeat(32),
+            at: 1_700_000_000_000,
+            visit: None,
+        }
+    }
+
+    #[test]
+    fn a_file_is_its_attachers_to_replace_and_no_one_elses() {
+        // Device 2 attaches a letter; device 3, another member, receives it.
+        let mut attacher = case_on(2);
+        let breaks = edit_breaks(&mut attacher, false, |doc| {
+            doc.add_attachment("f1", &stored_attachment("brief.pdf")).unwrap()
+        });
+        assert_eq!(breaks, vec![None], "attaching a file is any member's");
+        let breaks = edit_breaks(&mut attacher, false, |doc| {
+            doc.add_attachment("f1", &stored_attachment("brief, rechtgezet.pdf")).unwrap()
+        });
+        assert_eq!(breaks, vec![None], "the attacher may correct her own");
+        let mut colleague = attacher.fork(&actor(3));
+        let breaks = edit_breaks(&mut colleague, false, |doc| {
+            doc.add_attachment("f1", &stored_attachment("vervalst.pdf")).unwrap()
+        });
+        assert_eq!(breaks, vec![Some(Breach::OthersAttachment)], "a colleague may not");
+        let mut supervisor = attacher.fork(&actor(4));
+        let breaks = edit_breaks(&mut supervisor, true, |doc| {
+            doc.add_attachment("f1", &stored_attachment("vervalst.pdf")).unwrap()
+        });
+        assert_eq!(breaks, vec![Some(Breach::OthersAttachment)], "nor a supervisor");
     }
 
     #[test]

@@ -44,6 +44,11 @@ const RECORDED: &str = "recorded";
 /// one key each, so that concurrent additions on two devices are both kept.
 const ADDED_OBSERVATION: &str = "observation/";
 
+/// Prefix of the root keys under which files kept with the case are recorded: one key each,
+/// so that files attached on two devices at once are both kept. A root key outside the case's
+/// structure is any member's to write (`doc::authority`), as a visit is.
+pub(crate) const ATTACHMENT: &str = "attachment/";
+
 /// `merge_bytes` fails with this when changes arrived before changes they build on.
 pub const MISSING_DEPENDENCIES: &str = "the changes depend on changes this device lacks";
 
@@ -306,7 +311,47 @@ impl CaseDoc {
             access_log,
             closed_at: data.closed_at.map(|m| m.0),
             conflicts: self.conflicts()?,
+            attachments: self
+                .stored_attachments()?
+                .into_iter()
+                .filter_map(|(id, stored, author)| stored.into_attachment(id, author))
+                .collect(),
         })
+    }
+
+    /// Records a file kept with the case (or one of its visits) under `id`: what a reader
+    /// shows, and what opens its sealed chunks. Who attached it is this change's actor.
+    pub(crate) fn add_attachment(&mut self, id: &str, stored: &StoredAttachment) -> Result<()> {
+        if let Some(visit) = &stored.visit {
+            self.record("visit", "visits", visit)?;
+        }
+        let value = serde_json::to_string(stored)
+            .map_err(|e| Error::Document(format!("attachment not written: {e}")))?;
+        self.doc.put(ROOT, format!("{ATTACHMENT}{id}"), value)?;
+        self.commit()
+    }
+
+    /// Every file the case records, oldest first, with the device that attached it; a value
+    /// that does not read as one (a newer layout, a member's junk) is left out, and the rest
+    /// of the case still reads.
+    pub(crate) fn stored_attachments(&self) -> Result<Vec<(String, StoredAttachment, String)>> {
+        let mut found = Vec::new();
+        let keys: Vec<String> =
+            self.doc.keys(ROOT).filter(|key| key.starts_with(ATTACHMENT)).collect();
+        for key in keys {
+            let Some((Value::Scalar(value), ObjId::Id(_, actor, _))) = self.doc.get(ROOT, &key)?
+            else {
+                continue;
+            };
+            let ScalarValue::Str(json) = value.as_ref() else { continue };
+            let Ok(stored) = serde_json::from_str::<StoredAttachment>(json) else { continue };
+            let author = crate::crypto::actor_device(actor.to_bytes())
+                .map(|device| device.to_hex())
+                .unwrap_or_default();
+            found.push((key[ATTACHMENT.len()..].to_string(), stored, author));
+        }
+        found.sort_by(|a, b| a.1.at.cmp(&b.1.at).then_with(|| a.0.cmp(&b.0)));
+        Ok(found)
     }
 
     /// For each record of a collection, the device whose change created it.
@@ -1096,6 +1141,47 @@ struct CaseData {
     closed_at: Option<Millis>,
 }
 
+/// A file kept with the case as its document records it. Besides what a reader is shown, it
+/// holds what opens the file's sealed chunks (`eropaf_protocol::attachment`): its own key, the
+/// hash of its content and its size. Only the case's readers read the document, so the key is
+/// theirs alone, and erasing the case (document and keys) leaves the chunks unreadable.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredAttachment {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub media_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    pub size: u64,
+    /// SHA-256 of the content, hex.
+    pub hash: String,
+    /// The key its chunks are sealed under, hex.
+    pub key: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<String>,
+}
+
+impl StoredAttachment {
+    fn into_attachment(
+        self,
+        id: String,
+        author_device: String,
+    ) -> Option<crate::model::Attachment> {
+        Some(crate::model::Attachment {
+            id,
+            name: self.name,
+            media_type: self.media_type,
+            caption: self.caption,
+            size: self.size,
+            visit_id: self.visit,
+            at: Utc.timestamp_millis_opt(self.at).single()?,
+            author_device,
+        })
+    }
+}
+
 #[derive(Deserialize)]
 struct AccessData {
     at: Millis,
@@ -1450,6 +1536,46 @@ mod tests {
 
     fn visit(note: &str) -> NewVisit {
         NewVisit { note: note.into(), ..Default::default() }
+    }
+
+    fn attachment(name: &str, at: i64) -> StoredAttachment {
+        StoredAttachment {
+            name: name.into(),
+            media_type: "image/jpeg".into(),
+            caption: Some("Brief".into()),
+            size: 10,
+            hash: "00".repeat(32),
+            key: "11".repeat(32),
+            at,
+            visit: None,
+        }
+    }
+
+    #[test]
+    fn files_attached_on_two_devices_at_once_are_both_kept_with_who_attached_them() {
+        let mut a = willem();
+        let mut b = a.fork(&actor(2));
+        a.add_attachment("f1", &attachment("brief.jpg", 1_700_000_000_000)).unwrap();
+        b.add_attachment("f2", &attachment("toestemming.pdf", 1_700_000_001_000)).unwrap();
+        // A member's junk under an attachment key is left out; the case still reads.
+        b.doc.put(ROOT, format!("{ATTACHMENT}f3"), "geen bijlage").unwrap();
+        b.doc.commit();
+        a.merge(&mut b).unwrap();
+        let files = a.read("c1").unwrap().attachments;
+        let seen: Vec<(&str, &str, String)> = files
+            .iter()
+            .map(|f| (f.id.as_str(), f.name.as_str(), f.author_device.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("f1", "brief.jpg", hex::encode([1u8; 16])),
+                ("f2", "toestemming.pdf", hex::encode([2u8; 16])),
+            ]
+        );
+        assert!(a.conflicts().unwrap().is_empty());
+        let missing = StoredAttachment { visit: Some("v9".into()), ..attachment("x.jpg", 0) };
+        assert!(a.add_attachment("f4", &missing).is_err(), "a visit the case does not have");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use autosurgeon::{Hydrate, HydrateError};
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use case::CaseDoc;
+pub(crate) use case::StoredAttachment;
 pub use team::{Erasure, TeamDoc};
 // Kept here too: callers knew it as a document's field before it moved to `model`.
 pub use crate::model::TeamPolicy;

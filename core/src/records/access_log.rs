@@ -26,16 +26,19 @@ pub enum AccessAction {
     GrantAccess,
     /// A supervisor refused a member's request for access.
     RefuseAccess,
+    /// A file kept with the case was opened (its bytes shown or saved).
+    OpenAttachment,
 }
 
 impl AccessAction {
-    pub const ALL: [AccessAction; 6] = [
+    pub const ALL: [AccessAction; 7] = [
         AccessAction::Open,
         AccessAction::Export,
         AccessAction::Print,
         AccessAction::Erase,
         AccessAction::GrantAccess,
         AccessAction::RefuseAccess,
+        AccessAction::OpenAttachment,
     ];
 
     pub fn key(self) -> &'static str {
@@ -46,6 +49,7 @@ impl AccessAction {
             AccessAction::Erase => "erase",
             AccessAction::GrantAccess => "grant_access",
             AccessAction::RefuseAccess => "refuse_access",
+            AccessAction::OpenAttachment => "open_attachment",
         }
     }
 
@@ -58,6 +62,7 @@ impl AccessAction {
             AccessAction::Erase => "Gewist",
             AccessAction::GrantAccess => "Toegang verleend",
             AccessAction::RefuseAccess => "Toegang geweigerd",
+            AccessAction::OpenAttachment => "Bijlage geopend",
         }
     }
 

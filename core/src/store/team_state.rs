@@ -80,6 +80,21 @@ impl Store {
         case_keys(&self.conn, &self.sealer, doc_id)
     }
 
+    /// Chunk `index` of an attachment, sealed, when this device holds it.
+    pub fn attachment_chunk(
+        &self,
+        attachment_id: &[u8; 16],
+        index: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT sealed FROM attachment_chunks WHERE attachment_id = ?1 AND idx = ?2",
+            )?
+            .query_row(params![&attachment_id[..], index], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Up to `limit` outbox envelopes, oldest first, with their row ids.
     pub fn outbox(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>> {
         let mut stmt =
@@ -359,6 +374,27 @@ impl StoreTx<'_> {
         self.tx
             .prepare_cached("DELETE FROM refused_changes WHERE doc_id = ?1")?
             .execute([doc_id])?;
+        self.tx
+            .prepare_cached("DELETE FROM attachment_chunks WHERE doc_id = ?1")?
+            .execute([doc_id])?;
+        Ok(())
+    }
+
+    /// Stores one sealed chunk of an attachment of `doc_id`; the same chunk again (a resumed
+    /// transfer) changes nothing.
+    pub fn put_attachment_chunk(
+        &self,
+        doc_id: &str,
+        attachment_id: &[u8; 16],
+        index: u32,
+        sealed: &[u8],
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO attachment_chunks (attachment_id, idx, doc_id, sealed)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![&attachment_id[..], index, doc_id, sealed])?;
         Ok(())
     }
 

@@ -1,0 +1,180 @@
+//! Files kept with a case (issue 15): a letter attached on the phone is sealed in chunks beside
+//! the case, reads back whole, loses the place a photo was taken, never lies readable in any
+//! file of the store, and is refused when too large or changed on disk. The thief's and the
+//! dishonest member's attempts use only what they would have: the store's files.
+
+#![allow(clippy::unwrap_used)] // a failed step in a test scenario should stop it right there
+
+use eropaf_core::access_log::AccessAction;
+use eropaf_core::attachments::MAX_FILE_BYTES;
+use eropaf_core::model::{NewAttachment, NewVisit, Resident};
+use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::Eropaf;
+use eropaf_tests::{
+    create_device, fast_tempdir, files_containing, new_key, open_device, Team, TestRelay,
+};
+
+const MARKER: &str = "HUURACHTERSTAND-MARKER-5521";
+
+/// A letter of `len` bytes with the marker all through it, as a scanned PDF would hold text.
+fn letter(len: usize) -> Vec<u8> {
+    let line = format!("Woonbron: {MARKER} achterstand 3 maanden. ");
+    line.bytes().cycle().take(len).collect()
+}
+
+fn pdf(name: &str) -> NewAttachment {
+    NewAttachment {
+        name: name.into(),
+        media_type: "application/pdf".into(),
+        caption: Some("Brief van de woningcorporatie".into()),
+        visit_id: None,
+    }
+}
+
+fn new_case(device: &mut Eropaf) -> String {
+    device.new_case(&Resident::named("Aïsha Bouali"), None).unwrap()
+}
+
+#[test]
+fn a_letter_attached_to_a_visit_reads_back_whole_and_is_nowhere_readable_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let mut device = create_device(dir.path(), &key, "Sanne");
+    let case = new_case(&mut device);
+    let visit = device.record_visit(&case, &NewVisit::default()).unwrap();
+    // Three chunks and a bit: the last one short.
+    let content = letter(3 * 256 * 1024 + 777);
+    let attached = device
+        .attach(
+            &case,
+            &NewAttachment { visit_id: Some(visit.clone()), ..pdf("brief.pdf") },
+            &content,
+        )
+        .unwrap();
+    assert_eq!(attached.size, content.len() as u64);
+    assert_eq!(attached.author_device, device.device_id().to_hex());
+
+    let listed = device.case(&case).unwrap().attachments;
+    assert_eq!(listed, vec![attached.clone()], "the case lists it, with its visit");
+    assert_eq!(listed[0].visit_id.as_deref(), Some(visit.as_str()));
+    assert_eq!(device.attachment_content(&case, &attached.id).unwrap(), content);
+    let log = device.case(&case).unwrap().access_log;
+    assert_eq!(log.last().map(|e| e.action), Some(AccessAction::OpenAttachment));
+
+    // A thief with the phone's files, open and closed, finds none of its text.
+    let found = files_containing(dir.path(), MARKER.as_bytes());
+    assert!(found.is_empty(), "the letter is readable in {found:?}");
+    drop(device);
+    let found = files_containing(dir.path(), MARKER.as_bytes());
+    assert!(found.is_empty(), "after closing, the letter is readable in {found:?}");
+    let mut device = open_device(dir.path(), &key);
+    assert_eq!(device.attachment_content(&case, &attached.id).unwrap(), content, "after a restart");
+}
+
+#[test]
+fn a_file_over_the_limit_or_for_a_visit_the_case_lacks_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let mut device = create_device(dir.path(), &key, "Sanne");
+    let case = new_case(&mut device);
+    let before = device.case(&case).unwrap();
+    let too_big = vec![0u8; usize::try_from(MAX_FILE_BYTES).unwrap() + 1];
+    let refused = device.attach(&case, &pdf("scan.pdf"), &too_big).unwrap_err();
+    assert!(refused.to_string().contains("hoogstens 25 MB"), "{refused}");
+    let elsewhere = NewAttachment { visit_id: Some("0".repeat(32)), ..pdf("brief.pdf") };
+    assert!(device.attach(&case, &elsewhere, &letter(10)).is_err());
+    let unnamed = device.attach(&case, &pdf("  "), &letter(10)).unwrap_err();
+    assert!(unnamed.to_string().contains("naam"), "{unnamed}");
+    assert_eq!(device.case(&case).unwrap(), before, "the case is as it was");
+    drop(device);
+    let db = rusqlite::Connection::open(dir.path().join(eropaf_core::DB_FILE)).unwrap();
+    let chunks: i64 =
+        db.query_row("SELECT COUNT(*) FROM attachment_chunks", [], |r| r.get(0)).unwrap();
+    assert_eq!(chunks, 0, "nothing of a refused file was stored");
+}
+
+#[test]
+fn a_chunk_changed_on_disk_is_refused_and_the_rest_of_the_case_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let mut device = create_device(dir.path(), &key, "Sanne");
+    let case = new_case(&mut device);
+    let first = device.attach(&case, &pdf("brief.pdf"), &letter(300_000)).unwrap();
+    let second = device.attach(&case, &pdf("toestemming.pdf"), &letter(1000)).unwrap();
+    drop(device);
+    // Someone with the phone's files flips one byte of the first file's second chunk, then
+    // swaps the second file's only chunk into the first file's first place.
+    let db = rusqlite::Connection::open(dir.path().join(eropaf_core::DB_FILE)).unwrap();
+    let id = |hex_id: &str| hex::decode(hex_id).unwrap();
+    let sealed: Vec<u8> = db
+        .query_row(
+            "SELECT sealed FROM attachment_chunks WHERE attachment_id = ?1 AND idx = 1",
+            [id(&first.id)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut flipped = sealed.clone();
+    flipped[10] ^= 0x40;
+    db.execute(
+        "UPDATE attachment_chunks SET sealed = ?2 WHERE attachment_id = ?1 AND idx = 1",
+        rusqlite::params![id(&first.id), flipped],
+    )
+    .unwrap();
+    drop(db);
+    let mut device = open_device(dir.path(), &key);
+    let refused = device.attachment_content(&case, &first.id).unwrap_err();
+    assert!(refused.to_string().contains("authentication"), "{refused}");
+    assert_eq!(device.attachment_content(&case, &second.id).unwrap(), letter(1000));
+    assert_eq!(device.case(&case).unwrap().attachments.len(), 2);
+}
+
+#[test]
+fn a_photo_loses_the_place_it_was_taken_before_it_is_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let mut device = create_device(dir.path(), &key, "Sanne");
+    let case = new_case(&mut device);
+    // A JPEG whose EXIF holds a GPS latitude of 52° 22' 12.34" (little-endian rationals).
+    let latitude: [u8; 24] =
+        [52, 0, 0, 0, 1, 0, 0, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0xD2, 0x04, 0, 0, 100, 0, 0, 0];
+    let mut tiff = b"II*\0\x08\0\0\0\x01\0\x25\x88\x04\0\x01\0\0\0\x1a\0\0\0\0\0\0\0".to_vec();
+    tiff.extend_from_slice(b"\x01\0\x02\0\x05\0\x03\0\0\0\x2c\0\0\0\0\0\0\0");
+    tiff.extend_from_slice(&latitude);
+    let mut exif = b"Exif\0\0".to_vec();
+    exif.extend_from_slice(&tiff);
+    let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    photo.extend_from_slice(&u16::try_from(exif.len() + 2).unwrap().to_be_bytes());
+    photo.extend_from_slice(&exif);
+    photo.extend_from_slice(&[0xFF, 0xDA]);
+    photo.extend_from_slice(b"de brief zelf");
+    photo.extend_from_slice(&[0xFF, 0xD9]);
+    assert!(photo.windows(24).any(|w| w == latitude), "the photo holds its place");
+    let new = NewAttachment { media_type: "image/jpeg".into(), ..pdf("brief.jpg") };
+    let attached = device.attach(&case, &new, &photo).unwrap();
+    let back = device.attachment_content(&case, &attached.id).unwrap();
+    assert!(!back.windows(24).any(|w| w == latitude), "the place went");
+    assert!(back.ends_with(b"de brief zelf\xFF\xD9"), "the picture stayed");
+    assert_eq!(back.len(), photo.len(), "the EXIF block kept its length");
+}
+
+#[test]
+fn erasing_a_case_takes_its_files_with_it() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 0, fast_tempdir);
+    let supervisor = &mut team.supervisor;
+    let case = new_case(supervisor);
+    let kept = new_case(supervisor);
+    supervisor.attach(&case, &pdf("brief.pdf"), &letter(5000)).unwrap();
+    let other = supervisor.attach(&kept, &pdf("brief.pdf"), &letter(6000)).unwrap();
+    supervisor.erase_case_logged(&http, &case, None).unwrap();
+    assert_eq!(supervisor.attachment_content(&kept, &other.id).unwrap(), letter(6000));
+    let db = rusqlite::Connection::open(team.dirs[0].path().join(eropaf_core::DB_FILE)).unwrap();
+    let left: i64 = db
+        .query_row("SELECT COUNT(*) FROM attachment_chunks WHERE doc_id = ?1", [&case], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(left, 0, "no chunk of the erased case stays");
+}
