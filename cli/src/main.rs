@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{access, assess, case, framework, relay, team, visit};
+use crate::commands::{access, assess, attach, case, framework, relay, team, visit};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +47,9 @@ enum Command {
     /// Home visits.
     #[command(subcommand)]
     Visit(visit::VisitCommand),
+    /// Files kept with a case: a letter, a signed consent (sealed like everything else).
+    #[command(subcommand)]
+    Attach(attach::AttachCommand),
     /// Weigh a decision against the team's value framework.
     #[command(subcommand)]
     Assess(assess::AssessCommand),
@@ -101,6 +104,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Case(command) => case::run(&home, command),
         Command::Access(command) => access::run(&home, command),
         Command::Visit(command) => visit::run(&home, command),
+        Command::Attach(command) => attach::run(&home, command),
         Command::Assess(command) => assess::run(&home, command),
         Command::Framework(command) => framework::run(&home, command),
         Command::Team(command) => team::run(&home, command),

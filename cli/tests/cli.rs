@@ -198,6 +198,46 @@ fn init_cases_and_visits_and_bad_input_that_changes_nothing() {
 }
 
 #[test]
+fn a_letter_is_attached_listed_and_written_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = &dir.path().join("home");
+    ok(home, &["init", "--name", "Sanne"]);
+    let case = ok_json(home, &["case", "new", "--resident", "Aïsha Bouali", "--json"]);
+    let case = str_at(&case, "/id").to_string();
+    let letter = dir.path().join("Brief Woonbron.pdf");
+    let content: Vec<u8> = b"%PDF huurachterstand ".iter().copied().cycle().take(400_000).collect();
+    std::fs::write(&letter, &content).unwrap();
+    let letter_arg = letter.to_str().unwrap();
+    let attached = ok_json(
+        home,
+        &["attach", "add", &case, letter_arg, "--caption", "Brief van Woonbron", "--json"],
+    );
+    assert_eq!(str_at(&attached, "/name"), "Brief Woonbron.pdf");
+    assert_eq!(str_at(&attached, "/media_type"), "application/pdf", "from the extension");
+    let id = str_at(&attached, "/id").to_string();
+    let listed = ok_json(home, &["attach", "list", &case, "--json"]);
+    assert_eq!(array_at(&listed, "").len(), 1);
+    assert_eq!(str_at(&listed, "/0/caption"), "Brief van Woonbron");
+    let human = ok(home, &["attach", "list", &case]);
+    assert!(human.contains("Brief Woonbron.pdf") && human.contains("391 kB"), "{human}");
+
+    let out = dir.path().join("terug.pdf");
+    ok(home, &["attach", "get", &case, &id[..8], "--out", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), content);
+    // Never over an existing file; an unknown attachment or a missing file is refused.
+    let stderr = fails(home, &["attach", "get", &case, &id, "--out", out.to_str().unwrap()]);
+    assert!(stderr.contains("bestaat al"), "{stderr}");
+    let other = dir.path().join("ander.pdf");
+    let stderr =
+        fails(home, &["attach", "get", &case, "ffffffff", "--out", other.to_str().unwrap()]);
+    assert!(stderr.contains("geen bijlage"), "{stderr}");
+    let missing = dir.path().join("bestaat-niet.jpg");
+    fails(home, &["attach", "add", &case, missing.to_str().unwrap()]);
+    let listed = ok_json(home, &["attach", "list", &case, "--json"]);
+    assert_eq!(array_at(&listed, "").len(), 1, "nothing added by what was refused");
+}
+
+#[test]
 fn value_checklist_leads_to_a_repeatable_justification() {
     let temp = tempfile::tempdir().unwrap();
     let home = temp.path();

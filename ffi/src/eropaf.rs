@@ -12,10 +12,10 @@ use eropaf_core::{Eropaf as Core, Invitation as CoreInvitation};
 use crate::boundary::{guard, lock, notify, off_thread};
 use crate::error::{EropafError, Result};
 use crate::records::{
-    AccessRequest, AssessmentView, AssignmentRole, Case, CaseAccess, CaseStatus, CaseSummary,
-    CaseType, ChecklistItem, Framework, Invitation, Member, NewObservation, NewVisit,
-    PendingJoiner, QueueItem, Resident, Review, ReviewAction, ReviewStatus, Role, SyncProgress,
-    SyncReport, TeamInfo, Verdict,
+    AccessRequest, AssessmentView, AssignmentRole, Attachment, Case, CaseAccess, CaseStatus,
+    CaseSummary, CaseType, ChecklistItem, Framework, Invitation, Member, NewAttachment,
+    NewObservation, NewVisit, PendingJoiner, QueueItem, Resident, Review, ReviewAction,
+    ReviewStatus, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
 };
 use crate::session::Session;
 use crate::Unlock;
@@ -331,6 +331,45 @@ impl Eropaf {
     /// Settles a field two devices set concurrently (see `Case::conflicts`) with `value`.
     pub fn resolve_conflict(&self, case_id: String, path: String, value: String) -> Result<()> {
         self.with_core(|core| core.resolve_conflict(&case_id, &path, &value))
+    }
+
+    // ---- attachments ----
+
+    /// Keeps a file with a case (or one of its visits, `attachment.visit_id`): a photo loses
+    /// the place it was taken, the bytes are sealed in chunks. Over 25 MB is refused before
+    /// anything is written. On disk when this returns.
+    pub fn attach(
+        &self,
+        case_id: String,
+        attachment: NewAttachment,
+        content: Vec<u8>,
+    ) -> Result<Attachment> {
+        self.with_core(|core| core.attach(&case_id, &attachment.into(), &content)).map(Into::into)
+    }
+
+    /// As `attach`, reading the file at `path` (what a share sheet or a camera hands over).
+    /// A file over the limit is refused from its size, before it is read.
+    pub fn attach_file(
+        &self,
+        case_id: String,
+        attachment: NewAttachment,
+        path: String,
+    ) -> Result<Attachment> {
+        let size = std::fs::metadata(&path)
+            .map_err(|e| EropafError::invalid("bestand", &e.to_string()))?
+            .len();
+        if size > eropaf_core::attachments::MAX_FILE_BYTES {
+            return Err(EropafError::invalid("bijlage", "een bijlage mag hoogstens 25 MB zijn"));
+        }
+        let content =
+            std::fs::read(&path).map_err(|e| EropafError::invalid("bestand", &e.to_string()))?;
+        self.attach(case_id, attachment, content)
+    }
+
+    /// A file's bytes, checked against what the case says of them; the case's access log
+    /// records the opening.
+    pub fn attachment_content(&self, case_id: String, attachment_id: String) -> Result<Vec<u8>> {
+        self.with_core(|core| core.attachment_content(&case_id, &attachment_id))
     }
 
     // ---- visits ----

@@ -280,6 +280,61 @@ pub struct Case {
     pub assessments: Vec<AssessmentSummary>,
     pub reviews: Vec<Review>,
     pub conflicts: Vec<Conflict>,
+    /// Files kept with the case or its visits, oldest first; their bytes through
+    /// `attachment_content`.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file kept with a case (a photo of a letter, a scanned consent): what the case says of it.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    pub media_type: String,
+    pub caption: Option<String>,
+    pub size: u64,
+    pub visit_id: Option<String>,
+    pub at: SystemTime,
+    pub author_device: String,
+}
+
+impl From<model::Attachment> for Attachment {
+    fn from(a: model::Attachment) -> Attachment {
+        Attachment {
+            id: a.id,
+            name: a.name,
+            media_type: a.media_type,
+            caption: a.caption,
+            size: a.size,
+            visit_id: a.visit_id,
+            at: time(a.at),
+            author_device: a.author_device,
+        }
+    }
+}
+
+/// A file to attach; its bytes (or its path) come beside it. An empty `media_type` is taken
+/// from the name's extension.
+#[derive(Clone, Debug, Default, PartialEq, uniffi::Record)]
+pub struct NewAttachment {
+    pub name: String,
+    #[uniffi(default)]
+    pub media_type: String,
+    #[uniffi(default)]
+    pub caption: Option<String>,
+    #[uniffi(default)]
+    pub visit_id: Option<String>,
+}
+
+impl From<NewAttachment> for model::NewAttachment {
+    fn from(a: NewAttachment) -> model::NewAttachment {
+        let media_type = if a.media_type.trim().is_empty() {
+            eropaf_core::attachments::media_type_for(&a.name).to_string()
+        } else {
+            a.media_type
+        };
+        model::NewAttachment { name: a.name, media_type, caption: a.caption, visit_id: a.visit_id }
+    }
 }
 
 impl From<model::Case> for Case {
@@ -295,6 +350,7 @@ impl From<model::Case> for Case {
             assessments: c.assessments.into_iter().map(Into::into).collect(),
             reviews: c.reviews.into_iter().map(Into::into).collect(),
             conflicts: c.conflicts,
+            attachments: c.attachments.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod assess;
+pub mod attach;
 pub mod case;
 pub mod framework;
 pub mod relay;

@@ -58,6 +58,23 @@ pub fn checked(new: &NewAttachment, size: u64, case_bytes: u64) -> Result<NewAtt
     })
 }
 
+/// The media type a file name's extension stands for, for shells that get a path and no
+/// type; `application/octet-stream` when it says nothing known.
+pub fn media_type_for(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("heic") => "image/heic",
+        Some("webp") => "image/webp",
+        Some("pdf") => "application/pdf",
+        Some("txt") => "text/plain",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        _ => "application/octet-stream",
+    }
+}
+
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0)).replace(".0 MB", " MB").replace('.', ",")
 }
@@ -83,5 +100,13 @@ mod tests {
         assert!(full.contains("hoogstens 250 MB"), "{full}");
         assert!(checked(&NewAttachment { name: "  ".into(), ..new.clone() }, 1, 0).is_err());
         assert!(checked(&NewAttachment { media_type: "jpeg".into(), ..new }, 1, 0).is_err());
+    }
+
+    #[test]
+    fn a_files_extension_names_its_type() {
+        assert_eq!(media_type_for("Brief Woonbron.JPG"), "image/jpeg");
+        assert_eq!(media_type_for("toestemming.pdf"), "application/pdf");
+        assert_eq!(media_type_for("scan"), "application/octet-stream");
+        assert_eq!(media_type_for("archief.tar.gz"), "application/octet-stream");
     }
 }

@@ -1,0 +1,115 @@
+//! `eropaf attach …`: keep a file with a case (the letter from the woningcorporatie, a signed
+//! consent), list a case's files, and write one out.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use eropaf_core::attachments::{media_type_for, MAX_FILE_BYTES};
+use eropaf_core::model::NewAttachment;
+
+use crate::home::Home;
+use eropaf_terminal::{self as print, describe, outln};
+
+#[derive(Subcommand)]
+pub enum AttachCommand {
+    /// Attach FILE to a case, or to one of its visits; prints the attachment's id.
+    Add {
+        case_id: String,
+        file: PathBuf,
+        /// The visit it belongs to.
+        #[arg(long)]
+        visit: Option<String>,
+        #[arg(long)]
+        caption: Option<String>,
+        /// Its media type (e.g. image/jpeg); from the file's extension when left out.
+        #[arg(long = "type")]
+        media_type: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A case's files, oldest first.
+    List {
+        case_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes a file's content to --out (a new file); the case's access log records it.
+    Get {
+        case_id: String,
+        attachment_id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(home: &Home, command: AttachCommand) -> Result<(), String> {
+    match command {
+        AttachCommand::Add { case_id, file, visit, caption, media_type, json } => {
+            // Refused before the file is read or the store opened: nothing changes.
+            let size =
+                std::fs::metadata(&file).map_err(|e| format!("{}: {e}", file.display()))?.len();
+            if size > MAX_FILE_BYTES {
+                return Err(format!(
+                    "{}: een bijlage mag hoogstens {} MB zijn",
+                    file.display(),
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ));
+            }
+            let name = file
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let media_type = media_type.unwrap_or_else(|| media_type_for(&name).to_string());
+            let content = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut device = home.open()?;
+            let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let new = NewAttachment { name, media_type, caption, visit_id: visit };
+            let attached = device.attach(&case_id, &new, &content).map_err(|e| describe(&e))?;
+            if json {
+                print::json(&attached)
+            } else {
+                outln!("{}", attached.id);
+                Ok(())
+            }
+        }
+        AttachCommand::List { case_id, json } => {
+            let mut device = home.open()?;
+            let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let attachments = device.case(&case_id).map_err(|e| describe(&e))?.attachments;
+            if json {
+                return print::json(&attachments);
+            }
+            if attachments.is_empty() {
+                outln!("Geen bijlagen.");
+            }
+            for file in attachments {
+                let caption = file.caption.map(|c| format!(" — {c}")).unwrap_or_default();
+                outln!(
+                    "{}  {}  {}  {} kB{caption}",
+                    &file.id[..8],
+                    file.at.format("%d-%m-%Y %H:%M"),
+                    file.name,
+                    file.size.div_ceil(1024)
+                );
+            }
+            Ok(())
+        }
+        AttachCommand::Get { case_id, attachment_id, out } => {
+            if out.exists() {
+                return Err(format!("{} bestaat al; kies een nieuwe naam", out.display()));
+            }
+            let mut device = home.open()?;
+            let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
+            let attachments = device.case(&case_id).map_err(|e| describe(&e))?.attachments;
+            let matching: Vec<_> =
+                attachments.iter().filter(|a| a.id.starts_with(&attachment_id)).collect();
+            let id = match matching.as_slice() {
+                [one] => one.id.clone(),
+                [] => return Err(format!("geen bijlage {attachment_id} in deze casus")),
+                _ => return Err(format!("{attachment_id} past bij meer dan één bijlage")),
+            };
+            let content = device.attachment_content(&case_id, &id).map_err(|e| describe(&e))?;
+            std::fs::write(&out, content).map_err(|e| format!("{}: {e}", out.display()))
+        }
+    }
+}
