@@ -60,6 +60,10 @@ fn a_letter_attached_to_a_visit_reads_back_whole_and_is_nowhere_readable_at_rest
     assert_eq!(device.attachment_content(&case, &attached.id).unwrap(), content);
     let log = device.case(&case).unwrap().access_log;
     assert_eq!(log.last().map(|e| e.action), Some(AccessAction::OpenAttachment));
+    // The resident's inzage lists the file and that it was opened.
+    let inzage = device.export_inzage(&case, Some("inzageverzoek bewoner")).unwrap();
+    assert!(inzage.contains("<h2>Bijlagen (1)</h2>") && inzage.contains("brief.pdf"));
+    assert!(inzage.contains("Brief van de woningcorporatie") && inzage.contains("Bijlage geopend"));
 
     // A thief with the phone's files, open and closed, finds none of its text.
     let found = files_containing(dir.path(), MARKER.as_bytes());

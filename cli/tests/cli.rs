@@ -359,6 +359,8 @@ fn demo_tells_the_story_and_leaves_nothing_readable() {
     assert!(stdout.contains("ongeveer 4.000 euro"), "{stdout}");
     assert!(stdout.contains("Zonder auto verliest hij zijn baan"), "{stdout}");
     assert!(stdout.contains("precies hetzelfde dossier"), "{stdout}");
+    // The letter from the woningcorporatie, kept with Aïsha's first visit, sealed.
+    assert!(stdout.contains("brief-woonbron.pdf") && stdout.contains("geen woord ervan leesbaar"));
 
     // A complete assessment with its justification.
     let progress = stdout

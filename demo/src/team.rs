@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use eropaf_core::model::{
-    AssignmentRole, Case, CaseType, LifeDomain, NewVisit, Observation, Resident, Score,
+    AssignmentRole, Case, CaseType, LifeDomain, NewAttachment, NewVisit, Observation, Resident,
+    Score,
 };
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::team::roster::Role;
@@ -56,7 +57,7 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
         ..Resident::named("Aïsha El Amrani")
     };
     let aisha = sanne.new_case(&resident, Some(CaseType::Schuldhulp)).nl()?;
-    sanne
+    let first_visit = sanne
         .record_visit(
             &aisha,
             &NewVisit {
@@ -83,6 +84,23 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
             },
         )
         .nl()?;
+    // The letter Aïsha got, photographed on the spot: kept with the visit, sealed in chunks.
+    let letter = NewAttachment {
+        name: "brief-woonbron.pdf".into(),
+        media_type: "application/pdf".into(),
+        caption: Some("Aanmaning van woningcorporatie Woonbron".into()),
+        visit_id: Some(first_visit),
+    };
+    let attached = sanne.attach(&aisha, &letter, LETTER.as_bytes()).nl()?;
+    let sealed = !files_contain(&dir.join("sanne"), "", b"Aanmaning huurachterstand");
+    outln!(
+        "Sanne fotografeert de aanmaning van Woonbron en bewaart hem bij het bezoek ({}, {} bytes); \
+         op haar telefoon staat hij alleen versleuteld: {}.",
+        attached.name,
+        attached.size,
+        if sealed { "geen woord ervan leesbaar" } else { "LEESBAAR" }
+    );
+    expect(sealed, "de brief staat leesbaar op Sannes telefoon")?;
     let report = sync(&mut sanne, &transport)?;
     outln!("Sanne legt het eerste bezoek vast en synchroniseert: {} verstuurd.", report.pushed);
     sync(&mut marieke, &transport)?;
@@ -240,6 +258,11 @@ fn enrol(
     outln!("{name} synchroniseert: lid van het team, met de teamsleutel.");
     Ok(device)
 }
+
+/// The text of the letter from the woningcorporatie, as its scan would hold it.
+const LETTER: &str = "Woonbron, Postbus 2346, Rotterdam. Aanmaning huurachterstand. Geachte \
+     heer El Amrani, de huur van oktober en november (samen 1.500 euro) is niet ontvangen. \
+     Betaalt u niet binnen veertien dagen, dan dragen wij de vordering over aan de deurwaarder.";
 
 fn visit(at: chrono::DateTime<chrono::Utc>, place: &str, note: &str) -> NewVisit {
     NewVisit {

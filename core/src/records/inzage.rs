@@ -121,6 +121,28 @@ pub fn render_html(case: &Case, context: &InzageContext<'_>) -> String {
         h.push_str("</section>\n");
     }
 
+    let _ = writeln!(h, "<h2>Bijlagen ({})</h2>", case.attachments.len());
+    if case.attachments.is_empty() {
+        h.push_str("<p>Er zijn geen bijlagen bewaard.</p>\n");
+    } else {
+        h.push_str(
+            "<table><thead><tr><th>Wanneer</th><th>Bestand</th><th>Omschrijving</th>\
+             <th>Grootte</th><th>Bewaard door</th></tr></thead><tbody>",
+        );
+        for file in &case.attachments {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} kB</td><td>{}</td></tr>",
+                when(file.at),
+                escape(&file.name),
+                escape(file.caption.as_deref().unwrap_or("—")),
+                file.size.div_ceil(1024),
+                escape(&name_of(&file.author_device)),
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
+
     let _ = writeln!(h, "<h2>Afwegingen en besluiten ({})</h2>", case.assessments.len());
     if case.assessments.is_empty() {
         h.push_str("<p>Er zijn geen afwegingen vastgelegd.</p>\n");
