@@ -437,6 +437,19 @@ fn a_supervisor_assigns_and_ends_an_assignment_from_the_case_page() {
 }
 
 #[test]
+fn the_case_page_lists_the_files_kept_with_the_case_and_serves_none() {
+    let console = Console::start();
+    let session = console.open_printed_link();
+    let list = console.supervisor_get(&session, "/casussen").text().unwrap();
+    let row = list.split("<tr>").find(|row| row.contains("El Amrani")).unwrap();
+    let case = row.split("href=\"/casus/").nth(1).unwrap().split('"').next().unwrap();
+    let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
+    assert!(page.contains("<h2>Bijlagen (1)</h2>"), "{page}");
+    assert!(page.contains("brief-woonbron.pdf") && page.contains("Aanmaning van woningcorporatie"));
+    assert!(!page.contains("Aanmaning huurachterstand"), "the letter's content is not on the page");
+}
+
+#[test]
 fn a_shortened_case_number_opens_no_case() {
     let console = Console::start();
     let session = console.open_printed_link();

@@ -417,6 +417,28 @@ pub fn case(
         body.push_str("</section>");
     }
 
+    if !case.attachments.is_empty() {
+        // Listed, not served: a file opens on the phone or with `eropaf attach get`, which
+        // the access log records (the console serves no file a member uploaded).
+        let _ = write!(
+            body,
+            "<h2>Bijlagen ({})</h2><ul class=\"attachments\">",
+            case.attachments.len()
+        );
+        for file in &case.attachments {
+            let _ = write!(
+                body,
+                "<li>{} · <strong>{}</strong>{} · {} kB · {}</li>",
+                when(file.at),
+                escape(&file.name),
+                file.caption.as_deref().map(|c| format!(" — {}", escape(c))).unwrap_or_default(),
+                file.size.div_ceil(1024),
+                escape(&name_of(&file.author_device)),
+            );
+        }
+        body.push_str("</ul>");
+    }
+
     let _ = write!(body, "<h2>Bezoeken ({})</h2>", case.visits.len());
     for v in &case.visits {
         let _ = write!(
