@@ -36,6 +36,8 @@ step "benchmarks (quick smoke run; full numbers: cargo bench -p eropaf-core --be
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
 # A long case (100 visits of 1,500 characters): quick sizes, same table.
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench long_case --locked
+# A file kept with a case, sealed and stored, against ring's AES-GCM and a plain copy.
+EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench attachments --locked
 # Sync: need-to-know's bootstrap only (the other parts are long; cargo bench -p eropaf-tests --bench sync).
 EROPAF_BENCH_QUICK=1 EROPAF_BENCH_PARTS=scoped cargo bench -p eropaf-tests --bench sync --locked
 # The relay under load on SQLite and PostgreSQL (1 and 2 relay processes), 10 devices; fails
