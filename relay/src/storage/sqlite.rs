@@ -288,6 +288,27 @@ fn push_in(
 }
 
 /// `Storage::pull_envelopes` inside the caller's read transaction.
+/// What a pull selects, and which entries the reader (`?6`) may have: those of documents
+/// without readers (the whole team's) and of documents it reads.
+macro_rules! pull_sql {
+    ($from:literal, $filter:literal) => {
+        concat!(
+            "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM ",
+            $from,
+            " WHERE e.team_id = ?1 AND e.server_seq > ?2 AND e.server_seq <= ?3 AND ",
+            $filter,
+            " AND (NOT EXISTS (SELECT 1 FROM doc_readers r
+                               WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
+                   OR EXISTS (SELECT 1 FROM doc_readers r
+                              WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
+                                AND r.device = ?6 AND r.active = 1))
+             ORDER BY e.server_seq LIMIT ?4"
+        )
+    };
+}
+const PULL_TEAM: &str = pull_sql!("envelopes e", "?5 IS NULL");
+const PULL_DOC: &str = pull_sql!("envelopes e INDEXED BY envelopes_by_doc", "e.doc_id = ?5");
+
 fn pull_in(conn: &Connection, team: &str, feed: &Feed<'_>) -> Result<Page> {
     let last_seq: i64 = conn
         .query_row("SELECT last_seq FROM teams WHERE team_id = ?1", [team], |row| row.get(0))
@@ -297,26 +318,7 @@ fn pull_in(conn: &Connection, team: &str, feed: &Feed<'_>) -> Result<Page> {
     // One document's history by its own index, named: otherwise SQLite (3.54) prefers the
     // log's order for the ORDER BY and LIMIT and walks the team's whole log up to `until`
     // for every case asked about.
-    let mut stmt = conn.prepare_cached(if feed.doc.is_some() {
-        "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author
-         FROM envelopes e INDEXED BY envelopes_by_doc
-         WHERE e.team_id = ?1 AND e.doc_id = ?5 AND e.server_seq > ?2 AND e.server_seq <= ?3
-           AND (NOT EXISTS (SELECT 1 FROM doc_readers r
-                            WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
-                OR EXISTS (SELECT 1 FROM doc_readers r
-                           WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
-                             AND r.device = ?6 AND r.active = 1))
-         ORDER BY e.server_seq LIMIT ?4"
-    } else {
-        "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
-         WHERE e.team_id = ?1 AND e.server_seq > ?2 AND e.server_seq <= ?3 AND ?5 IS NULL
-           AND (NOT EXISTS (SELECT 1 FROM doc_readers r
-                            WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
-                OR EXISTS (SELECT 1 FROM doc_readers r
-                           WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
-                             AND r.device = ?6 AND r.active = 1))
-         ORDER BY e.server_seq LIMIT ?4"
-    })?;
+    let mut stmt = conn.prepare_cached(if feed.doc.is_some() { PULL_DOC } else { PULL_TEAM })?;
     let fetch = i64::try_from(feed.limit).unwrap_or(i64::MAX - 1).saturating_add(1);
     let doc = feed.doc.map(|d| d.to_vec());
     let rows = stmt.query_map(

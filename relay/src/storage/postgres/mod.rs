@@ -321,6 +321,26 @@ async fn push_in(
 }
 
 /// `Storage::pull_envelopes` inside the caller's snapshot.
+/// What a pull selects, and which entries the reader (`$6`) may have: those of documents
+/// without readers (the whole team's) and of documents it reads.
+macro_rules! pull_sql {
+    ($filter:literal) => {
+        concat!(
+            "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
+             WHERE e.team_id = $1 AND e.server_seq > $2 AND e.server_seq <= $3 AND ",
+            $filter,
+            " AND (NOT EXISTS (SELECT 1 FROM doc_readers r
+                               WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
+                   OR EXISTS (SELECT 1 FROM doc_readers r
+                              WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
+                                AND r.device = $6 AND r.active))
+             ORDER BY e.server_seq LIMIT $4"
+        )
+    };
+}
+const PULL_TEAM: &str = pull_sql!("$5::bytea IS NULL");
+const PULL_DOC: &str = pull_sql!("e.doc_id = $5");
+
 async fn pull_in(
     tx: &deadpool_postgres::Transaction<'_>,
     team: &str,
@@ -330,28 +350,7 @@ async fn pull_in(
     let last_seq: i64 = tx.query_opt(&last, &[&team]).await?.map_or(0, |row| row.get(0));
     let until = feed.until.map_or(last_seq, |until| seq_to_sql(until).min(last_seq));
     // One document's history by its own index (see the SQLite backend's `pull_in`).
-    let select = tx
-        .prepare_cached(if feed.doc.is_some() {
-            "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
-             WHERE e.team_id = $1 AND e.doc_id = $5 AND e.server_seq > $2 AND e.server_seq <= $3
-               AND (NOT EXISTS (SELECT 1 FROM doc_readers r
-                                WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
-                    OR EXISTS (SELECT 1 FROM doc_readers r
-                               WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
-                                 AND r.device = $6 AND r.active))
-             ORDER BY e.server_seq LIMIT $4"
-        } else {
-            "SELECT e.server_seq, e.doc_id, e.bytes, e.tombstoned, e.author FROM envelopes e
-             WHERE e.team_id = $1 AND e.server_seq > $2 AND e.server_seq <= $3
-               AND $5::bytea IS NULL
-               AND (NOT EXISTS (SELECT 1 FROM doc_readers r
-                                WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id)
-                    OR EXISTS (SELECT 1 FROM doc_readers r
-                               WHERE r.team_id = e.team_id AND r.doc_id = e.doc_id
-                                 AND r.device = $6 AND r.active))
-             ORDER BY e.server_seq LIMIT $4"
-        })
-        .await?;
+    let select = tx.prepare_cached(if feed.doc.is_some() { PULL_DOC } else { PULL_TEAM }).await?;
     let fetch = i64::try_from(feed.limit).unwrap_or(i64::MAX - 1).saturating_add(1);
     let doc: Option<Vec<u8>> = feed.doc.map(|d| d.to_vec());
     let after = seq_to_sql(feed.after);
