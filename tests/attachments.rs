@@ -76,6 +76,24 @@ fn a_letter_attached_to_a_visit_reads_back_whole_and_is_nowhere_readable_at_rest
 }
 
 #[test]
+fn a_file_from_its_path_is_stored_a_chunk_at_a_time_and_reads_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let mut device = create_device(&dir.path().join("store"), &key, "Sanne");
+    let case = new_case(&mut device);
+    let content = letter(5 * 256 * 1024 + 3);
+    let path = dir.path().join("scan toestemming.pdf");
+    std::fs::write(&path, &content).unwrap();
+    let attached = device.attach_file(&case, &pdf("scan toestemming.pdf"), &path).unwrap();
+    assert_eq!(attached.size, content.len() as u64);
+    assert_eq!(device.attachment_content(&case, &attached.id).unwrap(), content);
+    let found = files_containing(&dir.path().join("store"), MARKER.as_bytes());
+    assert!(found.is_empty(), "the scan is readable in {found:?}");
+    let missing = device.attach_file(&case, &pdf("weg.pdf"), &dir.path().join("weg.pdf"));
+    assert!(missing.unwrap_err().to_string().contains("niet te lezen"));
+}
+
+#[test]
 fn a_file_over_the_limit_or_for_a_visit_the_case_lacks_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let key = new_key();

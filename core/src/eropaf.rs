@@ -138,6 +138,17 @@ impl Eropaf {
         self.device.attach(case_id, attachment, content)
     }
 
+    /// As `attach`, reading the file at `path` a chunk at a time (a 25 MB scan never sits in
+    /// memory whole). Call it off the UI thread: it reads the file twice.
+    pub fn attach_file(
+        &mut self,
+        case_id: &str,
+        attachment: &NewAttachment,
+        path: &Path,
+    ) -> Result<Attachment> {
+        self.device.attach_file(case_id, attachment, path)
+    }
+
     /// A file kept with a case, whole and checked; the case's access log records the opening.
     pub fn attachment_content(&mut self, case_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
         self.device.attachment_content(case_id, attachment_id)

@@ -347,23 +347,19 @@ impl Eropaf {
         self.with_core(|core| core.attach(&case_id, &attachment.into(), &content)).map(Into::into)
     }
 
-    /// As `attach`, reading the file at `path` (what a share sheet or a camera hands over).
-    /// A file over the limit is refused from its size, before it is read.
+    /// As `attach`, reading the file at `path` (what a share sheet or a camera hands over) a
+    /// chunk at a time, so a 25 MB scan never sits in memory whole. Over the limit is refused
+    /// from its size, before it is read.
     pub fn attach_file(
         &self,
         case_id: String,
         attachment: NewAttachment,
         path: String,
     ) -> Result<Attachment> {
-        let size = std::fs::metadata(&path)
-            .map_err(|e| EropafError::invalid("bestand", &e.to_string()))?
-            .len();
-        if size > eropaf_core::attachments::MAX_FILE_BYTES {
-            return Err(EropafError::invalid("bijlage", "een bijlage mag hoogstens 25 MB zijn"));
-        }
-        let content =
-            std::fs::read(&path).map_err(|e| EropafError::invalid("bestand", &e.to_string()))?;
-        self.attach(case_id, attachment, content)
+        self.with_core(|core| {
+            core.attach_file(&case_id, &attachment.into(), std::path::Path::new(&path))
+        })
+        .map(Into::into)
     }
 
     /// A file's bytes, checked against what the case says of them; the case's access log

@@ -60,11 +60,10 @@ pub fn run(home: &Home, command: AttachCommand) -> Result<(), String> {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let media_type = media_type.unwrap_or_else(|| media_type_for(&name).to_string());
-            let content = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let mut device = home.open()?;
             let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
             let new = NewAttachment { name, media_type, caption, visit_id: visit };
-            let attached = device.attach(&case_id, &new, &content).map_err(|e| describe(&e))?;
+            let attached = device.attach_file(&case_id, &new, &file).map_err(|e| describe(&e))?;
             if json {
                 print::json(&attached)
             } else {

@@ -15,21 +15,34 @@ const GPS_IFD: u16 = 0x8825;
 /// and XMP packets go. EXIF that does not parse goes whole: what cannot be read cannot be
 /// shown to hold no place. Anything else comes back unchanged.
 pub fn without_location(bytes: &[u8]) -> Cow<'_, [u8]> {
-    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+    if !is_jpeg(bytes) {
         return Cow::Borrowed(bytes);
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    out.extend_from_slice(&bytes[..2]);
+    let (mut out, scan) = clean_header(bytes);
+    if let Some(at) = scan {
+        out.extend_from_slice(&bytes[at..]);
+    }
+    Cow::Owned(out)
+}
+
+/// Whether `bytes` begin as a JPEG does.
+pub fn is_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+}
+
+/// A JPEG's header segments without location data, and where its picture (the scan, or the
+/// end marker) starts in `bytes`: what follows is kept as it is. `None` when the headers end
+/// without one (cut short, or garbage): the rest is left out, since it could hold a place no
+/// reader would find but a later one might.
+pub fn clean_header(bytes: &[u8]) -> (Vec<u8>, Option<usize>) {
+    let mut out = Vec::with_capacity(bytes.len().min(1 << 20));
+    out.extend_from_slice(&bytes[..2.min(bytes.len())]);
     let mut pos = 2;
     while pos < bytes.len() {
         let rest = &bytes[pos..];
-        // The scan and the end: the picture itself, as is.
         if rest.len() >= 2 && rest[0] == 0xFF && matches!(rest[1], 0xDA | 0xD9) {
-            out.extend_from_slice(rest);
-            break;
+            return (out, Some(pos));
         }
-        // Headers that do not read as segments (a file cut short, or garbage) are left out:
-        // they could hold a place no reader would find, but a later one might.
         if rest.len() < 2 || rest[0] != 0xFF {
             break;
         }
@@ -64,7 +77,7 @@ pub fn without_location(bytes: &[u8]) -> Cow<'_, [u8]> {
         }
         pos += 2 + len;
     }
-    Cow::Owned(out)
+    (out, None)
 }
 
 /// The TIFF block of an EXIF segment with its GPS directory emptied and every GPS value

@@ -2,16 +2,20 @@
 //! the bytes sealed in chunks and stored in the same transaction as the case's reference to
 //! them) and read back whole, which the case's access log records.
 
+use std::fs::File;
+use std::io::{Cursor, Read, Seek};
+use std::path::Path;
+
 use chrono::Utc;
 
 use super::Device;
 use crate::access_log::AccessAction;
-use crate::attachments::{self, location};
+use crate::attachments::{self, content::Content};
 use crate::crypto::{self, SecretKey};
 use crate::doc::StoredAttachment;
 use crate::model::{Attachment, NewAttachment};
 use crate::{Error, Result};
-use eropaf_protocol::attachment::{AttachmentRef, ChunkSealer, ContentCheck, CHUNK_LEN};
+use eropaf_protocol::attachment::{AttachmentRef, ChunkSealer, ContentCheck};
 
 impl Device {
     /// Attaches `content` to a case (or one of its visits, `new.visit_id`). Too large a file,
@@ -22,24 +26,45 @@ impl Device {
         new: &NewAttachment,
         content: &[u8],
     ) -> Result<Attachment> {
+        let len = content.len() as u64;
+        self.attach_from(case_id, new, len, || Content::new(Cursor::new(content), len))
+    }
+
+    /// As `attach`, reading the file at `path` a chunk at a time: a 25 MB scan never sits in
+    /// memory whole. A file that changes while it is stored is refused, and nothing is kept.
+    pub fn attach_file(
+        &mut self,
+        case_id: &str,
+        new: &NewAttachment,
+        path: &Path,
+    ) -> Result<Attachment> {
+        let unreadable =
+            |e: std::io::Error| Error::invalid("bestand", format!("niet te lezen: {e}"));
+        let len = std::fs::metadata(path).map_err(unreadable)?.len();
+        self.attach_from(case_id, new, len, || {
+            Content::new(File::open(path).map_err(unreadable)?, len)
+        })
+    }
+
+    fn attach_from<R: Read + Seek>(
+        &mut self,
+        case_id: &str,
+        new: &NewAttachment,
+        len: u64,
+        open: impl FnOnce() -> Result<Content<R>>,
+    ) -> Result<Attachment> {
         let case_bytes: u64 = self.with_case(case_id, |doc| {
             Ok(doc.stored_attachments()?.iter().map(|(_, stored, _)| stored.size).sum())
         })?;
-        let new = attachments::checked(new, content.len() as u64, case_bytes)?;
-        let content = location::without_location(content);
+        let new = attachments::checked(new, len, case_bytes)?;
+        let mut content = open()?;
+        // Twice over the content: its hash is part of the key every chunk is sealed under.
+        let content_hash = digest_of(&mut content)?;
         let mut id = [0u8; 16];
         crypto::fill_random(&mut id)?;
         let key = SecretKey::generate()?;
-        let file = AttachmentRef {
-            id,
-            content_hash: crypto::sha256(&content),
-            size: content.len() as u64,
-        };
+        let file = AttachmentRef { id, content_hash, size: content.len() };
         let sealer = ChunkSealer::new(&key, file)?;
-        let mut sealed = Vec::with_capacity(file.chunk_count() as usize);
-        for (index, chunk) in (0..file.chunk_count()).zip(chunks(&content)) {
-            sealed.push(sealer.seal(index, chunk)?);
-        }
         let now = Utc::now();
         let stored = StoredAttachment {
             name: new.name.clone(),
@@ -56,10 +81,14 @@ impl Device {
             case_id,
             |doc| doc.add_attachment(&id_hex, &stored),
             |tx| {
-                for (index, chunk) in (0u32..).zip(&sealed) {
-                    tx.put_attachment_chunk(case_id, &id, index, chunk)?;
-                }
-                Ok(())
+                let mut check = ContentCheck::new();
+                content.for_each_chunk(|index, chunk| {
+                    check.add(index, chunk)?;
+                    tx.put_attachment_chunk(case_id, &id, index, &sealer.seal(index, chunk)?)
+                })?;
+                check.finish(&file).map_err(|_| {
+                    Error::invalid("bestand", "het bestand veranderde terwijl het werd bewaard")
+                })
             },
         )?;
         Ok(Attachment {
@@ -116,9 +145,13 @@ impl Device {
     }
 }
 
-/// `content` in chunks of `CHUNK_LEN`; an empty file is one empty chunk.
-fn chunks(content: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let empty: &[u8] = &[];
-    let first = content.is_empty().then_some(empty);
-    first.into_iter().chain(content.chunks(CHUNK_LEN))
+/// SHA-256 of everything `content` holds, read a chunk at a time.
+fn digest_of<R: Read + Seek>(content: &mut Content<R>) -> Result<[u8; 32]> {
+    let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
+    content.for_each_chunk(|_, chunk| {
+        hasher.update(chunk);
+        Ok(())
+    })?;
+    let digest = hasher.finish();
+    <[u8; 32]>::try_from(digest.as_ref()).map_err(|_| Error::Crypto("SHA-256 is 32 bytes".into()))
 }
