@@ -437,16 +437,50 @@ fn a_supervisor_assigns_and_ends_an_assignment_from_the_case_page() {
 }
 
 #[test]
-fn the_case_page_lists_the_files_kept_with_the_case_and_serves_none() {
+fn a_file_kept_with_a_case_downloads_under_a_sandbox_and_only_with_the_session() {
     let console = Console::start();
     let session = console.open_printed_link();
     let list = console.supervisor_get(&session, "/casussen").text().unwrap();
     let row = list.split("<tr>").find(|row| row.contains("El Amrani")).unwrap();
     let case = row.split("href=\"/casus/").nth(1).unwrap().split('"').next().unwrap();
     let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
-    assert!(page.contains("<h2>Bijlagen (1)</h2>"), "{page}");
-    assert!(page.contains("brief-woonbron.pdf") && page.contains("Aanmaning van woningcorporatie"));
-    assert!(!page.contains("Aanmaning huurachterstand"), "the letter's content is not on the page");
+    assert!(page.contains("<h2>Bijlagen (2)</h2>"), "{page}");
+    // Sanne's letter is listed; its bytes have not travelled to this device.
+    assert!(page.contains("brief-woonbron.pdf</strong> (nog niet op dit apparaat)"), "{page}");
+    assert!(!page.contains("Aanmaning huurachterstand"), "no file's content is on the page");
+    // The consent Marieke scanned in here opens, under its link.
+    let link = page.split("href=\"/casus/").find(|part| part.contains("/bijlage/")).unwrap();
+    let link = format!("/casus/{}", link.split('"').next().unwrap());
+
+    // Without the session: nothing of it.
+    assert_shows_nothing_of_a_case(
+        "the file without a session",
+        console.get(&link).send().unwrap(),
+    );
+    // With it: the consent, as a download the browser may run nothing in.
+    let response = console.supervisor_get(&session, &link);
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    let header =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert_eq!(header("content-type"), "application/octet-stream");
+    let disposition = header("content-disposition");
+    assert!(
+        disposition.starts_with("attachment; filename*=UTF-8''toestemming-schuldeiser.txt"),
+        "{disposition}"
+    );
+    let policy = header("content-security-policy");
+    assert!(policy.starts_with("sandbox;") && policy.contains("default-src 'none'"), "{policy}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    let body = response.text().unwrap();
+    assert!(body.contains("geef het wijkteam toestemming"), "{body}");
+    // The opening is in the case's access log.
+    let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
+    assert!(page.contains("Bijlage geopend"), "{page}");
+    // Another case's number with this file's id finds nothing.
+    let samir = console.samir_in_queue(&session).unwrap().0;
+    let elsewhere = link.replace(case, &samir);
+    assert_eq!(console.supervisor_get(&session, &elsewhere).status(), StatusCode::NOT_FOUND);
 }
 
 #[test]

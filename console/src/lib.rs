@@ -143,6 +143,7 @@ fn router(console: Shared) -> Router {
         .route("/casussen", get(cases_page))
         .route("/casus/{id}", get(case_page))
         .route("/casus/{id}/inzage", get(inzage))
+        .route("/casus/{id}/bijlage/{attachment}", get(attachment))
         .route("/casus/{id}/afdrukken", get(print_case))
         .route("/casus/{id}/afweging/{assessment}", post(review))
         .route("/casus/{id}/wissen", post(erase))
@@ -377,6 +378,66 @@ async fn inzage(
         Ok(with_policy(response, &policy))
     })
     .await
+}
+
+/// What a file kept with a case is served under: a member uploaded it, so the browser may run
+/// nothing in it (`sandbox`), load nothing for it, and never guess another type than the one
+/// sent (`nosniff`, on every answer).
+const ATTACHMENT_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; \
+     frame-ancestors 'none'";
+
+/// A file kept with a case, opened by the supervisor (an access-log entry). A photo shows
+/// in the browser; anything else is a download, so no HTML, SVG or PDF a member uploaded
+/// is shown as a page of the console.
+async fn attachment(
+    State(console): State<Shared>,
+    Path((id, attachment_id)): Path<(String, String)>,
+) -> Response {
+    with_device(console, move |_, device| {
+        let case_id = full_case_id(device, &id)?;
+        let file = device
+            .case(&case_id)?
+            .attachments
+            .into_iter()
+            .find(|file| file.id == attachment_id)
+            .ok_or_else(|| PageError {
+                status: StatusCode::NOT_FOUND,
+                message: "Deze bijlage hoort niet bij deze casus.".into(),
+            })?;
+        let content = device.attachment_content(&case_id, &file.id)?;
+        let shown = pages::shown_inline(&file.media_type);
+        let content_type =
+            if shown { file.media_type.as_str() } else { "application/octet-stream" };
+        let disposition = format!(
+            "{}; filename*=UTF-8''{}",
+            if shown { "inline" } else { "attachment" },
+            percent_encoded(&file.name)
+        );
+        let mut response = content.into_response();
+        for (name, value) in
+            [(header::CONTENT_TYPE, content_type), (header::CONTENT_DISPOSITION, &disposition)]
+        {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        Ok(with_policy(response, ATTACHMENT_POLICY))
+    })
+    .await
+}
+
+/// A file name for `filename*=` (RFC 8187): letters, digits and a few marks as they are,
+/// every other byte of its UTF-8 as `%XX`.
+fn percent_encoded(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 async fn print_case(

@@ -418,19 +418,29 @@ pub fn case(
     }
 
     if !case.attachments.is_empty() {
-        // Listed, not served: a file opens on the phone or with `eropaf attach get`, which
-        // the access log records (the console serves no file a member uploaded).
+        // Opening one is an access-log entry (a photo's thumbnail too); the console serves
+        // them under a sandbox policy, anything but a photo as a download.
         let _ = write!(
             body,
             "<h2>Bijlagen ({})</h2><ul class=\"attachments\">",
             case.attachments.len()
         );
         for file in &case.attachments {
+            let href = format!("/casus/{}/bijlage/{}", escape(&case.id), escape(&file.id));
+            let thumbnail = if file.on_device && shown_inline(&file.media_type) {
+                format!("<img src=\"{href}\" alt=\"\" width=\"160\" loading=\"lazy\"> ")
+            } else {
+                String::new()
+            };
+            let name = if file.on_device {
+                format!("<a href=\"{href}\"><strong>{}</strong></a>", escape(&file.name))
+            } else {
+                format!("<strong>{}</strong> (nog niet op dit apparaat)", escape(&file.name))
+            };
             let _ = write!(
                 body,
-                "<li>{} · <strong>{}</strong>{} · {} kB · {}</li>",
+                "<li>{thumbnail}{} · {name}{} · {} kB · {}</li>",
                 when(file.at),
-                escape(&file.name),
                 file.caption.as_deref().map(|c| format!(" — {}", escape(c))).unwrap_or_default(),
                 file.size.div_ceil(1024),
                 escape(&name_of(&file.author_device)),
@@ -861,4 +871,10 @@ fn assignment_forms(
             member = escape(&assignment.member),
         );
     }
+}
+
+/// Whether a file of this media type is shown in the browser: photos only (a JPEG, PNG or WebP
+/// runs nothing); everything else is a download.
+pub fn shown_inline(media_type: &str) -> bool {
+    matches!(media_type, "image/jpeg" | "image/png" | "image/webp")
 }

@@ -204,6 +204,8 @@ pub struct Attachment {
     pub visit_id: Option<String>,
     pub at: DateTime<Utc>,
     pub author_device: String,
+    /// Whether its bytes are on this device (they travel apart from the case).
+    pub on_device: bool,
 }
 
 /// What a worker gives to attach a file; the bytes come beside it.

@@ -139,6 +139,18 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
     outln!("\nOp Mariekes apparaat:");
     show_case(&merged, &names);
     expect(merged.visits.len() == 3, "Mariekes apparaat heeft niet alle drie de bezoeken")?;
+    // On the office's scanner: Aïsha's signed consent for contacting her creditor.
+    let consent = NewAttachment {
+        name: "toestemming-schuldeiser.txt".into(),
+        media_type: "text/plain".into(),
+        caption: Some("Getekende toestemming om Woonbron te benaderen".into()),
+        visit_id: None,
+    };
+    marieke.attach(&aisha, &consent, CONSENT.as_bytes()).nl()?;
+    outln!(
+        "Marieke scant Aïsha's getekende toestemming in en bewaart hem bij de casus. De brief \
+         die Sanne bewaarde, staat bij Marieke in de lijst; de inhoud zelf reist nog niet mee."
+    );
 
     super::assessments::story(&transport, &mut marieke, &mut sanne, &mut daan, &aisha)?;
 
@@ -258,6 +270,10 @@ fn enrol(
     outln!("{name} synchroniseert: lid van het team, met de teamsleutel.");
     Ok(device)
 }
+
+/// Aïsha's consent, as the office's scanner reads it.
+const CONSENT: &str = "Ik, Aïsha El Amrani, geef het wijkteam toestemming om namens mij contact \
+     op te nemen met Woonbron over mijn huurachterstand. Getekend, 12 november 2026.";
 
 /// The text of the letter from the woningcorporatie, as its scan would hold it.
 const LETTER: &str = "Woonbron, Postbus 2346, Rotterdam. Aanmaning huurachterstand. Geachte \

@@ -296,6 +296,8 @@ pub struct Attachment {
     pub visit_id: Option<String>,
     pub at: SystemTime,
     pub author_device: String,
+    /// Its bytes are on this device; otherwise they come with a later sync.
+    pub on_device: bool,
 }
 
 impl From<model::Attachment> for Attachment {
@@ -309,6 +311,7 @@ impl From<model::Attachment> for Attachment {
             visit_id: a.visit_id,
             at: time(a.at),
             author_device: a.author_device,
+            on_device: a.on_device,
         }
     }
 }

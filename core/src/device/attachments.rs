@@ -102,7 +102,21 @@ impl Device {
                 .single()
                 .unwrap_or(now),
             author_device: self.device_id().to_hex(),
+            on_device: true,
         })
+    }
+
+    /// Marks which of a case's files have all their bytes on this device.
+    pub(crate) fn mark_on_device(&self, files: &mut [Attachment]) -> Result<()> {
+        for file in files {
+            let Some(id) = hex::decode(&file.id).ok().and_then(|id| <[u8; 16]>::try_from(id).ok())
+            else {
+                continue;
+            };
+            let chunks = file.size.div_ceil(eropaf_protocol::attachment::CHUNK_LEN as u64).max(1);
+            file.on_device = u64::from(self.store.attachment_chunks_held(&id)?) >= chunks;
+        }
+        Ok(())
     }
 
     /// An attachment's bytes, opened chunk by chunk and checked against what the case says of

@@ -203,11 +203,13 @@ impl Device {
 
     pub fn case(&mut self, case_id: &str) -> Result<Case> {
         let supervisors = self.team.as_ref().map(|team| team.roster.supervisors());
-        self.with_case(case_id, |doc| {
+        let mut case = self.with_case(case_id, |doc| {
             let mut case = doc.read(case_id)?;
             keep_supervisors_reviews(doc, &mut case, supervisors.as_deref())?;
             Ok(case)
-        })
+        })?;
+        self.mark_on_device(&mut case.attachments)?;
+        Ok(case)
     }
 
     pub fn update_resident(&mut self, case_id: &str, resident: &Resident) -> Result<()> {

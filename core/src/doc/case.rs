@@ -1178,6 +1178,7 @@ impl StoredAttachment {
             visit_id: self.visit,
             at: Utc.timestamp_millis_opt(self.at).single()?,
             author_device,
+            on_device: false,
         })
     }
 }

@@ -99,9 +99,9 @@ impl AccessEntry {
 }
 
 /// Whether `entry` adds anything to a log ending in `log` (oldest first). Exports, prints
-/// and erasures are always recorded; only opens coalesce.
+/// and erasures are always recorded; only opens (of the case, or of its files) coalesce.
 pub fn is_new(log: &[AccessEntry], entry: &AccessEntry) -> bool {
-    if entry.action != AccessAction::Open {
+    if !matches!(entry.action, AccessAction::Open | AccessAction::OpenAttachment) {
         return true;
     }
     !log.iter().rev().take(COALESCE_LOOKBACK).any(|earlier| entry.repeats(earlier))

@@ -80,6 +80,15 @@ impl Store {
         case_keys(&self.conn, &self.sealer, doc_id)
     }
 
+    /// How many chunks of an attachment this device holds.
+    pub fn attachment_chunks_held(&self, attachment_id: &[u8; 16]) -> Result<u32> {
+        let held: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM attachment_chunks WHERE attachment_id = ?1")?
+            .query_row([&attachment_id[..]], |r| r.get(0))?;
+        Ok(u32::try_from(held).unwrap_or_default())
+    }
+
     /// Chunk `index` of an attachment, sealed, when this device holds it.
     pub fn attachment_chunk(
         &self,

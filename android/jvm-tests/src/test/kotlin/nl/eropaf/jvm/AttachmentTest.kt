@@ -33,6 +33,7 @@ class AttachmentTest {
             val listed = eropaf.caseDetail(caseId).attachments
             assertEquals(listOf(fromCamera.id, fromPath.id), listed.map { it.id })
             assertEquals(visitId, listed[0].visitId)
+            assertTrue(listed.all { it.onDevice }, "attached here: the bytes are on this phone")
             assertContentEquals(photo, eropaf.attachmentContent(caseId, fromCamera.id))
             assertContentEquals(Files.readAllBytes(letter), eropaf.attachmentContent(caseId, fromPath.id))
         }
