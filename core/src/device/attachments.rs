@@ -53,8 +53,12 @@ impl Device {
         len: u64,
         open: impl FnOnce() -> Result<Content<R>>,
     ) -> Result<Attachment> {
+        // Sizes are what members wrote: summed without overflowing.
         let case_bytes: u64 = self.with_case(case_id, |doc| {
-            Ok(doc.stored_attachments()?.iter().map(|(_, stored, _)| stored.size).sum())
+            Ok(doc
+                .stored_attachments()?
+                .iter()
+                .fold(0u64, |total, (_, stored, _)| total.saturating_add(stored.size)))
         })?;
         let new = attachments::checked(new, len, case_bytes)?;
         let mut content = open()?;
@@ -130,6 +134,13 @@ impl Device {
                 .map(|(_, stored, _)| stored)
                 .ok_or_else(|| Error::not_found("bijlage", attachment_id))
         })?;
+        // A size no device attaches was written by hand: nothing is read or set aside for it.
+        if stored.size > attachments::MAX_FILE_BYTES {
+            return Err(Error::Refused(format!(
+                "attachment {attachment_id} claims {} bytes, more than any device attaches",
+                stored.size
+            )));
+        }
         let damaged = || Error::Corrupt("the case's reference to an attachment".into());
         let id: [u8; 16] = hex::decode(attachment_id)
             .ok()
@@ -168,4 +179,51 @@ fn digest_of<R: Read + Seek>(content: &mut Content<R>) -> Result<[u8; 32]> {
     })?;
     let digest = hasher.finish();
     <[u8; 32]>::try_from(digest.as_ref()).map_err(|_| Error::Crypto("SHA-256 is 32 bytes".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::crypto::SecretKey;
+    use crate::doc::StoredAttachment;
+    use crate::model::{NewAttachment, Resident};
+    use crate::store::Unlock;
+
+    use super::Device;
+
+    /// A reference as a dishonest member could write it into a case: any size, any hash.
+    fn forged(size: u64) -> StoredAttachment {
+        StoredAttachment {
+            name: "brief.pdf".into(),
+            media_type: "application/pdf".into(),
+            caption: None,
+            size,
+            hash: "00".repeat(32),
+            key: "11".repeat(32),
+            at: 1_700_000_000_000,
+            visit: None,
+        }
+    }
+
+    #[test]
+    fn a_forged_reference_of_any_size_is_refused_and_the_case_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut device =
+            Device::create(dir.path(), Unlock::Key(SecretKey::generate().unwrap()), "Sanne")
+                .unwrap();
+        let case = device.new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+        // As if they had arrived by sync: two references claiming the largest sizes there are.
+        for (id, size) in [("aa".repeat(16), u64::MAX), ("bb".repeat(16), u64::MAX - 1)] {
+            device.write_case(&case, |doc| doc.add_attachment(&id, &forged(size))).unwrap();
+        }
+        let opened = device.attachment_content(&case, &"aa".repeat(16));
+        assert!(opened.is_err(), "no memory is set aside for what a member claims");
+        // The case still lists and takes a real file; the claimed sizes count as full.
+        assert_eq!(device.case(&case).unwrap().attachments.len(), 2);
+        let refused = device.attach(
+            &case,
+            &NewAttachment { name: "x.pdf".into(), ..Default::default() },
+            b"x",
+        );
+        assert!(refused.unwrap_err().to_string().contains("hoogstens 250 MB"));
+    }
 }
