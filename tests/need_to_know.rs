@@ -474,6 +474,74 @@ impl Intercept for Downloads {
     }
 }
 
+/// A relay that answers the question which new cases have a history dishonestly: with an
+/// error (as a relay without the route does), or naming cases the phone did not ask about.
+struct DishonestHistory {
+    refuse: bool,
+    made_up: String,
+    downloads: Downloads,
+}
+
+impl Intercept for DishonestHistory {
+    fn docs_with_history(
+        &self,
+        _inner: &dyn Transport,
+        _s: &DeviceIdentity,
+        _t: &str,
+        docs: &[String],
+        _until: u64,
+    ) -> eropaf_core::Result<Vec<String>> {
+        if self.refuse {
+            return Err(eropaf_core::Error::Network("404".into()));
+        }
+        Ok(docs.iter().cloned().chain([self.made_up.clone()]).collect())
+    }
+
+    fn pull_history(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        doc: &str,
+        after: u64,
+        until: u64,
+        limit: u32,
+    ) -> eropaf_core::Result<PullPage> {
+        assert_ne!(doc, self.made_up, "a case the phone never asked about was pulled");
+        let page = inner.pull_history(s, t, doc, after, until, limit)?;
+        self.downloads.count(&page.entries);
+        Ok(page)
+    }
+}
+
+#[test]
+fn a_relay_that_refuses_or_pads_the_history_question_still_delivers_a_handed_over_case() {
+    for refuse in [true, false] {
+        let (_relay_dir, _relay, http, mut team) = setup(2);
+        let annas = team.workers[0].new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+        for n in 0..3 {
+            team.workers[0].record_visit(&annas, &visit(&format!("Bezoek {n}"))).unwrap();
+        }
+        sync(&mut team.workers[0], &http);
+        sync(&mut team.supervisor, &http);
+        sync(&mut team.workers[1], &http);
+        team.supervisor.handover("Werker 0", "Werker 1", &[]).unwrap();
+        sync(&mut team.supervisor, &http);
+        let brams_phone = Intercepted {
+            inner: &http,
+            hooks: DishonestHistory {
+                refuse,
+                made_up: hex::encode([7u8; 16]),
+                downloads: Downloads::default(),
+            },
+        };
+        let report = team.workers[1].sync(&brams_phone, &mut |_| {}).unwrap();
+        assert!(report.refused.is_empty(), "{report:?}");
+        assert!(brams_phone.hooks.downloads.of(&annas) >= 4, "the history came by case");
+        assert_eq!(team.workers[1].case(&annas).unwrap().visits.len(), 3, "refuse: {refuse}");
+    }
+}
+
 #[test]
 fn a_phone_downloads_only_the_cases_it_may_read_and_stops_after_a_handover() {
     let (_relay_dir, _relay, http, mut team) = setup(2);

@@ -440,10 +440,13 @@ impl Device {
         // Most cases met for the first time simply begin in this page: one question for all
         // of them, then a pull only of those with a history (a relay without the question
         // answers each case's pull).
-        let new_docs: Vec<String> = new_docs.into_iter().collect();
-        let with_history = transport
-            .docs_with_history(&self.identity, team_id, &new_docs, cursor)
-            .unwrap_or(new_docs);
+        let asked: Vec<String> = new_docs.iter().cloned().collect();
+        // Only cases asked about are pulled, whatever the answer names.
+        let with_history: BTreeSet<String> =
+            match transport.docs_with_history(&self.identity, team_id, &asked, cursor) {
+                Ok(named) => named.into_iter().filter(|doc| new_docs.contains(doc)).collect(),
+                Err(_) => new_docs,
+            };
         let mut history = Vec::new();
         for doc_id in with_history {
             let mut after = 0;
