@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use eropaf_core::attachments::{media_type_for, MAX_FILE_BYTES};
+use eropaf_core::attachments::{checked, media_type_for};
 use eropaf_core::model::NewAttachment;
 
 use crate::home::Home;
@@ -45,24 +45,18 @@ pub enum AttachCommand {
 pub fn run(home: &Home, command: AttachCommand) -> Result<(), String> {
     match command {
         AttachCommand::Add { case_id, file, visit, caption, media_type, json } => {
-            // Refused before the file is read or the store opened: nothing changes.
-            let size =
-                std::fs::metadata(&file).map_err(|e| format!("{}: {e}", file.display()))?.len();
-            if size > MAX_FILE_BYTES {
-                return Err(format!(
-                    "{}: een bijlage mag hoogstens {} MB zijn",
-                    file.display(),
-                    MAX_FILE_BYTES / (1024 * 1024)
-                ));
-            }
             let name = file
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let media_type = media_type.unwrap_or_else(|| media_type_for(&name).to_string());
+            let new = NewAttachment { name, media_type, caption, visit_id: visit };
+            // Checked by the core's rules before the store is unlocked: nothing changes.
+            let size =
+                std::fs::metadata(&file).map_err(|e| format!("{}: {e}", file.display()))?.len();
+            checked(&new, size, 0).map_err(|e| describe(&e))?;
             let mut device = home.open()?;
             let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
-            let new = NewAttachment { name, media_type, caption, visit_id: visit };
             let attached = device.attach_file(&case_id, &new, &file).map_err(|e| describe(&e))?;
             if json {
                 print::json(&attached)

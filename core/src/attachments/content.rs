@@ -25,10 +25,11 @@ impl<R: Read + Seek> Content<R> {
     /// The content of `reader`, `len` bytes long, as it will be sealed.
     pub fn new(mut reader: R, len: u64) -> Result<Content<R>> {
         let mut head = Vec::new();
-        (&mut reader).take(len.min(HEAD_LEN)).read_to_end(&mut head).map_err(read_error)?;
+        (&mut reader).take(len.min(3)).read_to_end(&mut head).map_err(read_error)?;
         if !location::is_jpeg(&head) {
             return Ok(Content { head: Vec::new(), rest: (0, len), reader });
         }
+        (&mut reader).take(len.min(HEAD_LEN) - 3).read_to_end(&mut head).map_err(read_error)?;
         let (mut cleaned, scan) = location::clean_header(&head);
         if scan.is_none() && (head.len() as u64) < len {
             // No picture within the first megabyte: cleaned whole, in memory.
