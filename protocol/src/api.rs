@@ -82,10 +82,30 @@ pub mod routes {
     pub const LEAVE: &str = "/v1/teams/{team}/leave";
     /// A revoked device reports that it wiped itself; supervisors read the reports.
     pub const WIPED: &str = "/v1/teams/{team}/wiped";
+    /// The chunks of one attachment the relay holds (`GET`: their indices), under the case it
+    /// belongs to and the device that attached it. Only that device uploads them.
+    pub const ATTACHMENT: &str = "/v1/teams/{team}/attachments/{doc}/{author}/{attachment}";
+    /// One sealed chunk: `PUT` by the attaching device (the same bytes again change nothing),
+    /// `GET` by a reader of the case. The body is the chunk's bytes, not JSON.
+    pub const ATTACHMENT_CHUNK: &str =
+        "/v1/teams/{team}/attachments/{doc}/{author}/{attachment}/{index}";
 
     /// `route` for team `team` (ids are hex: nothing to escape).
     pub fn path(route: &str, team: &str) -> String {
         route.replace("{team}", team)
+    }
+
+    /// The route of one attachment at the relay (ids in hex).
+    pub fn attachment(team: &str, doc: &str, author: &str, attachment: &str) -> String {
+        path(ATTACHMENT, team)
+            .replace("{doc}", doc)
+            .replace("{author}", author)
+            .replace("{attachment}", attachment)
+    }
+
+    /// The route of chunk `index` of an attachment.
+    pub fn attachment_chunk(team: &str, doc: &str, author: &str, file: &str, index: u32) -> String {
+        format!("{}/{index}", attachment(team, doc, author, file))
     }
 
     /// The enrolment route for one invitation.
@@ -140,6 +160,8 @@ error_codes! {
     BadWipeReport => "bad_wipe_report",
     BatchTooLarge => "batch_too_large",
     BodyTooLarge => "body_too_large",
+    ChunkNotFound => "chunk_not_found",
+    DocErased => "doc_erased",
     InvalidCard => "invalid_card",
     InvalidGenesis => "invalid_genesis",
     InvitationExists => "invitation_exists",
@@ -150,8 +172,10 @@ error_codes! {
     MalformedEnvelope => "malformed_envelope",
     NoSuchRoute => "no_such_route",
     NotAuthor => "not_author",
+    NotReader => "not_reader",
     NotRevoked => "not_revoked",
     NotSupervisor => "not_supervisor",
+    QuotaExceeded => "quota_exceeded",
     ReplayedRequest => "replayed_request",
     RevokedDevice => "revoked_device",
     RosterChanged => "roster_changed",
@@ -194,5 +218,9 @@ mod tests {
     fn paths_fill_in_the_team_and_invitation() {
         assert_eq!(routes::path(routes::ROSTER, "ab12"), "/v1/teams/ab12/roster");
         assert_eq!(routes::enrolment("ab12", "cd34"), "/v1/teams/ab12/enrolment/cd34");
+        assert_eq!(
+            routes::attachment_chunk("ab12", "d0", "a1", "f2", 7),
+            "/v1/teams/ab12/attachments/d0/a1/f2/7"
+        );
     }
 }

@@ -17,6 +17,10 @@ use crate::{Error, Result};
 pub const CHUNK_LEN: usize = 256 * 1024;
 /// AES-GCM's tag on each sealed chunk.
 pub const TAG_LEN: usize = 16;
+/// The most a sealed chunk can be: what the relay takes in one upload.
+pub const MAX_SEALED_CHUNK_LEN: usize = CHUNK_LEN + TAG_LEN;
+/// The most chunks one file can have (1 GiB): far above any team's limit, a bound for the relay.
+pub const MAX_CHUNKS: u32 = 4096;
 
 const KEY_INFO: &[u8] = b"eropaf attachment v1 key";
 const AAD_CONTEXT: &[u8] = b"eropaf attachment v1 chunk\0";

@@ -23,7 +23,8 @@ use crate::auth::{authenticate, verify, Admit, Caller, SignedRequest};
 use crate::error::{ErrorCode, RelayError, Result};
 use crate::signing::verify_join;
 use crate::storage::{
-    Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage, StoredKind,
+    ChunkKey, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, Storage,
+    StoredKind,
 };
 use eropaf_protocol::api::routes;
 
@@ -98,6 +99,8 @@ pub fn router(state: RelayState) -> Router {
         .route(routes::LEAVE, post(post_leave))
         .route(routes::ERASE, post(post_erase))
         .route(routes::WIPED, get(get_wipe_reports).post(post_wipe_report))
+        .route(routes::ATTACHMENT, get(get_attachment))
+        .route(routes::ATTACHMENT_CHUNK, get(get_chunk).put(put_chunk))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
@@ -902,6 +905,116 @@ async fn post_history(
             }
         }
         ok(json!({ "docs": with_history }))
+    })
+    .await
+}
+
+// ---- attachments ----
+
+/// The ids in an attachment's route: its case, the device that attached it, the file.
+struct FileRoute {
+    doc_id: [u8; 16],
+    author: String,
+    attachment: [u8; 16],
+}
+
+impl FileRoute {
+    fn parse(doc: &str, author: &str, attachment: &str) -> Result<FileRoute> {
+        let author_id = hex_id::<16>("The device id", author)?;
+        Ok(FileRoute {
+            doc_id: hex_id::<16>("The case id", doc)?,
+            author: hex::encode(author_id),
+            attachment: hex_id::<16>("The attachment id", attachment)?,
+        })
+    }
+
+    fn chunk(&self, index: u32) -> Result<ChunkKey<'_>> {
+        if index >= eropaf_protocol::attachment::MAX_CHUNKS {
+            return Err(RelayError::bad_request(ErrorCode::BadId, "No file has that many chunks."));
+        }
+        Ok(ChunkKey {
+            doc_id: self.doc_id,
+            author: &self.author,
+            attachment: self.attachment,
+            index,
+        })
+    }
+}
+
+/// The caller may read the case the file belongs to: the same rule as for its envelopes.
+fn require_reader(
+    state: &RelayState,
+    team: &str,
+    caller: &Caller,
+    doc_id: &[u8; 16],
+) -> Result<()> {
+    if state.storage.may_read(team, doc_id, &caller.device)? {
+        Ok(())
+    } else {
+        Err(RelayError::forbidden(ErrorCode::NotReader, "This device does not read this case."))
+    }
+}
+
+/// Which chunks of a file the relay holds: where an upload or a download continues.
+async fn get_attachment(
+    State(state): State<RelayState>,
+    Path((team, doc, author, attachment)): Path<(String, String, String, String)>,
+    request: Request,
+) -> Reply {
+    let file = FileRoute::parse(&doc, &author, &attachment)?;
+    signed(state, team, request, move |state, team, _, caller, _| {
+        require_reader(state, team, &caller, &file.doc_id)?;
+        let held =
+            state.storage.chunk_indices(team, &file.doc_id, &file.author, &file.attachment)?;
+        ok(json!({ "held": held }))
+    })
+    .await
+}
+
+/// Stores one sealed chunk, uploaded by the device that attached the file. The relay cannot
+/// check what it holds (only the case's readers have the key): it checks who sent it, that
+/// it fits a chunk, and that the case still exists.
+async fn put_chunk(
+    State(state): State<RelayState>,
+    Path((team, doc, author, attachment, index)): Path<(String, String, String, String, u32)>,
+    request: Request,
+) -> Reply {
+    let file = FileRoute::parse(&doc, &author, &attachment)?;
+    file.chunk(index)?;
+    signed(state, team, request, move |state, team, _, caller, body| {
+        if caller.device != file.author {
+            return Err(RelayError::forbidden(
+                ErrorCode::NotAuthor,
+                "Only the device that attached a file uploads it.",
+            ));
+        }
+        if body.is_empty() || body.len() > eropaf_protocol::attachment::MAX_SEALED_CHUNK_LEN {
+            return Err(RelayError::too_large(
+                ErrorCode::BodyTooLarge,
+                "A chunk is at most 256 KiB and its tag.",
+            ));
+        }
+        require_reader(state, team, &caller, &file.doc_id)?;
+        let stored = state.storage.put_chunk(team, &file.chunk(index)?, body)?;
+        ok(json!({ "stored": stored }))
+    })
+    .await
+}
+
+/// One sealed chunk, to a reader of its case.
+async fn get_chunk(
+    State(state): State<RelayState>,
+    Path((team, doc, author, attachment, index)): Path<(String, String, String, String, u32)>,
+    request: Request,
+) -> Result<Response> {
+    let file = FileRoute::parse(&doc, &author, &attachment)?;
+    file.chunk(index)?;
+    signed(state, team, request, move |state, team, _, caller, _| {
+        require_reader(state, team, &caller, &file.doc_id)?;
+        let bytes = state.storage.chunk(team, &file.chunk(index)?)?.ok_or_else(|| {
+            RelayError::not_found(ErrorCode::ChunkNotFound, "The relay does not hold this chunk.")
+        })?;
+        Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
     })
     .await
 }

@@ -9,8 +9,8 @@ use eropaf_protocol::crypto::{AgreementKey, DeviceIdentity};
 use eropaf_protocol::team::roster::{DeviceCard, Role, Roster, RosterChange, RosterEntry};
 
 use super::{
-    Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, SeenRequest, Storage,
-    StoredKind,
+    ChunkKey, Feed, Invitation, JoinRequest, KeyPackageRow, NewEnvelope, Page, Pulled, SeenRequest,
+    Storage, StoredKind,
 };
 use crate::error::RelayError;
 
@@ -312,6 +312,31 @@ pub fn a_device_is_served_the_documents_it_reads_and_the_teams(storage: &dyn Sto
     );
 }
 
+/// A file's chunks are kept once each, served to the case's readers, and go with the case.
+pub fn a_files_chunks_are_kept_once_and_go_with_their_case(storage: &dyn Storage) {
+    let (team, _, _) = team(storage);
+    let (anna, bram) = ("a".repeat(32), "b".repeat(32));
+    let mut annas_case = envelope(2, 0, StoredKind::Changes, None);
+    annas_case.readers = vec![anna.clone()];
+    storage.push_envelopes(&team, &[annas_case], None).unwrap();
+    assert!(storage.may_read(&team, &[2; 16], &anna).unwrap());
+    assert!(!storage.may_read(&team, &[2; 16], &bram).unwrap(), "need-to-know holds for files");
+    assert!(storage.may_read(&team, &[3; 16], &bram).unwrap(), "a document without readers");
+    let chunk = |index| ChunkKey { doc_id: [2; 16], author: &anna, attachment: [5; 16], index };
+    assert!(storage.put_chunk(&team, &chunk(1), b"second").unwrap());
+    assert!(storage.put_chunk(&team, &chunk(0), b"first").unwrap());
+    assert!(!storage.put_chunk(&team, &chunk(0), b"other").unwrap(), "kept once, as it came");
+    assert_eq!(storage.chunk(&team, &chunk(0)).unwrap().as_deref(), Some(&b"first"[..]));
+    assert_eq!(storage.chunk(&team, &chunk(2)).unwrap(), None);
+    assert_eq!(storage.chunk_indices(&team, &[2; 16], &anna, &[5; 16]).unwrap(), vec![0, 1]);
+    assert_eq!(storage.chunk_indices(&team, &[2; 16], &bram, &[5; 16]).unwrap(), Vec::<u32>::new());
+    storage.erase_doc(&team, &[2; 16], &[9; 16], b"order").unwrap();
+    assert_eq!(storage.chunk(&team, &chunk(0)).unwrap(), None, "erased with the case");
+    assert_eq!(storage.chunk_indices(&team, &[2; 16], &anna, &[5; 16]).unwrap(), Vec::<u32>::new());
+    assert_eq!(code_of(storage.put_chunk(&team, &chunk(0), b"late")), ErrorCode::DocErased);
+    assert_eq!(code_of(storage.may_read(&team, &[2; 16], &anna)), ErrorCode::DocErased);
+}
+
 /// Generates one `#[test]` per conformance check, each on a fresh storage from `$make`.
 #[macro_export]
 macro_rules! storage_conformance_tests {
@@ -328,6 +353,7 @@ macro_rules! storage_conformance_tests {
             a_key_package_replaces_the_one_for_its_recipient_and_epoch,
             a_wipe_report_is_kept_once_per_device,
             a_device_is_served_the_documents_it_reads_and_the_teams,
+            a_files_chunks_are_kept_once_and_go_with_their_case,
         );
     };
     (@each $make:expr; $($name:ident,)+) => {

@@ -13,7 +13,7 @@ pub use sqlite::SqliteStorage;
 use eropaf_protocol::team::roster::RosterEntry;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{ErrorCode, RelayError, Result};
 
 /// A verified envelope, ready to append. The relay has checked it; storage does not.
 #[derive(Clone, Debug)]
@@ -98,11 +98,11 @@ pub(crate) fn page_of(
             let doc_id = row
                 .doc_id
                 .try_into()
-                .map_err(|_| crate::RelayError::storage("a stored doc id is not 16 bytes"))?;
+                .map_err(|_| RelayError::storage("a stored doc id is not 16 bytes"))?;
             let erased_by = row
                 .author
                 .try_into()
-                .map_err(|_| crate::RelayError::storage("a stored author is not 16 bytes"))?;
+                .map_err(|_| RelayError::storage("a stored author is not 16 bytes"))?;
             entries.push(Pulled::Erased {
                 server_seq: row.server_seq,
                 doc_id,
@@ -151,6 +151,33 @@ pub struct Appended {
     pub duplicate: bool,
     /// Its document was erased: the envelope was dropped and `server_seq` is the erasure's.
     pub erased: bool,
+}
+
+/// Where one sealed chunk of an attachment lives at the relay: the case it belongs to, the
+/// device that attached it (the only one that uploads it), the file and the chunk's place.
+/// The relay learns these opaque ids and the chunk's length, nothing more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkKey<'a> {
+    pub doc_id: [u8; 16],
+    /// The attaching device, hex.
+    pub author: &'a str,
+    pub attachment: [u8; 16],
+    pub index: u32,
+}
+
+/// Of a document's stored attachment bytes, the most the relay keeps (all its files together):
+/// a bound on what one dishonest member can make it store, far above any team's per-case limit.
+pub const MAX_DOC_ATTACHMENT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+pub(crate) fn doc_erased() -> RelayError {
+    RelayError::gone(ErrorCode::DocErased, "This case was erased; its files are gone.")
+}
+
+pub(crate) fn quota_exceeded() -> RelayError {
+    RelayError::too_large(
+        ErrorCode::QuotaExceeded,
+        "This case's files would take more than the relay keeps for one case.",
+    )
 }
 
 /// One entry of the team's log, as pulled: the same entry the devices' sync engine reads.
@@ -254,8 +281,8 @@ pub trait Storage: Send + Sync {
     /// them. Returns how many were deleted.
     fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize>;
 
-    /// Erases a document: deletes all its envelopes and appends one tombstone entry that
-    /// pullers see. Idempotent: erasing again returns the existing tombstone's sequence.
+    /// Erases a document: deletes all its envelopes and its files' chunks, and appends one
+    /// tombstone entry that pullers see. Idempotent: erasing again returns the existing tombstone's sequence.
     /// Drops the document's envelopes and leaves a tombstone with the supervisor's signed
     /// order, which every device checks before it forgets the document.
     fn erase_doc(
@@ -265,6 +292,29 @@ pub trait Storage: Send + Sync {
         author: &[u8; 16],
         signature: &[u8],
     ) -> Result<u64>;
+
+    /// Whether `device` may read `doc_id`'s envelopes and files: the document has no readers
+    /// (it is the whole team's) or `device` is an active one. `Gone` (`DocErased`) when the
+    /// document was erased.
+    fn may_read(&self, team: &str, doc_id: &[u8; 16], device: &str) -> Result<bool>;
+
+    /// Stores one sealed chunk; returns `false`, storing nothing, when that chunk is already
+    /// there (a resumed upload). `Gone` when the document was erased, `TooLarge`
+    /// (`QuotaExceeded`) when it would take the document's files over
+    /// `MAX_DOC_ATTACHMENT_BYTES`.
+    fn put_chunk(&self, team: &str, key: &ChunkKey<'_>, bytes: &[u8]) -> Result<bool>;
+
+    /// The indices of the chunks held of one attachment, in order.
+    fn chunk_indices(
+        &self,
+        team: &str,
+        doc_id: &[u8; 16],
+        author: &str,
+        attachment: &[u8; 16],
+    ) -> Result<Vec<u32>>;
+
+    /// One sealed chunk, as uploaded.
+    fn chunk(&self, team: &str, key: &ChunkKey<'_>) -> Result<Option<Vec<u8>>>;
 
     /// `Conflict` when the invitation id exists.
     fn put_invitation(&self, team: &str, invitation: &Invitation) -> Result<()>;

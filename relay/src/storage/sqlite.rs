@@ -10,8 +10,8 @@ use eropaf_protocol::team::roster::RosterEntry;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    page_of, Appended, Feed, Invitation, JoinRequest, KeyPackageRow, LogRow, NewEnvelope, Page,
-    SeenRequest, Storage,
+    doc_erased, page_of, quota_exceeded, Appended, ChunkKey, Feed, Invitation, JoinRequest,
+    KeyPackageRow, LogRow, NewEnvelope, Page, SeenRequest, Storage,
 };
 use crate::error::{ErrorCode, RelayError, Result};
 
@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_registration_codes.sql"),
     include_str!("migrations/0004_wipe_reports.sql"),
     include_str!("migrations/0005_doc_readers.sql"),
+    include_str!("migrations/0006_attachment_chunks.sql"),
 ];
 
 /// SQLite storage. SQLite serialises writers anyway, so one writing connection behind a
@@ -306,6 +307,22 @@ macro_rules! pull_sql {
         )
     };
 }
+/// Whether device `?3` may read document `?2`: the same rule a pull applies.
+const MAY_READ: &str = "SELECT NOT EXISTS (SELECT 1 FROM doc_readers
+                                          WHERE team_id = ?1 AND doc_id = ?2)
+                        OR EXISTS (SELECT 1 FROM doc_readers
+                                   WHERE team_id = ?1 AND doc_id = ?2 AND device = ?3
+                                     AND active = 1)";
+
+fn is_erased(conn: &Connection, team: &str, doc_id: &[u8; 16]) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM envelopes
+             WHERE team_id = ?1 AND doc_id = ?2 AND tombstoned = 1)",
+        )?
+        .query_row(params![team, &doc_id[..]], |row| row.get(0))?)
+}
+
 const PULL_TEAM: &str = pull_sql!("envelopes e", "?5 IS NULL");
 const PULL_DOC: &str = pull_sql!("envelopes e INDEXED BY envelopes_by_doc", "e.doc_id = ?5");
 
@@ -561,6 +578,104 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn may_read(&self, team: &str, doc_id: &[u8; 16], device: &str) -> Result<bool> {
+        self.read(|conn| {
+            if is_erased(conn, team, doc_id)? {
+                return Err(doc_erased());
+            }
+            Ok(conn
+                .prepare_cached(MAY_READ)?
+                .query_row(params![team, &doc_id[..], device], |row| row.get(0))?)
+        })
+    }
+
+    fn put_chunk(&self, team: &str, key: &ChunkKey<'_>, bytes: &[u8]) -> Result<bool> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if is_erased(&tx, team, &key.doc_id)? {
+            return Err(doc_erased());
+        }
+        let held: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM attachment_chunks
+                 WHERE team_id = ?1 AND doc_id = ?2 AND author = ?3 AND attachment_id = ?4
+                   AND idx = ?5)",
+            )?
+            .query_row(
+                params![team, &key.doc_id[..], key.author, &key.attachment[..], key.index],
+                |row| row.get(0),
+            )?;
+        if held {
+            return Ok(false);
+        }
+        let stored: i64 = tx
+            .prepare_cached(
+                "SELECT COALESCE(SUM(size), 0) FROM attachment_chunks
+                 WHERE team_id = ?1 AND doc_id = ?2",
+            )?
+            .query_row(params![team, &key.doc_id[..]], |row| row.get(0))?;
+        let size = bytes.len() as u64;
+        if u64::try_from(stored).unwrap_or(u64::MAX).saturating_add(size)
+            > super::MAX_DOC_ATTACHMENT_BYTES
+        {
+            return Err(quota_exceeded());
+        }
+        tx.prepare_cached(
+            "INSERT INTO attachment_chunks
+                 (team_id, doc_id, author, attachment_id, idx, size, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            team,
+            &key.doc_id[..],
+            key.author,
+            &key.attachment[..],
+            key.index,
+            i64::try_from(size).unwrap_or(i64::MAX),
+            bytes
+        ])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn chunk_indices(
+        &self,
+        team: &str,
+        doc_id: &[u8; 16],
+        author: &str,
+        attachment: &[u8; 16],
+    ) -> Result<Vec<u32>> {
+        self.read(|conn| {
+            let mut indices = conn
+                .prepare_cached(
+                    "SELECT idx FROM attachment_chunks
+                     WHERE team_id = ?1 AND doc_id = ?2 AND author = ?3 AND attachment_id = ?4",
+                )?
+                .query_map(params![team, &doc_id[..], author, &attachment[..]], |row| {
+                    row.get::<_, u32>(0)
+                })?
+                .collect::<rusqlite::Result<Vec<u32>>>()?;
+            indices.sort_unstable();
+            Ok(indices)
+        })
+    }
+
+    fn chunk(&self, team: &str, key: &ChunkKey<'_>) -> Result<Option<Vec<u8>>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT bytes FROM attachment_chunks
+                     WHERE team_id = ?1 AND doc_id = ?2 AND author = ?3 AND attachment_id = ?4
+                       AND idx = ?5",
+                )?
+                .query_row(
+                    params![team, &key.doc_id[..], key.author, &key.attachment[..], key.index],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+    }
+
     fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -597,6 +712,10 @@ impl Storage for SqliteStorage {
             .ok_or_else(|| RelayError::not_found(ErrorCode::TeamNotFound, "No such team."))?;
         tx.execute(
             "DELETE FROM envelopes WHERE team_id = ?1 AND doc_id = ?2",
+            params![team, &doc_id[..]],
+        )?;
+        tx.execute(
+            "DELETE FROM attachment_chunks WHERE team_id = ?1 AND doc_id = ?2",
             params![team, &doc_id[..]],
         )?;
         let seq = last_seq + 1;

@@ -15,8 +15,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::{
-    page_of, Appended, Feed, Invitation, JoinRequest, KeyPackageRow, LogRow, NewEnvelope, Page,
-    SeenRequest, Storage,
+    doc_erased, page_of, quota_exceeded, Appended, ChunkKey, Feed, Invitation, JoinRequest,
+    KeyPackageRow, LogRow, NewEnvelope, Page, SeenRequest, Storage,
 };
 use crate::error::{ErrorCode, RelayError, Result};
 
@@ -24,6 +24,7 @@ use crate::error::{ErrorCode, RelayError, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_envelopes_uncompressed.sql"),
+    include_str!("migrations/0003_attachment_chunks.sql"),
 ];
 
 /// Held while migrating, so that two relay processes starting together migrate once.
@@ -617,6 +618,118 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn may_read(&self, team: &str, doc_id: &[u8; 16], device: &str) -> Result<bool> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let doc = &doc_id[..];
+            let row = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM envelopes
+                                    WHERE team_id = $1 AND doc_id = $2 AND tombstoned),
+                            NOT EXISTS (SELECT 1 FROM doc_readers
+                                        WHERE team_id = $1 AND doc_id = $2)
+                            OR EXISTS (SELECT 1 FROM doc_readers
+                                       WHERE team_id = $1 AND doc_id = $2 AND device = $3
+                                         AND active)",
+                    &[&team, &doc, &device],
+                )
+                .await?;
+            if row.try_get::<_, bool>(0)? {
+                return Err(doc_erased());
+            }
+            Ok(row.try_get(1)?)
+        })
+    }
+
+    fn put_chunk(&self, team: &str, key: &ChunkKey<'_>, bytes: &[u8]) -> Result<bool> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            // The team's lock orders this against an erasure of the document.
+            lock_team(&tx, team).await?;
+            let doc = &key.doc_id[..];
+            let file = &key.attachment[..];
+            let index = i32::try_from(key.index)
+                .map_err(|_| RelayError::bad_request(ErrorCode::BadId, "No such chunk index."))?;
+            let row = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM envelopes
+                                    WHERE team_id = $1 AND doc_id = $2 AND tombstoned),
+                            EXISTS (SELECT 1 FROM attachment_chunks
+                                    WHERE team_id = $1 AND doc_id = $2 AND author = $3
+                                      AND attachment_id = $4 AND idx = $5),
+                            (SELECT COALESCE(SUM(size), 0)::BIGINT FROM attachment_chunks
+                             WHERE team_id = $1 AND doc_id = $2)",
+                    &[&team, &doc, &key.author, &file, &index],
+                )
+                .await?;
+            if row.try_get::<_, bool>(0)? {
+                return Err(doc_erased());
+            }
+            if row.try_get::<_, bool>(1)? {
+                return Ok(false);
+            }
+            let stored = u64::try_from(row.try_get::<_, i64>(2)?).unwrap_or(u64::MAX);
+            let size = bytes.len() as u64;
+            if stored.saturating_add(size) > super::MAX_DOC_ATTACHMENT_BYTES {
+                return Err(quota_exceeded());
+            }
+            let size = i64::try_from(size).unwrap_or(i64::MAX);
+            tx.execute(
+                "INSERT INTO attachment_chunks
+                     (team_id, doc_id, author, attachment_id, idx, size, bytes)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&team, &doc, &key.author, &file, &index, &size, &bytes],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    fn chunk_indices(
+        &self,
+        team: &str,
+        doc_id: &[u8; 16],
+        author: &str,
+        attachment: &[u8; 16],
+    ) -> Result<Vec<u32>> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT idx FROM attachment_chunks
+                     WHERE team_id = $1 AND doc_id = $2 AND author = $3 AND attachment_id = $4
+                     ORDER BY idx",
+                    &[&team, &&doc_id[..], &author, &&attachment[..]],
+                )
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let index: i32 = row.try_get(0)?;
+                    u32::try_from(index)
+                        .map_err(|_| RelayError::storage("a stored chunk index is negative"))
+                })
+                .collect()
+        })
+    }
+
+    fn chunk(&self, team: &str, key: &ChunkKey<'_>) -> Result<Option<Vec<u8>>> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            let Ok(index) = i32::try_from(key.index) else { return Ok(None) };
+            let row = client
+                .query_opt(
+                    "SELECT bytes FROM attachment_chunks
+                     WHERE team_id = $1 AND doc_id = $2 AND author = $3 AND attachment_id = $4
+                       AND idx = $5",
+                    &[&team, &&key.doc_id[..], &key.author, &&key.attachment[..], &index],
+                )
+                .await?;
+            Ok(row.map(|row| row.try_get(0)).transpose()?)
+        })
+    }
+
     fn compact(&self, team: &str, doc_id: &[u8; 16], covers: u64) -> Result<usize> {
         self.run(async {
             let mut client = self.pool.get().await?;
@@ -653,6 +766,11 @@ impl Storage for PostgresStorage {
             }
             tx.execute("DELETE FROM envelopes WHERE team_id = $1 AND doc_id = $2", &[&team, &doc])
                 .await?;
+            tx.execute(
+                "DELETE FROM attachment_chunks WHERE team_id = $1 AND doc_id = $2",
+                &[&team, &doc],
+            )
+            .await?;
             let seq = last_seq + 1;
             let author = &author[..];
             tx.execute(
