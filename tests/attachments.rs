@@ -9,9 +9,12 @@ use eropaf_core::access_log::AccessAction;
 use eropaf_core::attachments::MAX_FILE_BYTES;
 use eropaf_core::model::{NewAttachment, NewVisit, Resident};
 use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::sync::report::SyncProgress;
+use eropaf_core::sync::transport::{FileAt, Transport};
 use eropaf_core::Eropaf;
 use eropaf_tests::{
-    create_device, fast_tempdir, files_containing, new_key, open_device, Team, TestRelay,
+    create_device, device_identity, fast_tempdir, files_containing, new_key, open_device, relay_db,
+    Team, TestRelay,
 };
 
 const MARKER: &str = "HUURACHTERSTAND-MARKER-5521";
@@ -199,4 +202,180 @@ fn erasing_a_case_takes_its_files_with_it() {
         })
         .unwrap();
     assert_eq!(left, 0, "no chunk of the erased case stays");
+}
+
+/// The attaching device's view of one of its files at the relay.
+fn file_at(case: &str, author: &Eropaf, attachment_id: &str) -> FileAt {
+    FileAt {
+        doc_id: case.to_string(),
+        author: author.device_id().to_hex(),
+        attachment_id: attachment_id.to_string(),
+    }
+}
+
+fn relay_chunks(relay: &TestRelay) -> i64 {
+    relay_db(&relay.db)
+        .query_row("SELECT COUNT(*) FROM attachment_chunks", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_20_mb_letter_attached_on_one_phone_arrives_byte_identical_on_another_when_opened() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let content = letter(20 * 1024 * 1024);
+    let case = new_case(&mut team.workers[0]);
+    let attached = team.workers[0].attach(&case, &pdf("brief.pdf"), &content).unwrap();
+    let mut uploading = Vec::new();
+    let report = team.workers[0]
+        .sync(&http, &mut |p| {
+            if let SyncProgress::Uploading { done, total } = p {
+                uploading.push((done, total));
+            }
+        })
+        .unwrap();
+    assert_eq!(report.chunks_uploaded, 80, "20 MB in chunks of 256 KiB");
+    assert_eq!(uploading.last(), Some(&(80, 80)), "the upload shows its progress");
+    assert_eq!(relay_chunks(&relay), 80);
+
+    // The supervisor's phone lists the file at once, without its bytes.
+    let supervisor = &mut team.supervisor;
+    supervisor.sync(&http, &mut |_| {}).unwrap();
+    let listed = supervisor.case(&case).unwrap().attachments;
+    assert_eq!(listed.len(), 1);
+    assert!(!listed[0].on_device, "listed, not yet downloaded");
+    assert_eq!(listed[0].size, content.len() as u64);
+    let not_yet = supervisor.attachment_content(&case, &attached.id).unwrap_err();
+    assert!(not_yet.to_string().contains("nog niet op dit apparaat"), "{not_yet}");
+
+    // Opened: it comes down with its progress, and is the same to the byte.
+    let mut seen = Vec::new();
+    let downloaded = supervisor
+        .download_attachment(&http, &case, &attached.id, &mut |p| seen.push(p.done_bytes))
+        .unwrap();
+    assert_eq!((downloaded.fetched_chunks, downloaded.held_chunks), (80, 0));
+    assert_eq!(seen.first(), Some(&0));
+    assert_eq!(seen.last(), Some(&(content.len() as u64)));
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "progress only moves forward");
+    assert!(supervisor.case(&case).unwrap().attachments[0].on_device);
+    assert!(supervisor.attachment_content(&case, &attached.id).unwrap() == content);
+    let again = supervisor.download_attachment(&http, &case, &attached.id, &mut |_| {}).unwrap();
+    assert_eq!((again.fetched_chunks, again.held_chunks), (0, 80), "nothing fetched twice");
+
+    // Nothing is sent twice, and the relay never held a readable byte of it.
+    let report = team.workers[0].sync(&http, &mut |_| {}).unwrap();
+    assert_eq!(report.chunks_uploaded, 0);
+    assert_eq!(relay_chunks(&relay), 80, "each chunk stored once");
+    let found = files_containing(relay_dir.path(), MARKER.as_bytes());
+    assert!(found.is_empty(), "the relay holds the letter readable in {found:?}");
+    let found = files_containing(team.dirs[0].path(), MARKER.as_bytes());
+    assert!(found.is_empty(), "the supervisor's store holds it readable in {found:?}");
+}
+
+#[test]
+fn a_chunk_the_relay_changes_or_reorders_is_refused_and_the_download_continues_once_it_is_right() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let content = letter(3 * 256 * 1024 + 10);
+    let case = new_case(&mut team.workers[0]);
+    let attached = team.workers[0].attach(&case, &pdf("brief.pdf"), &content).unwrap();
+    team.workers[0].sync(&http, &mut |_| {}).unwrap();
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+
+    // The relay's operator, with its own database: one bit of chunk 1 flipped.
+    let db = relay_db(&relay.db);
+    let chunk = |index: i64| -> Vec<u8> {
+        db.query_row("SELECT bytes FROM attachment_chunks WHERE idx = ?1", [index], |r| r.get(0))
+            .unwrap()
+    };
+    let set = |index: i64, bytes: &[u8]| {
+        db.execute(
+            "UPDATE attachment_chunks SET bytes = ?2 WHERE idx = ?1",
+            rusqlite::params![index, bytes],
+        )
+        .unwrap();
+    };
+    let (first, second) = (chunk(1), chunk(2));
+    let mut flipped = first.clone();
+    flipped[100] ^= 1;
+    set(1, &flipped);
+    let supervisor = &mut team.supervisor;
+    let refused = supervisor.download_attachment(&http, &case, &attached.id, &mut |_| {});
+    assert!(refused.is_err(), "a changed chunk is refused");
+    assert!(!supervisor.case(&case).unwrap().attachments[0].on_device);
+    // Chunks 1 and 2 swapped: each is whole, but in the other's place.
+    set(1, &second);
+    set(2, &first);
+    let refused = supervisor.download_attachment(&http, &case, &attached.id, &mut |_| {});
+    assert!(refused.is_err(), "a chunk in another's place is refused");
+    assert!(supervisor.attachment_content(&case, &attached.id).is_err(), "nothing shown");
+
+    // Put right, the download goes on from the chunk that was refused.
+    set(1, &first);
+    set(2, &second);
+    let downloaded =
+        supervisor.download_attachment(&http, &case, &attached.id, &mut |_| {}).unwrap();
+    assert_eq!((downloaded.held_chunks, downloaded.fetched_chunks), (1, 3));
+    assert!(supervisor.attachment_content(&case, &attached.id).unwrap() == content);
+}
+
+#[test]
+fn a_member_uploads_only_its_own_files_and_fetches_only_cases_it_reads() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    // Need-to-know: the worker reads only the cases she is assigned.
+    let mut team =
+        Team::enrol_need_to_know(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let case = new_case(&mut team.supervisor);
+    let attached = team.supervisor.attach(&case, &pdf("brief.pdf"), &letter(1000)).unwrap();
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+    team.workers[0].sync(&http, &mut |_| {}).unwrap();
+    let worker = device_identity(team.dirs[1].path(), &team.key);
+    let file = file_at(&case, &team.supervisor, &attached.id);
+
+    // The dishonest worker, with her own device's key and the ids the relay would show her.
+    let fetched = http.chunk(&worker, &team.team_id, &file, 0);
+    assert!(fetched.is_err(), "a case she does not read: its file is not hers to fetch");
+    assert!(http.chunks_held(&worker, &team.team_id, &file).is_err());
+    let planted = http.put_chunk(&worker, &team.team_id, &file, 1, b"ander bestand");
+    assert!(planted.is_err(), "she cannot put a chunk into the supervisor's file");
+    let own = FileAt { author: team.workers[0].device_id().to_hex(), ..file.clone() };
+    let planted = http.put_chunk(&worker, &team.team_id, &own, 0, b"ander bestand");
+    assert!(planted.is_err(), "nor into a case she does not read under her own name");
+
+    // Assigned to the case, she fetches its file; still she cannot put into it.
+    team.supervisor
+        .assign(&case, "Werker 0", eropaf_core::model::AssignmentRole::Backup, None)
+        .unwrap();
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+    team.workers[0].sync(&http, &mut |_| {}).unwrap();
+    assert!(http.chunk(&worker, &team.team_id, &file, 0).is_ok(), "hers to read now");
+    let planted = http.put_chunk(&worker, &team.team_id, &file, 1, b"ander bestand");
+    let refused = planted.unwrap_err().to_string();
+    assert!(refused.contains("attached"), "only the attaching device uploads: {refused}");
+    assert_eq!(relay_chunks(&relay), 1, "the relay holds the one real chunk");
+}
+
+#[test]
+fn erasing_a_case_leaves_nothing_of_its_files_at_the_relay() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 0, fast_tempdir);
+    let supervisor = &mut team.supervisor;
+    let case = new_case(supervisor);
+    let attached = supervisor.attach(&case, &pdf("brief.pdf"), &letter(300 * 1024)).unwrap();
+    supervisor.sync(&http, &mut |_| {}).unwrap();
+    assert_eq!(relay_chunks(&relay), 2);
+    supervisor.erase_case_logged(&http, &case, None).unwrap();
+    assert_eq!(relay_chunks(&relay), 0, "no chunk of the erased case stays at the relay");
+    let file = file_at(&case, supervisor, &attached.id);
+    let identity = device_identity(team.dirs[0].path(), &team.key);
+    let late = http.put_chunk(&identity, &team.team_id, &file, 0, b"te laat");
+    assert!(late.unwrap_err().to_string().contains("gewist"), "nothing is kept for it again");
 }

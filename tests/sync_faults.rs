@@ -91,7 +91,7 @@ fn sync_while_killing(
                 let hit = match p {
                     SyncProgress::Pushing { .. } => phase == Phase::Push,
                     SyncProgress::Pulling { .. } => phase == Phase::Pull,
-                    SyncProgress::Roster => false,
+                    SyncProgress::Roster | SyncProgress::Uploading { .. } => false,
                 };
                 if hit && !signalled {
                     signalled = true;

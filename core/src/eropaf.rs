@@ -21,6 +21,7 @@ use crate::office::review::{ReviewAction, ReviewState};
 use crate::records::retention::RetentionItem;
 use crate::records::Erasure;
 use crate::store::Unlock;
+use crate::sync::files::{DownloadProgress, Downloaded};
 use crate::sync::report::{SyncProgress, SyncReport};
 use crate::sync::transport::Transport;
 use crate::team::invitation::Invitation;
@@ -509,6 +510,18 @@ impl Eropaf {
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
         self.device.sync(transport, progress)
+    }
+
+    /// Fetches the chunks of a file this device does not hold yet (files attached elsewhere
+    /// come down when opened); continues a download that was cut off.
+    pub fn download_attachment(
+        &mut self,
+        transport: &dyn Transport,
+        case_id: &str,
+        attachment_id: &str,
+        progress: &mut dyn FnMut(DownloadProgress),
+    ) -> Result<Downloaded> {
+        self.device.download_attachment(transport, case_id, attachment_id, progress)
     }
 
     /// For the founder of a team the relay has not registered yet (its code was refused or

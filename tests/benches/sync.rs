@@ -35,7 +35,7 @@ use eropaf_core::model::{
     CaseType, LifeDomain, NewVisit, Observation, Resident, Score, TeamPolicy,
 };
 use eropaf_core::sync::http::HttpTransport;
-use eropaf_core::sync::transport::{DocReaders, JoinRequest, PullPage, Transport};
+use eropaf_core::sync::transport::{DocReaders, FileAt, JoinRequest, PullPage, Transport};
 use eropaf_core::team::epoch::KeyPackage;
 use eropaf_core::team::roster::{DeviceCard, Role, RosterEntry};
 use eropaf_core::team::wipe::WipeReport;
@@ -1022,6 +1022,36 @@ impl Transport for Timed<'_> {
         team_id: &str,
     ) -> eropaf_core::Result<Vec<WipeReport>> {
         self.time(|t| t.wipe_reports(signer, team_id))
+    }
+
+    fn chunks_held(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+    ) -> eropaf_core::Result<Vec<u32>> {
+        self.time(|t| t.chunks_held(signer, team_id, file))
+    }
+
+    fn put_chunk(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+        index: u32,
+        sealed: &[u8],
+    ) -> eropaf_core::Result<()> {
+        self.time(|t| t.put_chunk(signer, team_id, file, index, sealed))
+    }
+
+    fn chunk(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+        index: u32,
+    ) -> eropaf_core::Result<Vec<u8>> {
+        self.time(|t| t.chunk(signer, team_id, file, index))
     }
 }
 

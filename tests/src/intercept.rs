@@ -3,7 +3,7 @@
 //! `Intercepted`. What a lossy network or a dishonest relay does is then all the code says.
 
 use eropaf_core::crypto::DeviceIdentity;
-use eropaf_core::sync::transport::{DocReaders, JoinRequest, PullPage, Transport};
+use eropaf_core::sync::transport::{DocReaders, FileAt, JoinRequest, PullPage, Transport};
 use eropaf_core::team::epoch::KeyPackage;
 use eropaf_core::team::roster::{DeviceCard, RosterEntry};
 use eropaf_core::team::wipe::WipeReport;
@@ -154,6 +154,36 @@ pub trait Intercept {
     ) -> Result<Vec<WipeReport>> {
         inner.wipe_reports(s, t)
     }
+    fn chunks_held(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        file: &FileAt,
+    ) -> Result<Vec<u32>> {
+        inner.chunks_held(s, t, file)
+    }
+    fn put_chunk(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        file: &FileAt,
+        index: u32,
+        sealed: &[u8],
+    ) -> Result<()> {
+        inner.put_chunk(s, t, file, index, sealed)
+    }
+    fn chunk(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        file: &FileAt,
+        index: u32,
+    ) -> Result<Vec<u8>> {
+        inner.chunk(s, t, file, index)
+    }
 }
 
 /// A real transport with some of its calls changed by `hooks`.
@@ -237,5 +267,21 @@ impl<I: Intercept> Transport for Intercepted<'_, I> {
     }
     fn wipe_reports(&self, s: &DeviceIdentity, t: &str) -> Result<Vec<WipeReport>> {
         self.hooks.wipe_reports(self.inner, s, t)
+    }
+    fn chunks_held(&self, s: &DeviceIdentity, t: &str, file: &FileAt) -> Result<Vec<u32>> {
+        self.hooks.chunks_held(self.inner, s, t, file)
+    }
+    fn put_chunk(
+        &self,
+        s: &DeviceIdentity,
+        t: &str,
+        file: &FileAt,
+        index: u32,
+        sealed: &[u8],
+    ) -> Result<()> {
+        self.hooks.put_chunk(self.inner, s, t, file, index, sealed)
+    }
+    fn chunk(&self, s: &DeviceIdentity, t: &str, file: &FileAt, index: u32) -> Result<Vec<u8>> {
+        self.hooks.chunk(self.inner, s, t, file, index)
     }
 }

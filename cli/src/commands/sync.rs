@@ -58,6 +58,9 @@ impl ProgressLine {
             SyncProgress::Roster => "teamlijst en sleutels bijwerken…".to_string(),
             SyncProgress::Pushing { done, total } => format!("versturen {done} van {total}…"),
             SyncProgress::Pulling { applied } => format!("ophalen, {applied} toegepast…"),
+            SyncProgress::Uploading { done, total } => {
+                format!("bijlagen versturen, deel {done} van {total}…")
+            }
         };
         let mut stderr = std::io::stderr().lock();
         let _ = write!(stderr, "\r\x1b[2KSynchroniseren: {text}");

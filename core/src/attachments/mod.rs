@@ -1,11 +1,12 @@
 //! Files kept with a case (a photo of the letter from the woningcorporatie, a scan of a signed
 //! consent): how large they may be, what a worker must give with one, and taking the place a
 //! photo was taken out of it (`location`), and reading what is sealed a chunk at a time
-//! (`content`). Sealing is `eropaf_protocol::attachment`; storing and
+//! (`content`), and a case's reference to a file read into what opens it (`sealed`). Sealing is `eropaf_protocol::attachment`; storing and
 //! reading them back is the device's (`device/attachments.rs`).
 
 pub mod content;
 pub mod location;
+pub(crate) mod sealed;
 
 use crate::model::NewAttachment;
 use crate::{Error, Result};

@@ -10,6 +10,7 @@ use chrono::Utc;
 
 use super::Device;
 use crate::access_log::AccessAction;
+use crate::attachments::sealed::SealedFile;
 use crate::attachments::{self, content::Content};
 use crate::crypto::{self, SecretKey};
 use crate::doc::StoredAttachment;
@@ -92,7 +93,8 @@ impl Device {
                 })?;
                 check.finish(&file).map_err(|_| {
                     Error::invalid("bestand", "het bestand veranderde terwijl het werd bewaard")
-                })
+                })?;
+                tx.queue_upload(case_id, &id)
             },
         )?;
         Ok(Attachment {
@@ -127,40 +129,16 @@ impl Device {
     /// them; the access log records that it was opened. A chunk changed on disk or at the relay
     /// is refused, never shown.
     pub fn attachment_content(&mut self, case_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
-        let stored = self.with_case(case_id, |doc| {
-            doc.stored_attachments()?
-                .into_iter()
-                .find(|(id, _, _)| id == attachment_id)
-                .map(|(_, stored, _)| stored)
-                .ok_or_else(|| Error::not_found("bijlage", attachment_id))
-        })?;
-        // A size no device attaches was written by hand: nothing is read or set aside for it.
-        if stored.size > attachments::MAX_FILE_BYTES {
-            return Err(Error::Refused(format!(
-                "attachment {attachment_id} claims {} bytes, more than any device attaches",
-                stored.size
-            )));
-        }
-        let damaged = || Error::Corrupt("the case's reference to an attachment".into());
-        let id: [u8; 16] = hex::decode(attachment_id)
-            .ok()
-            .and_then(|id| id.try_into().ok())
-            .ok_or_else(damaged)?;
-        let content_hash: [u8; 32] =
-            hex::decode(&stored.hash).ok().and_then(|h| h.try_into().ok()).ok_or_else(damaged)?;
-        let key = hex::decode(&stored.key)
-            .ok()
-            .and_then(|key| SecretKey::from_slice(&key).ok())
-            .ok_or_else(damaged)?;
-        let file = AttachmentRef { id, content_hash, size: stored.size };
-        let sealer = ChunkSealer::new(&key, file)?;
+        let (stored, _) = self.attachment_ref(case_id, attachment_id)?;
+        let opened = SealedFile::new(attachment_id, &stored)?;
+        let (id, file) = (opened.id, *opened.file());
         let mut check = ContentCheck::new();
         let mut content = Vec::with_capacity(usize::try_from(file.size).unwrap_or_default());
         for index in 0..file.chunk_count() {
             let sealed = self.store.attachment_chunk(&id, index)?.ok_or_else(|| {
                 Error::not_found("bijlage", "de inhoud staat nog niet op dit apparaat")
             })?;
-            let chunk = sealer.open(index, &sealed)?;
+            let chunk = opened.sealer.open(index, &sealed)?;
             check.add(index, &chunk)?;
             content.extend_from_slice(&chunk);
         }

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_need_to_know.sql"),
     include_str!("migrations/0007_snapshots_apart.sql"),
     include_str!("migrations/0008_attachment_chunks.sql"),
+    include_str!("migrations/0009_attachment_uploads.sql"),
 ];
 
 const META_PASSPHRASE: &str = "passphrase_params";

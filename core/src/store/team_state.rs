@@ -104,6 +104,26 @@ impl Store {
             .optional()?)
     }
 
+    /// Files this device attached that the relay may not hold whole yet: (file, case).
+    pub fn pending_uploads(&self) -> Result<Vec<([u8; 16], String)>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT attachment_id, doc_id FROM attachment_uploads")?;
+        let rows: Vec<(Vec<u8>, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.into_iter().filter_map(|(id, doc)| Some((id.try_into().ok()?, doc))).collect())
+    }
+
+    /// The indices of an attachment's chunks this device holds.
+    pub fn attachment_chunk_indices(&self, attachment_id: &[u8; 16]) -> Result<Vec<u32>> {
+        let mut indices = self
+            .conn
+            .prepare_cached("SELECT idx FROM attachment_chunks WHERE attachment_id = ?1")?
+            .query_map([&attachment_id[..]], |r| r.get::<_, u32>(0))?
+            .collect::<rusqlite::Result<Vec<u32>>>()?;
+        indices.sort_unstable();
+        Ok(indices)
+    }
+
     /// Up to `limit` outbox envelopes, oldest first, with their row ids.
     pub fn outbox(&self, limit: usize) -> Result<Vec<(i64, Vec<u8>)>> {
         let mut stmt =
@@ -386,6 +406,37 @@ impl StoreTx<'_> {
         self.tx
             .prepare_cached("DELETE FROM attachment_chunks WHERE doc_id = ?1")?
             .execute([doc_id])?;
+        self.tx
+            .prepare_cached("DELETE FROM attachment_uploads WHERE doc_id = ?1")?
+            .execute([doc_id])?;
+        Ok(())
+    }
+
+    /// A file this device attached, to upload at the next sync.
+    pub fn queue_upload(&self, doc_id: &str, attachment_id: &[u8; 16]) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO attachment_uploads (attachment_id, doc_id) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![&attachment_id[..], doc_id])?;
+        Ok(())
+    }
+
+    /// The relay holds the whole file (or it no longer needs uploading).
+    pub fn upload_done(&self, attachment_id: &[u8; 16]) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM attachment_uploads WHERE attachment_id = ?1")?
+            .execute([&attachment_id[..]])?;
+        Ok(())
+    }
+
+    /// Forgets the chunks of one attachment: a download that did not match the case's
+    /// reference to it.
+    pub fn delete_attachment_chunks(&self, attachment_id: &[u8; 16]) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM attachment_chunks WHERE attachment_id = ?1")?
+            .execute([&attachment_id[..]])?;
         Ok(())
     }
 

@@ -63,6 +63,8 @@ impl Device {
         self.publish_existing_cases()?;
         self.reseal_outbox_for_new_epoch()?;
         self.push_outbox(transport, &team_id, &mut report, progress)?;
+        // Before the pull, which may find a case handed over and forget it with its files.
+        self.upload_attachments(transport, &team_id, &mut report, progress)?;
         self.pull_envelopes(transport, &team_id, &mut report, progress)?;
         self.check_roster_claims(transport, &team_id, &mut report)?;
         self.refresh_caseload_policy()?;

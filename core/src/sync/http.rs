@@ -16,12 +16,13 @@ use serde_json::{json, Value};
 use super::envelope::MAX_BODY;
 use super::limits::MAX_RESPONSE_BYTES;
 use super::request::sign_request;
-use super::transport::{DocReaders, JoinRequest, PullPage, Pulled, Transport};
+use super::transport::{DocReaders, FileAt, JoinRequest, PullPage, Pulled, Transport};
 use crate::crypto::DeviceIdentity;
 use crate::team::epoch::KeyPackage;
 use crate::team::roster::{DeviceCard, RosterEntry};
 use crate::team::wipe::WipeReport;
 use crate::{Error, Result};
+use eropaf_protocol::attachment::MAX_SEALED_CHUNK_LEN;
 
 pub struct HttpTransport {
     base: String,
@@ -53,24 +54,35 @@ impl HttpTransport {
     ) -> Result<Value> {
         let bytes =
             body.map(serde_json::to_vec).transpose().map_err(|e| Error::Network(e.to_string()))?;
+        let body = bytes.as_deref().map(|bytes| ("application/json", bytes));
+        read(self.exchange(signer, method, path, body)?)
+    }
+
+    /// One request, signed by `signer` when given, with an optional body and its type.
+    fn exchange(
+        &self,
+        signer: Option<&DeviceIdentity>,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Response> {
         let url = format!("{}{path}", self.base);
         let mut request = match method {
             "GET" => self.client.get(&url),
+            "PUT" => self.client.put(&url),
             _ => self.client.post(&url),
         };
-        if let Some(bytes) = &bytes {
-            request = request.header("content-type", "application/json").body(bytes.clone());
+        if let Some((content_type, bytes)) = body {
+            request = request.header("content-type", content_type).body(bytes.to_vec());
         }
         if let Some(signer) = signer {
             let now = signing_time();
-            for (name, value) in
-                sign_request(signer, method, path, bytes.as_deref().unwrap_or_default(), now)
-            {
+            let signed = body.map(|(_, bytes)| bytes).unwrap_or_default();
+            for (name, value) in sign_request(signer, method, path, signed, now) {
                 request = request.header(name, value);
             }
         }
-        let response = request.send().map_err(|e| Error::Network(e.to_string()))?;
-        read(response)
+        request.send().map_err(|e| Error::Network(e.to_string()))
     }
 }
 
@@ -107,6 +119,31 @@ fn read(response: Response) -> Result<Value> {
     let body = serde_json::from_str::<RelayErrorBody>(&text)
         .unwrap_or(RelayErrorBody { error: text, code: String::new() });
     Err(relay_error(status, &body))
+}
+
+/// A body of bytes (a sealed chunk), at most `limit` of them.
+fn read_bytes(response: Response, limit: u64) -> Result<Vec<u8>> {
+    let status = response.status();
+    if !status.is_success() {
+        let text = read_bounded(response, MAX_RESPONSE_BYTES)?;
+        let body = serde_json::from_str::<RelayErrorBody>(&text)
+            .unwrap_or(RelayErrorBody { error: text, code: String::new() });
+        return Err(relay_error(status, &body));
+    }
+    let too_large =
+        || Error::Network(format!("het antwoord van de relay is groter dan {limit} bytes"));
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    response
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| Error::Network(e.to_string()))?;
+    if body.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(body)
 }
 
 /// The body as text, refused when it declares or turns out to be over `limit` bytes: checked
@@ -163,6 +200,12 @@ fn relay_error(status: StatusCode, body: &RelayErrorBody) -> Error {
             Error::invalid("uitnodiging", "dit apparaat hoort al bij het team")
         }
         Some(C::TeamNotFound) => Error::invalid("team", "de relay kent dit team niet"),
+        Some(C::ChunkNotFound) => Error::NotFound {
+            what: "bijlage",
+            id: "de relay heeft dit deel van het bestand (nog) niet".into(),
+        },
+        Some(C::DocErased) => Error::Refused("deze casus is gewist, met zijn bijlagen".into()),
+        Some(C::NotReader) => unauthorised("dit apparaat leest deze casus niet"),
         Some(C::RosterChanged) => Error::Network(
             "de teamlijst is intussen gewijzigd; synchroniseer en probeer opnieuw".into(),
         ),
@@ -225,7 +268,52 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    fn file_path(team_id: &str, file: &FileAt) -> String {
+        routes::attachment(team_id, &file.doc_id, &file.author, &file.attachment_id)
+    }
+
+    fn chunk_path(team_id: &str, file: &FileAt, index: u32) -> String {
+        routes::attachment_chunk(team_id, &file.doc_id, &file.author, &file.attachment_id, index)
+    }
+}
+
 impl Transport for HttpTransport {
+    fn chunks_held(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+    ) -> Result<Vec<u32>> {
+        let answer = self.send(Some(signer), "GET", &Self::file_path(team_id, file), None)?;
+        field(&answer, "held")
+    }
+
+    fn put_chunk(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+        index: u32,
+        sealed: &[u8],
+    ) -> Result<()> {
+        let path = Self::chunk_path(team_id, file, index);
+        let body = Some(("application/octet-stream", sealed));
+        read(self.exchange(Some(signer), "PUT", &path, body)?).map(|_| ())
+    }
+
+    fn chunk(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+        index: u32,
+    ) -> Result<Vec<u8>> {
+        let path = Self::chunk_path(team_id, file, index);
+        let response = self.exchange(Some(signer), "GET", &path, None)?;
+        read_bytes(response, MAX_SEALED_CHUNK_LEN as u64)
+    }
+
     fn register_team(&self, genesis: &RosterEntry, registration_code: &str) -> Result<()> {
         let body = json!({ "genesis": genesis, "registration_code": registration_code });
         self.send(None, "POST", routes::TEAMS, Some(&body)).map(|_| ())

@@ -1,10 +1,11 @@
 //! Sync: the order of a sync's steps (`engine`), what a device sends (`outbox`), takes in
-//! (`inbox`) and reports (`report`), who may read each case afterwards (`access`), a revoked device wiping itself (`wipe`), the envelope payload checks, the transport to the relay
+//! (`inbox`) and reports (`report`), the files kept with cases (`files`), who may read each case afterwards (`access`), a revoked device wiping itself (`wipe`), the envelope payload checks, the transport to the relay
 //! and the limits on what is received.
 
 pub(crate) mod access;
 pub(crate) mod engine;
 pub mod envelope;
+pub mod files;
 pub mod http;
 pub(crate) mod inbox;
 pub(crate) mod limits;

@@ -9,14 +9,26 @@ use serde::Serialize;
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum SyncProgress {
     Roster,
-    Pushing { done: u64, total: u64 },
-    Pulling { applied: u64 },
+    Pushing {
+        done: u64,
+        total: u64,
+    },
+    Pulling {
+        applied: u64,
+    },
+    /// Chunks of files attached here, sent to the relay.
+    Uploading {
+        done: u64,
+        total: u64,
+    },
 }
 
 /// What a sync moved.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
     pub pushed: u64,
+    /// Chunks of files attached on this device that the relay lacked and now holds.
+    pub chunks_uploaded: u64,
     pub pulled: u64,
     /// Envelopes whose content changed a case on this device.
     pub applied: u64,

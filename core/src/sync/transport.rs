@@ -27,6 +27,15 @@ pub struct DocReaders {
     pub devices: Vec<String>,
 }
 
+/// One attachment at the relay: the case it belongs to, the device that attached it (which
+/// alone uploads it) and the file, all hex ids.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileAt {
+    pub doc_id: String,
+    pub author: String,
+    pub attachment_id: String,
+}
+
 /// A device asking to join with an invitation, as the relay holds it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct JoinRequest {
@@ -125,4 +134,29 @@ pub trait Transport {
     /// The team's wipe reports (supervisors only), unchecked: the caller checks each against
     /// the roster.
     fn wipe_reports(&self, signer: &DeviceIdentity, team_id: &str) -> Result<Vec<WipeReport>>;
+    /// The indices of the chunks of `file` the relay holds: where a transfer continues.
+    fn chunks_held(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+    ) -> Result<Vec<u32>>;
+    /// Uploads one sealed chunk of a file this device attached; one the relay holds already
+    /// changes nothing.
+    fn put_chunk(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+        index: u32,
+        sealed: &[u8],
+    ) -> Result<()>;
+    /// One sealed chunk; `NotFound` when the relay does not hold it (yet).
+    fn chunk(
+        &self,
+        signer: &DeviceIdentity,
+        team_id: &str,
+        file: &FileAt,
+        index: u32,
+    ) -> Result<Vec<u8>>;
 }

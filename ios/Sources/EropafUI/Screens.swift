@@ -241,6 +241,7 @@ struct SyncView: View {
                     case .roster?: Text("Teamlijst bijwerken…")
                     case let .pushing(done, total)?: ProgressView(value: Double(done), total: Double(max(total, 1)))
                     case let .pulling(applied)?: Text("\(applied) wijzigingen binnengehaald…")
+                    case let .uploading(done, total)?: Text("Bijlagen versturen: \(done) van \(total) delen…")
                     case nil: if let last = model.lastSync { Text("Verstuurd: \(last.pushed), ontvangen: \(last.pulled)") }
                     }
                 }

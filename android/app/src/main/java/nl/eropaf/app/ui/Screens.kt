@@ -262,6 +262,7 @@ fun SyncScreen(model: AppModel) {
             modifier = Modifier.fillMaxWidth(),
         )
         is SyncProgress.Pulling -> Text("${p.applied} wijzigingen binnengehaald…")
+        is SyncProgress.Uploading -> Text("Bijlagen versturen: ${p.done} van ${p.total} delen…")
         null -> model.lastSync?.let { Text("Verstuurd: ${it.pushed}, ontvangen: ${it.pulled}") }
     }
     model.attempt { model.eropaf.members() }.orEmpty().forEach {
