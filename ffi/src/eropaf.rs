@@ -13,9 +13,9 @@ use crate::boundary::{guard, lock, notify, off_thread};
 use crate::error::{EropafError, Result};
 use crate::records::{
     AccessRequest, AssessmentView, AssignmentRole, Attachment, Case, CaseAccess, CaseStatus,
-    CaseSummary, CaseType, ChecklistItem, Framework, Invitation, Member, NewAttachment,
-    NewObservation, NewVisit, PendingJoiner, QueueItem, Resident, Review, ReviewAction,
-    ReviewStatus, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
+    CaseSummary, CaseType, ChecklistItem, DownloadReport, Framework, Invitation, Member,
+    NewAttachment, NewObservation, NewVisit, PendingJoiner, QueueItem, Resident, Review,
+    ReviewAction, ReviewStatus, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
 };
 use crate::session::Session;
 use crate::Unlock;
@@ -25,6 +25,12 @@ use crate::Unlock;
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
     fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Told how far a file's download is, for a progress bar: bytes on this phone of its size.
+#[uniffi::export(with_foreign)]
+pub trait DownloadListener: Send + Sync {
+    fn on_progress(&self, done_bytes: u64, total_bytes: u64);
 }
 
 /// Told when something arriving from elsewhere (a sync, a merged document) changed cases on
@@ -366,6 +372,28 @@ impl Eropaf {
     /// records the opening.
     pub fn attachment_content(&self, case_id: String, attachment_id: String) -> Result<Vec<u8>> {
         self.with_core(|core| core.attachment_content(&case_id, &attachment_id))
+    }
+
+    /// Brings a file attached on another phone to this one (the case lists it with
+    /// `on_device` false until then), a chunk at a time, each checked before it is kept. A
+    /// download cut off (no network, the app killed) continues where it stopped when called
+    /// again. Then `attachment_content` opens it.
+    pub async fn download_attachment(
+        &self,
+        case_id: String,
+        attachment_id: String,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> Result<DownloadReport> {
+        self.with_relay(move |core, relay| {
+            Ok(core
+                .download_attachment(relay, &case_id, &attachment_id, &mut |progress| {
+                    if let Some(listener) = &listener {
+                        notify(|| listener.on_progress(progress.done_bytes, progress.total_bytes));
+                    }
+                })?
+                .into())
+        })
+        .await
     }
 
     // ---- visits ----

@@ -9,7 +9,9 @@ mod key_store;
 mod records;
 mod session;
 
-pub use eropaf::{measure_native_calls, ChangeObserver, Eropaf, MeasuredCall, SyncListener};
+pub use eropaf::{
+    measure_native_calls, ChangeObserver, DownloadListener, Eropaf, MeasuredCall, SyncListener,
+};
 pub use error::{EropafError, NETWORK_RETRY_AFTER_SECS};
 pub use key_store::{KeyStore, Unlock};
 pub use records::*;

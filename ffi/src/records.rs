@@ -784,6 +784,8 @@ impl From<eropaf_core::PendingJoiner> for PendingJoiner {
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct SyncReport {
     pub pushed: u64,
+    /// Chunks of files attached on this phone that the relay lacked and now holds.
+    pub chunks_uploaded: u64,
     pub pulled: u64,
     /// Envelopes whose content changed a case here.
     pub applied: u64,
@@ -806,10 +808,26 @@ pub struct SyncReport {
     pub wiped_at: Option<SystemTime>,
 }
 
+/// What a file's download did.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct DownloadReport {
+    /// Chunks fetched from the relay now.
+    pub fetched_chunks: u32,
+    /// Chunks already on this phone (a cut-off download continued).
+    pub held_chunks: u32,
+}
+
+impl From<eropaf_core::sync::files::Downloaded> for DownloadReport {
+    fn from(d: eropaf_core::sync::files::Downloaded) -> DownloadReport {
+        DownloadReport { fetched_chunks: d.fetched_chunks, held_chunks: d.held_chunks }
+    }
+}
+
 impl From<eropaf_core::SyncReport> for SyncReport {
     fn from(r: eropaf_core::SyncReport) -> SyncReport {
         SyncReport {
             pushed: r.pushed,
+            chunks_uploaded: r.chunks_uploaded,
             pulled: r.pulled,
             applied: r.applied,
             unreadable: r.unreadable,

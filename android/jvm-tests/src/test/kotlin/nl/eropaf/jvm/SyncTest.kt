@@ -1,16 +1,21 @@
 // Sync as the app runs it: a suspend function against a real relay on loopback, progress for
-// a progress bar, a change observer for refreshing the screen, and two devices converging.
+// a progress bar, a change observer for refreshing the screen, two devices converging, and a
+// file attached on one phone downloaded on another when opened.
 package nl.eropaf.jvm
 
+import java.nio.file.Files
 import java.util.Collections
+import kotlin.test.assertContentEquals
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
 import nl.eropaf.core.ChangeObserver
+import nl.eropaf.core.DownloadListener
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
+import nl.eropaf.core.NewAttachment
 import nl.eropaf.core.Role
 import nl.eropaf.core.SyncListener
 import nl.eropaf.core.model.AssignmentRole
@@ -108,6 +113,34 @@ class SyncTest {
             val members = supervisor.members()
             assertEquals(setOf("Fatima", "Sanne"), members.map { it.member }.toSet())
             assertEquals("Leidinggevende", members.single { it.isThisDevice }.roleLabel)
+        }
+    }
+
+    private class Download : DownloadListener {
+        val seen: MutableList<Pair<ULong, ULong>> = Collections.synchronizedList(mutableListOf())
+        override fun onProgress(doneBytes: ULong, totalBytes: ULong) { seen += doneBytes to totalBytes }
+    }
+
+    @Test
+    fun `a letter attached on the worker's phone comes down to the supervisor's when opened`() = runBlocking {
+        team { supervisor, worker ->
+            val caseId = worker.newCase(Resident(name = "Aïsha El Amrani"), null)
+            val path = tempDir("share").resolve("brief-woonbron.pdf")
+            val letter = ByteArray(600_000) { (it % 253).toByte() }
+            Files.write(path, letter)
+            val attached = worker.attachFile(caseId, NewAttachment(name = "brief-woonbron.pdf"), path.toString())
+            assertEquals(3uL, worker.sync(null).chunksUploaded, "600 kB in chunks of 256 KiB")
+
+            supervisor.sync(null)
+            val listed = supervisor.caseDetail(caseId).attachments.single()
+            assertFalse(listed.onDevice, "listed before its bytes are here")
+            assertThrows<EropafException.NotFound> { supervisor.attachmentContent(caseId, attached.id) }
+            val progress = Download()
+            val report = supervisor.downloadAttachment(caseId, attached.id, progress)
+            assertEquals(3u, report.fetchedChunks)
+            assertEquals(600_000uL to 600_000uL, progress.seen.last())
+            assertTrue(supervisor.caseDetail(caseId).attachments.single().onDevice)
+            assertContentEquals(letter, supervisor.attachmentContent(caseId, attached.id))
         }
     }
 
