@@ -383,3 +383,206 @@ fn demo_tells_the_team_story() {
         assert!(!found, "the relay database holds {marker:?} in readable form");
     }
 }
+
+/// A TCP proxy between the devices and the relay that lets through a set number of bytes in one
+/// direction and then holds that connection, forwarding nothing more: a transfer cut at an
+/// exact byte. The relay behind it can be replaced (a restart on another port).
+struct CuttingProxy {
+    url: String,
+    shared: std::sync::Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    upstream: std::sync::Mutex<String>,
+    /// Bytes still allowed towards the relay and back; `u64::MAX`: no limit.
+    allowance: std::sync::Mutex<[u64; 2]>,
+    tripped: std::sync::atomic::AtomicBool,
+    /// Bumped when the test moves on: held connections of an earlier round close.
+    round: std::sync::atomic::AtomicU64,
+}
+
+const TO_RELAY: usize = 0;
+const TO_DEVICE: usize = 1;
+
+impl CuttingProxy {
+    fn start(upstream: &str) -> CuttingProxy {
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let shared = Arc::new(ProxyState::default());
+        shared.set(upstream, [u64::MAX; 2]);
+        let state = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let address = state.upstream.lock().unwrap().clone();
+                let Ok(relay) = std::net::TcpStream::connect(address) else { continue };
+                let round = state.round.load(std::sync::atomic::Ordering::SeqCst);
+                for (from, to, direction) in [
+                    (client.try_clone().unwrap(), relay.try_clone().unwrap(), TO_RELAY),
+                    (relay, client, TO_DEVICE),
+                ] {
+                    let state = Arc::clone(&state);
+                    std::thread::spawn(move || state.pump(from, to, direction, round));
+                }
+            }
+        });
+        CuttingProxy { url, shared }
+    }
+}
+
+impl ProxyState {
+    /// A new round: this relay, these allowances; connections held in the last round close.
+    fn set(&self, upstream: &str, allowance: [u64; 2]) {
+        *self.upstream.lock().unwrap() =
+            upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+        *self.allowance.lock().unwrap() = allowance;
+        self.tripped.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.round.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn wait_tripped(&self) {
+        let start = std::time::Instant::now();
+        while !self.tripped.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(start.elapsed().as_secs() < 120, "the transfer never reached the cut");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
+    fn pump(
+        &self,
+        mut from: std::net::TcpStream,
+        mut to: std::net::TcpStream,
+        direction: usize,
+        round: u64,
+    ) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let allowed = {
+                let mut allowance = self.allowance.lock().unwrap();
+                let allowed = allowance[direction].min(n as u64);
+                if allowance[direction] != u64::MAX {
+                    allowance[direction] -= allowed;
+                }
+                usize::try_from(allowed).unwrap()
+            };
+            if to.write_all(&buf[..allowed]).is_err() {
+                break;
+            }
+            if allowed < n {
+                self.tripped.store(true, SeqCst);
+                while self.round.load(SeqCst) == round {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Both);
+        let _ = from.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn chunks_in(db: &Path) -> i64 {
+    eropaf_tests::relay_db(db)
+        .query_row("SELECT COUNT(*) FROM attachment_chunks", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_20_mb_letter_survives_the_relay_killed_mid_upload_and_the_phone_killed_mid_download() {
+    let temp = tempfile::tempdir().unwrap();
+    let relay_db = temp.path().join("relay.db");
+    let mut relay = Relay::start(&relay_db);
+    let proxy = CuttingProxy::start(&relay.url);
+    let office = temp.path().join("marieke");
+    let phone = temp.path().join("sanne");
+    let (office, phone) = (office.as_path(), phone.as_path());
+    ok(office, &["init", "--name", "Marieke"]);
+    ok(phone, &["init", "--name", "Sanne"]);
+    let issued = ok(office, &["relay", "code", "--db", relay_db.to_str().unwrap()]);
+    let create = ["team", "create", "--name", "Wijkteam Noord", "--relay", &proxy.url];
+    ok(office, &[&create[..], &["--code", issued.trim()]].concat());
+    let invitation = ok_json(office, &["team", "invite", "--role", "worker", "--json"]);
+    let joined = ok_json(phone, &["team", "join", str_at(&invitation, "/code"), "--json"]);
+    ok(office, &["sync"]);
+    let code = str_at(&joined, "/safety_code").replace(' ', "");
+    ok(office, &["team", "admit", str_at(&joined, "/device_id"), &code]);
+    ok(phone, &["sync"]);
+
+    // A 20 MB scan of the letter, attached on the phone.
+    let marker = "WOONBRON-ACHTERSTAND-7731";
+    let letter: Vec<u8> =
+        format!("{marker} huurachterstand. ").bytes().cycle().take(20 * 1024 * 1024).collect();
+    let scan = temp.path().join("brief.pdf");
+    std::fs::write(&scan, &letter).unwrap();
+    let case = ok_json(phone, &["case", "new", "--resident", "Aïsha El Amrani", "--json"]);
+    let case = str_at(&case, "/id").to_string();
+    let attached = ok_json(phone, &["attach", "add", &case, scan.to_str().unwrap(), "--json"]);
+    let id = str_at(&attached, "/id").to_string();
+
+    // The relay is killed (SIGKILL) with 5 MB and a few bytes of the upload through: in the
+    // middle of a chunk's request.
+    proxy.shared.set(&relay.url, [5_000_000 + 123, u64::MAX]);
+    let syncing = command(phone, &["sync"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    let mut syncing = syncing.unwrap();
+    proxy.shared.wait_tripped();
+    relay.child.kill().unwrap();
+    relay.child.wait().unwrap();
+    assert!(!syncing.wait().unwrap().success(), "the sync saw the relay go");
+    let kept = chunks_in(&relay_db);
+    assert!((1..80).contains(&kept), "part of the upload got through: {kept} chunks");
+
+    // Restarted, the relay takes the rest: only the chunks it lacks are sent.
+    relay = Relay::start(&relay_db);
+    proxy.shared.set(&relay.url, [u64::MAX; 2]);
+    let resumed = ok_json(phone, &["sync", "--json"]);
+    assert_eq!(num_at(&resumed, "/chunks_uploaded"), 80 - kept as u64, "{resumed:#}");
+    assert_eq!(chunks_in(&relay_db), 80, "every chunk once");
+
+    // The office opens it; the command is killed (SIGKILL) 7 MB into the download.
+    ok(office, &["sync"]);
+    let out = temp.path().join("brief-kantoor.pdf");
+    let get = ["attach", "get", &case, &id, "--out", out.to_str().unwrap()];
+    proxy.shared.set(&relay.url, [u64::MAX, 7_000_000 + 77]);
+    let mut getting =
+        command(office, &get).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    proxy.shared.wait_tripped();
+    getting.kill().unwrap();
+    assert!(!getting.wait().unwrap().success());
+    assert!(!out.exists(), "nothing half-written");
+    proxy.shared.set(&relay.url, [u64::MAX; 2]);
+    let finished = command(office, &get).output().unwrap();
+    let said = text(&finished.stderr);
+    assert!(finished.status.success(), "{said}");
+    let held = said
+        .split("delen van de relay; ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("no count of chunks already here in: {said}"));
+    assert!((1..80).contains(&held), "the download went on from what it had: {said}");
+    assert!(std::fs::read(&out).unwrap() == letter, "the same to the byte");
+
+    // Nothing of it was readable at the relay or in either phone's store.
+    for dir in [office, phone] {
+        let found = eropaf_tests::files_containing(dir, marker.as_bytes());
+        assert!(found.is_empty(), "readable in {found:?}");
+    }
+    let relay_files: Vec<_> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("relay.db"))
+        .filter(|e| {
+            let bytes = std::fs::read(e.path()).unwrap();
+            bytes.windows(marker.len()).any(|w| w == marker.as_bytes())
+        })
+        .map(|e| e.path())
+        .collect();
+    assert!(relay_files.is_empty(), "the relay holds it readable in {relay_files:?}");
+}

@@ -187,6 +187,9 @@ pub fn sync_report(report: &SyncReport, names: &HashMap<String, String>) {
         report.pulled,
         report.applied
     );
+    if report.chunks_uploaded > 0 {
+        outln!("Bijlagen: {} delen naar de relay verstuurd.", report.chunks_uploaded);
+    }
     if report.waiting_joiners > 0 {
         let noun = if report.waiting_joiners == 1 { "apparaat wacht" } else { "apparaten wachten" };
         outln!(

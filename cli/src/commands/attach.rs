@@ -96,11 +96,32 @@ pub fn run(home: &Home, command: AttachCommand) -> Result<(), String> {
             let attachments = device.case(&case_id).map_err(|e| describe(&e))?.attachments;
             let matching: Vec<_> =
                 attachments.iter().filter(|a| a.id.starts_with(&attachment_id)).collect();
-            let id = match matching.as_slice() {
-                [one] => one.id.clone(),
+            let file = match matching.as_slice() {
+                [one] => (*one).clone(),
                 [] => return Err(format!("geen bijlage {attachment_id} in deze casus")),
                 _ => return Err(format!("{attachment_id} past bij meer dan één bijlage")),
             };
+            let id = file.id;
+            if !file.on_device {
+                // Attached on another device: fetched now, continuing a cut-off download.
+                let transport = super::relay(&device)?;
+                let mut shown = 0u64;
+                let done = device
+                    .download_attachment(&transport, &case_id, &id, &mut |progress| {
+                        let percent = (progress.done_bytes * 100)
+                            .checked_div(progress.total_bytes)
+                            .unwrap_or(100);
+                        if percent >= shown + 10 || progress.done_bytes == progress.total_bytes {
+                            shown = percent;
+                            eprintln!("Bijlage ophalen: {percent}%");
+                        }
+                    })
+                    .map_err(|e| describe(&e))?;
+                eprintln!(
+                    "Opgehaald: {} delen van de relay; {} stonden al op dit apparaat.",
+                    done.fetched_chunks, done.held_chunks
+                );
+            }
             let content = device.attachment_content(&case_id, &id).map_err(|e| describe(&e))?;
             std::fs::write(&out, content).map_err(|e| format!("{}: {e}", out.display()))
         }
