@@ -153,13 +153,9 @@ fn a_chunk_changed_on_disk_is_refused_and_the_rest_of_the_case_still_reads() {
     assert_eq!(device.case(&case).unwrap().attachments.len(), 2);
 }
 
-#[test]
-fn a_photo_loses_the_place_it_was_taken_before_it_is_sealed() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = new_key();
-    let mut device = create_device(dir.path(), &key, "Sanne");
-    let case = new_case(&mut device);
-    // A JPEG whose EXIF holds a GPS latitude of 52° 22' 12.34" (little-endian rationals).
+/// A JPEG whose EXIF holds a GPS latitude of 52° 22' 12.34" (little-endian rationals), and
+/// those rationals.
+fn photo_with_its_place() -> (Vec<u8>, [u8; 24]) {
     let latitude: [u8; 24] =
         [52, 0, 0, 0, 1, 0, 0, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0xD2, 0x04, 0, 0, 100, 0, 0, 0];
     let mut tiff = b"II*\0\x08\0\0\0\x01\0\x25\x88\x04\0\x01\0\0\0\x1a\0\0\0\0\0\0\0".to_vec();
@@ -173,6 +169,16 @@ fn a_photo_loses_the_place_it_was_taken_before_it_is_sealed() {
     photo.extend_from_slice(&[0xFF, 0xDA]);
     photo.extend_from_slice(b"de brief zelf");
     photo.extend_from_slice(&[0xFF, 0xD9]);
+    (photo, latitude)
+}
+
+#[test]
+fn a_photo_loses_the_place_it_was_taken_before_it_is_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let mut device = create_device(dir.path(), &key, "Sanne");
+    let case = new_case(&mut device);
+    let (photo, latitude) = photo_with_its_place();
     assert!(photo.windows(24).any(|w| w == latitude), "the photo holds its place");
     let new = NewAttachment { media_type: "image/jpeg".into(), ..pdf("brief.jpg") };
     let attached = device.attach(&case, &new, &photo).unwrap();
@@ -378,4 +384,53 @@ fn erasing_a_case_leaves_nothing_of_its_files_at_the_relay() {
     let identity = device_identity(team.dirs[0].path(), &team.key);
     let late = http.put_chunk(&identity, &team.team_id, &file, 0, b"te laat");
     assert!(late.unwrap_err().to_string().contains("gewist"), "nothing is kept for it again");
+}
+
+#[test]
+fn the_teams_policy_sets_the_limits_and_may_keep_the_place_a_photo_was_taken() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let policy = eropaf_core::model::TeamPolicy {
+        attachment_max_mb: 1,
+        case_attachments_max_mb: 2,
+        keep_photo_location: true,
+        ..team.supervisor.policy().unwrap()
+    };
+    let beyond = eropaf_core::model::TeamPolicy { attachment_max_mb: 101, ..policy.clone() };
+    let refused = team.supervisor.set_policy(&beyond).unwrap_err().to_string();
+    assert!(refused.contains("kies 1 tot 100 MB"), "{refused}");
+    team.supervisor.set_policy(&policy).unwrap();
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+    let worker = &mut team.workers[0];
+    worker.sync(&http, &mut |_| {}).unwrap();
+    let case = new_case(worker);
+    let too_big = worker.attach(&case, &pdf("scan.pdf"), &letter(1024 * 1024 + 1)).unwrap_err();
+    assert!(too_big.to_string().contains("hoogstens 1 MB"), "{too_big}");
+    worker.attach(&case, &pdf("een.pdf"), &letter(900 * 1024)).unwrap();
+    worker.attach(&case, &pdf("twee.pdf"), &letter(900 * 1024)).unwrap();
+    let full = worker.attach(&case, &pdf("drie.pdf"), &letter(900 * 1024)).unwrap_err();
+    assert!(full.to_string().contains("hoogstens 2 MB"), "{full}");
+    assert_eq!(worker.case(&case).unwrap().attachments.len(), 2, "the refused ones left nothing");
+
+    let (photo, latitude) = photo_with_its_place();
+    let new = NewAttachment { media_type: "image/jpeg".into(), ..pdf("gevel.jpg") };
+    let other = new_case(worker);
+    let attached = worker.attach(&other, &new, &photo).unwrap();
+    let back = worker.attachment_content(&other, &attached.id).unwrap();
+    assert_eq!(back, photo, "the team keeps the place: the photo is as taken");
+    assert!(back.windows(24).any(|w| w == latitude));
+
+    // The team wants the files on the phones: on Wi-Fi they come down, on mobile data not.
+    worker.sync(&http, &mut |_| {}).unwrap();
+    let supervisor = &mut team.supervisor;
+    supervisor.sync(&http, &mut |_| {}).unwrap();
+    assert_eq!(supervisor.fetch_files(&http, true, &mut |_| {}).unwrap(), 0, "not asked yet");
+    let wanted = eropaf_core::model::TeamPolicy { fetch_files_on_wifi: true, ..policy };
+    supervisor.set_policy(&wanted).unwrap();
+    assert_eq!(supervisor.fetch_files(&http, false, &mut |_| {}).unwrap(), 0, "mobile data");
+    assert_eq!(supervisor.fetch_files(&http, true, &mut |_| {}).unwrap(), 3, "on Wi-Fi");
+    assert!(supervisor.case(&other).unwrap().attachments.iter().all(|a| a.on_device));
+    assert_eq!(supervisor.fetch_files(&http, true, &mut |_| {}).unwrap(), 0, "all here");
 }

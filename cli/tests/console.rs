@@ -445,12 +445,22 @@ fn a_file_kept_with_a_case_downloads_under_a_sandbox_and_only_with_the_session()
     let case = row.split("href=\"/casus/").nth(1).unwrap().split('"').next().unwrap();
     let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
     assert!(page.contains("<h2>Bijlagen (2)</h2>"), "{page}");
-    // Sanne's letter is listed; its bytes have not travelled to this device.
-    assert!(page.contains("brief-woonbron.pdf</strong> (nog niet op dit apparaat)"), "{page}");
+    // Sanne's letter is listed; its bytes have not travelled to this device yet.
+    assert!(
+        page.contains("brief-woonbron.pdf</strong></a> (wordt bij openen van de relay gehaald)"),
+        "{page}"
+    );
     assert!(!page.contains("Aanmaning huurachterstand"), "no file's content is on the page");
+    let link_to = |name: &str| {
+        let part = page
+            .split("href=\"/casus/")
+            .find(|part| part.contains("/bijlage/") && part.contains(name))
+            .unwrap_or_else(|| panic!("no link to {name}"));
+        format!("/casus/{}", part.split('"').next().unwrap())
+    };
     // The consent Marieke scanned in here opens, under its link.
-    let link = page.split("href=\"/casus/").find(|part| part.contains("/bijlage/")).unwrap();
-    let link = format!("/casus/{}", link.split('"').next().unwrap());
+    let link = link_to("toestemming-schuldeiser");
+    let letter = link_to("brief-woonbron.pdf");
 
     // Without the session: nothing of it.
     assert_shows_nothing_of_a_case(
@@ -477,6 +487,12 @@ fn a_file_kept_with_a_case_downloads_under_a_sandbox_and_only_with_the_session()
     // The opening is in the case's access log.
     let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
     assert!(page.contains("Bijlage geopend"), "{page}");
+    // Sanne's letter comes from the relay when opened, and is then on this device.
+    let fetched = console.supervisor_get(&session, &letter);
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert!(fetched.text().unwrap().contains("Aanmaning huurachterstand"));
+    let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
+    assert!(!page.contains("wordt bij openen"), "both files are here now");
     // Another case's number with this file's id finds nothing.
     let samir = console.samir_in_queue(&session).unwrap().0;
     let elsewhere = link.replace(case, &samir);

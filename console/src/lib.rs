@@ -393,7 +393,7 @@ async fn attachment(
     State(console): State<Shared>,
     Path((id, attachment_id)): Path<(String, String)>,
 ) -> Response {
-    with_device(console, move |_, device| {
+    with_device(console, move |console, device| {
         let case_id = full_case_id(device, &id)?;
         let file = device
             .case(&case_id)?
@@ -404,6 +404,16 @@ async fn attachment(
                 status: StatusCode::NOT_FOUND,
                 message: "Deze bijlage hoort niet bij deze casus.".into(),
             })?;
+        if !file.on_device {
+            // Attached on a phone: fetched from the relay now, as a phone does when it opens one.
+            let transport = console.transport.as_ref().ok_or_else(|| PageError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "Deze bijlage staat nog niet op dit apparaat en er is geen relay.".into(),
+            })?;
+            device
+                .download_attachment(transport, &case_id, &file.id, &mut |_| {})
+                .map_err(|e| PageError::bad(describe_relay(&e)))?;
+        }
         let content = device.attachment_content(&case_id, &file.id)?;
         let shown = pages::shown_inline(&file.media_type);
         let content_type =
@@ -616,6 +626,24 @@ async fn set_policy(
         // An unticked box is not sent: its absence is the choice.
         policy.shared_caseload = form.get("gedeelde_caseload").is_some_and(|v| v == "ja");
         policy.workers_add_backups = form.get("eigen_achtervang").is_some_and(|v| v == "ja");
+        policy.keep_photo_location = form.get("fotolocatie").is_some_and(|v| v == "ja");
+        policy.fetch_files_on_wifi = form.get("bijlagen_wifi").is_some_and(|v| v == "ja");
+        let megabytes = |field: &str, what: &str| -> Result<Option<u32>, PageError> {
+            form.get(field)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|text| {
+                    text.parse()
+                        .map_err(|_| PageError::bad(format!("{text:?} is geen aantal MB ({what})")))
+                })
+                .transpose()
+        };
+        if let Some(mb) = megabytes("bijlage_mb", "per bestand")? {
+            policy.attachment_max_mb = mb;
+        }
+        if let Some(mb) = megabytes("casus_bijlagen_mb", "per casus")? {
+            policy.case_attachments_max_mb = mb;
+        }
         if let Some(text) = form.get("pogingen").map(|s| s.trim()).filter(|s| !s.is_empty()) {
             policy.wipe_after_failed_unlocks = text.parse().map_err(|_| {
                 PageError::bad(format!("{text:?} is geen aantal pogingen (0 = nooit wissen)"))

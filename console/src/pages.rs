@@ -432,11 +432,11 @@ pub fn case(
             } else {
                 String::new()
             };
-            let name = if file.on_device {
-                format!("<a href=\"{href}\"><strong>{}</strong></a>", escape(&file.name))
-            } else {
-                format!("<strong>{}</strong> (nog niet op dit apparaat)", escape(&file.name))
-            };
+            let name = format!(
+                "<a href=\"{href}\"><strong>{}</strong></a>{}",
+                escape(&file.name),
+                if file.on_device { "" } else { " (wordt bij openen van de relay gehaald)" }
+            );
             let _ = write!(
                 body,
                 "<li>{thumbnail}{} · {name}{} · {} kB · {}</li>",
@@ -626,6 +626,28 @@ pub fn framework(
         "<label><input type=\"checkbox\" name=\"eigen_achtervang\" value=\"ja\"{}> De \
          casusregisseur voegt zelf een achtervang toe aan haar casussen</label>",
         if policy.workers_add_backups { " checked" } else { "" }
+    );
+    let _ = write!(
+        body,
+        "<label>Bijlagen: hoogstens zoveel MB per bestand (1 tot {})<input name=\"bijlage_mb\" \
+         type=\"number\" min=\"1\" max=\"{}\" value=\"{}\"></label>\
+         <label>Bijlagen: hoogstens zoveel MB per casus samen<input name=\"casus_bijlagen_mb\" \
+         type=\"number\" min=\"1\" max=\"{}\" value=\"{}\"></label>",
+        eropaf_core::attachments::CEILING_FILE_MB,
+        eropaf_core::attachments::CEILING_FILE_MB,
+        policy.attachment_max_mb,
+        eropaf_core::attachments::CEILING_CASE_MB,
+        policy.case_attachments_max_mb
+    );
+    let _ = write!(
+        body,
+        "<label><input type=\"checkbox\" name=\"fotolocatie\" value=\"ja\"{}> Foto's houden de \
+         plek waar ze genomen zijn (anders haalt de telefoon die eruit voor het opslaan)</label>\
+         <label><input type=\"checkbox\" name=\"bijlagen_wifi\" value=\"ja\"{}> Telefoons halen \
+         alle bijlagen van hun casussen op zodra ze wifi hebben (anders pas als een bijlage wordt \
+         geopend)</label>",
+        if policy.keep_photo_location { " checked" } else { "" },
+        if policy.fetch_files_on_wifi { " checked" } else { "" }
     );
     let _ = write!(
         body,

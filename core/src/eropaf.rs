@@ -524,6 +524,17 @@ impl Eropaf {
         self.device.download_attachment(transport, case_id, attachment_id, progress)
     }
 
+    /// On Wi-Fi, when the team's policy says so: every file of this device's cases that is not
+    /// here yet comes down. Returns how many did.
+    pub fn fetch_files(
+        &mut self,
+        transport: &dyn Transport,
+        unmetered: bool,
+        progress: &mut dyn FnMut(DownloadProgress),
+    ) -> Result<u32> {
+        self.device.fetch_files(transport, unmetered, progress)
+    }
+
     /// For the founder of a team the relay has not registered yet (its code was refused or
     /// already used): the next sync registers it with this new code from the relay's operator.
     pub fn set_registration_code(&mut self, code: &str) -> Result<()> {

@@ -663,6 +663,17 @@ pub struct TeamPolicy {
     /// A case's worker may add a colleague as backup herself (off by default: supervisors
     /// assign). Every receiver holds such a change to exactly that (`doc::authority`).
     pub workers_add_backups: bool,
+    /// The most one attached file may hold, in MB (1 to `attachments::CEILING_FILE_MB`).
+    pub attachment_max_mb: u32,
+    /// The most a case's files may hold together, in MB (1 to `attachments::CEILING_CASE_MB`).
+    pub case_attachments_max_mb: u32,
+    /// Photos keep the place they were taken (EXIF GPS). Off by default: where a resident
+    /// lives is in the case already, and a photo's location also tells where the worker was.
+    pub keep_photo_location: bool,
+    /// Phones fetch every file of their cases whenever they are on Wi-Fi, not only the one a
+    /// worker opens: a team that visits where there is no network may want the letters with
+    /// them. Off by default: a phone holds what it needs.
+    pub fetch_files_on_wifi: bool,
 }
 
 impl Default for TeamPolicy {
@@ -678,6 +689,10 @@ impl Default for TeamPolicy {
             wipe_after_failed_unlocks: 0,
             lock_after_idle_minutes: DEFAULT_LOCK_AFTER_IDLE_MINUTES,
             workers_add_backups: false,
+            attachment_max_mb: 25,
+            case_attachments_max_mb: 250,
+            keep_photo_location: false,
+            fetch_files_on_wifi: false,
         }
     }
 }

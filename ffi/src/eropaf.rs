@@ -396,6 +396,25 @@ impl Eropaf {
         .await
     }
 
+    /// After a sync, with whether the phone is on Wi-Fi (or another unmetered network): when it
+    /// is and the team's policy says so, every file of this phone's cases that is not here yet
+    /// comes down. Returns how many did. The decision is the core's; the shell only says
+    /// which network it is on.
+    pub async fn fetch_files(
+        &self,
+        on_unmetered_network: bool,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> Result<u32> {
+        self.with_relay(move |core, relay| {
+            Ok(core.fetch_files(relay, on_unmetered_network, &mut |progress| {
+                if let Some(listener) = &listener {
+                    notify(|| listener.on_progress(progress.done_bytes, progress.total_bytes));
+                }
+            })?)
+        })
+        .await
+    }
+
     // ---- visits ----
 
     /// Records a visit with its observations; returns its id. On disk when this returns.

@@ -169,9 +169,16 @@ try {
   const idle = page.locator('input[name="vergrendelen"]');
   check('the policy shows the default idle lock of 5 minutes', (await idle.inputValue()) === '5', await idle.inputValue());
   await idle.fill('2');
+  const perFile = page.locator('input[name="bijlage_mb"]');
+  check('the policy shows the default of 25 MB a file', (await perFile.inputValue()) === '25', await perFile.inputValue());
+  await perFile.fill('10');
+  await page.locator('input[name="bijlagen_wifi"]').check();
   await Promise.all([page.waitForURL(/\?m=/), page.getByRole('button', { name: 'Beleid opslaan' }).click()]);
   check('the console confirms the policy', (await page.locator('.flash.ok').innerText()).includes('teambeleid is opgeslagen'));
   check('the policy keeps the new idle lock', (await page.locator('input[name="vergrendelen"]').inputValue()) === '2');
+  check('the policy keeps the new file limit', (await page.locator('input[name="bijlage_mb"]').inputValue()) === '10');
+  check('the policy fetches files on Wi-Fi now', await page.locator('input[name="bijlagen_wifi"]').isChecked());
+  check('photos still lose their place', !(await page.locator('input[name="fotolocatie"]').isChecked()));
 
   // The framework editor refuses a version that does not go up, with the reason.
   await page.goto(`${url}/waardenkader`);

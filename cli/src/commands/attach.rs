@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use eropaf_core::attachments::{checked, media_type_for};
+use eropaf_core::attachments::{checked, media_type_for, Limits};
 use eropaf_core::model::NewAttachment;
 
 use crate::home::Home;
@@ -51,10 +51,11 @@ pub fn run(home: &Home, command: AttachCommand) -> Result<(), String> {
                 .unwrap_or_default();
             let media_type = media_type.unwrap_or_else(|| media_type_for(&name).to_string());
             let new = NewAttachment { name, media_type, caption, visit_id: visit };
-            // Checked by the core's rules before the store is unlocked: nothing changes.
+            // Checked by the core's rules before the store is unlocked (against the most any
+            // team allows; the team's own limits once it is open): nothing changes.
             let size =
                 std::fs::metadata(&file).map_err(|e| format!("{}: {e}", file.display()))?.len();
-            checked(&new, size, 0).map_err(|e| describe(&e))?;
+            checked(&new, size, 0, &Limits::CEILING).map_err(|e| describe(&e))?;
             let mut device = home.open()?;
             let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
             let attached = device.attach_file(&case_id, &new, &file).map_err(|e| describe(&e))?;

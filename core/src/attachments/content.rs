@@ -21,9 +21,19 @@ pub struct Content<R> {
     reader: R,
 }
 
+/// What becomes of the place a photo was taken: the team's policy (`keep_photo_location`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    Strip,
+    Keep,
+}
+
 impl<R: Read + Seek> Content<R> {
     /// The content of `reader`, `len` bytes long, as it will be sealed.
-    pub fn new(mut reader: R, len: u64) -> Result<Content<R>> {
+    pub fn new(mut reader: R, len: u64, location: Location) -> Result<Content<R>> {
+        if location == Location::Keep {
+            return Ok(Content { head: Vec::new(), rest: (0, len), reader });
+        }
         let mut head = Vec::new();
         (&mut reader).take(len.min(3)).read_to_end(&mut head).map_err(read_error)?;
         if !location::is_jpeg(&head) {
@@ -95,7 +105,8 @@ mod tests {
     use crate::attachments::location::tests::{photo, LATITUDE};
 
     fn chunks_of(bytes: &[u8]) -> (u64, Vec<Vec<u8>>) {
-        let mut content = Content::new(Cursor::new(bytes), bytes.len() as u64).unwrap();
+        let mut content =
+            Content::new(Cursor::new(bytes), bytes.len() as u64, Location::Strip).unwrap();
         let mut chunks = Vec::new();
         content
             .for_each_chunk(|index, chunk| {

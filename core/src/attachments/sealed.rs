@@ -16,7 +16,7 @@ pub struct SealedFile {
 
 impl SealedFile {
     pub fn new(attachment_id: &str, stored: &StoredAttachment) -> Result<SealedFile> {
-        if stored.size > super::MAX_FILE_BYTES {
+        if stored.size > super::Limits::CEILING.file_bytes {
             return Err(Error::Refused(format!(
                 "attachment {attachment_id} claims {} bytes, more than any device attaches",
                 stored.size

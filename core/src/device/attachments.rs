@@ -10,8 +10,9 @@ use chrono::Utc;
 
 use super::Device;
 use crate::access_log::AccessAction;
+use crate::attachments::content::{Content, Location};
 use crate::attachments::sealed::SealedFile;
-use crate::attachments::{self, content::Content};
+use crate::attachments::{self, Limits};
 use crate::crypto::{self, SecretKey};
 use crate::doc::StoredAttachment;
 use crate::model::{Attachment, NewAttachment};
@@ -28,7 +29,9 @@ impl Device {
         content: &[u8],
     ) -> Result<Attachment> {
         let len = content.len() as u64;
-        self.attach_from(case_id, new, len, || Content::new(Cursor::new(content), len))
+        self.attach_from(case_id, new, len, |location| {
+            Content::new(Cursor::new(content), len, location)
+        })
     }
 
     /// As `attach`, reading the file at `path` a chunk at a time: a 25 MB scan never sits in
@@ -42,8 +45,8 @@ impl Device {
         let unreadable =
             |e: std::io::Error| Error::invalid("bestand", format!("niet te lezen: {e}"));
         let len = std::fs::metadata(path).map_err(unreadable)?.len();
-        self.attach_from(case_id, new, len, || {
-            Content::new(File::open(path).map_err(unreadable)?, len)
+        self.attach_from(case_id, new, len, |location| {
+            Content::new(File::open(path).map_err(unreadable)?, len, location)
         })
     }
 
@@ -52,8 +55,9 @@ impl Device {
         case_id: &str,
         new: &NewAttachment,
         len: u64,
-        open: impl FnOnce() -> Result<Content<R>>,
+        open: impl FnOnce(Location) -> Result<Content<R>>,
     ) -> Result<Attachment> {
+        let policy = self.policy()?;
         // Sizes are what members wrote: summed without overflowing.
         let case_bytes: u64 = self.with_case(case_id, |doc| {
             Ok(doc
@@ -61,8 +65,9 @@ impl Device {
                 .iter()
                 .fold(0u64, |total, (_, stored, _)| total.saturating_add(stored.size)))
         })?;
-        let new = attachments::checked(new, len, case_bytes)?;
-        let mut content = open()?;
+        let new = attachments::checked(new, len, case_bytes, &Limits::of(&policy))?;
+        let location = if policy.keep_photo_location { Location::Keep } else { Location::Strip };
+        let mut content = open(location)?;
         // Twice over the content: its hash is part of the key every chunk is sealed under.
         let content_hash = digest_of(&mut content)?;
         let mut id = [0u8; 16];

@@ -18,6 +18,7 @@ use automerge::{
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::access_log::{AccessAction, AccessEntry};
+use crate::attachments::{CEILING_CASE_MB, CEILING_FILE_MB};
 use crate::checklist::Framework;
 use crate::crypto::SealedBox;
 use crate::model::{CaseType, TeamPolicy, MAX_LOCK_AFTER_IDLE_MINUTES};
@@ -207,6 +208,21 @@ impl TeamDoc {
             if let Some(v) = self.uint(&map, "workers_add_backups")? {
                 policy.workers_add_backups = v == 1;
             }
+            // Out of range came from a device that skipped the check below: held to it.
+            if let Some(v) = self.uint(&map, "attachment_max_mb")? {
+                policy.attachment_max_mb =
+                    u32::try_from(v).unwrap_or(u32::MAX).clamp(1, CEILING_FILE_MB);
+            }
+            if let Some(v) = self.uint(&map, "case_attachments_max_mb")? {
+                policy.case_attachments_max_mb =
+                    u32::try_from(v).unwrap_or(u32::MAX).clamp(1, CEILING_CASE_MB);
+            }
+            if let Some(v) = self.uint(&map, "keep_photo_location")? {
+                policy.keep_photo_location = v == 1;
+            }
+            if let Some(v) = self.uint(&map, "fetch_files_on_wifi")? {
+                policy.fetch_files_on_wifi = v == 1;
+            }
             if let Some(v) = self.uint(&map, "wipe_after_failed_unlocks")? {
                 policy.wipe_after_failed_unlocks = u32::try_from(v).unwrap_or(0);
             }
@@ -246,6 +262,24 @@ impl TeamDoc {
                 ),
             ));
         }
+        if !(1..=CEILING_FILE_MB).contains(&policy.attachment_max_mb) {
+            return Err(Error::invalid(
+                "bijlagen",
+                format!(
+                    "{} MB per bestand kan niet: kies 1 tot {CEILING_FILE_MB} MB",
+                    policy.attachment_max_mb
+                ),
+            ));
+        }
+        if !(policy.attachment_max_mb..=CEILING_CASE_MB).contains(&policy.case_attachments_max_mb) {
+            return Err(Error::invalid(
+                "bijlagen",
+                format!(
+                    "{} MB per casus kan niet: kies {} (één bestand) tot {CEILING_CASE_MB} MB",
+                    policy.case_attachments_max_mb, policy.attachment_max_mb
+                ),
+            ));
+        }
         for (case_type, years) in &policy.retention_years {
             if *years == 0 || *years > 100 {
                 return Err(Error::invalid(
@@ -267,6 +301,19 @@ impl TeamDoc {
         }
         if current.workers_add_backups != policy.workers_add_backups {
             self.doc.put(&map, "workers_add_backups", u64::from(policy.workers_add_backups))?;
+        }
+        if current.attachment_max_mb != policy.attachment_max_mb {
+            self.doc.put(&map, "attachment_max_mb", u64::from(policy.attachment_max_mb))?;
+        }
+        if current.case_attachments_max_mb != policy.case_attachments_max_mb {
+            let mb = u64::from(policy.case_attachments_max_mb);
+            self.doc.put(&map, "case_attachments_max_mb", mb)?;
+        }
+        if current.keep_photo_location != policy.keep_photo_location {
+            self.doc.put(&map, "keep_photo_location", u64::from(policy.keep_photo_location))?;
+        }
+        if current.fetch_files_on_wifi != policy.fetch_files_on_wifi {
+            self.doc.put(&map, "fetch_files_on_wifi", u64::from(policy.fetch_files_on_wifi))?;
         }
         if current.wipe_after_failed_unlocks != policy.wipe_after_failed_unlocks {
             self.doc.put(

@@ -168,6 +168,39 @@ impl Device {
         Ok(result)
     }
 
+    /// On Wi-Fi (`unmetered`), when the team's policy says so (`fetch_files_on_wifi`): brings
+    /// down every file of this device's cases that is not here yet, so a worker has the
+    /// letters with her where there is no network. A file its author has not uploaded whole
+    /// yet is left for a later call. Returns how many files came down.
+    pub fn fetch_files(
+        &mut self,
+        transport: &dyn Transport,
+        unmetered: bool,
+        progress: &mut dyn FnMut(DownloadProgress),
+    ) -> Result<u32> {
+        if !unmetered || !self.policy()?.fetch_files_on_wifi {
+            return Ok(0);
+        }
+        let mut fetched = 0;
+        for case_id in self.store.doc_ids(crate::store::DocKind::Case)? {
+            let files = self.with_case(&case_id, |doc| doc.stored_attachments())?;
+            for (attachment_id, stored, _) in files {
+                let Ok(opened) = SealedFile::new(&attachment_id, &stored) else { continue };
+                let held = self.store.attachment_chunks_held(&opened.id)?;
+                if held >= opened.file().chunk_count() {
+                    continue;
+                }
+                match self.download_attachment(transport, &case_id, &attachment_id, progress) {
+                    Ok(_) => fetched += 1,
+                    // Not uploaded whole yet, or refused as damaged: the others still come.
+                    Err(Error::NotFound { .. } | Error::Corrupt(_) | Error::Refused(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(fetched)
+    }
+
     /// The file's chunks on this device, opened in order, are the content its reference names.
     fn check_whole(&self, opened: &SealedFile) -> Result<()> {
         let mut check = ContentCheck::new();
