@@ -235,6 +235,15 @@ fn a_letter_is_attached_listed_and_written_out_again() {
     fails(home, &["attach", "add", &case, missing.to_str().unwrap()]);
     let listed = ok_json(home, &["attach", "list", &case, "--json"]);
     assert_eq!(array_at(&listed, "").len(), 1, "nothing added by what was refused");
+
+    // The resident's inzage carries the letter itself, beside the HTML and linked from it.
+    let inzage = dir.path().join("inzage-aisha.html");
+    let said = ok(home, &["case", "inzage", &case, "--out", inzage.to_str().unwrap()]);
+    assert!(said.contains("1 bijlagen in"), "{said}");
+    let copy = dir.path().join("inzage-aisha-bijlagen").join("01-Brief-Woonbron.pdf");
+    assert_eq!(std::fs::read(&copy).unwrap(), content, "the letter's bytes, in the export");
+    let html = std::fs::read_to_string(&inzage).unwrap();
+    assert!(html.contains("<a href=\"inzage-aisha-bijlagen/01-Brief-Woonbron.pdf\">"), "{html}");
 }
 
 #[test]

@@ -165,7 +165,7 @@ fn relay_migrate_reports_the_schema_and_serve_wants_a_database() {
     let out = eropaf().args(["relay", "migrate", "--postgres", &database]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let shown = String::from_utf8(out.stdout).unwrap();
-    assert!(shown.contains("schemaversie 2"), "{shown}");
+    assert!(shown.contains("schemaversie 3"), "{shown}");
     assert!(!shown.contains("eropaf@"), "no user or password in the output: {shown}");
 
     let refused = eropaf().args(["relay", "serve"]).env_remove("EROPAF_RELAY_POSTGRES").output();

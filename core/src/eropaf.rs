@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::checklist::{Framework, Item, Verdict};
 use crate::crypto::DeviceId;
 use crate::device::{
-    AssessmentView, CaseAccess, Device, Member, PendingJoiner, QueueItem, TeamInfo,
+    AssessmentView, CaseAccess, Device, InzageExport, Member, PendingJoiner, QueueItem, TeamInfo,
 };
 use crate::model::{
     AccessRequest, AssignmentRole, Attachment, Case, CaseStatus, CaseSummary, CaseType,
@@ -469,6 +469,17 @@ impl Eropaf {
     /// document shows it too.
     pub fn export_inzage(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<String> {
         self.device.export_inzage(case_id, on_behalf)
+    }
+
+    /// The inzage with the case's files in a folder beside the HTML at `html`, linked from it
+    /// (fetch files attached elsewhere first: `download_attachment`).
+    pub fn export_inzage_with_files(
+        &mut self,
+        case_id: &str,
+        on_behalf: Option<&str>,
+        html: &Path,
+    ) -> Result<InzageExport> {
+        self.device.export_inzage_with_files(case_id, on_behalf, html)
     }
 
     /// The same document, for printing: logged as a print.

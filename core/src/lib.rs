@@ -43,8 +43,8 @@ pub use office::{reports, review};
 pub use records::{access_log, inzage, retention};
 
 pub use device::{
-    parse_time, AssessmentView, CaseAccess, Member, PendingJoiner, QueueItem, SyncProgress,
-    SyncReport, TeamInfo,
+    parse_time, AssessmentView, CaseAccess, InzageExport, Member, PendingJoiner, QueueItem,
+    SyncProgress, SyncReport, TeamInfo,
 };
 pub use eropaf::Eropaf;
 pub use error::{Error, Result};

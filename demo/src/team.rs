@@ -208,10 +208,16 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
         markers.len()
     );
     heading("20. Inzage voor Aïsha (AVG artikel 15)");
-    let html = marieke.export_inzage(&aisha, Some("inzageverzoek bewoner")).nl()?;
+    // Sanne's photo of the Woonbron letter comes from the relay first: the export holds it.
+    let files = marieke.case(&aisha).nl()?.attachments;
+    for file in files.iter().filter(|file| !file.on_device) {
+        marieke.download_attachment(&transport, &aisha, &file.id, &mut |_| {}).nl()?;
+    }
     let path = dir.join("inzage-aisha.html");
-    std::fs::write(&path, &html)
-        .map_err(|e| format!("kan {} niet schrijven: {e}", path.display()))?;
+    let export =
+        marieke.export_inzage_with_files(&aisha, Some("inzageverzoek bewoner"), &path).nl()?;
+    let html = std::fs::read_to_string(&path)
+        .map_err(|e| format!("kan {} niet lezen: {e}", path.display()))?;
     let foreign = ["Samir", "Willem"].iter().filter(|name| html.contains(*name)).count();
     outln!(
         "{} ({} kB): bezoeken, afwegingen met onderbouwing, beoordelingen en wie het dossier inzag; \
@@ -221,6 +227,8 @@ pub fn story(dir: &Path) -> Result<(Spawned, Eropaf), String> {
         foreign
     );
     expect(foreign == 0, "de inzage bevat gegevens uit een andere casus")?;
+    outln!("Met {} bijlagen in een map ernaast, gelinkt vanuit de inzage.", export.files.len());
+    expect(export.files.len() == files.len(), "de inzage mist bijlagen van de casus")?;
     sync(&mut marieke, &transport)?;
     Ok((relay, marieke))
 }

@@ -51,7 +51,9 @@ pub enum CaseCommand {
     },
     /// Merge a case document exported by another replica.
     Merge { file: PathBuf },
-    /// The resident's inzage (AVG art. 15): everything held about the case as one HTML file.
+    /// The resident's inzage (AVG art. 15): everything held about the case as one HTML file,
+    /// its files in a folder beside it (NAME-bijlagen/), fetched from the relay first where
+    /// they were attached on another device.
     Inzage {
         case_id: String,
         #[arg(long)]
@@ -164,10 +166,30 @@ pub fn run(home: &Home, command: CaseCommand) -> Result<(), String> {
         }
         CaseCommand::Inzage { case_id, out, namens } => {
             let case_id = device.resolve_case_id(&case_id).map_err(|e| describe(&e))?;
-            let html = device.export_inzage(&case_id, Some(&namens)).map_err(|e| describe(&e))?;
-            std::fs::write(&out, html)
-                .map_err(|e| format!("kan {} niet schrijven: {e}", out.display()))?;
+            let missing: Vec<String> = device
+                .case(&case_id)
+                .map_err(|e| describe(&e))?
+                .attachments
+                .into_iter()
+                .filter(|file| !file.on_device)
+                .map(|file| file.id)
+                .collect();
+            if !missing.is_empty() {
+                let transport = super::relay(&device)?;
+                for id in &missing {
+                    device
+                        .download_attachment(&transport, &case_id, id, &mut |_| {})
+                        .map_err(|e| describe(&e))?;
+                }
+            }
+            let export = device
+                .export_inzage_with_files(&case_id, Some(&namens), &out)
+                .map_err(|e| describe(&e))?;
             outln!("Inzage geschreven naar {} (vastgelegd in het toegangslog).", out.display());
+            if let Some(first) = export.files.first() {
+                let folder = first.parent().unwrap_or(first);
+                outln!("{} bijlagen in {}.", export.files.len(), folder.display());
+            }
             Ok(())
         }
         CaseCommand::New { resident, case_type, address, phone, json } => {

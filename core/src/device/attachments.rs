@@ -3,7 +3,7 @@
 //! them) and read back whole, which the case's access log records.
 
 use std::fs::File;
-use std::io::{Cursor, Read, Seek};
+use std::io::{Cursor, Read, Seek, Write};
 use std::path::Path;
 
 use chrono::Utc;
@@ -134,22 +134,36 @@ impl Device {
     /// them; the access log records that it was opened. A chunk changed on disk or at the relay
     /// is refused, never shown.
     pub fn attachment_content(&mut self, case_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
+        let mut content = Vec::new();
+        self.write_attachment(case_id, attachment_id, &mut content)?;
+        self.log_access(case_id, AccessAction::OpenAttachment, None)?;
+        Ok(content)
+    }
+
+    /// Writes an attachment's bytes to `out` a chunk at a time, each opened and the whole
+    /// checked against the case's reference: on an error `out` holds a part, which the caller
+    /// throws away. Logs nothing (the caller's action is the access-log entry).
+    pub(crate) fn write_attachment(
+        &mut self,
+        case_id: &str,
+        attachment_id: &str,
+        mut out: impl Write,
+    ) -> Result<()> {
         let (stored, _) = self.attachment_ref(case_id, attachment_id)?;
         let opened = SealedFile::new(attachment_id, &stored)?;
         let (id, file) = (opened.id, *opened.file());
         let mut check = ContentCheck::new();
-        let mut content = Vec::with_capacity(usize::try_from(file.size).unwrap_or_default());
         for index in 0..file.chunk_count() {
             let sealed = self.store.attachment_chunk(&id, index)?.ok_or_else(|| {
                 Error::not_found("bijlage", "de inhoud staat nog niet op dit apparaat")
             })?;
             let chunk = opened.sealer.open(index, &sealed)?;
             check.add(index, &chunk)?;
-            content.extend_from_slice(&chunk);
+            out.write_all(&chunk)
+                .map_err(|e| Error::invalid("bijlage", format!("niet te schrijven: {e}")))?;
         }
         check.finish(&file)?;
-        self.log_access(case_id, AccessAction::OpenAttachment, None)?;
-        Ok(content)
+        out.flush().map_err(|e| Error::invalid("bijlage", format!("niet te schrijven: {e}")))
     }
 }
 

@@ -15,6 +15,7 @@ mod settings;
 pub use crate::sync::report::{SyncProgress, SyncReport};
 pub use access::CaseAccess;
 pub use membership::{Member, PendingJoiner, TeamInfo};
+pub use records::InzageExport;
 pub use review::QueueItem;
 
 use std::collections::HashMap;

@@ -2,6 +2,9 @@
 //! the resident's inzage export, printing, erasure with its trace in the team document, the
 //! retention list, and the team's reports.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
 use chrono::{DateTime, Utc};
 
 use super::Device;
@@ -12,7 +15,29 @@ use crate::model::Case;
 use crate::reports::{self, TeamReport};
 use crate::retention::{self, RetentionItem};
 use crate::sync::transport::Transport;
-use crate::Result;
+use crate::{Error, Result};
+
+/// What an inzage export with files wrote beside its HTML.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InzageExport {
+    pub files: Vec<PathBuf>,
+    /// Files of the case not on this device, named in the HTML as not in the export.
+    pub missing: Vec<String>,
+}
+
+/// A file name safe on every file system: letters, digits, `.`, `-` and `_` kept, anything
+/// else a `-`, at most 80 characters, never empty or starting with a dot.
+fn safe_file_name(name: &str) -> String {
+    let mut safe: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '-' })
+        .take(80)
+        .collect();
+    if safe.is_empty() || safe.starts_with('.') {
+        safe.insert_str(0, "bijlage");
+    }
+    safe
+}
 
 impl Device {
     pub fn open_case(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<Case> {
@@ -25,11 +50,54 @@ impl Device {
     }
 
     pub fn export_inzage(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<String> {
-        self.render_logged(case_id, AccessAction::Export, on_behalf)
+        self.render_logged(case_id, AccessAction::Export, on_behalf, None)
+    }
+
+    /// The inzage with the case's files: the HTML at `html`, each file on this device in a
+    /// folder beside it (`NAME-bijlagen/`), linked from the list of files. A file not on this
+    /// device is named as missing (the caller fetches files first: `download_attachment`).
+    /// One access-log entry for the whole export. Nothing is left half-written: a file that
+    /// does not check out is removed and the export fails.
+    pub fn export_inzage_with_files(
+        &mut self,
+        case_id: &str,
+        on_behalf: Option<&str>,
+        html: &Path,
+    ) -> Result<InzageExport> {
+        let files = self.case(case_id)?.attachments;
+        let stem = html.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let folder_name = format!("{stem}-bijlagen");
+        let folder = html.with_file_name(&folder_name);
+        let cannot = |path: &Path, e: std::io::Error| {
+            Error::invalid("export", format!("kan {} niet schrijven: {e}", path.display()))
+        };
+        let mut links = HashMap::new();
+        let mut export = InzageExport::default();
+        for (n, file) in files.iter().enumerate() {
+            if !file.on_device {
+                export.missing.push(file.name.clone());
+                continue;
+            }
+            std::fs::create_dir_all(&folder).map_err(|e| cannot(&folder, e))?;
+            let name = format!("{:02}-{}", n + 1, safe_file_name(&file.name));
+            let path = folder.join(&name);
+            let written = std::fs::File::create_new(&path)
+                .map_err(|e| cannot(&path, e))
+                .and_then(|out| self.write_attachment(case_id, &file.id, out));
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+            links.insert(file.id.clone(), format!("{folder_name}/{name}"));
+            export.files.push(path);
+        }
+        let page = self.render_logged(case_id, AccessAction::Export, on_behalf, Some(&links))?;
+        std::fs::write(html, page).map_err(|e| cannot(html, e))?;
+        Ok(export)
     }
 
     pub fn print_case(&mut self, case_id: &str, on_behalf: Option<&str>) -> Result<String> {
-        self.render_logged(case_id, AccessAction::Print, on_behalf)
+        self.render_logged(case_id, AccessAction::Print, on_behalf, None)
     }
 
     pub(crate) fn render_logged(
@@ -37,6 +105,7 @@ impl Device {
         case_id: &str,
         action: AccessAction,
         on_behalf: Option<&str>,
+        file_links: Option<&HashMap<String, String>>,
     ) -> Result<String> {
         self.log_access(case_id, action, on_behalf)?;
         let case = self.case(case_id)?;
@@ -53,6 +122,7 @@ impl Device {
                 generated_by: &generated_by,
                 members: &members,
                 frameworks: &frameworks,
+                file_links,
             },
         ))
     }

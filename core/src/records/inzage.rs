@@ -20,6 +20,9 @@ pub struct InzageContext<'a> {
     pub members: &'a HashMap<String, String>,
     /// Every framework version the case's assessments were weighed against.
     pub frameworks: &'a [Framework],
+    /// For an export with its files: attachment id to the file's path beside the HTML
+    /// (relative, for a link). A file without one is named as not in the export.
+    pub file_links: Option<&'a HashMap<String, String>>,
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -134,7 +137,16 @@ pub fn render_html(case: &Case, context: &InzageContext<'_>) -> String {
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} kB</td><td>{}</td></tr>",
                 when(file.at),
-                escape(&file.name),
+                match context.file_links.map(|links| links.get(&file.id)) {
+                    None => escape(&file.name),
+                    Some(Some(path)) => {
+                        format!("<a href=\"{}\">{}</a>", escape(path), escape(&file.name))
+                    }
+                    Some(None) => format!(
+                        "{} (niet in deze export: nog niet op dit apparaat)",
+                        escape(&file.name)
+                    ),
+                },
                 escape(file.caption.as_deref().unwrap_or("—")),
                 file.size.div_ceil(1024),
                 escape(&name_of(&file.author_device)),
