@@ -38,8 +38,9 @@ EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench long_case --locked
 # A file kept with a case, sealed and stored, against ring's AES-GCM and a plain copy.
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench attachments --locked
-# Sync: need-to-know's bootstrap only (the other parts are long; cargo bench -p eropaf-tests --bench sync).
-EROPAF_BENCH_QUICK=1 EROPAF_BENCH_PARTS=scoped cargo bench -p eropaf-tests --bench sync --locked
+# Sync: need-to-know's bootstrap and a file through the relay (the other parts are long;
+# cargo bench -p eropaf-tests --bench sync).
+EROPAF_BENCH_QUICK=1 EROPAF_BENCH_PARTS=scoped,files cargo bench -p eropaf-tests --bench sync --locked
 # The relay under load on SQLite and PostgreSQL (1 and 2 relay processes), 10 devices; fails
 # on any error or lost envelope. Full size (1,000 devices): cargo bench -p eropaf-tests --bench relay_load.
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-tests --bench relay_load --locked

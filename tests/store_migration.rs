@@ -24,7 +24,7 @@ fn a_store_of_the_previous_schema_opens_and_keeps_every_sealed_row() {
     assert_eq!(version(dir.path()), 4);
 
     let mut device = Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
-    assert_eq!(version(dir.path()), 8, "the migrations ran");
+    assert_eq!(version(dir.path()), 9, "the migrations ran");
     // The case, its summary and both visits (one synced, one waiting) read back.
     let listed = device.cases().unwrap();
     assert_eq!(listed.len(), 1);
@@ -47,7 +47,7 @@ fn a_store_of_the_previous_schema_opens_and_keeps_every_sealed_row() {
     // Opening again runs nothing twice.
     drop(store);
     let mut device = Eropaf::open(dir.path(), Unlock::Passphrase("fixture-passphrase")).unwrap();
-    assert_eq!(version(dir.path()), 8);
+    assert_eq!(version(dir.path()), 9);
     // Its notes were written as text objects (case schema 1); they still edit, and a visit
     // recorded now (a string note) sits beside them.
     let first = case.visits.iter().find(|v| v.note.starts_with("Eerste")).unwrap();

@@ -25,7 +25,7 @@ struct Console {
     base: String,
     client: Client,
     _stdout: BufReader<ChildStdout>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Console {
@@ -63,7 +63,12 @@ impl Console {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Redirects are looked at, not followed: where they lead and what they set matters.
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Console { child, printed, base, client, _stdout: stdout, _dir: dir }
+        Console { child, printed, base, client, _stdout: stdout, dir }
+    }
+
+    /// The supervisor's store the console runs on (the demo's Marieke).
+    fn supervisor_db(&self) -> std::path::PathBuf {
+        self.dir.path().join("demo").join("supervisor").join(eropaf_core::DB_FILE)
     }
 
     fn get(&self, path: &str) -> RequestBuilder {
@@ -443,6 +448,22 @@ fn a_file_kept_with_a_case_downloads_under_a_sandbox_and_only_with_the_session()
     let list = console.supervisor_get(&session, "/casussen").text().unwrap();
     let row = list.split("<tr>").find(|row| row.contains("El Amrani")).unwrap();
     let case = row.split("href=\"/casus/").nth(1).unwrap().split('"').next().unwrap();
+    // The demo fetched Sanne's letter for Aïsha's inzage; as on a device that has not opened
+    // it yet, its chunks go from this store.
+    let listed = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
+    let letter_id = listed
+        .split("/bijlage/")
+        .find_map(|rest| {
+            let (id, after) = rest.split_once('"')?;
+            after.starts_with("><strong>brief-woonbron.pdf").then(|| id.to_string())
+        })
+        .unwrap();
+    let store = rusqlite::Connection::open(console.supervisor_db()).unwrap();
+    store.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let dropped = store
+        .execute("DELETE FROM attachment_chunks WHERE hex(attachment_id) = upper(?1)", [&letter_id])
+        .unwrap();
+    assert_eq!(dropped, 1, "the letter is one chunk");
     let page = console.supervisor_get(&session, &format!("/casus/{case}")).text().unwrap();
     assert!(page.contains("<h2>Bijlagen (2)</h2>"), "{page}");
     // Sanne's letter is listed; its bytes have not travelled to this device yet.

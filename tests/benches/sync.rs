@@ -48,6 +48,9 @@ const QUICK_ENV: &str = "EROPAF_BENCH_QUICK";
 /// A comma-separated subset of `bootstrap,samod,relay,scoped` to run (samod needs the bootstrap's
 /// documents); every part when unset.
 const PARTS_ENV: &str = "EROPAF_BENCH_PARTS";
+/// Part 5: what syncing a file may add to the peak resident set, whatever the file's size:
+/// a few chunks in flight and the stores' page caches, never the file whole.
+const GOAL_FILE_RSS_MB: u64 = 12;
 const TMPFS: &str = "/dev/shm";
 /// The page size the sync engine asks the relay for (`PULL_PAGE` in core/src/sync/engine.rs).
 const PULL_PAGE: u32 = 500;
@@ -72,6 +75,9 @@ struct Config {
     workers: usize,
     per_worker: usize,
     scoped: bool,
+    /// Part 5: one file of this many bytes, attached, uploaded and downloaded.
+    file_bytes: usize,
+    files: bool,
     bootstrap: bool,
     samod: bool,
     relay: bool,
@@ -80,8 +86,8 @@ struct Config {
 impl Config {
     fn from_env() -> Config {
         let quick = std::env::var(QUICK_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
-        let parts =
-            std::env::var(PARTS_ENV).unwrap_or_else(|_| "bootstrap,samod,relay,scoped".into());
+        let parts = std::env::var(PARTS_ENV)
+            .unwrap_or_else(|_| "bootstrap,samod,relay,scoped,files".into());
         let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
         let (bootstrap, samod, relay) = (part("bootstrap"), part("samod"), part("relay"));
         let (cases, devices, pushes) = if quick { (100, 10, 10) } else { (2_000, 100, 20) };
@@ -98,6 +104,8 @@ impl Config {
             samod,
             relay,
             scoped: part("scoped"),
+            file_bytes: if quick { 2 * 1024 * 1024 } else { 25 * 1024 * 1024 },
+            files: part("files"),
         }
     }
 }
@@ -257,6 +265,47 @@ fn main() -> BenchResult<()> {
             Some(secs(worker.total) / secs(team.total)),
             "-".into(),
             None,
+        );
+    }
+
+    // ---- 5. a file, sealed and synced ----
+    if cfg.files {
+        let mb_of = |bytes: usize| bytes / (1024 * 1024);
+        println!(
+            "\n== 5. a {} MB file: uploaded by the phone that attached it, downloaded by another ==",
+            mb_of(cfg.file_bytes)
+        );
+        let files = bench_files(&cfg)?;
+        files.print();
+        for (label, took) in
+            [("upload (sync)", files.upload), ("download (opened)", files.download)]
+        {
+            table.row(
+                &format!("{} MB file {label}", mb_of(cfg.file_bytes)),
+                fmt_dur(took),
+                format!("{} raw AES-GCM", fmt_dur(files.raw_seal)),
+                Some(secs(took) / secs(files.raw_seal)),
+                "-".into(),
+                None,
+            );
+            table.row(
+                "  vs a plain durable copy",
+                fmt_dur(took),
+                format!("{} copy", fmt_dur(files.plain_copy)),
+                Some(secs(took) / secs(files.plain_copy)),
+                "-".into(),
+                None,
+            );
+        }
+        let growth = files.rss_peak_kib.saturating_sub(files.rss_start_kib);
+        let file_kib = (cfg.file_bytes / 1024) as u64;
+        table.row(
+            "  peak RSS growth while syncing it",
+            format!("{:.1} MB", growth as f64 / 1024.0),
+            format!("{:.1} MB file", file_kib as f64 / 1024.0),
+            Some(growth as f64 / file_kib as f64),
+            format!("<= {GOAL_FILE_RSS_MB} MB (streamed)"),
+            Some(growth <= GOAL_FILE_RSS_MB * 1024),
         );
     }
 
@@ -1676,6 +1725,107 @@ impl Table {
             println!("{}", line.trim_end());
         }
     }
+}
+
+struct FilesRun {
+    upload: Duration,
+    download: Duration,
+    chunks: u64,
+    raw_seal: Duration,
+    plain_copy: Duration,
+    rss_start_kib: u64,
+    rss_peak_kib: u64,
+}
+
+impl FilesRun {
+    fn print(&self) {
+        println!(
+            "upload {} ({} chunks), download {}; raw AES-GCM {}, plain copy {}; RSS {:.1} MB \
+             at start, {:.1} MB peak (relay, both phones and the test in one process)",
+            fmt_dur(self.upload),
+            self.chunks,
+            fmt_dur(self.download),
+            fmt_dur(self.raw_seal),
+            fmt_dur(self.plain_copy),
+            self.rss_start_kib as f64 / 1024.0,
+            self.rss_peak_kib as f64 / 1024.0,
+        );
+    }
+}
+
+/// A worker attaches a file from its path, her sync uploads it to the loopback relay, the
+/// supervisor's phone downloads it when opened. Baselines in the same run: ring's AES-256-GCM
+/// over the same bytes in memory, and a durable copy of the file.
+fn bench_files(cfg: &Config) -> BenchResult<FilesRun> {
+    let relay_dir = tempfile::tempdir()?;
+    let relay = TestRelay::start(relay_dir.path());
+    let transport = HttpTransport::new(&relay.url)?;
+    let mut team = Team::enrol(&transport, &relay.url, &relay.registration_code(), 1, || {
+        tempfile::tempdir().expect("temporary directory")
+    });
+    let bytes = incompressible(cfg.file_bytes);
+    let source = relay_dir.path().join("scan.pdf");
+    std::fs::write(&source, &bytes)?;
+    let new = eropaf_core::model::NewAttachment {
+        name: "scan.pdf".into(),
+        media_type: "application/pdf".into(),
+        ..Default::default()
+    };
+    let case = team.workers[0].new_case(&Resident::named("Aïsha"), None)?;
+    let attached = team.workers[0].attach_file(&case, &new, &source)?;
+    drop(bytes);
+    let rss_start_kib = reset_peak_rss()?;
+    let t = Instant::now();
+    let report = team.workers[0].sync(&transport, &mut |_| {})?;
+    let upload = t.elapsed();
+    team.supervisor.sync(&transport, &mut |_| {})?;
+    let t = Instant::now();
+    team.supervisor.download_attachment(&transport, &case, &attached.id, &mut |_| {})?;
+    let download = t.elapsed();
+    let rss_peak_kib = status_kib("VmHWM")?;
+
+    let mut sealed = std::fs::read(&source)?;
+    let key = ring::aead::LessSafeKey::new(
+        ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &[7; 32])
+            .map_err(|_| "an AES-256 key is 32 bytes")?,
+    );
+    let t = Instant::now();
+    let tag = key
+        .seal_in_place_separate_tag(
+            ring::aead::Nonce::assume_unique_for_key([1; 12]),
+            ring::aead::Aad::empty(),
+            &mut sealed,
+        )
+        .map_err(|_| "sealing failed")?;
+    let raw_seal = t.elapsed();
+    let _ = black_box((&sealed, tag));
+    let copy = relay_dir.path().join("copy.pdf");
+    let t = Instant::now();
+    std::fs::copy(&source, &copy)?;
+    std::fs::File::open(&copy)?.sync_all()?;
+    let plain_copy = t.elapsed();
+    Ok(FilesRun {
+        upload,
+        download,
+        chunks: report.chunks_uploaded,
+        raw_seal,
+        plain_copy,
+        rss_start_kib,
+        rss_peak_kib,
+    })
+}
+
+/// Bytes that do not compress, as a scan's or a photo's do not.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[3]
+        })
+        .collect()
 }
 
 /// Resets this process's peak resident set to what it holds now (Linux `clear_refs` 5) and
