@@ -7,6 +7,7 @@ use std::io::{Read, Seek, SeekFrom};
 use eropaf_protocol::attachment::CHUNK_LEN;
 
 use super::location;
+use super::location_in_place::{self, Patch};
 use crate::{Error, Result};
 
 /// How much of a JPEG is read to find where its picture starts; headers are a few hundred kB
@@ -18,6 +19,9 @@ pub struct Content<R> {
     head: Vec<u8>,
     /// Where in `reader` what follows `head` starts, and where it ends.
     rest: (u64, u64),
+    /// Bytes written over what `reader` holds (offsets in `reader`): a PNG's, WebP's or
+    /// HEIC's place, taken out in place. Sorted and apart; only with an empty `head`.
+    patches: Vec<Patch>,
     reader: R,
 }
 
@@ -31,13 +35,15 @@ pub enum Location {
 impl<R: Read + Seek> Content<R> {
     /// The content of `reader`, `len` bytes long, as it will be sealed.
     pub fn new(mut reader: R, len: u64, location: Location) -> Result<Content<R>> {
+        let whole = |reader, patches| Content { head: Vec::new(), rest: (0, len), reader, patches };
         if location == Location::Keep {
-            return Ok(Content { head: Vec::new(), rest: (0, len), reader });
+            return Ok(whole(reader, Vec::new()));
         }
         let mut head = Vec::new();
         (&mut reader).take(len.min(3)).read_to_end(&mut head).map_err(read_error)?;
         if !location::is_jpeg(&head) {
-            return Ok(Content { head: Vec::new(), rest: (0, len), reader });
+            let patches = location_in_place::patches(&mut reader, len).map_err(read_error)?;
+            return Ok(whole(reader, patches));
         }
         (&mut reader).take(len.min(HEAD_LEN) - 3).read_to_end(&mut head).map_err(read_error)?;
         let (mut cleaned, scan) = location::clean_header(&head);
@@ -47,14 +53,14 @@ impl<R: Read + Seek> Content<R> {
             let mut whole = Vec::new();
             (&mut reader).take(len).read_to_end(&mut whole).map_err(read_error)?;
             let cleaned = location::without_location(&whole).into_owned();
-            return Ok(Content { head: cleaned, rest: (len, len), reader });
+            return Ok(Content { head: cleaned, rest: (len, len), reader, patches: Vec::new() });
         }
         let rest = match scan {
             Some(at) => (at as u64, len),
             None => (len, len),
         };
         cleaned.shrink_to_fit();
-        Ok(Content { head: cleaned, rest, reader })
+        Ok(Content { head: cleaned, rest, reader, patches: Vec::new() })
     }
 
     /// Bytes of content.
@@ -74,12 +80,16 @@ impl<R: Read + Seek> Content<R> {
         let mut head = self.head.as_slice();
         let mut chunk = Vec::with_capacity(CHUNK_LEN);
         let mut index = 0u32;
+        let mut read_at = self.rest.0;
         loop {
             let from_head = head.len().min(CHUNK_LEN - chunk.len());
             chunk.extend_from_slice(&head[..from_head]);
             head = &head[from_head..];
             let wanted = (CHUNK_LEN - chunk.len()) as u64;
+            let from = chunk.len();
             (&mut rest).take(wanted).read_to_end(&mut chunk).map_err(read_error)?;
+            apply(&self.patches, read_at, &mut chunk[from..]);
+            read_at += (chunk.len() - from) as u64;
             let last = chunk.len() < CHUNK_LEN;
             if !chunk.is_empty() || index == 0 {
                 each(index, &chunk)?;
@@ -90,6 +100,22 @@ impl<R: Read + Seek> Content<R> {
             }
             chunk.clear();
         }
+    }
+}
+
+/// Writes the parts of `patches` that fall on `bytes`, which were read from `at` on.
+fn apply(patches: &[Patch], at: u64, bytes: &mut [u8]) {
+    let end = at + bytes.len() as u64;
+    for patch in patches {
+        let patch_end = patch.at + patch.bytes.len() as u64;
+        if patch_end <= at || patch.at >= end {
+            continue;
+        }
+        let from = patch.at.max(at);
+        let to = patch_end.min(end);
+        let (into, out_of) = ((from - at) as usize, (from - patch.at) as usize);
+        let n = (to - from) as usize;
+        bytes[into..into + n].copy_from_slice(&patch.bytes[out_of..out_of + n]);
     }
 }
 

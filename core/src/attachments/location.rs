@@ -1,11 +1,11 @@
 //! Where a photo was taken, taken out before it is sealed: a phone's camera writes the place
 //! into the photo (EXIF GPS, and in XMP), and a photo of a letter taken in a resident's kitchen
-//! would tell everyone who later opens it where she lives. JPEG only, as phones' cameras and
-//! scanners write it; other files are kept as they are.
+//! would tell everyone who later opens it where she lives. This module cleans JPEG headers
+//! (which are rewritten); PNG, WebP and HEIC are patched in place (`location_in_place`).
 
 use std::borrow::Cow;
 
-const EXIF: &[u8] = b"Exif\0\0";
+pub(super) const EXIF: &[u8] = b"Exif\0\0";
 const XMP: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 /// The IFD0 tag that points at the GPS IFD.
 const GPS_IFD: u16 = 0x8825;
@@ -83,7 +83,7 @@ pub fn clean_header(bytes: &[u8]) -> (Vec<u8>, Option<usize>) {
 /// The TIFF block of an EXIF segment with its GPS directory emptied and every GPS value
 /// zeroed, the same length as before (offsets elsewhere stay valid); `None` when it does not
 /// parse.
-fn tiff_without_gps(tiff: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn tiff_without_gps(tiff: &[u8]) -> Option<Vec<u8>> {
     let mut out = tiff.to_vec();
     let order = Order::of(tiff)?;
     let ifd0 = usize::try_from(order.u32(tiff, 4)?).ok()?;
@@ -166,7 +166,7 @@ pub(crate) mod tests {
 
     /// A small little-endian EXIF block: IFD0 with the orientation and the GPS pointer, and a
     /// GPS directory with the latitude's reference (inline) and the latitude (at an offset).
-    fn tiff(big_endian: bool) -> Vec<u8> {
+    pub fn exif_tiff(big_endian: bool) -> Vec<u8> {
         let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
         let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
         let mut t = Vec::new();
@@ -212,7 +212,7 @@ pub(crate) mod tests {
     /// then the scan.
     pub fn photo(big_endian: bool) -> Vec<u8> {
         let mut jpeg = vec![0xFF, 0xD8];
-        jpeg.extend(segment(0xE1, &[EXIF, &tiff(big_endian)[..]].concat()));
+        jpeg.extend(segment(0xE1, &[EXIF, &exif_tiff(big_endian)[..]].concat()));
         jpeg.extend(segment(
             0xE1,
             &[XMP, b"<exif:GPSLatitude>52,22.2N</exif:GPSLatitude>"].concat(),

@@ -6,6 +6,7 @@
 
 pub mod content;
 pub mod location;
+pub mod location_in_place;
 pub(crate) mod sealed;
 
 use crate::model::NewAttachment;
