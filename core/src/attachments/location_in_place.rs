@@ -378,12 +378,21 @@ mod tests {
         let mut content =
             Content::new(Cursor::new(&png), png.len() as u64, Location::Strip).unwrap();
         let mut sealed_as = Vec::new();
-        content.for_each_chunk(|_, chunk| Ok(sealed_as.extend_from_slice(chunk))).unwrap();
+        content
+            .for_each_chunk(|_, chunk| {
+                sealed_as.extend_from_slice(chunk);
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(sealed_as, patched(&png));
         assert!(holds(&png, &LATITUDE) && !holds(&sealed_as, &LATITUDE));
         let mut kept = Content::new(Cursor::new(&png), png.len() as u64, Location::Keep).unwrap();
         let mut as_taken = Vec::new();
-        kept.for_each_chunk(|_, chunk| Ok(as_taken.extend_from_slice(chunk))).unwrap();
+        kept.for_each_chunk(|_, chunk| {
+            as_taken.extend_from_slice(chunk);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(as_taken, png, "a team that keeps the place gets the photo as taken");
     }
 
