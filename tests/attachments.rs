@@ -434,3 +434,31 @@ fn the_teams_policy_sets_the_limits_and_may_keep_the_place_a_photo_was_taken() {
     assert!(supervisor.case(&other).unwrap().attachments.iter().all(|a| a.on_device));
     assert_eq!(supervisor.fetch_files(&http, true, &mut |_| {}).unwrap(), 0, "all here");
 }
+
+#[test]
+fn files_attached_to_one_case_on_two_phones_at_once_are_both_kept_and_reach_both() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let case = new_case(&mut team.supervisor);
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+    team.workers[0].sync(&http, &mut |_| {}).unwrap();
+    // Both offline: each attaches a file to the same case.
+    let office = team.supervisor.attach(&case, &pdf("toestemming.pdf"), &letter(1000)).unwrap();
+    let phone = team.workers[0].attach(&case, &pdf("brief.pdf"), &letter(300 * 1024)).unwrap();
+    for _ in 0..2 {
+        for device in team.devices_mut() {
+            device.sync(&http, &mut |_| {}).unwrap();
+        }
+    }
+    for (device, other) in [(&mut team.supervisor, &phone), (&mut team.workers[0], &office)] {
+        let mut names: Vec<String> =
+            device.case(&case).unwrap().attachments.into_iter().map(|a| a.name).collect();
+        names.sort();
+        assert_eq!(names, ["brief.pdf", "toestemming.pdf"], "both files kept on both phones");
+        device.download_attachment(&http, &case, &other.id, &mut |_| {}).unwrap();
+        let size = usize::try_from(other.size).unwrap();
+        assert!(device.attachment_content(&case, &other.id).unwrap() == letter(size));
+    }
+}
