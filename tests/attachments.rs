@@ -462,3 +462,24 @@ fn files_attached_to_one_case_on_two_phones_at_once_are_both_kept_and_reach_both
         assert!(device.attachment_content(&case, &other.id).unwrap() == letter(size));
     }
 }
+
+#[test]
+fn the_phone_knows_what_waits_for_a_connection_and_for_which_cases() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let worker = &mut team.workers[0];
+    assert_eq!(worker.unsent().unwrap(), Default::default(), "all sent after joining");
+    let (first, second) = (new_case(worker), new_case(worker));
+    worker.record_visit(&first, &NewVisit::default()).unwrap();
+    worker.attach(&second, &pdf("brief.pdf"), &letter(1000)).unwrap();
+    let unsent = worker.unsent().unwrap();
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(unsent.case_ids, expected, "the case list marks both");
+    assert_eq!(unsent.files, 1);
+    assert!(unsent.changes >= 3, "two new cases and a visit: {unsent:?}");
+    worker.sync(&http, &mut |_| {}).unwrap();
+    assert_eq!(worker.unsent().unwrap(), Default::default(), "nothing waits after a sync");
+}

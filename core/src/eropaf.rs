@@ -546,6 +546,11 @@ impl Eropaf {
         self.device.fetch_files(transport, unmetered, progress)
     }
 
+    /// What waits on this device for the next sync (changes, files) and for which cases.
+    pub fn unsent(&self) -> Result<crate::sync::report::Unsent> {
+        self.device.unsent()
+    }
+
     /// For the founder of a team the relay has not registered yet (its code was refused or
     /// already used): the next sync registers it with this new code from the relay's operator.
     pub fn set_registration_code(&mut self, code: &str) -> Result<()> {

@@ -15,7 +15,7 @@ use crate::records::{
     AccessRequest, AssessmentView, AssignmentRole, Attachment, Case, CaseAccess, CaseStatus,
     CaseSummary, CaseType, ChecklistItem, DownloadReport, Framework, Invitation, Member,
     NewAttachment, NewObservation, NewVisit, PendingJoiner, QueueItem, Resident, Review,
-    ReviewAction, ReviewStatus, Role, SyncProgress, SyncReport, TeamInfo, Verdict,
+    ReviewAction, ReviewStatus, Role, SyncProgress, SyncReport, TeamInfo, UnsentWork, Verdict,
 };
 use crate::session::Session;
 use crate::Unlock;
@@ -305,6 +305,12 @@ impl Eropaf {
     /// All cases, by resident name.
     pub fn cases(&self) -> Result<Vec<CaseSummary>> {
         self.with_core(|core| Ok(core.cases()?.into_iter().map(Into::into).collect()))
+    }
+
+    /// What waits on this phone for a connection: changes and files, and the cases they
+    /// belong to (the case list marks those; "3 wijzigingen wachten op verbinding").
+    pub fn unsent_work(&self) -> Result<UnsentWork> {
+        self.with_core(|core| core.unsent()).map(Into::into)
     }
 
     /// Cases whose resident name contains `query`, ignoring case and accents.

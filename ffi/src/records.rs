@@ -808,6 +808,23 @@ pub struct SyncReport {
     pub wiped_at: Option<SystemTime>,
 }
 
+/// What waits on this phone for the next sync.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct UnsentWork {
+    /// Signed changes waiting to be sent.
+    pub changes: u64,
+    /// Files attached here that the relay does not hold whole yet.
+    pub files: u64,
+    /// The cases with something waiting, for the case list to mark.
+    pub case_ids: Vec<String>,
+}
+
+impl From<eropaf_core::sync::report::Unsent> for UnsentWork {
+    fn from(u: eropaf_core::sync::report::Unsent) -> UnsentWork {
+        UnsentWork { changes: u.changes, files: u.files, case_ids: u.case_ids }
+    }
+}
+
 /// What a file's download did.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct DownloadReport {

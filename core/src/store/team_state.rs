@@ -104,6 +104,15 @@ impl Store {
             .optional()?)
     }
 
+    /// Per document, how many envelopes wait in the outbox.
+    pub fn outbox_by_doc(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT doc_id, COUNT(*) FROM outbox GROUP BY doc_id")?;
+        let rows: Vec<(String, i64)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.into_iter().map(|(doc, n)| (doc, u64::try_from(n).unwrap_or(0))).collect())
+    }
+
     /// Files this device attached that the relay may not hold whole yet: (file, case).
     pub fn pending_uploads(&self) -> Result<Vec<([u8; 16], String)>> {
         let mut stmt =

@@ -201,6 +201,27 @@ impl Device {
         Ok(fetched)
     }
 
+    /// What waits for the next sync: changes in the outbox and files to upload, and the cases
+    /// they belong to.
+    pub fn unsent(&self) -> Result<crate::sync::report::Unsent> {
+        let mut unsent = crate::sync::report::Unsent::default();
+        let mut cases = std::collections::BTreeSet::new();
+        let case_ids: HashSet<String> =
+            self.store.doc_ids(crate::store::DocKind::Case)?.into_iter().collect();
+        for (doc, changes) in self.store.outbox_by_doc()? {
+            unsent.changes += changes;
+            if case_ids.contains(&doc) {
+                cases.insert(doc);
+            }
+        }
+        for (_, doc) in self.store.pending_uploads()? {
+            unsent.files += 1;
+            cases.insert(doc);
+        }
+        unsent.case_ids = cases.into_iter().collect();
+        Ok(unsent)
+    }
+
     /// The file's chunks on this device, opened in order, are the content its reference names.
     fn check_whole(&self, opened: &SealedFile) -> Result<()> {
         let mut check = ContentCheck::new();

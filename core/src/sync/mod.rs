@@ -1,5 +1,5 @@
 //! Sync: the order of a sync's steps (`engine`), what a device sends (`outbox`), takes in
-//! (`inbox`) and reports (`report`), the files kept with cases (`files`), who may read each case afterwards (`access`), a revoked device wiping itself (`wipe`), the envelope payload checks, the transport to the relay
+//! (`inbox`) and reports (`report`), the files kept with cases (`files`), when to sync (`schedule`), who may read each case afterwards (`access`), a revoked device wiping itself (`wipe`), the envelope payload checks, the transport to the relay
 //! and the limits on what is received.
 
 pub(crate) mod access;
@@ -11,6 +11,7 @@ pub(crate) mod inbox;
 pub(crate) mod limits;
 pub(crate) mod outbox;
 pub mod report;
+pub mod schedule;
 pub use eropaf_protocol::request;
 pub mod transport;
 pub(crate) mod wipe;

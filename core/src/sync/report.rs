@@ -60,3 +60,15 @@ pub struct SyncReport {
     #[serde(skip)]
     pub(crate) keys_received: Vec<String>,
 }
+
+/// What waits on this device for the next sync, for the shell to show ("3 wijzigingen wachten
+/// op verbinding") and the case list to mark.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Unsent {
+    /// Signed changes waiting in the outbox.
+    pub changes: u64,
+    /// Files attached here that the relay does not hold whole yet.
+    pub files: u64,
+    /// The cases with a change or a file waiting, sorted.
+    pub case_ids: Vec<String>,
+}

@@ -129,7 +129,11 @@ class SyncTest {
             val letter = ByteArray(600_000) { (it % 253).toByte() }
             Files.write(path, letter)
             val attached = worker.attachFile(caseId, NewAttachment(name = "brief-woonbron.pdf"), path.toString())
+            val waiting = worker.unsentWork()
+            assertEquals(listOf(caseId), waiting.caseIds, "the case list marks the case")
+            assertEquals(1uL, waiting.files)
             assertEquals(3uL, worker.sync(null).chunksUploaded, "600 kB in chunks of 256 KiB")
+            assertEquals(0uL, worker.unsentWork().files, "nothing waits after the sync")
 
             supervisor.sync(null)
             val listed = supervisor.caseDetail(caseId).attachments.single()
