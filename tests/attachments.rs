@@ -190,9 +190,7 @@ fn a_photo_loses_the_place_it_was_taken_before_it_is_sealed() {
 
 #[test]
 fn erasing_a_case_takes_its_files_with_it() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(relay_dir.path());
-    let http = HttpTransport::new(&relay.url).unwrap();
+    let (_relay_dir, relay, http) = relay();
     let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 0, fast_tempdir);
     let supervisor = &mut team.supervisor;
     let case = new_case(supervisor);
@@ -208,6 +206,15 @@ fn erasing_a_case_takes_its_files_with_it() {
         })
         .unwrap();
     assert_eq!(left, 0, "no chunk of the erased case stays");
+}
+
+/// A relay on loopback in a directory of its own (the attacker's view of the relay's files), and
+/// a transport to it.
+fn relay() -> (tempfile::TempDir, TestRelay, HttpTransport) {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    (relay_dir, relay, http)
 }
 
 /// The attaching device's view of one of its files at the relay.
@@ -227,9 +234,7 @@ fn relay_chunks(relay: &TestRelay) -> i64 {
 
 #[test]
 fn a_20_mb_letter_attached_on_one_phone_arrives_byte_identical_on_another_when_opened() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(relay_dir.path());
-    let http = HttpTransport::new(&relay.url).unwrap();
+    let (relay_dir, relay, http) = relay();
     let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
     let content = letter(20 * 1024 * 1024);
     let case = new_case(&mut team.workers[0]);
@@ -282,9 +287,7 @@ fn a_20_mb_letter_attached_on_one_phone_arrives_byte_identical_on_another_when_o
 
 #[test]
 fn a_chunk_the_relay_changes_or_reorders_is_refused_and_the_download_continues_once_it_is_right() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(relay_dir.path());
-    let http = HttpTransport::new(&relay.url).unwrap();
+    let (_relay_dir, relay, http) = relay();
     let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
     let content = letter(3 * 256 * 1024 + 10);
     let case = new_case(&mut team.workers[0]);
@@ -369,9 +372,7 @@ fn a_member_uploads_only_its_own_files_and_fetches_only_cases_it_reads() {
 
 #[test]
 fn erasing_a_case_leaves_nothing_of_its_files_at_the_relay() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(relay_dir.path());
-    let http = HttpTransport::new(&relay.url).unwrap();
+    let (_relay_dir, relay, http) = relay();
     let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 0, fast_tempdir);
     let supervisor = &mut team.supervisor;
     let case = new_case(supervisor);
@@ -388,9 +389,7 @@ fn erasing_a_case_leaves_nothing_of_its_files_at_the_relay() {
 
 #[test]
 fn the_teams_policy_sets_the_limits_and_may_keep_the_place_a_photo_was_taken() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(relay_dir.path());
-    let http = HttpTransport::new(&relay.url).unwrap();
+    let (_relay_dir, relay, http) = relay();
     let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
     let policy = eropaf_core::model::TeamPolicy {
         attachment_max_mb: 1,
@@ -437,9 +436,7 @@ fn the_teams_policy_sets_the_limits_and_may_keep_the_place_a_photo_was_taken() {
 
 #[test]
 fn files_attached_to_one_case_on_two_phones_at_once_are_both_kept_and_reach_both() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(relay_dir.path());
-    let http = HttpTransport::new(&relay.url).unwrap();
+    let (_relay_dir, relay, http) = relay();
     let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
     let case = new_case(&mut team.supervisor);
     team.supervisor.sync(&http, &mut |_| {}).unwrap();
@@ -465,9 +462,7 @@ fn files_attached_to_one_case_on_two_phones_at_once_are_both_kept_and_reach_both
 
 #[test]
 fn the_phone_knows_what_waits_for_a_connection_and_for_which_cases() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start(relay_dir.path());
-    let http = HttpTransport::new(&relay.url).unwrap();
+    let (_relay_dir, relay, http) = relay();
     let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
     let worker = &mut team.workers[0];
     assert_eq!(worker.unsent().unwrap(), Default::default(), "all sent after joining");

@@ -121,7 +121,7 @@ fn read(response: Response) -> Result<Value> {
     Err(relay_error(status, &body))
 }
 
-/// A body of bytes (a sealed chunk), at most `limit` of them.
+/// A body of bytes (a sealed chunk), at most `limit` of them; the relay's error otherwise.
 fn read_bytes(response: Response, limit: u64) -> Result<Vec<u8>> {
     let status = response.status();
     if !status.is_success() {
@@ -130,6 +130,19 @@ fn read_bytes(response: Response, limit: u64) -> Result<Vec<u8>> {
             .unwrap_or(RelayErrorBody { error: text, code: String::new() });
         return Err(relay_error(status, &body));
     }
+    read_limited(response, limit)
+}
+
+/// The body as text, refused when it declares or turns out to be over `limit` bytes.
+fn read_bounded(response: Response, limit: u64) -> Result<String> {
+    String::from_utf8(read_limited(response, limit)?)
+        .map_err(|_| Error::Network("het antwoord van de relay is geen tekst".into()))
+}
+
+/// The body, refused when it declares or turns out to be over `limit` bytes: checked against
+/// `Content-Length` before anything is read, and enforced while reading (a body without a
+/// length, or one that lies about it).
+fn read_limited(response: Response, limit: u64) -> Result<Vec<u8>> {
     let too_large =
         || Error::Network(format!("het antwoord van de relay is groter dan {limit} bytes"));
     if response.content_length().is_some_and(|len| len > limit) {
@@ -144,27 +157,6 @@ fn read_bytes(response: Response, limit: u64) -> Result<Vec<u8>> {
         return Err(too_large());
     }
     Ok(body)
-}
-
-/// The body as text, refused when it declares or turns out to be over `limit` bytes: checked
-/// against `Content-Length` before anything is read, and enforced while reading (a body
-/// without a length, or one that lies about it).
-fn read_bounded(response: Response, limit: u64) -> Result<String> {
-    let too_large =
-        || Error::Network(format!("het antwoord van de relay is groter dan {limit} bytes"));
-    if response.content_length().is_some_and(|len| len > limit) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    response
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut body)
-        .map_err(|e| Error::Network(e.to_string()))?;
-    if body.len() as u64 > limit {
-        return Err(too_large());
-    }
-    String::from_utf8(body)
-        .map_err(|_| Error::Network("het antwoord van de relay is geen tekst".into()))
 }
 
 /// The relay answers in English with a machine-readable code; people get Dutch, and callers
