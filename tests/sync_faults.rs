@@ -11,12 +11,16 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use eropaf_core::crypto::DeviceIdentity;
 use eropaf_core::model::{NewVisit, Resident};
 use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::sync::transport::{PullPage, Transport};
 use eropaf_core::{Eropaf, Error, Result, SyncProgress, SyncReport};
-use eropaf_tests::{fast_tempdir, open_device, outbox, relay_db, Team};
+use eropaf_tests::{
+    fast_tempdir, open_device, outbox, relay_db, Intercept, Intercepted, Team, TestRelay,
+};
 
 const CASES: usize = 300;
 const VISITS: usize = 3;
@@ -262,4 +266,65 @@ fn a_relay_killed_in_the_middle_of_a_large_sync_loses_and_duplicates_nothing() {
     assert_holds_exactly(&mut team.workers[0], &recorded, "the worker");
     let again = sync_until_done(&mut team.workers[1], &relay);
     assert_eq!((again.pulled, again.applied), (0, 0), "nothing left to pull");
+}
+
+/// Holds every pull until the test lets it go, and says when one waits.
+struct HeldPull {
+    waiting: std::sync::Mutex<mpsc::Sender<()>>,
+    go: std::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Intercept for HeldPull {
+    fn pull(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullPage> {
+        let _ = self.waiting.lock().unwrap().send(());
+        let _ = self.go.lock().unwrap().recv_timeout(Duration::from_secs(30));
+        inner.pull(s, t, after, limit)
+    }
+}
+
+#[test]
+fn a_worker_keeps_typing_while_a_sync_waits_for_the_relay() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 0, fast_tempdir);
+    let case = team.supervisor.new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+    let visit = team.supervisor.record_visit(&case, &NewVisit::default()).unwrap();
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+    let shared = std::sync::Mutex::new(team.supervisor);
+    let (waiting_tx, waiting) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
+    let hooks =
+        HeldPull { waiting: std::sync::Mutex::new(waiting_tx), go: std::sync::Mutex::new(go_rx) };
+    let (device, url) = (&shared, relay.url.clone());
+    std::thread::scope(|scope| {
+        let syncing = scope.spawn(move || {
+            let http = HttpTransport::new(&url).unwrap();
+            let slow = Intercepted { inner: &http, hooks };
+            Eropaf::sync_sharing(device, &slow, &mut |_| {})
+        });
+        waiting.recv_timeout(Duration::from_secs(30)).expect("the sync reached its pull");
+        // The relay has not answered; the worker types on, and each keystroke is stored now.
+        let typed = Instant::now();
+        for n in 1..=20 {
+            let note = "Brief van Woonbron besproken".chars().take(n).collect::<String>();
+            shared.lock().unwrap().edit_visit_note(&case, &visit, &note).unwrap();
+        }
+        let typing = typed.elapsed();
+        assert!(typing < Duration::from_secs(5), "20 keystrokes took {typing:?}");
+        assert!(!syncing.is_finished(), "the sync still waits for the relay");
+        go.send(()).unwrap();
+        let report = syncing.join().unwrap().unwrap();
+        assert!(report.pushed >= 1, "what was typed during the sync left with it: {report:?}");
+    });
+    let mut device = shared.into_inner().unwrap();
+    assert_eq!(device.case(&case).unwrap().visit(&visit).unwrap().note, "Brief van Woonbron b");
+    assert_eq!(device.unsent().unwrap().changes, 0, "nothing waits");
 }

@@ -46,6 +46,11 @@ impl Eropaf {
         Device::open(dir, unlock).map(|device| Eropaf { device })
     }
 
+    /// The device inside, for a sync that shares it step by step (`sync::shared`).
+    pub(crate) fn device_mut(&mut self) -> &mut Device {
+        &mut self.device
+    }
+
     pub fn device_id(&self) -> DeviceId {
         self.device.device_id()
     }

@@ -278,8 +278,8 @@ impl Eropaf {
     /// The change observer hears which cases changed.
     pub async fn sync(&self, listener: Option<Arc<dyn SyncListener>>) -> Result<SyncReport> {
         let report = self
-            .with_relay(move |core, relay| {
-                Ok(core.sync(relay, &mut |progress| {
+            .with_relay_shared(move |core, relay| {
+                Ok(Core::sync_sharing(core, relay, &mut |progress| {
                     if let Some(listener) = &listener {
                         notify(|| listener.on_progress(progress));
                     }
@@ -390,14 +390,19 @@ impl Eropaf {
         attachment_id: String,
         listener: Option<Arc<dyn DownloadListener>>,
     ) -> Result<DownloadReport> {
-        self.with_relay(move |core, relay| {
-            Ok(core
-                .download_attachment(relay, &case_id, &attachment_id, &mut |progress| {
+        self.with_relay_shared(move |core, relay| {
+            let downloaded = Core::download_attachment_sharing(
+                core,
+                relay,
+                &case_id,
+                &attachment_id,
+                &mut |progress| {
                     if let Some(listener) = &listener {
                         notify(|| listener.on_progress(progress.done_bytes, progress.total_bytes));
                     }
-                })?
-                .into())
+                },
+            )?;
+            Ok(downloaded.into())
         })
         .await
     }
@@ -657,6 +662,27 @@ impl Eropaf {
             let out = work(&mut core, &relay);
             // The relay may have brought a new team policy.
             session.refresh_idle_after(&core);
+            out
+        })
+        .await
+    }
+
+    /// As `with_relay`, for work that locks the core itself, step by step (a sync, a
+    /// download): the worker's calls go on meanwhile.
+    async fn with_relay_shared<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Mutex<Core>, &HttpTransport) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let core = self.session.core()?;
+        let session = Arc::clone(&self.session);
+        off_thread(move || {
+            let url = lock(&core)?.relay_url()?.ok_or_else(|| {
+                EropafError::invalid("team", "dit apparaat hoort nog niet bij een team")
+            })?;
+            let relay = HttpTransport::new(&url)?;
+            let out = work(&core, &relay);
+            // The relay may have brought a new team policy.
+            session.refresh_idle_after(&*lock(&core)?);
             out
         })
         .await

@@ -8,12 +8,14 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::Utc;
 
+use crate::crypto::DeviceIdentity;
 use crate::store::{DocKind, OwnChain};
 use crate::sync::envelope::{Envelope, EnvelopeKind};
 use crate::sync::inbox::{
     on_all_cores, puncture_epoch_keys, refresh_case, short, Applied, Inbox, Rights, Verified,
 };
 use crate::sync::report::{SyncProgress, SyncReport};
+use crate::sync::shared::{self, Held};
 use crate::sync::transport::{DocReaders, Pulled, Transport};
 use crate::team::erasure;
 use crate::team::roster::{Role, RosterEntry};
@@ -30,57 +32,20 @@ const META_REGISTERED: &str = "team_registered";
 /// sealed afterwards is sealed under the epoch of its day, so the outbox is read only again
 /// once a new epoch began.
 const META_OUTBOX_EPOCH: &str = "outbox_sealed_epoch";
-const PUSH_BATCH: usize = 200;
-const PULL_PAGE: u32 = 500;
+pub(crate) const PUSH_BATCH: usize = 200;
+pub(crate) const PULL_PAGE: u32 = 500;
 /// A device snapshots a case at the relay once this many envelopes piled up since the last.
 pub(crate) const SNAPSHOT_AFTER: u32 = 64;
 
 impl Device {
+    /// A sync, holding the device throughout (`Eropaf::sync_sharing` lets go of it while the
+    /// relay answers).
     pub fn sync(
         &mut self,
         transport: &dyn Transport,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
-        let mut report = SyncReport::default();
-        // A device that wiped itself has one thing left to do: say so.
-        self.deliver_wipe_report(transport)?;
-        // Cases a cut-off sync left with an old summary.
-        self.refresh_stale_summaries(&mut report)?;
-        progress(SyncProgress::Roster);
-        if !self.complete_join(transport)? {
-            report.waiting_for_approval = true;
-            return Ok(report);
-        }
-        let team_id = self.team_id()?;
-        self.register_if_founder(transport)?;
-        self.pull_roster(transport, &team_id, &mut report)?;
-        if self.wipe_if_revoked(transport, &team_id, &mut report)? {
-            return Ok(report);
-        }
-        report.waiting_joiners = self.refresh_join_requests(transport)?;
-        self.refresh_wipe_reports(transport, &team_id)?;
-        self.pull_key_packages(transport, &team_id, &mut report)?;
-        self.publish_existing_cases()?;
-        self.reseal_outbox_for_new_epoch()?;
-        self.push_outbox(transport, &team_id, &mut report, progress)?;
-        // Before the pull, which may find a case handed over and forget it with its files.
-        self.upload_attachments(transport, &team_id, &mut report, progress)?;
-        self.pull_envelopes(transport, &team_id, &mut report, progress)?;
-        self.check_roster_claims(transport, &team_id, &mut report)?;
-        self.refresh_caseload_policy()?;
-        let touched: Vec<String> =
-            report.changed_cases.iter().chain(&report.keys_received).cloned().collect();
-        self.settle_access(&touched, &mut report)?;
-        self.leave_forgotten(transport, &team_id, &report.forgotten_cases)?;
-        self.snapshot_due_cases()?;
-        // Grants and snapshots sealed after the pull leave in this sync.
-        if self.store.outbox_len()? > 0 {
-            self.push_outbox(transport, &team_id, &mut report, progress)?;
-        }
-        report.epoch = self.team.as_ref().map(|t| t.roster.epoch()).unwrap_or_default();
-        report.changed_cases.sort();
-        report.changed_cases.dedup();
-        Ok(report)
+        shared::sync(&Held::new(self), transport, progress)
     }
 
     pub(crate) fn team_id(&self) -> Result<String> {
@@ -318,22 +283,8 @@ impl Device {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<()> {
-        let total = self.store.outbox_len()?;
-        loop {
-            let batch = self.store.outbox(PUSH_BATCH)?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let envelopes: Vec<Vec<u8>> = batch.iter().map(|(_, bytes)| bytes.clone()).collect();
-            let readers = self.readers_to_name(&envelopes)?;
-            transport.push(&self.identity, team_id, &envelopes, &readers)?;
-            let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-            let tx = self.store.transaction()?;
-            tx.remove_outbox(&ids)?;
-            tx.commit()?;
-            report.pushed += ids.len() as u64;
-            progress(SyncProgress::Pushing { done: report.pushed, total });
-        }
+        let signer = DeviceIdentity::from_pkcs8(self.identity.pkcs8())?;
+        shared::push(&Held::new(self), transport, &signer, team_id, report, progress)
     }
 
     /// Pulls pages after the cursor. Each page is verified, decrypted and stored in one
@@ -346,15 +297,14 @@ impl Device {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<()> {
-        let pulled = self.pull_pages(transport, team_id, report, progress);
-        if pulled.is_err() {
-            // What the pages taken in so far hold is vetted and read back now, not at the
-            // next sync: the worker may go on writing in these cases meanwhile.
-            self.refresh_stale_summaries(report)?;
-        }
-        pulled?;
-        // Everything there is has arrived, snapshots included: a skip still unexplained is
-        // the relay holding envelopes back.
+        let signer = DeviceIdentity::from_pkcs8(self.identity.pkcs8())?;
+        shared::pull(&Held::new(self), transport, &signer, team_id, report, progress)
+    }
+
+    /// After the last page: a skip in an author's chain still unexplained is the relay holding
+    /// envelopes back (everything there is has arrived, snapshots included), and the cases the
+    /// pages touched are read back.
+    pub(crate) fn finish_pull(&mut self, report: &mut SyncReport) -> Result<()> {
         let tx = self.store.transaction()?;
         for (doc_id, author, missing) in tx.take_missing()? {
             let noun = if missing == 1 { "envelop" } else { "enveloppen" };
@@ -368,33 +318,11 @@ impl Device {
         self.refresh_stale_summaries(report)
     }
 
-    pub(crate) fn pull_pages(
-        &mut self,
-        transport: &dyn Transport,
-        team_id: &str,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncProgress),
-    ) -> Result<()> {
-        let mut cursor = self.cursor()?;
-        let mut verified = Verified::default();
-        loop {
-            let page = transport.pull(&self.identity, team_id, cursor, PULL_PAGE)?;
-            let served = page.entries.len();
-            let entries = self.with_history(transport, team_id, cursor, page.entries)?;
-            cursor = page.next_after.max(cursor);
-            self.take_in_page(&entries, cursor, &mut verified, report)?;
-            progress(SyncProgress::Pulling { applied: report.applied });
-            if !page.more || served == 0 {
-                return Ok(());
-            }
-        }
-    }
-
     /// Per case a batch writes to, the devices that may read it now (and this one, which
     /// writes it): the relay serves them its envelopes and the rest of the team none. A
     /// device only ever adds readers this way; one that forgot a case leaves it itself
     /// (`leave_forgotten`), after it learned from the case that it must.
-    fn readers_to_name(&self, envelopes: &[Vec<u8>]) -> Result<Vec<DocReaders>> {
+    pub(crate) fn readers_to_name(&self, envelopes: &[Vec<u8>]) -> Result<Vec<DocReaders>> {
         let Some(team) = &self.team else { return Ok(Vec::new()) };
         let me = self.device_id().to_hex();
         let now = Utc::now();
@@ -416,7 +344,7 @@ impl Device {
     /// A page's entries, preceded by the history of each case in it that this device knows
     /// nothing of: it was made a reader after its cursor had passed the case's earlier
     /// envelopes, which the relay did not serve it then.
-    fn with_history(
+    pub(crate) fn with_history(
         &self,
         transport: &dyn Transport,
         team_id: &str,
@@ -481,7 +409,7 @@ impl Device {
     /// Tells the relay which cases this device forgot, so that it is not served them again;
     /// those it could not tell yet wait in the store for the next sync. Only the download is
     /// at stake: the device holds no key for what is written in them now.
-    fn leave_forgotten(
+    pub(crate) fn leave_forgotten(
         &mut self,
         transport: &dyn Transport,
         team_id: &str,

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use crate::attachments::sealed::SealedFile;
 use crate::device::Device;
 use crate::doc::StoredAttachment;
-use crate::sync::report::{SyncProgress, SyncReport};
+use crate::sync::shared::{self, Held};
 use crate::sync::transport::{FileAt, Transport};
 use crate::{Error, Result};
 use eropaf_protocol::attachment::{ContentCheck, CHUNK_LEN};
@@ -29,6 +29,26 @@ pub struct Downloaded {
     pub held_chunks: u32,
 }
 
+/// What one download fetches: the relay's place for the file, the chunks this device lacks,
+/// and what opens them.
+pub(crate) struct DownloadPlan {
+    pub team_id: String,
+    pub file: FileAt,
+    pub sealed: SealedFile,
+    pub missing: Vec<u32>,
+    pub held: u32,
+    pub held_bytes: u64,
+    pub size: u64,
+}
+
+impl DownloadPlan {
+    /// The content length of chunk `index`.
+    pub fn chunk_bytes(&self, index: u32) -> u64 {
+        let start = u64::from(index) * CHUNK_LEN as u64;
+        self.size.saturating_sub(start).min(CHUNK_LEN as u64)
+    }
+}
+
 impl Device {
     /// The case's reference to one of its files and the device that attached it.
     pub(crate) fn attachment_ref(
@@ -45,70 +65,6 @@ impl Device {
         })
     }
 
-    /// Uploads the chunks of this device's own files that the relay lacks (asked once per
-    /// file, so a cut upload sends only what is missing). A file of a case that was erased, or
-    /// that this device no longer reads, is dropped from the queue.
-    pub(crate) fn upload_attachments(
-        &mut self,
-        transport: &dyn Transport,
-        team_id: &str,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncProgress),
-    ) -> Result<()> {
-        let pending = self.store.pending_uploads()?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let me = self.device_id().to_hex();
-        let mut work = Vec::new();
-        for (id, doc_id) in pending {
-            let file = FileAt {
-                doc_id: doc_id.clone(),
-                author: me.clone(),
-                attachment_id: hex::encode(id),
-            };
-            let held: HashSet<u32> = match transport.chunks_held(&self.identity, team_id, &file) {
-                Ok(held) => held.into_iter().collect(),
-                Err(e @ (Error::Refused(_) | Error::Unauthorised(_))) => {
-                    // Erased, or no longer this device's to read: the relay keeps no file of it.
-                    report.warnings.push(format!("bijlage niet verstuurd: {e}"));
-                    let tx = self.store.transaction()?;
-                    tx.upload_done(&id)?;
-                    tx.commit()?;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let missing: Vec<u32> = self
-                .store
-                .attachment_chunk_indices(&id)?
-                .into_iter()
-                .filter(|index| !held.contains(index))
-                .collect();
-            work.push((id, file, missing));
-        }
-        let total: u64 = work.iter().map(|(_, _, missing)| missing.len() as u64).sum();
-        let mut done = 0u64;
-        for (id, file, missing) in work {
-            for index in missing {
-                progress(SyncProgress::Uploading { done, total });
-                let sealed = self.store.attachment_chunk(&id, index)?.ok_or_else(|| {
-                    Error::Corrupt(format!("chunk {index} of a file attached here"))
-                })?;
-                transport.put_chunk(&self.identity, team_id, &file, index, &sealed)?;
-                done += 1;
-                report.chunks_uploaded += 1;
-            }
-            let tx = self.store.transaction()?;
-            tx.upload_done(&id)?;
-            tx.commit()?;
-        }
-        if total > 0 {
-            progress(SyncProgress::Uploading { done, total });
-        }
-        Ok(())
-    }
-
     /// Fetches the chunks of a file this device does not hold yet, each checked against the
     /// case's key for it before it is kept, and once all are here the whole against the
     /// content the case names. A download cut off at any point continues with the chunks
@@ -120,52 +76,53 @@ impl Device {
         attachment_id: &str,
         progress: &mut dyn FnMut(DownloadProgress),
     ) -> Result<Downloaded> {
+        shared::download(&Held::new(self), transport, case_id, attachment_id, progress)
+    }
+
+    /// What a download of one file has to fetch, and what opens it.
+    pub(crate) fn download_plan(
+        &mut self,
+        case_id: &str,
+        attachment_id: &str,
+    ) -> Result<DownloadPlan> {
         let (stored, author) = self.attachment_ref(case_id, attachment_id)?;
-        let opened = SealedFile::new(attachment_id, &stored)?;
-        let file_ref = *opened.file();
-        let count = file_ref.chunk_count();
+        let sealed = SealedFile::new(attachment_id, &stored)?;
+        let count = sealed.file().chunk_count();
         let held: HashSet<u32> =
-            self.store.attachment_chunk_indices(&opened.id)?.into_iter().collect();
-        let chunk_bytes = |index: u32| -> u64 {
-            let start = u64::from(index) * CHUNK_LEN as u64;
-            file_ref.size.saturating_sub(start).min(CHUNK_LEN as u64)
-        };
-        let mut result = Downloaded::default();
-        let mut done_bytes = 0u64;
-        for index in (0..count).filter(|index| held.contains(index)) {
-            result.held_chunks += 1;
-            done_bytes += chunk_bytes(index);
-        }
-        progress(DownloadProgress { done_bytes, total_bytes: file_ref.size });
-        if result.held_chunks < count {
-            let team_id = self.team_id()?;
-            let file = FileAt {
+            self.store.attachment_chunk_indices(&sealed.id)?.into_iter().collect();
+        let missing: Vec<u32> = (0..count).filter(|index| !held.contains(index)).collect();
+        let team_id = if missing.is_empty() { String::new() } else { self.team_id()? };
+        let mut plan = DownloadPlan {
+            team_id,
+            file: FileAt {
                 doc_id: case_id.to_string(),
                 author,
                 attachment_id: attachment_id.to_string(),
-            };
-            for index in (0..count).filter(|index| !held.contains(index)) {
-                let sealed = transport.chunk(&self.identity, &team_id, &file, index)?;
-                // Opened before it is kept: a chunk from another file, place or key is
-                // refused here and never reaches the store.
-                opened.sealer.open(index, &sealed)?;
-                let tx = self.store.transaction()?;
-                tx.put_attachment_chunk(case_id, &opened.id, index, &sealed)?;
-                tx.commit()?;
-                result.fetched_chunks += 1;
-                done_bytes += chunk_bytes(index);
-                progress(DownloadProgress { done_bytes, total_bytes: file_ref.size });
-            }
+            },
+            size: stored.size,
+            held: 0,
+            held_bytes: 0,
+            missing,
+            sealed,
+        };
+        for index in (0..count).filter(|index| held.contains(index)) {
+            plan.held += 1;
+            plan.held_bytes += plan.chunk_bytes(index);
         }
-        if let Err(e) = self.check_whole(&opened) {
-            // Every chunk opened, yet together they are not the file the case names: the
-            // author's device sealed other content than it described. Nothing of it is kept.
+        Ok(plan)
+    }
+
+    /// Keeps a downloaded file only when its chunks on this device, opened in order, are the
+    /// content its reference names: every chunk opened, yet together not that file, means the
+    /// author's device sealed other content than it described. Nothing of it is kept then.
+    pub(crate) fn keep_if_whole(&mut self, sealed: &SealedFile) -> Result<()> {
+        if let Err(e) = self.check_whole(sealed) {
             let tx = self.store.transaction()?;
-            tx.delete_attachment_chunks(&opened.id)?;
+            tx.delete_attachment_chunks(&sealed.id)?;
             tx.commit()?;
             return Err(e);
         }
-        Ok(result)
+        Ok(())
     }
 
     /// On Wi-Fi (`unmetered`), when the team's policy says so (`fetch_files_on_wifi`): brings

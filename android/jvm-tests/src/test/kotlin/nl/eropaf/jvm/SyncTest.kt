@@ -10,6 +10,8 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
 import kotlinx.coroutines.runBlocking
 import nl.eropaf.core.ChangeObserver
 import nl.eropaf.core.DownloadListener
@@ -145,6 +147,39 @@ class SyncTest {
             assertEquals(600_000uL to 600_000uL, progress.seen.last())
             assertTrue(supervisor.caseDetail(caseId).attachments.single().onDevice)
             assertContentEquals(letter, supervisor.attachmentContent(caseId, attached.id))
+        }
+    }
+
+    @Test
+    fun `a worker types on while a long sync runs, and what she typed leaves with it`() = runBlocking {
+        team { supervisor, worker ->
+            // A sync with work in it: 300 new cases to push.
+            repeat(300) { worker.newCase(Resident(name = "Bewoner $it"), null) }
+            val caseId = worker.newCase(Resident(name = "Aïsha El Amrani"), null)
+            val visitId = worker.recordVisit(caseId, visit(""))
+            val note = "Brief van Woonbron besproken; betalingsregeling afgesproken met de verhuurder"
+            val syncing = async(Dispatchers.Default) { worker.sync(null) }
+            val micros = mutableListOf<Double>()
+            var typed = 0
+            while (!syncing.isCompleted && typed < note.length) {
+                typed += 1
+                val start = System.nanoTime()
+                worker.editVisitNote(caseId, visitId, note.take(typed))
+                micros += (System.nanoTime() - start) / 1000.0
+            }
+            val report = syncing.await()
+            assertTrue(report.pushed >= 300uL, "pushed ${report.pushed}")
+            val sorted = micros.sorted()
+            if (sorted.isNotEmpty()) {
+                println(
+                    "autosave during sync: median %.0f µs, worst %.0f µs (%d keystrokes while it ran)"
+                        .format(sorted[sorted.size / 2], sorted.last(), sorted.size),
+                )
+            }
+            assertEquals(note.take(typed), worker.caseDetail(caseId).visits.single().note)
+            worker.sync(null)
+            supervisor.sync(null)
+            assertEquals(note.take(typed), supervisor.caseDetail(caseId).visits.single().note)
         }
     }
 
