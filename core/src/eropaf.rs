@@ -551,6 +551,12 @@ impl Eropaf {
         self.device.fetch_files(transport, unmetered, progress)
     }
 
+    /// Commits since the store was opened that queued something for the team: a change to
+    /// this number is a local change for the sync scheduler (`sync::auto`).
+    pub fn outgoing_commits(&self) -> u64 {
+        self.device.store.outgoing_commits()
+    }
+
     /// What waits on this device for the next sync (changes, files) and for which cases.
     pub fn unsent(&self) -> Result<crate::sync::report::Unsent> {
         self.device.unsent()

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use eropaf_core::sync::http::HttpTransport;
+use eropaf_core::sync::schedule::Event;
 use eropaf_core::{Eropaf as Core, Invitation as CoreInvitation};
+
+use crate::auto_sync::{Runner, SyncStateObserver, SyncTiming};
 
 use crate::boundary::{guard, lock, notify, off_thread};
 use crate::error::{EropafError, Result};
@@ -46,7 +49,17 @@ pub struct Eropaf {
     session: Arc<Session>,
     device_id: String,
     device_name: String,
-    observer: Mutex<Option<Arc<dyn ChangeObserver>>>,
+    observer: Arc<Mutex<Option<Arc<dyn ChangeObserver>>>>,
+    /// Syncing by itself once the app started it (`start_auto_sync`).
+    auto_sync: Mutex<Option<Arc<Runner>>>,
+}
+
+impl Drop for Eropaf {
+    fn drop(&mut self) {
+        if let Some(runner) = self.auto_sync.lock().ok().and_then(|mut r| r.take()) {
+            runner.stop();
+        }
+    }
 }
 
 #[uniffi::export]
@@ -288,6 +301,46 @@ impl Eropaf {
             .await?;
         self.cases_changed(&report.changed_cases);
         Ok(report.into())
+    }
+
+    /// Syncs by itself from now on, as the core's scheduler decides: shortly after a change,
+    /// when the network comes back, every few minutes while the app is in use, less often
+    /// while the relay fails. The observer hears the state whenever a sync starts or ends;
+    /// the change observer hears which cases changed. Calling it again starts afresh.
+    pub fn start_auto_sync(
+        &self,
+        timing: Option<SyncTiming>,
+        observer: Option<Arc<dyn SyncStateObserver>>,
+    ) {
+        let changes = Arc::clone(&self.observer);
+        let runner = Runner::start(
+            Arc::downgrade(&self.session),
+            timing.unwrap_or_default().into(),
+            observer,
+            Box::new(move |case_ids: &[String]| tell_changed(&changes, case_ids)),
+        );
+        let old = self.auto_sync.lock().ok().and_then(|mut slot| slot.replace(runner));
+        if let Some(old) = old {
+            old.stop();
+        }
+    }
+
+    /// Stops syncing by itself (a sync in flight finishes).
+    pub fn stop_auto_sync(&self) {
+        if let Some(runner) = self.auto_sync.lock().ok().and_then(|mut r| r.take()) {
+            runner.stop();
+        }
+    }
+
+    /// The shell's report of the network: `online` false stops all tries until it is back.
+    pub fn report_network(&self, online: bool) {
+        self.auto_sync_event(if online { Event::NetworkUp } else { Event::NetworkDown });
+    }
+
+    /// The shell's report of the app's life: in use (foreground) or not (background, where
+    /// what is unsent leaves at once).
+    pub fn report_in_use(&self, in_use: bool) {
+        self.auto_sync_event(if in_use { Event::Foreground } else { Event::Background });
     }
 
     /// The observer told when a sync or a merge changed cases; none to stop.
@@ -634,15 +687,23 @@ impl Eropaf {
         let device_name = core.device_name().to_string();
         let session = Session::new(dir, core);
         crate::boundary::spawn_idle_watch(Arc::downgrade(&session));
-        Arc::new(Eropaf { device_id, device_name, session, observer: Mutex::new(None) })
+        Arc::new(Eropaf {
+            device_id,
+            device_name,
+            session,
+            observer: Arc::default(),
+            auto_sync: Mutex::new(None),
+        })
     }
 
     fn with_core<T>(&self, work: impl FnOnce(&mut Core) -> eropaf_core::Result<T>) -> Result<T> {
-        guard(|| {
+        let out = guard(|| {
             let core = self.session.core()?;
             let mut core = lock(&core)?;
             Ok(work(&mut core)?)
-        })
+        });
+        self.wake_auto_sync();
+        out
     }
 
     /// Runs `work` on a background thread with the store and an HTTP transport to the team's
@@ -689,14 +750,30 @@ impl Eropaf {
     }
 
     fn cases_changed(&self, case_ids: &[String]) {
-        if case_ids.is_empty() {
-            return;
+        tell_changed(&self.observer, case_ids);
+    }
+
+    /// The background syncer, woken: a call may have queued something for the team.
+    fn wake_auto_sync(&self) {
+        if let Some(runner) = self.auto_sync.lock().ok().and_then(|r| r.clone()) {
+            runner.wake();
         }
-        let observer =
-            self.observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        if let Some(observer) = observer {
-            notify(|| observer.cases_changed(case_ids.to_vec()));
+    }
+
+    fn auto_sync_event(&self, event: Event) {
+        if let Some(runner) = self.auto_sync.lock().ok().and_then(|r| r.clone()) {
+            runner.event(event);
         }
+    }
+}
+
+fn tell_changed(observer: &Mutex<Option<Arc<dyn ChangeObserver>>>, case_ids: &[String]) {
+    if case_ids.is_empty() {
+        return;
+    }
+    let observer = observer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    if let Some(observer) = observer {
+        notify(|| observer.cases_changed(case_ids.to_vec()));
     }
 }
 

@@ -2,6 +2,7 @@
 //! `Eropaf` object per device store, records and enums shaped for display, one error enum;
 //! every rule stays in eropaf-core, tested once for Android and iOS.
 
+mod auto_sync;
 mod boundary;
 mod eropaf;
 mod error;
@@ -9,6 +10,7 @@ mod key_store;
 mod records;
 mod session;
 
+pub use auto_sync::{SyncState, SyncStateObserver, SyncTiming};
 pub use eropaf::{
     measure_native_calls, ChangeObserver, DownloadListener, Eropaf, MeasuredCall, SyncListener,
 };

@@ -89,6 +89,14 @@ impl Session {
         self.core_at(Stamp::now())
     }
 
+    /// The core for work nobody is waiting for (the background syncer): `Locked` when the
+    /// idle time passed, and never counted as use, so syncing keeps no phone unlocked.
+    pub(crate) fn core_in_background(&self) -> Result<Arc<Mutex<Core>>> {
+        let mut state = lock(&self.state)?;
+        state.lock_if_idle(&Stamp::now());
+        state.core.clone().ok_or_else(|| state.locked_error())
+    }
+
     fn core_at(&self, now: Stamp) -> Result<Arc<Mutex<Core>>> {
         let mut state = lock(&self.state)?;
         state.lock_if_idle(&now);

@@ -100,6 +100,10 @@ pub struct Store {
     /// An erasure was committed but its WAL frames are not yet wiped (a reader held the WAL
     /// when the checkpoint ran): every later commit tries again.
     shred_pending: Cell<bool>,
+    /// Commits that gave the team something to receive (an envelope in the outbox, a file
+    /// to upload), counted since the store was opened: how the sync scheduler notices a
+    /// local change.
+    outgoing_commits: Cell<u64>,
 }
 
 impl Store {
@@ -148,8 +152,13 @@ impl Store {
             Unlock::Key(key) => (key, None),
         };
         let sealer = Sealer::new(&key);
-        let mut store =
-            Store { conn, sealer, dir: dir.to_path_buf(), shred_pending: Cell::new(false) };
+        let mut store = Store {
+            conn,
+            sealer,
+            dir: dir.to_path_buf(),
+            shred_pending: Cell::new(false),
+            outgoing_commits: Cell::new(0),
+        };
         let tx = store.transaction()?;
         if let Some(params) = params {
             let json = serde_json::to_vec(&params).map_err(|e| Error::Storage(e.to_string()))?;
@@ -207,7 +216,13 @@ impl Store {
         // An erasure whose checkpoint was cut off (a crash right after its commit) still has
         // sealed copies in the WAL: wipe them before anything else happens.
         let shredded = checkpoint_truncate(&conn)?;
-        Ok(Store { conn, sealer, dir: dir.to_path_buf(), shred_pending: Cell::new(!shredded) })
+        Ok(Store {
+            conn,
+            sealer,
+            dir: dir.to_path_buf(),
+            shred_pending: Cell::new(!shredded),
+            outgoing_commits: Cell::new(0),
+        })
     }
 
     /// After how many wrong passphrases in a row the store destroys itself; 0: never.
@@ -230,7 +245,14 @@ impl Store {
             sealer: &self.sealer,
             erased: Cell::new(false),
             shred_pending: &self.shred_pending,
+            outgoing: Cell::new(false),
+            outgoing_commits: &self.outgoing_commits,
         })
+    }
+
+    /// Commits so far that queued something for the team (see `outgoing_commits`).
+    pub fn outgoing_commits(&self) -> u64 {
+        self.outgoing_commits.get()
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -291,6 +313,9 @@ pub struct StoreTx<'a> {
     /// This transaction destroys a case or its keys (`delete_doc`, `forget_case_keys`).
     erased: Cell<bool>,
     shred_pending: &'a Cell<bool>,
+    /// This transaction queues something for the team (`push_outbox`, `queue_upload`).
+    outgoing: Cell<bool>,
+    outgoing_commits: &'a Cell<u64>,
 }
 
 impl StoreTx<'_> {
@@ -308,6 +333,9 @@ impl StoreTx<'_> {
     /// in the -wal file until it is checkpointed and truncated.
     pub fn commit(self) -> Result<()> {
         self.tx.commit()?;
+        if self.outgoing.get() {
+            self.outgoing_commits.set(self.outgoing_commits.get() + 1);
+        }
         if self.erased.get() {
             self.shred_pending.set(true);
         }

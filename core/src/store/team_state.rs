@@ -423,6 +423,7 @@ impl StoreTx<'_> {
 
     /// A file this device attached, to upload at the next sync.
     pub fn queue_upload(&self, doc_id: &str, attachment_id: &[u8; 16]) -> Result<()> {
+        self.outgoing.set(true);
         self.tx
             .prepare_cached(
                 "INSERT INTO attachment_uploads (attachment_id, doc_id) VALUES (?1, ?2)
@@ -468,6 +469,7 @@ impl StoreTx<'_> {
     }
 
     pub fn push_outbox(&self, doc_id: &str, envelope: &[u8]) -> Result<()> {
+        self.outgoing.set(true);
         self.tx
             .prepare_cached("INSERT INTO outbox (doc_id, envelope) VALUES (?1, ?2)")?
             .execute(params![doc_id, envelope])?;

@@ -1,8 +1,9 @@
 //! Sync: the order of a sync's steps (`engine`), what a device sends (`outbox`), takes in
-//! (`inbox`) and reports (`report`), the files kept with cases (`files`), when to sync (`schedule`), a sync that lets go of the device while the relay answers (`shared`), who may read each case afterwards (`access`), a revoked device wiping itself (`wipe`), the envelope payload checks, the transport to the relay
+//! (`inbox`) and reports (`report`), the files kept with cases (`files`), when to sync (`schedule`) and doing so (`auto`), a sync that lets go of the device while the relay answers (`shared`), who may read each case afterwards (`access`), a revoked device wiping itself (`wipe`), the envelope payload checks, the transport to the relay
 //! and the limits on what is received.
 
 pub(crate) mod access;
+pub mod auto;
 pub(crate) mod engine;
 pub mod envelope;
 pub mod files;

@@ -20,6 +20,9 @@ import nl.eropaf.core.EropafException
 import nl.eropaf.core.NewAttachment
 import nl.eropaf.core.Role
 import nl.eropaf.core.SyncListener
+import nl.eropaf.core.SyncState
+import nl.eropaf.core.SyncStateObserver
+import nl.eropaf.core.SyncTiming
 import nl.eropaf.core.model.AssignmentRole
 import nl.eropaf.core.model.Resident
 import nl.eropaf.core.model.SyncProgress
@@ -180,6 +183,49 @@ class SyncTest {
             worker.sync(null)
             supervisor.sync(null)
             assertEquals(note.take(typed), supervisor.caseDetail(caseId).visits.single().note)
+        }
+    }
+
+    private class States : SyncStateObserver {
+        val seen: MutableList<SyncState> = Collections.synchronizedList(mutableListOf())
+        override fun onState(state: SyncState) { seen += state }
+
+        /** Waits (up to 20 s) for a state after [from] that [done] accepts. */
+        fun await(from: Int, done: (SyncState) -> Boolean): SyncState {
+            val until = System.nanoTime() + 20_000_000_000L
+            while (System.nanoTime() < until) {
+                synchronized(seen) { seen.drop(from).firstOrNull(done) }?.let { return it }
+                Thread.sleep(10)
+            }
+            throw AssertionError("no such sync state after $from: ${seen.drop(from)}")
+        }
+    }
+
+    @Test
+    fun `the phone syncs by itself after a change, and waits while it says it is offline`() = runBlocking {
+        team { supervisor, worker ->
+            val states = States()
+            worker.startAutoSync(SyncTiming(debounceMs = 50uL, periodicMs = 600_000uL, firstBackoffMs = 100uL, maxBackoffMs = 1000uL), states)
+            val idle = states.await(0) { !it.syncing && it.lastSyncedAt != null }
+            val caseId = worker.newCase(Resident(name = "Aïsha El Amrani"), null)
+            worker.recordVisit(caseId, visit("Brief van Woonbron besproken"))
+            val marked = states.seen.size
+            val sent = states.await(marked) { !it.syncing && it.unsentChanges == 0uL && it.lastSyncedAt != idle.lastSyncedAt }
+            assertEquals(0u, sent.failures)
+            supervisor.sync(null)
+            assertEquals("Brief van Woonbron besproken", supervisor.caseDetail(caseId).visits.single().note)
+
+            // Offline: what she records waits on the phone, and leaves once she is back.
+            worker.reportNetwork(false)
+            worker.recordVisit(caseId, visit("Tweede bezoek, zonder bereik"))
+            Thread.sleep(300)
+            val before = states.seen.size
+            assertTrue(worker.unsentWork().changes > 0uL, "it waits on the phone")
+            worker.reportNetwork(true)
+            states.await(before) { !it.syncing && it.unsentChanges == 0uL }
+            supervisor.sync(null)
+            assertEquals(2, supervisor.caseDetail(caseId).visits.size)
+            worker.stopAutoSync()
         }
     }
 
