@@ -23,11 +23,15 @@ cargo clippy -p eropaf-core --lib --locked -- -D warnings
 step "tests"
 log=$(mktemp)
 jvm_log=$(mktemp)
-trap 'rm -f "$log" "$jvm_log"' EXIT
+shell_log=$(mktemp)
+trap 'rm -f "$log" "$jvm_log" "$shell_log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 
 step "Kotlin bindings on the JVM (android/test-jvm.sh)"
 android/test-jvm.sh 2>&1 | tee "$jvm_log"
+
+step "Android shell code compiled against android-all, tested under Robolectric (android/test-shell.sh)"
+android/test-shell.sh 2>&1 | tee "$shell_log"
 
 step "Swift bindings generate (ios/generate-swift.sh; compiling them needs macOS)"
 ios/generate-swift.sh
@@ -56,9 +60,12 @@ step "browser (the console on the demo data, headless Chromium; screenshots in t
 awk '/^test result:/ { passed += $4; failed += $6; rust += $4 }
      { sub(/^.*jvm tests:/, "jvm tests:") }
      /^jvm tests:/ { passed += $3; failed += $5; jvm += $3; seen_jvm = 1 }
+     { sub(/^.*shell tests:/, "shell tests:") }
+     /^shell tests:/ { passed += $3; failed += $5; shell += $3; seen_shell = 1 }
      /^browser: [0-9]+ passed, [0-9]+ failed/ { passed += $2; failed += $4; browser += $2; seen_browser = 1 }
      END { if (!seen_jvm) failed += 1
+           if (!seen_shell) failed += 1
            if (!seen_browser) failed += 1
-           printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d, browser %d)\n", passed, failed, rust, jvm, browser
+           printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d, Android shell %d, browser %d)\n", passed, failed, rust, jvm, shell, browser
            exit failed > 0 }' \
-    "$log" "$jvm_log"
+    "$log" "$jvm_log" "$shell_log"

@@ -10,11 +10,16 @@ import androidx.compose.runtime.setValue
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
 import kotlinx.coroutines.launch
+import android.net.ConnectivityManager
+import nl.eropaf.app.platform.AndroidKeyStoreKeys
+import nl.eropaf.app.platform.NetworkReporter
 import nl.eropaf.core.ChangeObserver
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
 import nl.eropaf.core.SyncListener
 import nl.eropaf.core.SyncReport
+import nl.eropaf.core.SyncState
+import nl.eropaf.core.SyncStateObserver
 import nl.eropaf.core.Unlock
 import nl.eropaf.core.model.SyncProgress
 
@@ -47,6 +52,9 @@ class AppModel(application: Application) : AndroidViewModel(application) {
     var revision: Int by mutableStateOf(0)
     var syncProgress: SyncProgress? by mutableStateOf(null)
     var lastSync: SyncReport? by mutableStateOf(null)
+    /** The background syncer's state: last sync, what waits for a connection, failures. */
+    var syncState: SyncState? by mutableStateOf(null)
+    private var network: NetworkReporter? = null
     /** The code this phone shows after asking to join; the supervisor compares it. */
     var safetyCode: String? by mutableStateOf(null)
 
@@ -62,10 +70,14 @@ class AppModel(application: Application) : AndroidViewModel(application) {
         try {
             val store = opened
             if (store == null) {
-                opened = openStore(getApplication(), keys).also { observe(it) }
+                opened = openStore(getApplication(), keys).also {
+                    observe(it)
+                    syncByItself(it)
+                }
             } else {
                 store.unlock(Unlock.PlatformKeyStore(keys))
             }
+            opened?.reportInUse(true)
             locked = false
             error = null
         } catch (e: EropafException.Locked) {
@@ -77,8 +89,26 @@ class AppModel(application: Application) : AndroidViewModel(application) {
 
     /** The app went to the background: the store key leaves memory; a running sync finishes. */
     fun lock() {
+        opened?.reportInUse(false)
         opened?.lock()
         locked = true
+    }
+
+    /** The core decides when to sync; this reports only the network and shows the state. */
+    private fun syncByItself(store: Eropaf) {
+        store.startAutoSync(null, object : SyncStateObserver {
+            override fun onState(state: SyncState) {
+                viewModelScope.launch { syncState = state }
+            }
+        })
+        val connectivity = getApplication<Application>().getSystemService(ConnectivityManager::class.java)
+        network = NetworkReporter(connectivity) { now ->
+            store.reportNetwork(now.online)
+            if (now.unmetered) {
+                // The team's policy decides whether files come down on Wi-Fi.
+                viewModelScope.launch { runCatching { store.fetchFiles(true, null) } }
+            }
+        }.also { it.start() }
     }
 
     private fun observe(store: Eropaf) = store.setChangeObserver(object : ChangeObserver {
@@ -125,6 +155,8 @@ class AppModel(application: Application) : AndroidViewModel(application) {
     }
 
     override fun onCleared() {
+        network?.stop()
+        opened?.stopAutoSync()
         opened?.close()
     }
 

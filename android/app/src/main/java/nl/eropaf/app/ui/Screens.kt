@@ -265,6 +265,15 @@ fun SyncScreen(model: AppModel) {
         is SyncProgress.Uploading -> Text("Bijlagen versturen: ${p.done} van ${p.total} delen…")
         null -> model.lastSync?.let { Text("Verstuurd: ${it.pushed}, ontvangen: ${it.pulled}") }
     }
+    model.syncState?.let { state ->
+        state.lastSyncedAt?.let {
+            val at = java.time.ZonedDateTime.ofInstant(it, java.time.ZoneId.systemDefault())
+            Text("Laatst gesynchroniseerd ${at.format(java.time.format.DateTimeFormatter.ofPattern("HH:mm"))}")
+        }
+        if (state.unsentChanges > 0uL) Text("${state.unsentChanges} wijzigingen wachten op verbinding")
+        if (state.unsentFiles > 0uL) Text("${state.unsentFiles} bijlagen wachten op verbinding")
+        state.lastError?.let { Text("Synchroniseren lukte niet: $it") }
+    }
     model.attempt { model.eropaf.members() }.orEmpty().forEach {
         Text("${it.member} (${it.roleLabel})${if (it.revoked) " — ingetrokken" else ""}")
     }

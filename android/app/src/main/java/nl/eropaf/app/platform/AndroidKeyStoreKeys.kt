@@ -3,7 +3,7 @@
 // store key (AES-GCM), and only the wrapped bytes lie in the app's no-backup directory.
 // The wrapping key needs the user's presence: it works only for a short while after the
 // phone's PIN, pattern or biometric was confirmed, and otherwise the core hears Locked.
-package nl.eropaf.app
+package nl.eropaf.app.platform
 
 import android.content.Context
 import android.os.Build
