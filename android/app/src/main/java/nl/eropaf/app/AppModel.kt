@@ -22,6 +22,7 @@ import nl.eropaf.core.SyncState
 import nl.eropaf.core.SyncStateObserver
 import nl.eropaf.core.Unlock
 import nl.eropaf.core.model.SyncProgress
+import nl.eropaf.presenters.messageNl
 
 sealed interface Screen {
     data object Cases : Screen

@@ -1,0 +1,76 @@
+// The case list's state and actions, in plain Kotlin over the bindings (no Android imports):
+// the Compose screen only renders `state`. Tested on the JVM against the real library
+// (android/jvm-tests, CaseListPresenterTest).
+package nl.eropaf.presenters
+
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import nl.eropaf.core.CaseSummary
+import nl.eropaf.core.Eropaf
+import nl.eropaf.core.EropafException
+
+class CaseListPresenter(private val eropaf: Eropaf) {
+    /** One case as the list shows it. */
+    data class Row(
+        val id: String,
+        val residentName: String,
+        val statusLabel: String,
+        val visits: Int,
+        /** Work on this phone the team has not received yet. */
+        val unsent: Boolean,
+    )
+
+    data class State(
+        val query: String = "",
+        val rows: List<Row> = emptyList(),
+        /** "3 wijzigingen wachten op verbinding", or none when nothing waits. */
+        val waiting: String? = null,
+        /** A Dutch message when the last action failed. */
+        val error: String? = null,
+        /** The store is locked: the screen shows only the unlock screen. */
+        val locked: Boolean = false,
+    )
+
+    private val mutableState = MutableStateFlow(State())
+    val state: StateFlow<State> = mutableState.asStateFlow()
+
+    /** Reads the list again (after a sync changed cases, or coming back to the screen). */
+    fun refresh() = load(mutableState.value.query)
+
+    /** Filters by resident name, ignoring case and accents; a blank query lists all. */
+    fun search(query: String) = load(query)
+
+    private fun load(query: String) {
+        mutableState.value = try {
+            val cases: List<CaseSummary> =
+                if (query.isBlank()) eropaf.cases() else eropaf.search(query.trim())
+            val unsent = eropaf.unsentWork()
+            val waitingCases = unsent.caseIds.toSet()
+            State(
+                query = query,
+                rows = cases.map {
+                    Row(it.id, it.residentName, it.statusLabel, it.visitCount.toInt(), it.id in waitingCases)
+                },
+                waiting = waitingText(unsent.changes, unsent.files),
+            )
+        } catch (e: EropafException.Locked) {
+            mutableState.value.copy(query = query, locked = true)
+        } catch (e: EropafException) {
+            mutableState.value.copy(query = query, error = e.messageNl)
+        }
+    }
+
+    companion object {
+        /** What waits for a connection, in Dutch; none when nothing does. */
+        fun waitingText(changes: ULong, files: ULong): String? {
+            val parts = buildList {
+                if (changes > 0uL) add(if (changes == 1uL) "1 wijziging" else "$changes wijzigingen")
+                if (files > 0uL) add(if (files == 1uL) "1 bijlage" else "$files bijlagen")
+            }
+            if (parts.isEmpty()) return null
+            val verb = if (changes + files == 1uL) "wacht" else "wachten"
+            return "${parts.joinToString(" en ")} $verb op verbinding"
+        }
+    }
+}
