@@ -147,10 +147,15 @@ impl Device {
         &mut self,
         case_id: &str,
         attachment_id: &str,
-        mut out: impl Write,
+        out: impl Write,
     ) -> Result<()> {
         let (stored, _) = self.attachment_ref(case_id, attachment_id)?;
-        let opened = SealedFile::new(attachment_id, &stored)?;
+        self.write_sealed(&SealedFile::new(attachment_id, &stored)?, out)
+    }
+
+    /// A file's chunks on this device, opened in order into `out` and checked, whole, against
+    /// the content its reference names.
+    pub(crate) fn write_sealed(&self, opened: &SealedFile, mut out: impl Write) -> Result<()> {
         let (id, file) = (opened.id, *opened.file());
         let mut check = ContentCheck::new();
         for index in 0..file.chunk_count() {

@@ -78,14 +78,19 @@ impl Eropaf {
     }
 }
 
-/// A copy of the device's signing identity, so requests are signed without the device.
-fn identity(access: &dyn Access) -> Result<DeviceIdentity> {
-    let mut identity = None;
+/// What `read` finds on the device, in one step.
+fn read<T>(access: &dyn Access, mut read: impl FnMut(&mut Device) -> Result<T>) -> Result<T> {
+    let mut found = None;
     access.with(&mut |d| {
-        identity = Some(DeviceIdentity::from_pkcs8(d.identity.pkcs8())?);
+        found = Some(read(d)?);
         Ok(())
     })?;
-    identity.ok_or_else(|| Error::Storage("no identity".into()))
+    found.ok_or_else(|| Error::Storage("a sync step did not run".into()))
+}
+
+/// A copy of the device's signing identity, so requests are signed without the device.
+fn identity(access: &dyn Access) -> Result<DeviceIdentity> {
+    read(access, |d| Ok(DeviceIdentity::from_pkcs8(d.identity.pkcs8())?))
 }
 
 /// A whole sync, step by step (the order is `engine.rs`'s).
@@ -133,8 +138,7 @@ pub(crate) fn sync(
     // Before the pull, which may find a case handed over and forget it with its files.
     upload(access, transport, &signer, &team_id, &mut report, progress)?;
     pull(access, transport, &signer, &team_id, &mut report, progress)?;
-    let mut unsent = 0;
-    access.with(&mut |d| {
+    let unsent = read(access, |d| {
         d.check_roster_claims(transport, &team_id, &mut report)?;
         d.refresh_caseload_policy()?;
         let touched: Vec<String> =
@@ -143,8 +147,7 @@ pub(crate) fn sync(
         let forgotten = report.forgotten_cases.clone();
         d.leave_forgotten(transport, &team_id, &forgotten)?;
         d.snapshot_due_cases()?;
-        unsent = d.store.outbox_len()?;
-        Ok(())
+        d.store.outbox_len()
     })?;
     // Grants and snapshots sealed after the pull, and what the worker wrote during the
     // sync, leave in this sync.
@@ -170,18 +173,12 @@ pub(crate) fn push(
     report: &mut SyncReport,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<()> {
-    let mut total = 0;
-    access.with(&mut |d| {
-        total = d.store.outbox_len()?;
-        Ok(())
-    })?;
+    let mut total = read(access, |d| d.store.outbox_len())?;
     loop {
-        let (mut batch, mut readers) = (Vec::new(), Vec::new());
-        access.with(&mut |d| {
-            batch = d.store.outbox(crate::sync::engine::PUSH_BATCH)?;
+        let (batch, readers) = read(access, |d| {
+            let batch = d.store.outbox(crate::sync::engine::PUSH_BATCH)?;
             let envelopes: Vec<Vec<u8>> = batch.iter().map(|(_, bytes)| bytes.clone()).collect();
-            readers = d.readers_to_name(&envelopes)?;
-            Ok(())
+            Ok((batch, d.readers_to_name(&envelopes)?))
         })?;
         if batch.is_empty() {
             return Ok(());
@@ -232,11 +229,7 @@ fn pull_pages(
     report: &mut SyncReport,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<()> {
-    let mut cursor = 0;
-    access.with(&mut |d| {
-        cursor = d.cursor()?;
-        Ok(())
-    })?;
+    let mut cursor = read(access, |d| d.cursor())?;
     let mut verified = Verified::default();
     loop {
         let page = transport.pull(signer, team_id, cursor, crate::sync::engine::PULL_PAGE)?;
@@ -266,11 +259,7 @@ pub(crate) fn upload(
     report: &mut SyncReport,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<()> {
-    let mut pending = Vec::new();
-    access.with(&mut |d| {
-        pending = d.store.pending_uploads()?;
-        Ok(())
-    })?;
+    let pending = read(access, |d| d.store.pending_uploads())?;
     if pending.is_empty() {
         return Ok(());
     }
@@ -295,11 +284,7 @@ pub(crate) fn upload(
             }
             Err(e) => return Err(e),
         };
-        let mut missing = Vec::new();
-        access.with(&mut |d| {
-            missing = d.store.attachment_chunk_indices(&id)?;
-            Ok(())
-        })?;
+        let mut missing = read(access, |d| d.store.attachment_chunk_indices(&id))?;
         missing.retain(|index| !held.contains(index));
         work.push((id, file, missing));
     }
@@ -308,12 +293,7 @@ pub(crate) fn upload(
     for (id, file, missing) in work {
         for index in missing {
             progress(SyncProgress::Uploading { done, total });
-            let mut sealed = None;
-            access.with(&mut |d| {
-                sealed = d.store.attachment_chunk(&id, index)?;
-                Ok(())
-            })?;
-            let sealed = sealed
+            let sealed = read(access, |d| d.store.attachment_chunk(&id, index))?
                 .ok_or_else(|| Error::Corrupt(format!("chunk {index} of a file attached here")))?;
             transport.put_chunk(signer, team_id, &file, index, &sealed)?;
             done += 1;
@@ -337,12 +317,7 @@ pub(crate) fn download(
     attachment_id: &str,
     progress: &mut dyn FnMut(DownloadProgress),
 ) -> Result<Downloaded> {
-    let mut plan = None;
-    access.with(&mut |d| {
-        plan = Some(d.download_plan(case_id, attachment_id)?);
-        Ok(())
-    })?;
-    let plan = plan.ok_or_else(|| Error::Storage("no download plan".into()))?;
+    let plan = read(access, |d| d.download_plan(case_id, attachment_id))?;
     let mut result = Downloaded { held_chunks: plan.held, fetched_chunks: 0 };
     let mut done_bytes = plan.held_bytes;
     progress(DownloadProgress { done_bytes, total_bytes: plan.size });
