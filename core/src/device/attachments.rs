@@ -228,4 +228,45 @@ mod tests {
         );
         assert!(refused.unwrap_err().to_string().contains("hoogstens 250 MB"));
     }
+
+    #[test]
+    fn a_file_whose_author_described_other_content_is_dropped_whole() {
+        use eropaf_protocol::attachment::ChunkSealer;
+
+        use crate::attachments::sealed::SealedFile;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut device =
+            Device::create(dir.path(), Unlock::Key(SecretKey::generate().unwrap()), "Sanne")
+                .unwrap();
+        let case = device.new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+        // A dishonest member's reference: the hash of a harmless letter, the key she chose,
+        // and chunks (as a download would store them) that seal other bytes of the same size
+        // under exactly that reference. Every chunk opens; together they are not the letter.
+        let (described, sent) = (vec![b'a'; 300_000], vec![b'b'; 300_000]);
+        let id = [7u8; 16];
+        let key = SecretKey::generate().unwrap();
+        let reference = eropaf_protocol::attachment::reference_for(&described, id);
+        let stored = StoredAttachment {
+            size: reference.size,
+            hash: hex::encode(reference.content_hash),
+            key: hex::encode(key.as_bytes()),
+            ..forged(0)
+        };
+        let id_hex = hex::encode(id);
+        device.write_case(&case, |doc| doc.add_attachment(&id_hex, &stored)).unwrap();
+        let sealer = ChunkSealer::new(&key, reference).unwrap();
+        let tx = device.store.transaction().unwrap();
+        for (index, chunk) in sent.chunks(eropaf_protocol::attachment::CHUNK_LEN).enumerate() {
+            let index = u32::try_from(index).unwrap();
+            let sealed = sealer.seal(index, chunk).unwrap();
+            tx.put_attachment_chunk(&case, &id, index, &sealed).unwrap();
+        }
+        tx.commit().unwrap();
+
+        let file = SealedFile::new(&id_hex, &stored).unwrap();
+        assert!(device.keep_if_whole(&file).is_err(), "the other content is refused");
+        assert_eq!(device.store.attachment_chunks_held(&id).unwrap(), 0, "nothing of it kept");
+        assert!(device.attachment_content(&case, &id_hex).is_err(), "nothing shown");
+    }
 }
