@@ -2,6 +2,7 @@
 // the error sentence to show. No rules live here: lists, labels, checks and the next step of
 // the checklist all come from the core.
 import Eropaf
+import EropafViewModels
 import Foundation
 import SwiftUI
 import UIKit
@@ -113,22 +114,6 @@ public final class AppModel: ObservableObject {
         init(model: AppModel) { self.model = model }
         func casesChanged(caseIds: [String]) {
             Task { @MainActor [weak model] in model?.revision += 1 }
-        }
-    }
-}
-
-extension EropafError {
-    /// The Dutch sentence the core wrote for this error.
-    public var messageNl: String {
-        switch self {
-        case let .NotFound(_, _, message), let .InvalidInput(_, _, message),
-             let .InvalidFramework(_, _, message), let .Locked(message),
-             let .NoStore(_, message), let .AlreadyExists(_, message),
-             let .Unauthorised(_, message), let .Network(_, _, message),
-             let .Storage(_, message), let .Corrupt(_, message), let .KeyStore(_, message),
-             let .Crypto(_, message), let .Refused(_, message), let .Document(_, message),
-             let .Internal(_, message):
-            return message
         }
     }
 }
