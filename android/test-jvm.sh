@@ -42,8 +42,16 @@ if [ -z "$summary" ]; then
     echo "jvm tests: 0 passed, 1 failed (Maven did not get to run the tests)"
     exit 1
 fi
+# JUnit silently skips a test function that returns a value (a Kotlin `= runBlocking { ... }`
+# whose last expression is not Unit): every @Test written must have run.
+written=$(grep -rhE '^\s*@Test$' src/test/kotlin | wc -l)
 echo "$summary" | sed -E 's/.*Tests run: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+), Skipped: ([0-9]+)/\1 \2 \3 \4/' | {
     read -r run failures errors skipped
-    echo "jvm tests: $((run - failures - errors - skipped)) passed, $((failures + errors)) failed"
-}
+    unrun=$((written > run ? written - run : 0))
+    if [ "$unrun" -gt 0 ]; then
+        echo "jvm: $written tests written but $run ran; JUnit skipped $unrun (a test returning a value?)"
+    fi
+    echo "jvm tests: $((run - failures - errors - skipped)) passed, $((failures + errors + unrun)) failed"
+    [ "$unrun" -eq 0 ]
+} || status=1
 exit "$status"

@@ -197,7 +197,7 @@ fn erasing_a_case_takes_its_files_with_it() {
     let kept = new_case(supervisor);
     supervisor.attach(&case, &pdf("brief.pdf"), &letter(5000)).unwrap();
     let other = supervisor.attach(&kept, &pdf("brief.pdf"), &letter(6000)).unwrap();
-    supervisor.erase_case_logged(&http, &case, None).unwrap();
+    supervisor.erase_case_logged(Some(&http), &case, None).unwrap();
     assert_eq!(supervisor.attachment_content(&kept, &other.id).unwrap(), letter(6000));
     let db = rusqlite::Connection::open(team.dirs[0].path().join(eropaf_core::DB_FILE)).unwrap();
     let left: i64 = db
@@ -379,7 +379,7 @@ fn erasing_a_case_leaves_nothing_of_its_files_at_the_relay() {
     let attached = supervisor.attach(&case, &pdf("brief.pdf"), &letter(300 * 1024)).unwrap();
     supervisor.sync(&http, &mut |_| {}).unwrap();
     assert_eq!(relay_chunks(&relay), 2);
-    supervisor.erase_case_logged(&http, &case, None).unwrap();
+    supervisor.erase_case_logged(Some(&http), &case, None).unwrap();
     assert_eq!(relay_chunks(&relay), 0, "no chunk of the erased case stays at the relay");
     let file = file_at(&case, supervisor, &attached.id);
     let identity = device_identity(team.dirs[0].path(), &team.key);

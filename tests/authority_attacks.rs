@@ -74,7 +74,7 @@ fn an_erasure_planted_by_the_relay_or_signed_by_a_worker_is_refused_and_the_case
     }
 
     // A supervisor's own order is carried out everywhere.
-    team.supervisor.erase_case(&http, &case).unwrap();
+    team.supervisor.erase_case(Some(&http), &case).unwrap();
     sync(&mut team.workers[0], &http);
     assert!(matches!(team.workers[0].case(&case), Err(Error::NotFound { .. })));
 }

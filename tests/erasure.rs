@@ -86,7 +86,7 @@ fn an_erased_case_leaves_no_key_or_sealed_copy_in_any_devices_files() {
         secrets.push(key.as_bytes().to_vec());
     }
 
-    team.supervisor.erase_case(&http, &case).unwrap();
+    team.supervisor.erase_case(Some(&http), &case).unwrap();
     sync(&mut team.workers[0], &http);
 
     for device in team.devices_mut() {
@@ -170,7 +170,7 @@ fn a_relay_backup_with_a_members_phone_reads_no_erased_case() {
     let sannes = candidate_keys(team.dirs[1].path(), &team.key, &case);
     assert!(case_keys_opened(&backup, &case, &sannes) > 0, "the backup holds the case's keys");
 
-    team.supervisor.erase_case(&http, &case).unwrap();
+    team.supervisor.erase_case(Some(&http), &case).unwrap();
     sync(&mut team.workers[0], &http);
     let newcomer_dir = fast_tempdir();
     let mut newcomer = eropaf_tests::create_device(newcomer_dir.path(), &team.key, "Nieuw");

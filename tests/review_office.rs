@@ -116,7 +116,9 @@ fn frameworks_policy_and_erasures_reach_the_team() {
     policy.review_threshold_cents = 10_000;
     supervisor.set_policy(&policy).unwrap();
     sync(supervisor, &transport);
-    supervisor.erase_case_logged(&transport, &case, Some("verzoek tot verwijdering")).unwrap();
+    supervisor
+        .erase_case_logged(Some(&transport), &case, Some("verzoek tot verwijdering"))
+        .unwrap();
     sync(supervisor, &transport);
 
     let worker = &mut team.workers[0];

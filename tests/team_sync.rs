@@ -152,9 +152,9 @@ fn an_erased_case_disappears_from_every_device_at_its_next_sync() {
     sync(&mut t.supervisor, &t.transport);
     assert!(t.supervisor.case(&case).is_ok());
 
-    let err = t.workers[0].erase_case(&t.transport, &case).unwrap_err();
+    let err = t.workers[0].erase_case(Some(&t.transport), &case).unwrap_err();
     assert!(matches!(err, Error::Unauthorised(_)), "workers cannot erase: {err:?}");
-    t.supervisor.erase_case(&t.transport, &case).unwrap();
+    t.supervisor.erase_case(Some(&t.transport), &case).unwrap();
     assert!(matches!(t.supervisor.case(&case), Err(Error::NotFound { .. })));
 
     sync(&mut t.workers[0], &t.transport);

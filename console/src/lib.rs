@@ -516,7 +516,7 @@ async fn erase(
             return Err(PageError::bad("Vink aan dat de casus gewist mag worden."));
         }
         let on_behalf = form.get("namens").map(String::as_str).filter(|s| !s.trim().is_empty());
-        device.erase_case_logged(transport, &case_id, on_behalf).map_err(|e| PageError {
+        device.erase_case_logged(Some(transport), &case_id, on_behalf).map_err(|e| PageError {
             status: StatusCode::BAD_GATEWAY,
             message: describe_relay(&e),
         })?;

@@ -314,8 +314,8 @@ impl Eropaf {
 
     /// Erases a case (AVG): the relay tombstones its envelopes, and every device destroys the
     /// case and its keys at its next sync; this device does so now. Supervisors only.
-    pub fn erase_case(&mut self, transport: &dyn Transport, case_id: &str) -> Result<()> {
-        self.device.erase_case(transport, case_id)
+    pub fn erase_case(&mut self, relay: Option<&dyn Transport>, case_id: &str) -> Result<()> {
+        self.device.erase_case(relay, case_id)
     }
 
     /// The team's devices as the roster has them.
@@ -496,11 +496,11 @@ impl Eropaf {
     /// by case id only, in the team document's log of erasures.
     pub fn erase_case_logged(
         &mut self,
-        transport: &dyn Transport,
+        relay: Option<&dyn Transport>,
         case_id: &str,
         on_behalf: Option<&str>,
     ) -> Result<()> {
-        self.device.erase_case_logged(transport, case_id, on_behalf)
+        self.device.erase_case_logged(relay, case_id, on_behalf)
     }
 
     /// The erasures the team recorded, oldest first.

@@ -551,15 +551,25 @@ impl Observation {
     }
 }
 
-/// Parses an amount in euros as people write it ("750", "1234,50", "1.234,50", "€ 12.5")
-/// into cents.
+/// Parses an amount in euros as people write it ("750", "1234,50", "1.234,50", "1.500",
+/// "€ 12.5") into cents.
 pub fn parse_euro_cents(text: &str) -> Result<u64> {
     let invalid = || Error::invalid("budget", format!("{text:?} is geen bedrag in euro's"));
     let cleaned: String =
         text.trim().trim_start_matches('€').trim().chars().filter(|c| *c != ' ').collect();
     // With a comma, the comma is the decimal mark and dots group thousands (Dutch style).
-    let normalised =
-        if cleaned.contains(',') { cleaned.replace('.', "").replace(',', ".") } else { cleaned };
+    // Without one, dots that each stand before three digits also group thousands: a worker
+    // who types "1.500" means fifteen hundred euros, not one and a half.
+    let groups_thousands = |text: &str| {
+        let mut groups = text.split('.');
+        let lead = groups.next().unwrap_or_default();
+        text.contains('.') && (1..=3).contains(&lead.len()) && groups.all(|group| group.len() == 3)
+    };
+    let normalised = if cleaned.contains(',') || groups_thousands(&cleaned) {
+        cleaned.replace('.', "").replace(',', ".")
+    } else {
+        cleaned
+    };
     let (whole, fraction) = normalised.split_once('.').unwrap_or((&normalised, ""));
     if whole.is_empty()
         || fraction.len() > 2
@@ -612,7 +622,10 @@ mod tests {
         assert_eq!(parse_euro_cents("1234,50").unwrap(), 123_450);
         assert_eq!(parse_euro_cents("€ 1.234,5").unwrap(), 123_450);
         assert_eq!(parse_euro_cents("12.05").unwrap(), 1_205);
-        for bad in ["", "abc", "-5", "1,234", "1.2.3"] {
+        assert_eq!(parse_euro_cents("12.5").unwrap(), 1_250);
+        assert_eq!(parse_euro_cents("1.500").unwrap(), 150_000, "a dot before three digits groups");
+        assert_eq!(parse_euro_cents("€ 12.345.678").unwrap(), 1_234_567_800);
+        for bad in ["", "abc", "-5", "1,234", "1.2.3", "1.5000", "1234.500"] {
             assert!(parse_euro_cents(bad).is_err(), "{bad}");
         }
     }

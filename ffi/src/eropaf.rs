@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use eropaf_core::sync::http::HttpTransport;
 use eropaf_core::sync::schedule::Event;
+use eropaf_core::sync::transport::Transport;
 use eropaf_core::{Eropaf as Core, Invitation as CoreInvitation};
 
 use crate::auto_sync::{Runner, SyncStateObserver, SyncTiming};
@@ -278,11 +279,11 @@ impl Eropaf {
         let core = self.session.core()?;
         off_thread(move || {
             let mut core = lock(&core)?;
-            // Outside a team there is no relay to tell and the core calls none: an empty
-            // address would fail any request.
-            let url = core.relay_url()?.unwrap_or_default();
-            let relay = HttpTransport::new(&url)?;
-            Ok(core.erase_case(&relay, &case_id)?)
+            // Outside a team there is no relay to tell: the case is only forgotten here.
+            let relay = core.relay_url()?.as_deref().map(HttpTransport::new).transpose()?;
+            let relay = relay.as_ref().map(|relay| relay as &dyn Transport);
+            // Logged in the team's record of erasures, as the console logs its own.
+            Ok(core.erase_case_logged(relay, &case_id, None)?)
         })
         .await
     }

@@ -475,7 +475,9 @@ impl Device {
         Ok(())
     }
 
-    pub fn erase_case(&mut self, transport: &dyn Transport, case_id: &str) -> Result<()> {
+    /// `relay` is the team's relay, told first so no other device fetches the case again;
+    /// outside a team there is none and the case is only forgotten here.
+    pub fn erase_case(&mut self, relay: Option<&dyn Transport>, case_id: &str) -> Result<()> {
         if self.store.doc_state(case_id)?.is_none() {
             return Err(Error::not_found("case", case_id));
         }
@@ -486,7 +488,10 @@ impl Device {
                     "alleen een leidinggevende kan een casus wissen".into(),
                 ));
             }
-            transport.erase(&self.identity, &team.settings.team_id, case_id)?;
+            let relay = relay.ok_or_else(|| {
+                Error::invalid("relay", "de relay van het team is nodig om een casus te wissen")
+            })?;
+            relay.erase(&self.identity, &team.settings.team_id, case_id)?;
         }
         self.forget_case(case_id)
     }

@@ -129,11 +129,11 @@ impl Device {
 
     pub fn erase_case_logged(
         &mut self,
-        transport: &dyn Transport,
+        relay: Option<&dyn Transport>,
         case_id: &str,
         on_behalf: Option<&str>,
     ) -> Result<()> {
-        self.erase_case(transport, case_id)?;
+        self.erase_case(relay, case_id)?;
         let entry = self.access_entry(AccessAction::Erase, on_behalf);
         self.write_team_doc(|doc| doc.record_erasure(case_id, &entry))
     }

@@ -7,12 +7,15 @@ import java.io.InputStreamReader
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.TimeUnit
+import nl.eropaf.core.ChecklistItem
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.KeyStore
 import nl.eropaf.core.NewObservation
 import nl.eropaf.core.NewVisit
+import nl.eropaf.core.Role
 import nl.eropaf.core.Unlock
 import nl.eropaf.core.model.LifeDomain
+import nl.eropaf.core.model.Verdict
 
 /** Keeps the store key in memory, as the app keeps it in the Android Keystore. */
 class MemoryKeyStore(var key: ByteArray? = null) : KeyStore {
@@ -77,7 +80,8 @@ class Relay private constructor(
             val url = Regex("http://\\S+").find(first)?.value
                 ?: error("no address in the relay's first line: $first")
             // Keep draining its status lines so the relay never blocks on a full pipe.
-            Thread { out.lineSequence().forEach { } }.apply { isDaemon = true }.start()
+            // Closing the relay closes its output under this reader: that end is expected.
+            Thread { runCatching { out.lineSequence().forEach { } } }.apply { isDaemon = true }.start()
             return Relay(process, url, db)
         }
     }
@@ -90,3 +94,33 @@ fun visit(note: String, vararg observations: NewObservation) =
 
 fun observation(text: String, domain: LifeDomain? = null, score: UByte? = null) =
     NewObservation(text = text, domain = domain, score = score)
+
+/**
+ * A supervisor ("Fatima") who made a team on `relay` and a worker ("Sanne") she admitted, for
+ * tests of what crosses between phones. SyncTest checks the joining itself step by step.
+ */
+suspend fun withTeam(relay: Relay, test: suspend (supervisor: Eropaf, worker: Eropaf) -> Unit) {
+    Device(tempDir("supervisor")).create("Fatima").use { supervisor ->
+        Device(tempDir("worker")).create("Sanne").use { worker ->
+            supervisor.createTeam("Wijkteam Noord", relay.url, relay.registrationCode())
+            supervisor.sync(null)
+            val shown = worker.join(supervisor.invite(Role.WORKER).code)
+            worker.sync(null)
+            supervisor.sync(null)
+            supervisor.admit(supervisor.pendingJoiners().single().deviceId, shown)
+            worker.sync(null)
+            test(supervisor, worker)
+        }
+    }
+}
+
+/** Walks an assessment through the core's checklist order with plain answers and support. */
+fun completeChecklist(eropaf: Eropaf, caseId: String, assessmentId: String, decision: String) {
+    while (true) {
+        when (val next = eropaf.assessment(caseId, assessmentId).progress.next ?: break) {
+            is ChecklistItem.Step -> eropaf.answer(caseId, assessmentId, next, "Antwoord bij ${next.key}")
+            is ChecklistItem.Value -> eropaf.setVerdict(caseId, assessmentId, next.key, Verdict.SUPPORTS, "Past")
+            ChecklistItem.Decision -> eropaf.answer(caseId, assessmentId, next, decision)
+        }
+    }
+}

@@ -54,7 +54,7 @@ class LockTest {
         Eropaf.create(tempDir("phone").toString(), Unlock.PlatformKeyStore(presence), "Sanne")
 
     @Test
-    fun `a locked phone answers Locked until the user is present again and keeps every visit`() = runBlocking {
+    fun `a locked phone answers Locked until the user is present again and keeps every visit`() = runBlocking<Unit> {
         val presence = PresenceKeyStore()
         phone(presence).use { eropaf ->
             assertEquals(5uL * 60uL, eropaf.idleLockSecs(), "the core sets five minutes by default")
@@ -87,7 +87,7 @@ class LockTest {
     }
 
     @Test
-    fun `a sync running when the phone locks finishes with its own handle`() = runBlocking {
+    fun `a sync running when the phone locks finishes with its own handle`() = runBlocking<Unit> {
         val presence = PresenceKeyStore()
         phone(presence).use { eropaf ->
             eropaf.createTeam("Wijkteam Oost", relay.url, relay.registrationCode())

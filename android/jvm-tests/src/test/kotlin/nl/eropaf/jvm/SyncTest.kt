@@ -79,7 +79,7 @@ class SyncTest {
     }
 
     @Test
-    fun `sync is a suspend function that reports progress and pushes the device's cases`() = runBlocking {
+    fun `sync is a suspend function that reports progress and pushes the device's cases`() = runBlocking<Unit> {
         Device(tempDir("solo")).create("Fatima").use { eropaf ->
             eropaf.createTeam("Wijkteam Zuid", relay.url, relay.registrationCode())
             val caseId = eropaf.newCase(Resident(name = "Willem Bakker"), null)
@@ -96,7 +96,7 @@ class SyncTest {
     }
 
     @Test
-    fun `two devices converge through the relay and the observer hears which case changed`() = runBlocking {
+    fun `two devices converge through the relay and the observer hears which case changed`() = runBlocking<Unit> {
         team { supervisor, worker ->
             val caseId = worker.newCase(Resident(name = "Aïsha El Amrani"), null)
             worker.recordVisit(caseId, visit("Bezoek van Sanne", observation("Huurachterstand")))
@@ -127,7 +127,7 @@ class SyncTest {
     }
 
     @Test
-    fun `a letter attached on the worker's phone comes down to the supervisor's when opened`() = runBlocking {
+    fun `a letter attached on the worker's phone comes down to the supervisor's when opened`() = runBlocking<Unit> {
         team { supervisor, worker ->
             val caseId = worker.newCase(Resident(name = "Aïsha El Amrani"), null)
             val path = tempDir("share").resolve("brief-woonbron.pdf")
@@ -154,7 +154,7 @@ class SyncTest {
     }
 
     @Test
-    fun `a worker types on while a long sync runs, and what she typed leaves with it`() = runBlocking {
+    fun `a worker types on while a long sync runs, and what she typed leaves with it`() = runBlocking<Unit> {
         team { supervisor, worker ->
             // A sync with work in it: 300 new cases to push.
             repeat(300) { worker.newCase(Resident(name = "Bewoner $it"), null) }
@@ -202,7 +202,7 @@ class SyncTest {
     }
 
     @Test
-    fun `the phone syncs by itself after a change, and waits while it says it is offline`() = runBlocking {
+    fun `the phone syncs by itself after a change, and waits while it says it is offline`() = runBlocking<Unit> {
         team { supervisor, worker ->
             val states = States()
             worker.startAutoSync(SyncTiming(debounceMs = 50uL, periodicMs = 600_000uL, firstBackoffMs = 100uL, maxBackoffMs = 1000uL), states)
@@ -230,7 +230,7 @@ class SyncTest {
     }
 
     @Test
-    fun `a worker may not invite and a revoked phone wipes itself and its supervisor sees when`() = runBlocking {
+    fun `a worker may not invite and a revoked phone wipes itself and its supervisor sees when`() = runBlocking<Unit> {
         team { supervisor, worker ->
             val notAllowed = assertThrows<EropafException.Unauthorised> { runBlocking { worker.invite(Role.WORKER) } }
             assertTrue(notAllowed.messageNl.isNotBlank())
@@ -249,7 +249,7 @@ class SyncTest {
     }
 
     @Test
-    fun `a case reaches a worker only when assigned and leaves her phone when unassigned`() = runBlocking {
+    fun `a case reaches a worker only when assigned and leaves her phone when unassigned`() = runBlocking<Unit> {
         team { supervisor, worker ->
             val caseId = supervisor.newCase(Resident(name = "Joop de Vries"), null)
             supervisor.sync(null)
@@ -272,7 +272,7 @@ class SyncTest {
     }
 
     @Test
-    fun `a request for access waits for the supervisor, who grants it for a period`() = runBlocking {
+    fun `a request for access waits for the supervisor, who grants it for a period`() = runBlocking<Unit> {
         team { supervisor, worker ->
             val caseId = supervisor.newCase(Resident(name = "Henk Smit"), null)
             supervisor.sync(null)
@@ -300,7 +300,7 @@ class SyncTest {
     }
 
     @Test
-    fun `an erased case disappears from the other device at its next sync`() = runBlocking {
+    fun `an erased case disappears from the other device at its next sync`() = runBlocking<Unit> {
         team { supervisor, worker ->
             val caseId = worker.newCase(Resident(name = "Willem Bakker"), null)
             worker.sync(null)
@@ -315,7 +315,7 @@ class SyncTest {
     }
 
     @Test
-    fun `without a team or without a relay sync fails with an error the app can act on`() = runBlocking {
+    fun `without a team or without a relay sync fails with an error the app can act on`() = runBlocking<Unit> {
         Device(tempDir("alone")).create("Sanne").use { eropaf ->
             val noTeam = assertThrows<EropafException.InvalidInput> { runBlocking { eropaf.sync(null) } }
             assertEquals("team", noTeam.field)

@@ -1,0 +1,25 @@
+// How the screens write dates and sizes for a Dutch reader ("4-12-2026 10:42", "1,2 MB"). Every
+// other text comes from the core; these depend on the phone's time zone, so they live here.
+package nl.eropaf.presenters
+
+import java.time.Instant
+import java.time.ZoneId
+import java.time.format.DateTimeFormatter
+import java.util.Locale
+
+object Dutch {
+    private val dateTime = DateTimeFormatter.ofPattern("d-M-yyyy HH:mm")
+    private val date = DateTimeFormatter.ofPattern("d-M-yyyy")
+    private val locale = Locale.forLanguageTag("nl-NL")
+
+    fun dateTime(at: Instant, zone: ZoneId): String = at.atZone(zone).format(dateTime)
+
+    fun date(at: Instant, zone: ZoneId): String = at.atZone(zone).format(date)
+
+    /** A file's size as a worker reads it: "950 bytes", "300 kB", "1,2 MB". */
+    fun size(bytes: ULong): String = when {
+        bytes < 1_000uL -> "$bytes bytes"
+        bytes < 1_000_000uL -> "${(bytes + 500uL) / 1_000uL} kB"
+        else -> String.format(locale, "%.1f MB", bytes.toDouble() / 1_000_000.0)
+    }
+}
