@@ -97,15 +97,23 @@ fi
 # macOS, each C header with a module map of its own, and the library in one directory the
 # chroot sees. The generated module maps `use "Darwin"`, which Linux does not have.
 ios/generate-swift.sh
-mkdir -p "$linux/lib" ios/Sources/Eropaf/Generated
-cp ios/build/bindings/Eropaf.swift ios/build/bindings/EropafCore.swift ios/Sources/Eropaf/Generated/
-for module in EropafFFI EropafCoreFFI; do
-    mkdir -p "$linux/$module"
-    cp "ios/build/bindings/$module.h" "$linux/$module/"
-    printf 'module %s {\n    header "%s.h"\n    link "eropaf_ffi"\n    export *\n}\n' \
-        "$module" "$module" >"$linux/$module/module.modulemap"
+# Copied only when changed: the bindings are written anew each time, and a new date alone
+# would make SwiftPM compile their 9,000 lines again.
+put() {
+    mkdir -p "$(dirname "$2")"
+    cmp -s "$1" "$2" || cp "$1" "$2"
+}
+for file in Eropaf.swift EropafCore.swift; do
+    put "ios/build/bindings/$file" "ios/Sources/Eropaf/Generated/$file"
 done
-cp -u "$cargo_target/debug/liberopaf_ffi.so" "$linux/lib/"
+for module in EropafFFI EropafCoreFFI; do
+    put "ios/build/bindings/$module.h" "$linux/$module/$module.h"
+    printf 'module %s {\n    header "%s.h"\n    link "eropaf_ffi"\n    export *\n}\n' \
+        "$module" "$module" >"$linux/$module/module.modulemap.new"
+    put "$linux/$module/module.modulemap.new" "$linux/$module/module.modulemap"
+    rm "$linux/$module/module.modulemap.new"
+done
+put "$cargo_target/debug/liberopaf_ffi.so" "$linux/lib/liberopaf_ffi.so"
 
 mount -t proc proc "$sysroot/proc"
 mkdir -p "$sysroot/src"
@@ -122,9 +130,11 @@ fi
 
 status=0
 in_root "$sysroot" swift test --skip-build "${swift_args[@]}" 2>&1 | tee "$log" || status=$?
-# Counted per test case, so a test that crashes the run still counts as failed.
+# Counted per test case: one that started and never ended crashed the run, and failed.
+started=$(grep -cE "^Test Case '.*' started" "$log" || true)
 passed=$(grep -cE "^Test Case '.*' passed" "$log" || true)
 failed=$(grep -cE "^Test Case '.*' failed" "$log" || true)
+failed=$((started - passed > failed ? started - passed : failed))
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then
     failed=1
 fi
