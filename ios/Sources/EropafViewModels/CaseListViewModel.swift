@@ -4,6 +4,7 @@
 import Eropaf
 import Foundation
 
+/// Not locked: the screen calls it and reads `state` on one thread, the main one in the app.
 public final class CaseListViewModel {
     /// One case as the list shows it.
     public struct Row: Equatable, Identifiable {

@@ -4,6 +4,7 @@
 import Eropaf
 import Foundation
 
+/// Not locked: the screen calls it and reads `state` on one thread, the main one in the app.
 public final class RecordVisitViewModel {
     public struct State: Equatable {
         public var visitId: String?
