@@ -35,6 +35,14 @@ class CaseListPresenterTest {
             list.search("  ")
             assertEquals(2, list.state.value.rows.size)
 
+            list.search("")
+            val joop = list.newCase("Joop de Vries")
+            assertEquals(3, list.state.value.rows.size, "the new case is listed at once")
+            assertTrue(list.state.value.rows.any { it.id == joop })
+            assertNull(list.newCase("  "))
+            assertTrue(list.state.value.error!!.isNotBlank(), "an empty name is refused in Dutch")
+            assertEquals(3, eropaf.cases().size)
+
             eropaf.lock()
             list.refresh()
             assertTrue(list.state.value.locked, "a locked store shows the unlock screen")

@@ -8,6 +8,7 @@ import java.time.ZonedDateTime
 import kotlin.test.assertEquals
 import kotlin.test.assertTrue
 import nl.eropaf.core.SyncState
+import nl.eropaf.core.model.LifeDomain
 import nl.eropaf.core.model.Resident
 import nl.eropaf.presenters.RecordVisitPresenter
 import nl.eropaf.presenters.SyncStatus
@@ -39,6 +40,26 @@ class RecordVisitPresenterTest {
             assertEquals(note.take(30).trim(), again.state.value.note)
             again.type(note)
             assertEquals(note, eropaf.caseDetail(caseId).visits.single().note)
+        }
+    }
+
+    @Test
+    fun `an observation is stored with the visit, and an empty one or a score of 7 is refused in Dutch`() {
+        Device(tempDir("observe")).create("Sanne").use { eropaf ->
+            val caseId = eropaf.newCase(Resident(name = "Willem Bakker"), null)
+            val visit = RecordVisitPresenter(eropaf, caseId)
+            visit.start()
+            assertTrue(visit.state.value.domains.any { it.domain == LifeDomain.FINANCIEN })
+            visit.observe("Huurachterstand van twee maanden", LifeDomain.FINANCIEN, 2u)
+            assertEquals(
+                listOf("Financiën, Niet zelfredzaam: Huurachterstand van twee maanden"),
+                visit.state.value.observations,
+            )
+            visit.observe("   ")
+            assertTrue(visit.state.value.error!!.isNotBlank())
+            visit.observe("Te hoog", LifeDomain.FINANCIEN, 7u)
+            assertTrue(visit.state.value.error!!.isNotBlank())
+            assertEquals(1, eropaf.caseDetail(caseId).visits.single().observations.size, "nothing half-written")
         }
     }
 

@@ -9,6 +9,7 @@ import kotlinx.coroutines.flow.asStateFlow
 import nl.eropaf.core.CaseSummary
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
+import nl.eropaf.core.model.Resident
 
 class CaseListPresenter(private val eropaf: Eropaf) {
     /** One case as the list shows it. */
@@ -37,6 +38,22 @@ class CaseListPresenter(private val eropaf: Eropaf) {
 
     /** Reads the list again (after a sync changed cases, or coming back to the screen). */
     fun refresh() = load(mutableState.value.query)
+
+    /**
+     * Opens a case for a new resident; only the name is needed. Returns the case to show, or
+     * none with the reason on screen (an empty name).
+     */
+    fun newCase(residentName: String): String? {
+        return try {
+            eropaf.newCase(Resident(name = residentName), null).also { refresh() }
+        } catch (e: EropafException.Locked) {
+            mutableState.value = mutableState.value.copy(locked = true)
+            null
+        } catch (e: EropafException) {
+            mutableState.value = mutableState.value.copy(error = e.messageNl)
+            null
+        }
+    }
 
     /** Filters by resident name, ignoring case and accents; a blank query lists all. */
     fun search(query: String) = load(query)

@@ -118,10 +118,7 @@ class CasePagePresenter(
                 at = Dutch.dateTime(visit.at, zone),
                 place = visit.place,
                 note = visit.note,
-                observations = visit.observations.map { o ->
-                    val labels = listOfNotNull(o.domainLabel, o.scoreLabel).joinToString(", ")
-                    if (labels.isEmpty()) o.text else "$labels: ${o.text}"
-                },
+                observations = visit.observations.map(Dutch::observation),
             )
         },
         assessments = case.assessments.map { a ->

@@ -1,11 +1,13 @@
-// How the screens write dates and sizes for a Dutch reader ("4-12-2026 10:42", "1,2 MB"). Every
-// other text comes from the core; these depend on the phone's time zone, so they live here.
+// How the screens write dates, sizes and observations for a Dutch reader ("4-12-2026 10:42",
+// "1,2 MB"). The words come from the core; dates depend on the phone's time zone, so they
+// are put together here.
 package nl.eropaf.presenters
 
 import java.time.Instant
 import java.time.ZoneId
 import java.time.format.DateTimeFormatter
 import java.util.Locale
+import nl.eropaf.core.Observation
 
 object Dutch {
     private val dateTime = DateTimeFormatter.ofPattern("d-M-yyyy HH:mm")
@@ -15,6 +17,12 @@ object Dutch {
     fun dateTime(at: Instant, zone: ZoneId): String = at.atZone(zone).format(dateTime)
 
     fun date(at: Instant, zone: ZoneId): String = at.atZone(zone).format(date)
+
+    /** An observation with its labels first: "Financiën, Niet zelfredzaam: Huurachterstand". */
+    fun observation(o: Observation): String {
+        val labels = listOfNotNull(o.domainLabel, o.scoreLabel).joinToString(", ")
+        return if (labels.isEmpty()) o.text else "$labels: ${o.text}"
+    }
 
     /** A file's size as a worker reads it: "950 bytes", "300 kB", "1,2 MB". */
     fun size(bytes: ULong): String = when {

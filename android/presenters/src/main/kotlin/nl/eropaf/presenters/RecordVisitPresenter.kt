@@ -8,7 +8,11 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
+import nl.eropaf.core.LifeDomainInfo
+import nl.eropaf.core.NewObservation
 import nl.eropaf.core.NewVisit
+import nl.eropaf.core.lifeDomains
+import nl.eropaf.core.model.LifeDomain
 
 class RecordVisitPresenter(private val eropaf: Eropaf, private val caseId: String) {
     data class State(
@@ -16,6 +20,10 @@ class RecordVisitPresenter(private val eropaf: Eropaf, private val caseId: Strin
         val place: String? = null,
         /** The note as the worker typed it. */
         val note: String = "",
+        /** The observations stored with the visit, as the case page shows them. */
+        val observations: List<String> = emptyList(),
+        /** The life domains an observation can be about, for the screen's choice. */
+        val domains: List<LifeDomainInfo> = emptyList(),
         /** The note on screen is the note stored. */
         val saved: Boolean = true,
         val error: String? = null,
@@ -28,8 +36,28 @@ class RecordVisitPresenter(private val eropaf: Eropaf, private val caseId: Strin
     /** Opens a new visit, stored at once, or goes on with `visitId` (after a restart). */
     fun start(place: String? = null, visitId: String? = null) = act {
         val id = visitId ?: eropaf.recordVisit(caseId, NewVisit(note = "", place = place))
-        val stored = eropaf.caseDetail(caseId).visits.first { it.id == id }
-        mutableState.value = State(visitId = id, place = stored.place, note = stored.note)
+        val stored = eropaf.caseDetail(caseId).visits.firstOrNull { it.id == id }
+            // A visit id kept from before a restart whose case has since lost it.
+            ?: throw EropafException.NotFound("visit", id, "Bezoek $id bestaat niet op dit apparaat.")
+        mutableState.value = State(
+            visitId = id,
+            place = stored.place,
+            note = stored.note,
+            observations = stored.observations.map(Dutch::observation),
+            domains = lifeDomains(),
+        )
+    }
+
+    /**
+     * Stores an observation with the visit: what the worker saw, and optionally the life domain
+     * and a 1–5 self-sufficiency score. An empty text or a score out of range is refused in
+     * Dutch and the typed text stays on screen.
+     */
+    fun observe(text: String, domain: LifeDomain? = null, score: UByte? = null) = act {
+        val visitId = mutableState.value.visitId ?: return@act
+        eropaf.addObservation(caseId, visitId, NewObservation(text = text, domain = domain, score = score))
+        val stored = eropaf.caseDetail(caseId).visits.firstOrNull { it.id == visitId } ?: return@act
+        mutableState.value = mutableState.value.copy(observations = stored.observations.map(Dutch::observation))
     }
 
     /**
