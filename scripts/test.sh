@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every suite of the project, in one command: formatting, lints, the Rust tests (units,
 # store, crash, scenarios), the CLI end to end, and a quick run of the benchmarks so they
-# cannot rot; the Kotlin bindings on the JVM, the generated Swift bindings, and the browser
-# test of the supervisor's console.
+# cannot rot; the Kotlin bindings on the JVM, the Android shell under Robolectric, the Swift
+# bindings and view models (on Linux), and the browser test of the supervisor's console.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +24,8 @@ step "tests"
 log=$(mktemp)
 jvm_log=$(mktemp)
 shell_log=$(mktemp)
-trap 'rm -f "$log" "$jvm_log" "$shell_log"' EXIT
+swift_log=$(mktemp)
+trap 'rm -f "$log" "$jvm_log" "$shell_log" "$swift_log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 
 step "Kotlin bindings on the JVM (android/test-jvm.sh)"
@@ -33,8 +34,8 @@ android/test-jvm.sh 2>&1 | tee "$jvm_log"
 step "Android shell code compiled against android-all, tested under Robolectric (android/test-shell.sh)"
 android/test-shell.sh 2>&1 | tee "$shell_log"
 
-step "Swift bindings generate (ios/generate-swift.sh; compiling them needs macOS)"
-ios/generate-swift.sh
+step "Swift: the bindings and the iOS view models compiled and tested on Linux (ios/test-swift.sh; the SwiftUI screens need macOS)"
+ios/test-swift.sh 2>&1 | tee "$swift_log" || true
 
 step "benchmarks (quick smoke run; full numbers: cargo bench -p eropaf-core --bench store)"
 EROPAF_BENCH_QUICK=1 cargo bench -p eropaf-core --bench store --locked
@@ -62,10 +63,13 @@ awk '/^test result:/ { passed += $4; failed += $6; rust += $4 }
      /^jvm tests:/ { passed += $3; failed += $5; jvm += $3; seen_jvm = 1 }
      { sub(/^.*shell tests:/, "shell tests:") }
      /^shell tests:/ { passed += $3; failed += $5; shell += $3; seen_shell = 1 }
+     { sub(/^.*swift tests:/, "swift tests:") }
+     /^swift tests:/ { passed += $3; failed += $5; swift += $3; seen_swift = 1 }
      /^browser: [0-9]+ passed, [0-9]+ failed/ { passed += $2; failed += $4; browser += $2; seen_browser = 1 }
      END { if (!seen_jvm) failed += 1
            if (!seen_shell) failed += 1
+           if (!seen_swift) failed += 1
            if (!seen_browser) failed += 1
-           printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d, Android shell %d, browser %d)\n", passed, failed, rust, jvm, shell, browser
+           printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d, Android shell %d, Swift %d, browser %d)\n", passed, failed, rust, jvm, shell, swift, browser
            exit failed > 0 }' \
-    "$log" "$jvm_log" "$shell_log"
+    "$log" "$jvm_log" "$shell_log" "$swift_log"
