@@ -22,7 +22,9 @@ base="$root/target/swift-trixie"
 sysroot="$base/root"
 mirror="${EROPAF_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # libc6-dev: swiftlang's Glibc module needs the C headers, which it does not depend on.
-packages="swiftlang libc6-dev"
+# ca-certificates: the core's HTTP client will not even be built without a CA store, plain
+# http to a loopback relay included, so the multi-phone tests need one.
+packages="swiftlang libc6-dev ca-certificates"
 ready="trixie $packages"
 cargo_target="${CARGO_TARGET_DIR:-$root/target}"
 linux="$root/ios/build/linux"
@@ -73,6 +75,18 @@ in_root() {
         DEBIAN_FRONTEND=noninteractive "${@:2}"
 }
 
+made=$(cat "$sysroot/.eropaf-ready" 2>/dev/null || true)
+if [ "$made" != "$ready" ] && [ "${made%% *}" = trixie ]; then
+    # A root made before a package joined the list gets it in place: a new root takes minutes.
+    echo "test-swift: adding $packages to $sysroot"
+    mount -t proc proc "$sysroot/proc"
+    in_root "$sysroot" apt-get update -q
+    in_root "$sysroot" apt-get install -y -q --no-install-recommends $packages
+    in_root "$sysroot" apt-get clean
+    umount "$sysroot/proc"
+    echo "$ready" >"$sysroot/.eropaf-ready"
+fi
+
 if [ "$(cat "$sysroot/.eropaf-ready" 2>/dev/null)" != "$ready" ]; then
     echo "test-swift: making a Debian trixie root with $packages in $sysroot (once)"
     if ! command -v debootstrap >/dev/null; then
@@ -114,6 +128,8 @@ for module in EropafFFI EropafCoreFFI; do
     rm "$linux/$module/module.modulemap.new"
 done
 put "$cargo_target/debug/liberopaf_ffi.so" "$linux/lib/liberopaf_ffi.so"
+# The relay the multi-phone tests start (`eropaf relay serve`), where the chroot sees it.
+put "$cargo_target/debug/eropaf" "$linux/bin/eropaf"
 
 mount -t proc proc "$sysroot/proc"
 mkdir -p "$sysroot/src"
@@ -129,7 +145,8 @@ if ! in_root "$sysroot" swift build --build-tests "${swift_args[@]}"; then
 fi
 
 status=0
-in_root "$sysroot" swift test --skip-build "${swift_args[@]}" 2>&1 | tee "$log" || status=$?
+in_root "$sysroot" EROPAF_BIN=/src/ios/build/linux/bin/eropaf \
+    swift test --skip-build "${swift_args[@]}" 2>&1 | tee "$log" || status=$?
 # Counted per test case: one that started and never ended crashed the run, and failed.
 started=$(grep -cE "^Test Case '.*' started" "$log" || true)
 passed=$(grep -cE "^Test Case '.*' passed" "$log" || true)

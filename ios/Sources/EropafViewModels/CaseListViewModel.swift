@@ -46,6 +46,23 @@ public final class CaseListViewModel {
         load(state.query)
     }
 
+    /// Opens a case for a new resident; only the name is needed. Returns the case to show, or
+    /// none with the reason on screen (an empty name).
+    @discardableResult
+    public func newCase(residentName: String) -> String? {
+        do {
+            let id = try eropaf.newCase(resident: Resident(name: residentName), caseType: nil)
+            refresh()
+            return id
+        } catch EropafError.Locked {
+            state.locked = true
+            return nil
+        } catch {
+            state.error = dutchMessage(error)
+            return nil
+        }
+    }
+
     /// Filters by resident name, ignoring case and accents; a blank query lists all.
     public func search(_ query: String) {
         load(query)

@@ -11,6 +11,10 @@ public final class RecordVisitViewModel {
         public var place: String?
         /// The note as the worker typed it.
         public var note = ""
+        /// The observations stored with the visit, as the case page shows them.
+        public var observations: [String] = []
+        /// The life domains an observation can be about, for the screen's choice.
+        public var domains: [LifeDomainInfo] = []
         /// The note on screen is the note stored.
         public var saved = true
         public var error: String?
@@ -48,7 +52,25 @@ public final class RecordVisitViewModel {
             next.visitId = id
             next.place = stored.place
             next.note = stored.note
+            next.observations = stored.observations.map(Dutch.observation)
+            next.domains = lifeDomains()
             state = next
+        }
+    }
+
+    /// Stores an observation with the visit: what the worker saw, and optionally the life domain
+    /// and a 1–5 self-sufficiency score. An empty text or a score out of range is refused in
+    /// Dutch and the typed text stays on screen.
+    public func observe(_ text: String, domain: LifeDomain? = nil, score: UInt8? = nil) {
+        act {
+            guard let visitId = state.visitId else { return }
+            try eropaf.addObservation(
+                caseId: caseId, visitId: visitId, observation: NewObservation(text: text, domain: domain, score: score)
+            )
+            guard let stored = try eropaf.caseDetail(caseId: caseId).visits.first(where: { $0.id == visitId }) else {
+                return
+            }
+            state.observations = stored.observations.map(Dutch.observation)
         }
     }
 

@@ -31,6 +31,17 @@ final class CaseListViewModelTests: XCTestCase {
         list.search("  ")
         XCTAssertEqual(list.state.rows.count, 2)
 
+        list.search("")
+        let joop = list.newCase(residentName: "Joop de Vries")
+        XCTAssertEqual(list.state.rows.count, 3, "the new case is listed at once")
+        XCTAssertTrue(list.state.rows.contains { $0.id == joop })
+        XCTAssertNil(list.newCase(residentName: "  "))
+        XCTAssertFalse(
+            try XCTUnwrap(list.state.error).trimmingCharacters(in: .whitespaces).isEmpty,
+            "an empty name is refused in Dutch"
+        )
+        XCTAssertEqual(try eropaf.cases().count, 3)
+
         eropaf.lock()
         list.refresh()
         XCTAssertTrue(list.state.locked, "a locked store shows the unlock screen")

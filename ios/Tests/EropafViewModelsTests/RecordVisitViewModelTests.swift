@@ -35,6 +35,23 @@ final class RecordVisitViewModelTests: XCTestCase {
         XCTAssertEqual(try eropaf.caseDetail(caseId: caseId).visits.map(\.note), [note])
     }
 
+    func testAnObservationIsStoredWithTheVisitAndAnEmptyOneOrAScoreOf7IsRefusedInDutch() throws {
+        let eropaf = try phone("observe").create("Sanne")
+        let caseId = try eropaf.newCase(resident: Resident(name: "Willem Bakker"), caseType: nil)
+        let visit = RecordVisitViewModel(eropaf: eropaf, caseId: caseId)
+        visit.start()
+        XCTAssertTrue(visit.state.domains.contains { $0.domain == .financien })
+        visit.observe("Huurachterstand van twee maanden", domain: .financien, score: 2)
+        XCTAssertEqual(visit.state.observations, ["Financiën, Niet zelfredzaam: Huurachterstand van twee maanden"])
+        visit.observe("   ")
+        XCTAssertFalse(try XCTUnwrap(visit.state.error).trimmingCharacters(in: .whitespaces).isEmpty)
+        visit.observe("Te hoog", domain: .financien, score: 7)
+        XCTAssertFalse(try XCTUnwrap(visit.state.error).trimmingCharacters(in: .whitespaces).isEmpty)
+        let visits = try eropaf.caseDetail(caseId: caseId).visits
+        XCTAssertEqual(visits.count, 1)
+        XCTAssertEqual(visits.first?.observations.count, 1, "nothing half-written")
+    }
+
     func testTheStatusLineSaysWhenThePhoneLastSyncedAndWhatWaits() throws {
         let zone = try XCTUnwrap(TimeZone(identifier: "Europe/Amsterdam"))
         var calendar = Calendar(identifier: .gregorian)
