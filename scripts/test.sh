@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every suite of the project, in one command: formatting, lints, the Rust tests (units,
 # store, crash, scenarios), the CLI end to end, and a quick run of the benchmarks so they
-# cannot rot; the Kotlin bindings on the JVM, the Android shell under Robolectric, the Swift
-# bindings and view models (on Linux), and the browser test of the supervisor's console.
+# cannot rot; the Kotlin bindings and presenters on the JVM, the Android shell (Robolectric,
+# Compose screens on Compose Desktop), the Swift bindings and view models (on Linux), and the
+# browser test of the supervisor's console.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 step "Kotlin bindings on the JVM (android/test-jvm.sh)"
 android/test-jvm.sh 2>&1 | tee "$jvm_log"
 
-step "Android shell code compiled against android-all, tested under Robolectric (android/test-shell.sh)"
+step "Android shell: platform code under Robolectric, Compose screens on Compose Desktop (android/test-shell.sh)"
 android/test-shell.sh 2>&1 | tee "$shell_log"
 
 step "Swift: the bindings and the iOS view models compiled and tested on Linux (ios/test-swift.sh; the SwiftUI screens need macOS)"
@@ -63,13 +64,16 @@ awk '/^test result:/ { passed += $4; failed += $6; rust += $4 }
      /^jvm tests:/ { passed += $3; failed += $5; jvm += $3; seen_jvm = 1 }
      { sub(/^.*shell tests:/, "shell tests:") }
      /^shell tests:/ { passed += $3; failed += $5; shell += $3; seen_shell = 1 }
+     { sub(/^.*compose tests:/, "compose tests:") }
+     /^compose tests:/ { passed += $3; failed += $5; compose += $3; seen_compose = 1 }
      { sub(/^.*swift tests:/, "swift tests:") }
      /^swift tests:/ { passed += $3; failed += $5; swift += $3; seen_swift = 1 }
      /^browser: [0-9]+ passed, [0-9]+ failed/ { passed += $2; failed += $4; browser += $2; seen_browser = 1 }
      END { if (!seen_jvm) failed += 1
            if (!seen_shell) failed += 1
            if (!seen_swift) failed += 1
+           if (!seen_compose) failed += 1
            if (!seen_browser) failed += 1
-           printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d, Android shell %d, Swift %d, browser %d)\n", passed, failed, rust, jvm, shell, swift, browser
+           printf "tests: %d passed, %d failed (Rust %d, Kotlin on the JVM %d, Android shell %d, Compose screens %d, Swift %d, browser %d)\n", passed, failed, rust, jvm, shell, compose, swift, browser
            exit failed > 0 }' \
     "$log" "$jvm_log" "$shell_log" "$swift_log"

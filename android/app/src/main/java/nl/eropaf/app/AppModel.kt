@@ -1,6 +1,6 @@
-// The app's state: the one Eropaf object and which screen shows what. No rules live here;
-// every list, label, check and next step comes from the core, and errors are shown with the
-// Dutch sentence the core wrote.
+// The app's state: the one Eropaf object, which screen shows, and the sync state. No rules
+// live here; each screen's state is its presenter's (../presenters), every list, label and
+// check comes from the core, and errors are shown with the Dutch sentence the core wrote.
 package nl.eropaf.app
 
 import android.app.Application
@@ -13,6 +13,8 @@ import kotlinx.coroutines.launch
 import android.net.ConnectivityManager
 import nl.eropaf.app.platform.AndroidKeyStoreKeys
 import nl.eropaf.app.platform.NetworkReporter
+import nl.eropaf.app.platform.OpenedFilesProvider
+import nl.eropaf.app.ui.Screen
 import nl.eropaf.core.ChangeObserver
 import nl.eropaf.core.Eropaf
 import nl.eropaf.core.EropafException
@@ -23,15 +25,6 @@ import nl.eropaf.core.SyncStateObserver
 import nl.eropaf.core.Unlock
 import nl.eropaf.core.model.SyncProgress
 import nl.eropaf.presenters.messageNl
-
-sealed interface Screen {
-    data object Cases : Screen
-    data class Case(val caseId: String) : Screen
-    data class RecordVisit(val caseId: String) : Screen
-    data class Checklist(val caseId: String, val assessmentId: String) : Screen
-    data object Sync : Screen
-    data object Reviews : Screen
-}
 
 class AppModel(application: Application) : AndroidViewModel(application) {
     private val keys = AndroidKeyStoreKeys(application)
@@ -88,10 +81,14 @@ class AppModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    /** The app went to the background: the store key leaves memory; a running sync finishes. */
+    /**
+     * The app went to the background: the store key leaves memory, and so do files handed to
+     * a viewer; a running sync finishes.
+     */
     fun lock() {
         opened?.reportInUse(false)
         opened?.lock()
+        OpenedFilesProvider.forgetAll()
         locked = true
     }
 

@@ -4,6 +4,7 @@
 package nl.eropaf.app
 
 import android.app.KeyguardManager
+import android.content.Intent
 import android.os.Bundle
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.BackHandler
@@ -11,8 +12,13 @@ import androidx.activity.compose.setContent
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.activity.viewModels
 import androidx.compose.material3.MaterialTheme
+import nl.eropaf.app.platform.OpenedFilesProvider
+import nl.eropaf.app.ui.AppActions
 import nl.eropaf.app.ui.AppScaffold
+import nl.eropaf.app.ui.Screen
+import nl.eropaf.app.ui.SyncScreen
 import nl.eropaf.app.ui.UnlockScreen
+import nl.eropaf.presenters.CasePagePresenter
 
 class MainActivity : ComponentActivity() {
     private val model: AppModel by viewModels()
@@ -27,9 +33,39 @@ class MainActivity : ComponentActivity() {
         setContent {
             BackHandler(enabled = model.screen != Screen.Cases) { model.screen = Screen.Cases }
             MaterialTheme {
-                if (model.locked) UnlockScreen(model, ::askForPresence) else AppScaffold(model)
+                if (model.locked) {
+                    UnlockScreen(model.error, ::askForPresence)
+                } else {
+                    AppScaffold(model.eropaf, model.screen, model.revision, model.error, model.syncState, actions) {
+                        SyncScreen(
+                            team = model.attempt { model.eropaf.teamInfo() },
+                            progress = model.syncProgress,
+                            lastSync = model.lastSync,
+                            safetyCode = model.safetyCode ?: model.attempt { model.eropaf.joinSafetyCode() },
+                            members = model.attempt { model.eropaf.members() }.orEmpty(),
+                            onJoin = { model.join(it) },
+                            onSync = { model.sync() },
+                        )
+                    }
+                }
             }
         }
+    }
+
+    private val actions = object : AppActions {
+        override fun show(screen: Screen) {
+            model.screen = screen
+        }
+
+        /** In the viewer the worker picks, read from memory through OpenedFilesProvider. */
+        override fun viewFile(file: CasePagePresenter.FileRow, bytes: ByteArray) {
+            val uri = OpenedFilesProvider.share(this@MainActivity, file.name, file.mediaType, bytes)
+            val view = Intent(Intent.ACTION_VIEW).setDataAndType(uri, file.mediaType)
+                .addFlags(Intent.FLAG_GRANT_READ_URI_PERMISSION)
+            startActivity(Intent.createChooser(view, file.name))
+        }
+
+        override fun locked() = model.lock()
     }
 
     override fun onStop() {

@@ -40,6 +40,8 @@ class CasePagePresenter(
     data class FileRow(
         val id: String,
         val name: String,
+        /** "application/pdf": what the viewer app is chosen by. */
+        val mediaType: String,
         val caption: String?,
         val size: String,
         /** The bytes are on this phone; otherwise opening fetches them from the relay. */
@@ -125,7 +127,7 @@ class CasePagePresenter(
             AssessmentRow(a.id, a.question, a.decision, a.maatwerk, eropaf.reviewStatus(caseId, a.id).label)
         },
         files = case.attachments.map { f ->
-            FileRow(f.id, f.name, f.caption, Dutch.size(f.size), f.onDevice, fetching[f.id])
+            FileRow(f.id, f.name, f.mediaType, f.caption, Dutch.size(f.size), f.onDevice, fetching[f.id])
         },
         conflicts = case.conflicts.map { "Conflict in ${it.path}: ${it.values.joinToString(" / ")}" },
         unsent = unsent,

@@ -1,6 +1,8 @@
-// The Compose screens: case list with search, case detail, recording a visit with
-// observations, the checklist flow, sync with progress, and the supervisor's review queue.
-// Each screen reads the core and submits to it; what to show next is the core's answer.
+// The Compose screens: case list with search, the case page with its files, recording a visit
+// with observations, the checklist flow, sync with progress, and the supervisor's review queue.
+// Each screen renders its presenter's state (../presenters, tested on the JVM) and calls its
+// actions; no rule is decided here. No Android imports: what only the platform can do (show a
+// file in another app, lock) is asked of `AppActions`, so these compile and run on the JVM too.
 package nl.eropaf.app.ui
 
 import androidx.compose.foundation.clickable
@@ -28,76 +30,134 @@ import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateListOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
-import nl.eropaf.app.AppModel
-import nl.eropaf.app.Screen
-import nl.eropaf.core.ChecklistItem
-import nl.eropaf.core.NewObservation
-import nl.eropaf.core.NewVisit
-import nl.eropaf.core.lifeDomains
-import nl.eropaf.core.model.Resident
+import java.time.ZoneId
+import kotlinx.coroutines.launch
+import nl.eropaf.core.Eropaf
+import nl.eropaf.core.Member
+import nl.eropaf.core.SyncReport
+import nl.eropaf.core.SyncState
+import nl.eropaf.core.TeamInfo
+import nl.eropaf.core.model.LifeDomain
+import nl.eropaf.core.model.ReviewAction
 import nl.eropaf.core.model.SyncProgress
-import nl.eropaf.core.verdicts
+import nl.eropaf.presenters.CaseListPresenter
+import nl.eropaf.presenters.CasePagePresenter
+import nl.eropaf.presenters.ChecklistPresenter
+import nl.eropaf.presenters.RecordVisitPresenter
+import nl.eropaf.presenters.ReviewQueuePresenter
+import nl.eropaf.presenters.SyncStatus
+
+/** Where the app is. */
+sealed interface Screen {
+    data object Cases : Screen
+    data class Case(val caseId: String) : Screen
+    data class RecordVisit(val caseId: String) : Screen
+    /** An assessment, or a new one of `question` when `assessmentId` is none. */
+    data class Checklist(val caseId: String, val assessmentId: String?, val question: String? = null) : Screen
+    data object Sync : Screen
+    data object Reviews : Screen
+}
+
+/** What the screens ask of the app around them. */
+interface AppActions {
+    fun show(screen: Screen)
+
+    /** Shows a file's bytes in a viewer app (on Android, read from memory, never a file). */
+    fun viewFile(file: CasePagePresenter.FileRow, bytes: ByteArray)
+
+    /** A presenter found the store locked: the app shows only the unlock screen. */
+    fun locked()
+}
 
 /** Shown while the core is locked: nothing of any case, one button. */
 @Composable
-fun UnlockScreen(model: AppModel, askForPresence: () -> Unit) {
+fun UnlockScreen(error: String?, askForPresence: () -> Unit) {
     Column(Modifier.padding(32.dp).fillMaxSize(), verticalArrangement = Arrangement.Center) {
         Text("Eropaf is vergrendeld", style = MaterialTheme.typography.headlineSmall)
-        model.error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+        error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
         Button(onClick = askForPresence) { Text("Ontgrendelen") }
     }
 }
 
+/**
+ * The app around the screens: navigation, the last error, and the sync status on every screen.
+ * `revision` changes when a sync changed cases, so each screen reads the core again. The sync
+ * screen is the app's own (it shows joining and the manual sync).
+ */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun AppScaffold(model: AppModel) {
+fun AppScaffold(
+    eropaf: Eropaf,
+    screen: Screen,
+    revision: Int,
+    error: String?,
+    syncState: SyncState?,
+    actions: AppActions,
+    zone: ZoneId = ZoneId.systemDefault(),
+    syncScreen: @Composable () -> Unit,
+) {
     Scaffold(
         topBar = {
             TopAppBar(
                 title = { Text("Eropaf") },
                 actions = {
-                    TextButton(onClick = { model.screen = Screen.Cases }) { Text("Casussen") }
-                    TextButton(onClick = { model.screen = Screen.Reviews }) { Text("Toetsing") }
-                    TextButton(onClick = { model.screen = Screen.Sync }) { Text("Sync") }
+                    TextButton(onClick = { actions.show(Screen.Cases) }) { Text("Casussen") }
+                    TextButton(onClick = { actions.show(Screen.Reviews) }) { Text("Toetsing") }
+                    TextButton(onClick = { actions.show(Screen.Sync) }) { Text("Sync") }
                 },
             )
         },
     ) { padding ->
         Column(Modifier.padding(padding).padding(16.dp).fillMaxSize()) {
-            model.error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
-            // Reading `revision` makes every screen read the core again after a sync.
-            model.revision
-            when (val screen = model.screen) {
-                Screen.Cases -> CaseList(model)
-                is Screen.Case -> CaseDetail(model, screen.caseId)
-                is Screen.RecordVisit -> RecordVisit(model, screen.caseId)
-                is Screen.Checklist -> Checklist(model, screen.caseId, screen.assessmentId)
-                Screen.Sync -> SyncScreen(model)
-                Screen.Reviews -> ReviewQueue(model)
+            error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+            // The background syncer's state, on every screen: a worker sees what waits.
+            syncState?.let { state ->
+                SyncStatus.lines(state, zone).forEach { Text(it, style = MaterialTheme.typography.bodySmall) }
+            }
+            when (screen) {
+                Screen.Cases -> CaseList(eropaf, revision, actions)
+                is Screen.Case -> CasePage(eropaf, screen.caseId, revision, actions, zone)
+                is Screen.RecordVisit -> RecordVisit(eropaf, screen.caseId, actions)
+                is Screen.Checklist -> Checklist(eropaf, screen, revision, actions)
+                Screen.Sync -> syncScreen()
+                Screen.Reviews -> ReviewQueue(eropaf, revision, actions, zone)
             }
         }
     }
 }
 
+/** A presenter's error in the core's Dutch, and a locked store sent to the unlock screen. */
 @Composable
-fun ColumnScope.CaseList(model: AppModel) {
-    var query by remember { mutableStateOf("") }
+private fun Problems(actions: AppActions, error: String?, locked: Boolean) {
+    if (locked) LaunchedEffect(Unit) { actions.locked() }
+    error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+}
+
+@Composable
+fun ColumnScope.CaseList(eropaf: Eropaf, revision: Int, actions: AppActions) {
+    val presenter = remember { CaseListPresenter(eropaf) }
+    val state by presenter.state.collectAsState()
+    // `revision` changes when a sync changed cases: the list reads the core again.
+    LaunchedEffect(revision) { presenter.refresh() }
     var newName by remember { mutableStateOf("") }
-    OutlinedTextField(query, { query = it }, label = { Text("Zoek op naam") }, modifier = Modifier.fillMaxWidth())
-    val cases = model.attempt { if (query.isBlank()) model.eropaf.cases() else model.eropaf.search(query) }.orEmpty()
+    Problems(actions, state.error, state.locked)
+    OutlinedTextField(state.query, presenter::search, label = { Text("Zoek op naam") }, modifier = Modifier.fillMaxWidth())
+    state.waiting?.let { Text(it, style = MaterialTheme.typography.bodySmall) }
     LazyColumn(Modifier.weight(1f)) {
-        items(cases, key = { it.id }) { case ->
-            Column(Modifier.fillMaxWidth().clickable { model.screen = Screen.Case(case.id) }.padding(vertical = 8.dp)) {
-                Text(case.residentName, style = MaterialTheme.typography.titleMedium)
-                Text("${case.statusLabel} · ${case.visitCount} bezoeken · ${case.assessmentCount} afwegingen")
-                if (case.conflictCount > 0u) Text("${case.conflictCount} velden in conflict")
+        items(state.rows, key = { it.id }) { row ->
+            Column(Modifier.fillMaxWidth().clickable { actions.show(Screen.Case(row.id)) }.padding(vertical = 8.dp)) {
+                Text(row.residentName, style = MaterialTheme.typography.titleMedium)
+                Text("${row.statusLabel} · ${row.visits} bezoeken")
+                if (row.unsent) Text("Wacht op verbinding", style = MaterialTheme.typography.labelSmall)
             }
             HorizontalDivider()
         }
@@ -105,190 +165,234 @@ fun ColumnScope.CaseList(model: AppModel) {
     Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
         OutlinedTextField(newName, { newName = it }, label = { Text("Nieuwe bewoner") }, modifier = Modifier.weight(1f))
         Button(onClick = {
-            model.attempt { model.eropaf.newCase(Resident(name = newName), null) }?.let {
+            presenter.newCase(newName)?.let {
                 newName = ""
-                model.screen = Screen.Case(it)
+                actions.show(Screen.Case(it))
             }
         }) { Text("Nieuw") }
     }
 }
 
 @Composable
-fun CaseDetail(model: AppModel, caseId: String) {
-    val case = model.attempt { model.eropaf.caseDetail(caseId) } ?: return
+fun CasePage(eropaf: Eropaf, caseId: String, revision: Int, actions: AppActions, zone: ZoneId) {
+    val presenter = remember(caseId) { CasePagePresenter(eropaf, caseId, zone) }
+    val state by presenter.state.collectAsState()
+    LaunchedEffect(caseId, revision) { presenter.refresh() }
+    val scope = rememberCoroutineScope()
     var question by remember { mutableStateOf("") }
+    Problems(actions, state.error, state.locked)
+    if (state.gone) {
+        TextButton(onClick = { actions.show(Screen.Cases) }) { Text("Terug naar de casussen") }
+        return
+    }
     Column(Modifier.verticalScroll(rememberScrollState())) {
-        Text(case.resident.name, style = MaterialTheme.typography.headlineSmall)
-        Text(case.statusLabel)
-        case.conflicts.forEach { Text("Conflict in ${it.path}: ${it.values.joinToString(" / ")}") }
-        Button(onClick = { model.screen = Screen.RecordVisit(caseId) }) { Text("Bezoek vastleggen") }
+        Text(state.residentName, style = MaterialTheme.typography.headlineSmall)
+        Text(state.statusLabel)
+        if (state.unsent) Text("Wacht op verbinding", style = MaterialTheme.typography.labelSmall)
+        state.conflicts.forEach { Text(it) }
+        Button(onClick = { actions.show(Screen.RecordVisit(caseId)) }) { Text("Bezoek vastleggen") }
         Text("Bezoeken", style = MaterialTheme.typography.titleMedium)
-        case.visits.forEach { visit ->
-            Text("${visit.at} ${visit.place.orEmpty()}", style = MaterialTheme.typography.labelMedium)
+        state.visits.forEach { visit ->
+            Text(listOfNotNull(visit.at, visit.place).joinToString(" · "), style = MaterialTheme.typography.labelMedium)
             Text(visit.note)
-            visit.observations.forEach { o ->
-                Text("• ${listOfNotNull(o.domainLabel, o.scoreLabel).joinToString(", ")} ${o.text}")
-            }
+            visit.observations.forEach { Text("• $it") }
         }
         Text("Afwegingen", style = MaterialTheme.typography.titleMedium)
-        case.assessments.forEach { a ->
-            Text(a.question, Modifier.clickable { model.screen = Screen.Checklist(caseId, a.id) })
+        state.assessments.forEach { a ->
+            Column(Modifier.clickable { actions.show(Screen.Checklist(caseId, a.id)) }.padding(vertical = 4.dp)) {
+                Text(a.question)
+                Text(listOf(a.reviewLabel, a.decision).filter { it.isNotBlank() }.joinToString(" · "))
+            }
         }
         OutlinedTextField(question, { question = it }, label = { Text("Nieuwe afweging: de vraag") })
-        Button(onClick = {
-            model.attempt { model.eropaf.startAssessment(caseId, question, null) }
-                ?.let { model.screen = Screen.Checklist(caseId, it) }
-        }) { Text("Afweging starten") }
-        Text("Toetsing", style = MaterialTheme.typography.titleMedium)
-        case.reviews.forEach { Text("${it.verdictLabel}: ${it.note}") }
-    }
-}
-
-@Composable
-fun RecordVisit(model: AppModel, caseId: String) {
-    var note by remember { mutableStateOf("") }
-    var place by remember { mutableStateOf("") }
-    var observationText by remember { mutableStateOf("") }
-    var domainIndex by remember { mutableStateOf<Int?>(null) }
-    var score by remember { mutableStateOf<UByte?>(null) }
-    val observations = remember { mutableStateListOf<NewObservation>() }
-    val domains = remember { lifeDomains() }
-    Column(Modifier.verticalScroll(rememberScrollState())) {
-        OutlinedTextField(note, { note = it }, label = { Text("Verslag") }, modifier = Modifier.fillMaxWidth())
-        OutlinedTextField(place, { place = it }, label = { Text("Plaats (optioneel)") })
-        observations.forEach { Text("• ${it.text}") }
-        OutlinedTextField(observationText, { observationText = it }, label = { Text("Observatie") })
-        domains.chunked(3).forEach { row ->
-            Row { row.forEach { d ->
-                val index = domains.indexOf(d)
-                FilterChip(domainIndex == index, { domainIndex = if (domainIndex == index) null else index }, { Text(d.label) })
-            } }
-        }
-        Row { (1..5).forEach { n ->
-            FilterChip(score?.toInt() == n, { score = if (score?.toInt() == n) null else n.toUByte() }, { Text("$n") })
-        } }
-        TextButton(onClick = {
-            observations += NewObservation(observationText, domainIndex?.let { domains[it].domain }, score)
-            observationText = ""; domainIndex = null; score = null
-        }) { Text("Observatie toevoegen") }
-        Button(onClick = {
-            val visit = NewVisit(note = note, place = place.ifBlank { null }, observations = observations.toList())
-            model.attempt { model.eropaf.recordVisit(caseId, visit) }?.let { model.screen = Screen.Case(caseId) }
-        }) { Text("Opslaan") }
-    }
-}
-
-@Composable
-fun Checklist(model: AppModel, caseId: String, assessmentId: String) {
-    var refresh by remember { mutableStateOf(0) }
-    refresh
-    val view = model.attempt { model.eropaf.assessment(caseId, assessmentId) } ?: return
-    var text by remember(view.progress.next) { mutableStateOf("") }
-    var maatwerk by remember { mutableStateOf(view.maatwerk) }
-    Column(Modifier.verticalScroll(rememberScrollState())) {
-        Text(view.question, style = MaterialTheme.typography.titleMedium)
-        LinearProgressIndicator(
-            progress = { view.progress.answered.toFloat() / view.progress.total.toFloat() },
-            modifier = Modifier.fillMaxWidth(),
-        )
-        when (val next = view.progress.next) {
-            is ChecklistItem.Step -> {
-                val step = view.steps.first { it.step.key == next.key }.step
-                Text("Stap ${step.number}: ${step.title}", style = MaterialTheme.typography.titleSmall)
-                Text(step.question)
-                step.guidance.forEach { Text("• $it") }
-                OutlinedTextField(text, { text = it }, modifier = Modifier.fillMaxWidth())
-                Button(onClick = {
-                    model.attempt { model.eropaf.answer(caseId, assessmentId, next, text) }?.let { refresh++ }
-                }) { Text("Volgende") }
+        Button(onClick = { actions.show(Screen.Checklist(caseId, null, question)) }) { Text("Afweging starten") }
+        Text("Bijlagen", style = MaterialTheme.typography.titleMedium)
+        state.files.forEach { file ->
+            Column(Modifier.fillMaxWidth().clickable {
+                scope.launch { presenter.openFile(file.id)?.let { actions.viewFile(file, it) } }
+            }.padding(vertical = 4.dp)) {
+                Text(file.name)
+                Text(listOfNotNull(file.caption, file.size, if (file.onDevice) null else "op de relay").joinToString(" · "))
+                file.fetching?.let { LinearProgressIndicator(progress = { it }, modifier = Modifier.fillMaxWidth()) }
             }
-            is ChecklistItem.Value -> {
-                val value = view.values.first { it.value.key == next.key }.value
-                Text(value.title, style = MaterialTheme.typography.titleSmall)
-                Text(value.description)
-                value.questions.forEach { Text("• $it") }
-                OutlinedTextField(text, { text = it }, label = { Text("Motivering") }, modifier = Modifier.fillMaxWidth())
-                verdicts().forEach { v ->
-                    TextButton(onClick = {
-                        model.attempt { model.eropaf.setVerdict(caseId, assessmentId, next.key, v.verdict, text) }
-                            ?.let { refresh++ }
-                    }) { Text(v.label) }
+        }
+    }
+}
+
+@Composable
+fun RecordVisit(eropaf: Eropaf, caseId: String, actions: AppActions) {
+    val presenter = remember(caseId) { RecordVisitPresenter(eropaf, caseId) }
+    val state by presenter.state.collectAsState()
+    // The visit is stored the moment the screen opens; from then on every keystroke is saved.
+    LaunchedEffect(caseId) { presenter.start() }
+    var observationText by remember { mutableStateOf("") }
+    var domain by remember { mutableStateOf<LifeDomain?>(null) }
+    var score by remember { mutableStateOf<UByte?>(null) }
+    Problems(actions, state.error, state.locked)
+    Column(Modifier.verticalScroll(rememberScrollState())) {
+        OutlinedTextField(state.note, presenter::type, label = { Text("Verslag") }, modifier = Modifier.fillMaxWidth())
+        Text(if (state.saved) "Opgeslagen" else "Opslaan…", style = MaterialTheme.typography.labelSmall)
+        state.observations.forEach { Text("• $it") }
+        OutlinedTextField(observationText, { observationText = it }, label = { Text("Observatie") })
+        state.domains.chunked(3).forEach { row ->
+            Row {
+                row.forEach { d ->
+                    FilterChip(domain == d.domain, { domain = if (domain == d.domain) null else d.domain }, { Text(d.label) })
                 }
             }
-            ChecklistItem.Decision -> {
-                Text("Het voorgestelde besluit", style = MaterialTheme.typography.titleSmall)
-                OutlinedTextField(text, { text = it }, modifier = Modifier.fillMaxWidth())
-                Button(onClick = {
-                    model.attempt { model.eropaf.answer(caseId, assessmentId, next, text) }?.let { refresh++ }
-                }) { Text("Besluit vastleggen") }
-            }
-            null -> Row {
-                Checkbox(maatwerk, {
-                    maatwerk = it
-                    model.attempt { model.eropaf.setMaatwerk(caseId, assessmentId, it, view.budgetCents) }
-                })
-                Text("Maatwerk: wijkt af van het standaardbeleid")
+        }
+        Row {
+            (1..5).forEach { n ->
+                FilterChip(score?.toInt() == n, { score = if (score?.toInt() == n) null else n.toUByte() }, { Text("$n") })
             }
         }
-        view.progress.missing.forEach { Text("Nog open: ${it.reason}", style = MaterialTheme.typography.bodySmall) }
-        HorizontalDivider()
-        Text(view.justification)
+        TextButton(onClick = {
+            presenter.observe(observationText, domain, score)
+            if (presenter.state.value.error == null) {
+                observationText = ""; domain = null; score = null
+            }
+        }) { Text("Observatie toevoegen") }
+        Button(onClick = { actions.show(Screen.Case(caseId)) }) { Text("Klaar") }
     }
 }
 
 @Composable
-fun SyncScreen(model: AppModel) {
-    val team = model.attempt { model.eropaf.teamInfo() }
+fun Checklist(eropaf: Eropaf, screen: Screen.Checklist, revision: Int, actions: AppActions) {
+    val presenter = remember(screen) { ChecklistPresenter(eropaf, screen.caseId) }
+    val state by presenter.state.collectAsState()
+    LaunchedEffect(screen, revision) {
+        val opened = screen.assessmentId ?: presenter.state.value.assessmentId
+        when {
+            opened != null -> presenter.open(opened)
+            screen.question != null -> presenter.start(screen.question)
+        }
+    }
+    var budget by remember { mutableStateOf("") }
+    Problems(actions, state.error, state.locked)
+    Column(Modifier.verticalScroll(rememberScrollState())) {
+        Text(state.question, style = MaterialTheme.typography.titleMedium)
+        Text(state.frameworkTitle, style = MaterialTheme.typography.labelMedium)
+        LinearProgressIndicator(progress = { state.fraction }, modifier = Modifier.fillMaxWidth())
+        Text(state.progress)
+        state.items.forEach { item ->
+            Text(
+                (if (item.done) "✓ " else "○ ") + item.title,
+                Modifier.clickable { presenter.select(item.item) },
+            )
+        }
+        HorizontalDivider()
+        val current = state.current
+        if (current != null) {
+            var text by remember(current.item) { mutableStateOf(current.text) }
+            Text(current.heading, style = MaterialTheme.typography.titleSmall)
+            Text(current.question)
+            current.guidance.forEach { Text("• $it") }
+            OutlinedTextField(
+                text, { text = it },
+                label = { Text(if (current.isValue) "Motivering" else "Antwoord") },
+                modifier = Modifier.fillMaxWidth(),
+            )
+            if (current.isValue) {
+                state.verdictChoices.forEach { choice ->
+                    TextButton(onClick = { presenter.verdict(choice.verdict, text) }) { Text(choice.label) }
+                }
+            } else {
+                Button(onClick = { presenter.answer(text) }) { Text("Opslaan en verder") }
+            }
+        } else {
+            Row {
+                Checkbox(state.maatwerk, { presenter.maatwerk(it, budget) })
+                Text("Maatwerk: wijkt af van het standaardbeleid")
+            }
+            OutlinedTextField(budget, { budget = it }, label = { Text("Budget in euro's (optioneel)") })
+            state.budget?.let { Text(it) }
+            Button(onClick = { presenter.submit() }, enabled = state.canSubmit) { Text("Indienen") }
+        }
+        Text(state.reviewLabel, style = MaterialTheme.typography.labelMedium)
+        state.reviews.forEach { Text(it) }
+        state.missing.forEach { Text("Nog open: $it", style = MaterialTheme.typography.bodySmall) }
+        HorizontalDivider()
+        Text(state.justification)
+    }
+}
+
+/**
+ * Joining a team (the invitation code, then the safety code to compare) and, once in it, the
+ * manual sync with its progress and the team's members.
+ */
+@Composable
+fun SyncScreen(
+    team: TeamInfo?,
+    progress: SyncProgress?,
+    lastSync: SyncReport?,
+    safetyCode: String?,
+    members: List<Member>,
+    onJoin: (code: String) -> Unit,
+    onSync: () -> Unit,
+) {
     var code by remember { mutableStateOf("") }
     if (team == null) {
         OutlinedTextField(code, { code = it }, label = { Text("Uitnodigingscode") })
-        Button(onClick = { model.join(code) }) { Text("Aanmelden bij het team") }
-        model.lastSync?.takeIf { it.waitingForApproval }?.let {
-            (model.safetyCode ?: model.attempt { model.eropaf.joinSafetyCode() })?.let { shown ->
+        Button(onClick = { onJoin(code) }) { Text("Aanmelden bij het team") }
+        if (lastSync?.waitingForApproval == true) {
+            safetyCode?.let { shown ->
                 Text("Veiligheidscode: $shown")
                 Text("Laat deze code zien aan de leidinggevende; die laat dit apparaat pas toe als de code gelijk is.")
             }
             Text("Wacht op toelating door een leidinggevende; synchroniseer later opnieuw.")
-            Button(onClick = { model.sync() }) { Text("Synchroniseren") }
+            Button(onClick = onSync) { Text("Synchroniseren") }
         }
         return
     }
     Text("${team.teamName} · ${team.relayUrl}")
-    Button(onClick = { model.sync() }, enabled = model.syncProgress == null) { Text("Synchroniseren") }
-    when (val p = model.syncProgress) {
+    Button(onClick = onSync, enabled = progress == null) { Text("Nu synchroniseren") }
+    when (progress) {
         SyncProgress.Roster -> Text("Teamlijst bijwerken…")
         is SyncProgress.Pushing -> LinearProgressIndicator(
-            progress = { if (p.total == 0uL) 1f else p.done.toFloat() / p.total.toFloat() },
+            progress = { if (progress.total == 0uL) 1f else progress.done.toFloat() / progress.total.toFloat() },
             modifier = Modifier.fillMaxWidth(),
         )
-        is SyncProgress.Pulling -> Text("${p.applied} wijzigingen binnengehaald…")
-        is SyncProgress.Uploading -> Text("Bijlagen versturen: ${p.done} van ${p.total} delen…")
-        null -> model.lastSync?.let { Text("Verstuurd: ${it.pushed}, ontvangen: ${it.pulled}") }
+        is SyncProgress.Pulling -> Text("${progress.applied} wijzigingen binnengehaald…")
+        is SyncProgress.Uploading -> Text("Bijlagen versturen: ${progress.done} van ${progress.total} delen…")
+        null -> lastSync?.let { Text("Verstuurd: ${it.pushed}, ontvangen: ${it.pulled}") }
     }
-    model.syncState?.let { state ->
-        state.lastSyncedAt?.let {
-            val at = java.time.ZonedDateTime.ofInstant(it, java.time.ZoneId.systemDefault())
-            Text("Laatst gesynchroniseerd ${at.format(java.time.format.DateTimeFormatter.ofPattern("HH:mm"))}")
-        }
-        if (state.unsentChanges > 0uL) Text("${state.unsentChanges} wijzigingen wachten op verbinding")
-        if (state.unsentFiles > 0uL) Text("${state.unsentFiles} bijlagen wachten op verbinding")
-        state.lastError?.let { Text("Synchroniseren lukte niet: $it") }
-    }
-    model.attempt { model.eropaf.members() }.orEmpty().forEach {
+    members.forEach {
         Text("${it.member} (${it.roleLabel})${if (it.revoked) " — ingetrokken" else ""}")
     }
 }
 
-/** The supervisor's review queue, as the core orders it; a verdict is given on the checklist. */
+/** The supervisor's review queue: open a decision, read its justification, give a verdict. */
 @Composable
-fun ReviewQueue(model: AppModel) {
-    val queue = model.attempt { model.eropaf.reviewQueue() }.orEmpty()
-    LazyColumn {
-        items(queue, key = { it.assessmentId }) { item ->
-            Column(Modifier.clickable { model.screen = Screen.Checklist(item.caseId, item.assessmentId) }.padding(vertical = 8.dp)) {
-                Text("${item.resident}: ${item.question}")
-                Text("${item.status.label} · ${item.rung}")
+fun ReviewQueue(eropaf: Eropaf, revision: Int, actions: AppActions, zone: ZoneId) {
+    val presenter = remember { ReviewQueuePresenter(eropaf, zone) }
+    val state by presenter.state.collectAsState()
+    LaunchedEffect(revision) { presenter.refresh() }
+    Problems(actions, state.error, state.locked)
+    val open = state.open
+    if (open != null) {
+        var note by remember(open.assessmentId) { mutableStateOf("") }
+        Column(Modifier.verticalScroll(rememberScrollState())) {
+            Text(open.resident, style = MaterialTheme.typography.titleMedium)
+            open.history.forEach { Text(it, style = MaterialTheme.typography.labelMedium) }
+            Text(open.justification)
+            OutlinedTextField(note, { note = it }, label = { Text("Toelichting") }, modifier = Modifier.fillMaxWidth())
+            Row {
+                ReviewAction.entries.forEach { action ->
+                    TextButton(onClick = { presenter.decide(action, note) }) { Text(ReviewQueuePresenter.label(action)) }
+                }
             }
+            TextButton(onClick = presenter::close) { Text("Terug") }
+        }
+        return
+    }
+    state.empty?.let { Text(it) }
+    LazyColumn {
+        items(state.rows, key = { it.assessmentId }) { row ->
+            Column(Modifier.fillMaxWidth().clickable { presenter.open(row) }.padding(vertical = 8.dp)) {
+                Text("${row.resident}: ${row.question}")
+                Text("${row.statusLabel} · ${row.details}")
+            }
+            HorizontalDivider()
         }
     }
 }
