@@ -14,9 +14,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use eropaf_core::crypto::DeviceIdentity;
-use eropaf_core::model::{NewVisit, Resident};
+use eropaf_core::model::{AssignmentRole, NewAttachment, NewVisit, Resident, TeamPolicy};
 use eropaf_core::sync::http::HttpTransport;
-use eropaf_core::sync::transport::{PullPage, Transport};
+use eropaf_core::sync::transport::{FileAt, PullPage, Transport};
 use eropaf_core::{Eropaf, Error, Result, SyncProgress, SyncReport};
 use eropaf_tests::{
     fast_tempdir, open_device, outbox, relay_db, Intercept, Intercepted, Team, TestRelay,
@@ -287,6 +287,83 @@ impl Intercept for HeldPull {
         let _ = self.go.lock().unwrap().recv_timeout(Duration::from_secs(30));
         inner.pull(s, t, after, limit)
     }
+}
+
+/// Holds the first chunk a download asks for until the test says go.
+struct HeldChunk {
+    waiting: std::sync::Mutex<mpsc::Sender<()>>,
+    go: std::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Intercept for HeldChunk {
+    fn chunk(
+        &self,
+        inner: &dyn Transport,
+        s: &DeviceIdentity,
+        t: &str,
+        file: &FileAt,
+        index: u32,
+    ) -> Result<Vec<u8>> {
+        let _ = self.waiting.lock().unwrap().send(());
+        let _ = self.go.lock().unwrap().recv_timeout(Duration::from_secs(30));
+        inner.chunk(s, t, file, index)
+    }
+}
+
+#[test]
+fn a_worker_keeps_typing_while_files_come_down_on_wifi() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(relay_dir.path());
+    let http = HttpTransport::new(&relay.url).unwrap();
+    let mut team = Team::enrol(&http, &relay.url, &relay.registration_code(), 1, fast_tempdir);
+    let policy = TeamPolicy { fetch_files_on_wifi: true, ..team.supervisor.policy().unwrap() };
+    team.supervisor.set_policy(&policy).unwrap();
+    let case = team.supervisor.new_case(&Resident::named("Aïsha Bouali"), None).unwrap();
+    team.supervisor.assign(&case, "Werker 0", AssignmentRole::Backup, None).unwrap();
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+    let worker = &mut team.workers[0];
+    worker.sync(&http, &mut |_| {}).unwrap();
+    let letter: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let brief = NewAttachment {
+        name: "brief.pdf".into(),
+        media_type: "application/pdf".into(),
+        caption: None,
+        visit_id: None,
+    };
+    let attached = worker.attach(&case, &brief, &letter).unwrap();
+    worker.sync(&http, &mut |_| {}).unwrap();
+    team.supervisor.sync(&http, &mut |_| {}).unwrap();
+    let visit = team.supervisor.record_visit(&case, &NewVisit::default()).unwrap();
+
+    let shared = std::sync::Mutex::new(team.supervisor);
+    let (waiting_tx, waiting) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
+    let hooks =
+        HeldChunk { waiting: std::sync::Mutex::new(waiting_tx), go: std::sync::Mutex::new(go_rx) };
+    let (device, url) = (&shared, relay.url.clone());
+    std::thread::scope(|scope| {
+        let fetching = scope.spawn(move || {
+            let http = HttpTransport::new(&url).unwrap();
+            let slow = Intercepted { inner: &http, hooks };
+            Eropaf::fetch_files_sharing(device, &slow, true, &mut |_| {})
+        });
+        waiting.recv_timeout(Duration::from_secs(30)).expect("the fetch asked for a chunk");
+        let typed = Instant::now();
+        for n in 1..=20 {
+            let note = "Brief van Woonbron besproken".chars().take(n).collect::<String>();
+            shared.lock().unwrap().edit_visit_note(&case, &visit, &note).unwrap();
+        }
+        let typing = typed.elapsed();
+        assert!(typing < Duration::from_secs(5), "20 keystrokes took {typing:?}");
+        assert!(!fetching.is_finished(), "the file still waits for the relay");
+        for _ in 0..3 {
+            let _ = go.send(());
+        }
+        assert_eq!(fetching.join().unwrap().unwrap(), 1, "the letter came down");
+    });
+    let mut device = shared.into_inner().unwrap();
+    assert_eq!(device.attachment_content(&case, &attached.id).unwrap(), letter);
+    assert_eq!(device.case(&case).unwrap().visit(&visit).unwrap().note, "Brief van Woonbron b");
 }
 
 #[test]

@@ -470,8 +470,8 @@ impl Eropaf {
         on_unmetered_network: bool,
         listener: Option<Arc<dyn DownloadListener>>,
     ) -> Result<u32> {
-        self.with_relay(move |core, relay| {
-            Ok(core.fetch_files(relay, on_unmetered_network, &mut |progress| {
+        self.with_relay_shared(move |core, relay| {
+            Ok(Core::fetch_files_sharing(core, relay, on_unmetered_network, &mut |progress| {
                 if let Some(listener) = &listener {
                     notify(|| listener.on_progress(progress.done_bytes, progress.total_bytes));
                 }

@@ -341,21 +341,20 @@ impl Device {
         Ok(named)
     }
 
-    /// A page's entries, preceded by the history of each case in it that this device knows
-    /// nothing of: it was made a reader after its cursor had passed the case's earlier
-    /// envelopes, which the relay did not serve it then.
-    pub(crate) fn with_history(
+    /// The cases of a page this device knows nothing of: it was made a reader after its cursor
+    /// had passed their earlier envelopes, which the relay did not serve it then. Read from the
+    /// store in one step; `with_history` then fetches what they lack without the device.
+    pub(crate) fn docs_met_first(
         &self,
-        transport: &dyn Transport,
         team_id: &str,
         cursor: u64,
-        entries: Vec<Pulled>,
-    ) -> Result<Vec<Pulled>> {
-        if cursor == 0 {
-            return Ok(entries);
-        }
+        entries: &[Pulled],
+    ) -> Result<BTreeSet<String>> {
         let mut new_docs = BTreeSet::new();
-        for entry in &entries {
+        if cursor == 0 {
+            return Ok(new_docs);
+        }
+        for entry in entries {
             let Pulled::Envelope { bytes, .. } = entry else { continue };
             // A malformed entry is the inbox's to refuse and report.
             let Ok(envelope) = Envelope::from_bytes(bytes) else { continue };
@@ -364,46 +363,7 @@ impl Device {
                 new_docs.insert(doc_id);
             }
         }
-        if new_docs.is_empty() {
-            return Ok(entries);
-        }
-        // Most cases met for the first time simply begin in this page: one question for all
-        // of them, then a pull only of those with a history (a relay without the question
-        // answers each case's pull).
-        let asked: Vec<String> = new_docs.iter().cloned().collect();
-        // Only cases asked about are pulled, whatever the answer names.
-        let with_history: BTreeSet<String> =
-            match transport.docs_with_history(&self.identity, team_id, &asked, cursor) {
-                Ok(named) => named.into_iter().filter(|doc| new_docs.contains(doc)).collect(),
-                Err(_) => new_docs,
-            };
-        let mut history = Vec::new();
-        for doc_id in with_history {
-            let mut after = 0;
-            loop {
-                let page = transport.pull_history(
-                    &self.identity,
-                    team_id,
-                    &doc_id,
-                    after,
-                    cursor,
-                    PULL_PAGE,
-                )?;
-                // Only what lies before the page: the relay cannot slip entries in twice.
-                history.extend(page.entries.into_iter().filter(|e| e.server_seq() <= cursor));
-                if !page.more || page.next_after <= after {
-                    break;
-                }
-                after = page.next_after;
-            }
-        }
-        if history.is_empty() {
-            return Ok(entries);
-        }
-        history.sort_by_key(Pulled::server_seq);
-        history.dedup_by_key(|e| e.server_seq());
-        history.extend(entries);
-        Ok(history)
+        Ok(new_docs)
     }
 
     /// Tells the relay which cases this device forgot, so that it is not served them again;
@@ -734,4 +694,50 @@ impl Device {
         puncture_epoch_keys(self.team.as_mut(), &tx, doc_id)?;
         tx.commit()
     }
+}
+
+/// A page's entries, preceded by the history before `cursor` of each case in `new_docs` (from
+/// `docs_met_first`). Only the relay is asked, so a sync runs this without holding the device.
+pub(crate) fn with_history(
+    transport: &dyn Transport,
+    signer: &DeviceIdentity,
+    team_id: &str,
+    cursor: u64,
+    new_docs: &BTreeSet<String>,
+    entries: Vec<Pulled>,
+) -> Result<Vec<Pulled>> {
+    if new_docs.is_empty() {
+        return Ok(entries);
+    }
+    // Most cases met for the first time simply begin in this page: one question for all of
+    // them, then a pull only of those with a history (a relay without the question answers
+    // each case's pull).
+    let asked: Vec<String> = new_docs.iter().cloned().collect();
+    // Only cases asked about are pulled, whatever the answer names.
+    let with_history: BTreeSet<String> =
+        match transport.docs_with_history(signer, team_id, &asked, cursor) {
+            Ok(named) => named.into_iter().filter(|doc| new_docs.contains(doc)).collect(),
+            Err(_) => new_docs.clone(),
+        };
+    let mut history = Vec::new();
+    for doc_id in with_history {
+        let mut after = 0;
+        loop {
+            let page =
+                transport.pull_history(signer, team_id, &doc_id, after, cursor, PULL_PAGE)?;
+            // Only what lies before the page: the relay cannot slip entries in twice.
+            history.extend(page.entries.into_iter().filter(|e| e.server_seq() <= cursor));
+            if !page.more || page.next_after <= after {
+                break;
+            }
+            after = page.next_after;
+        }
+    }
+    if history.is_empty() {
+        return Ok(entries);
+    }
+    history.sort_by_key(Pulled::server_seq);
+    history.dedup_by_key(|e| e.server_seq());
+    history.extend(entries);
+    Ok(history)
 }

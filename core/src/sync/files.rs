@@ -135,27 +135,26 @@ impl Device {
         unmetered: bool,
         progress: &mut dyn FnMut(DownloadProgress),
     ) -> Result<u32> {
+        shared::fetch(&Held::new(self), transport, unmetered, progress)
+    }
+
+    /// The files of this device's cases that are not here whole, as (case, file), when the
+    /// phone is on an unmetered network and the team's policy fetches files there; else none.
+    pub(crate) fn files_to_fetch(&mut self, unmetered: bool) -> Result<Vec<(String, String)>> {
         if !unmetered || !self.policy()?.fetch_files_on_wifi {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let mut fetched = 0;
+        let mut wanted = Vec::new();
         for case_id in self.store.doc_ids(crate::store::DocKind::Case)? {
             let files = self.with_case(&case_id, |doc| doc.stored_attachments())?;
             for (attachment_id, stored, _) in files {
                 let Ok(opened) = SealedFile::new(&attachment_id, &stored) else { continue };
-                let held = self.store.attachment_chunks_held(&opened.id)?;
-                if held >= opened.file().chunk_count() {
-                    continue;
-                }
-                match self.download_attachment(transport, &case_id, &attachment_id, progress) {
-                    Ok(_) => fetched += 1,
-                    // Not uploaded whole yet, or refused as damaged: the others still come.
-                    Err(Error::NotFound { .. } | Error::Corrupt(_) | Error::Refused(_)) => {}
-                    Err(e) => return Err(e),
+                if self.store.attachment_chunks_held(&opened.id)? < opened.file().chunk_count() {
+                    wanted.push((case_id.clone(), attachment_id));
                 }
             }
         }
-        Ok(fetched)
+        Ok(wanted)
     }
 
     /// What waits for the next sync: changes in the outbox and files to upload, and the cases

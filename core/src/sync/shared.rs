@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use crate::crypto::DeviceIdentity;
 use crate::device::Device;
+use crate::sync::engine::with_history;
 use crate::sync::files::{DownloadProgress, Downloaded};
 use crate::sync::inbox::Verified;
 use crate::sync::report::{SyncProgress, SyncReport};
@@ -75,6 +76,17 @@ impl Eropaf {
         progress: &mut dyn FnMut(DownloadProgress),
     ) -> Result<Downloaded> {
         download(&Locked(shared), transport, case_id, attachment_id, progress)
+    }
+
+    /// `fetch_files` on the device behind `shared`: the list of files to fetch is read in one
+    /// step, and each file then comes down locking the device only to store each chunk.
+    pub fn fetch_files_sharing(
+        shared: &Mutex<Eropaf>,
+        transport: &dyn Transport,
+        unmetered: bool,
+        progress: &mut dyn FnMut(DownloadProgress),
+    ) -> Result<u32> {
+        fetch(&Locked(shared), transport, unmetered, progress)
     }
 }
 
@@ -234,10 +246,10 @@ fn pull_pages(
     loop {
         let page = transport.pull(signer, team_id, cursor, crate::sync::engine::PULL_PAGE)?;
         let served = page.entries.len();
-        let mut entries = Some(page.entries);
+        let new_docs = read(access, |d| d.docs_met_first(team_id, cursor, &page.entries))?;
+        // A case's history comes from the relay while the worker goes on.
+        let entries = with_history(transport, signer, team_id, cursor, &new_docs, page.entries)?;
         access.with(&mut |d| {
-            let fetched = entries.take().unwrap_or_default();
-            let entries = d.with_history(transport, team_id, cursor, fetched)?;
             d.take_in_page(&entries, page.next_after.max(cursor), &mut verified, report)
         })?;
         cursor = page.next_after.max(cursor);
@@ -340,4 +352,25 @@ pub(crate) fn download(
     }
     access.with(&mut |d| d.keep_if_whole(&plan.sealed))?;
     Ok(result)
+}
+
+/// Every file of the device's cases that is not here whole, when the network and the team's
+/// policy allow: one at a time, each as `download` fetches it. A file not uploaded whole yet,
+/// or refused as damaged, is skipped so the others still come. Returns how many came down.
+pub(crate) fn fetch(
+    access: &dyn Access,
+    transport: &dyn Transport,
+    unmetered: bool,
+    progress: &mut dyn FnMut(DownloadProgress),
+) -> Result<u32> {
+    let wanted = read(access, |d| d.files_to_fetch(unmetered))?;
+    let mut fetched = 0;
+    for (case_id, attachment_id) in wanted {
+        match download(access, transport, &case_id, &attachment_id, progress) {
+            Ok(_) => fetched += 1,
+            Err(Error::NotFound { .. } | Error::Corrupt(_) | Error::Refused(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(fetched)
 }
