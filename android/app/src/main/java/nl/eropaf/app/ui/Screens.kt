@@ -60,7 +60,8 @@ import nl.eropaf.presenters.SyncStatus
 sealed interface Screen {
     data object Cases : Screen
     data class Case(val caseId: String) : Screen
-    data class RecordVisit(val caseId: String) : Screen
+    /** Recording a visit; `visitId` once it is stored, so coming back (after a lock) goes on with it. */
+    data class RecordVisit(val caseId: String, val visitId: String? = null) : Screen
     /** An assessment, or a new one of `question` when `assessmentId` is none. */
     data class Checklist(val caseId: String, val assessmentId: String?, val question: String? = null) : Screen
     data object Sync : Screen
@@ -126,7 +127,7 @@ fun AppScaffold(
             when (screen) {
                 Screen.Cases -> CaseList(eropaf, revision, actions)
                 is Screen.Case -> CasePage(eropaf, screen.caseId, revision, actions, zone)
-                is Screen.RecordVisit -> RecordVisit(eropaf, screen.caseId, actions)
+                is Screen.RecordVisit -> RecordVisit(eropaf, screen, actions)
                 is Screen.Checklist -> Checklist(eropaf, screen, revision, actions)
                 Screen.Sync -> syncScreen()
                 Screen.Reviews -> ReviewQueue(eropaf, revision, actions, zone)
@@ -220,11 +221,19 @@ fun CasePage(eropaf: Eropaf, caseId: String, revision: Int, actions: AppActions,
 }
 
 @Composable
-fun RecordVisit(eropaf: Eropaf, caseId: String, actions: AppActions) {
+fun RecordVisit(eropaf: Eropaf, screen: Screen.RecordVisit, actions: AppActions) {
+    val caseId = screen.caseId
     val presenter = remember(caseId) { RecordVisitPresenter(eropaf, caseId) }
     val state by presenter.state.collectAsState()
     // The visit is stored the moment the screen opens; from then on every keystroke is saved.
-    LaunchedEffect(caseId) { presenter.start() }
+    // The app keeps its id in the screen, so the screen drawn again after the phone locked
+    // goes on with the same visit instead of starting an empty second one.
+    LaunchedEffect(caseId) {
+        presenter.start(visitId = screen.visitId)
+        presenter.state.value.visitId?.takeIf { it != screen.visitId }?.let {
+            actions.show(screen.copy(visitId = it))
+        }
+    }
     var observationText by remember { mutableStateOf("") }
     var domain by remember { mutableStateOf<LifeDomain?>(null) }
     var score by remember { mutableStateOf<UByte?>(null) }

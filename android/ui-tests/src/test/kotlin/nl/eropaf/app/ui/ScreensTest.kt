@@ -6,6 +6,9 @@ package nl.eropaf.app.ui
 
 import androidx.compose.foundation.layout.Column
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.setValue
 import androidx.compose.ui.test.assertIsDisplayed
 import androidx.compose.ui.test.junit4.createComposeRule
 import androidx.compose.ui.test.onAllNodesWithText
@@ -97,16 +100,33 @@ class ScreensTest {
     }
 
     @Test
-    fun `what is typed on the visit screen is stored as it is typed`() {
+    fun `what is typed on the visit screen is stored as typed, and after a lock the same visit goes on`() {
         val caseId = eropaf.newCase(Resident(name = "Samir Haddad"), null)
-        compose.setContent { MaterialTheme { RecordVisit(eropaf, caseId, actions) } }
+        // The app keeps the screen it was last told to show, as AppModel does across a lock.
+        var current by mutableStateOf(Screen.RecordVisit(caseId))
+        var locked by mutableStateOf(false)
+        val app = object : AppActions by actions {
+            override fun show(screen: Screen) {
+                actions.show(screen)
+                if (screen is Screen.RecordVisit) current = screen
+            }
+        }
+        compose.setContent { MaterialTheme { if (!locked) RecordVisit(eropaf, current, app) } }
         compose.waitUntil(5_000) { eropaf.caseDetail(caseId).visits.isNotEmpty() }
-        assertEquals("the visit exists the moment the screen opens", 1, eropaf.caseDetail(caseId).visits.size)
+        val visitId = eropaf.caseDetail(caseId).visits.single().id
 
         compose.onNodeWithText("Verslag").performTextInput("Samir wil een opleiding")
         compose.waitForIdle()
         assertEquals("Samir wil een opleiding", eropaf.caseDetail(caseId).visits.single().note)
         compose.onNodeWithText("Opgeslagen").assertIsDisplayed()
+        assertEquals(Screen.RecordVisit(caseId, visitId), current)
+
+        locked = true
+        compose.waitForIdle()
+        locked = false
+        compose.waitForIdle()
+        compose.onNodeWithText("Samir wil een opleiding").assertIsDisplayed()
+        assertEquals("no second, empty visit", listOf(visitId), eropaf.caseDetail(caseId).visits.map { it.id })
     }
 
     @Test
