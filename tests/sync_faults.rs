@@ -269,10 +269,31 @@ fn a_relay_killed_in_the_middle_of_a_large_sync_loses_and_duplicates_nothing() {
 }
 
 /// Holds every pull until the test lets it go, and says when one waits.
-struct HeldPull {
+/// Where a call to the relay is held: it says it is waiting, then waits (at most 30 s) until
+/// the test says go.
+struct Gate {
     waiting: std::sync::Mutex<mpsc::Sender<()>>,
     go: std::sync::Mutex<mpsc::Receiver<()>>,
 }
+
+impl Gate {
+    /// The gate, and the test's ends: told when a call waits, and letting it go.
+    fn new() -> (Gate, mpsc::Receiver<()>, mpsc::Sender<()>) {
+        let (waiting_tx, waiting) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
+        let gate =
+            Gate { waiting: std::sync::Mutex::new(waiting_tx), go: std::sync::Mutex::new(go_rx) };
+        (gate, waiting, go)
+    }
+
+    fn hold(&self) {
+        let _ = self.waiting.lock().unwrap().send(());
+        let _ = self.go.lock().unwrap().recv_timeout(Duration::from_secs(30));
+    }
+}
+
+/// Holds every page of a pull.
+struct HeldPull(Gate);
 
 impl Intercept for HeldPull {
     fn pull(
@@ -283,17 +304,25 @@ impl Intercept for HeldPull {
         after: u64,
         limit: u32,
     ) -> Result<PullPage> {
-        let _ = self.waiting.lock().unwrap().send(());
-        let _ = self.go.lock().unwrap().recv_timeout(Duration::from_secs(30));
+        self.0.hold();
         inner.pull(s, t, after, limit)
     }
 }
 
-/// Holds the first chunk a download asks for until the test says go.
-struct HeldChunk {
-    waiting: std::sync::Mutex<mpsc::Sender<()>>,
-    go: std::sync::Mutex<mpsc::Receiver<()>>,
+/// Twenty keystrokes of a note on `device` while a sync step waits for the relay; each must be
+/// stored at once, not after the step.
+fn type_meanwhile(device: &std::sync::Mutex<Eropaf>, case: &str, visit: &str) {
+    let typed = Instant::now();
+    for n in 1..=20 {
+        let note = "Brief van Woonbron besproken".chars().take(n).collect::<String>();
+        device.lock().unwrap().edit_visit_note(case, visit, &note).unwrap();
+    }
+    let typing = typed.elapsed();
+    assert!(typing < Duration::from_secs(5), "20 keystrokes took {typing:?}");
 }
+
+/// Holds every chunk a download asks for.
+struct HeldChunk(Gate);
 
 impl Intercept for HeldChunk {
     fn chunk(
@@ -304,8 +333,7 @@ impl Intercept for HeldChunk {
         file: &FileAt,
         index: u32,
     ) -> Result<Vec<u8>> {
-        let _ = self.waiting.lock().unwrap().send(());
-        let _ = self.go.lock().unwrap().recv_timeout(Duration::from_secs(30));
+        self.0.hold();
         inner.chunk(s, t, file, index)
     }
 }
@@ -336,10 +364,8 @@ fn a_worker_keeps_typing_while_files_come_down_on_wifi() {
     let visit = team.supervisor.record_visit(&case, &NewVisit::default()).unwrap();
 
     let shared = std::sync::Mutex::new(team.supervisor);
-    let (waiting_tx, waiting) = mpsc::channel();
-    let (go, go_rx) = mpsc::channel();
-    let hooks =
-        HeldChunk { waiting: std::sync::Mutex::new(waiting_tx), go: std::sync::Mutex::new(go_rx) };
+    let (gate, waiting, go) = Gate::new();
+    let hooks = HeldChunk(gate);
     let (device, url) = (&shared, relay.url.clone());
     std::thread::scope(|scope| {
         let fetching = scope.spawn(move || {
@@ -348,13 +374,7 @@ fn a_worker_keeps_typing_while_files_come_down_on_wifi() {
             Eropaf::fetch_files_sharing(device, &slow, true, &mut |_| {})
         });
         waiting.recv_timeout(Duration::from_secs(30)).expect("the fetch asked for a chunk");
-        let typed = Instant::now();
-        for n in 1..=20 {
-            let note = "Brief van Woonbron besproken".chars().take(n).collect::<String>();
-            shared.lock().unwrap().edit_visit_note(&case, &visit, &note).unwrap();
-        }
-        let typing = typed.elapsed();
-        assert!(typing < Duration::from_secs(5), "20 keystrokes took {typing:?}");
+        type_meanwhile(&shared, &case, &visit);
         assert!(!fetching.is_finished(), "the file still waits for the relay");
         for _ in 0..3 {
             let _ = go.send(());
@@ -376,10 +396,8 @@ fn a_worker_keeps_typing_while_a_sync_waits_for_the_relay() {
     let visit = team.supervisor.record_visit(&case, &NewVisit::default()).unwrap();
     team.supervisor.sync(&http, &mut |_| {}).unwrap();
     let shared = std::sync::Mutex::new(team.supervisor);
-    let (waiting_tx, waiting) = mpsc::channel();
-    let (go, go_rx) = mpsc::channel();
-    let hooks =
-        HeldPull { waiting: std::sync::Mutex::new(waiting_tx), go: std::sync::Mutex::new(go_rx) };
+    let (gate, waiting, go) = Gate::new();
+    let hooks = HeldPull(gate);
     let (device, url) = (&shared, relay.url.clone());
     std::thread::scope(|scope| {
         let syncing = scope.spawn(move || {
@@ -389,13 +407,7 @@ fn a_worker_keeps_typing_while_a_sync_waits_for_the_relay() {
         });
         waiting.recv_timeout(Duration::from_secs(30)).expect("the sync reached its pull");
         // The relay has not answered; the worker types on, and each keystroke is stored now.
-        let typed = Instant::now();
-        for n in 1..=20 {
-            let note = "Brief van Woonbron besproken".chars().take(n).collect::<String>();
-            shared.lock().unwrap().edit_visit_note(&case, &visit, &note).unwrap();
-        }
-        let typing = typed.elapsed();
-        assert!(typing < Duration::from_secs(5), "20 keystrokes took {typing:?}");
+        type_meanwhile(&shared, &case, &visit);
         assert!(!syncing.is_finished(), "the sync still waits for the relay");
         go.send(()).unwrap();
         let report = syncing.join().unwrap().unwrap();

@@ -85,25 +85,27 @@ class CasePagePresenter(
      */
     suspend fun openFile(fileId: String): ByteArray? {
         val row = mutableState.value.files.firstOrNull { it.id == fileId } ?: return null
-        try {
-            if (!row.onDevice) {
-                setFetching(fileId, 0f)
+        if (!row.onDevice) {
+            setFetching(fileId, 0f)
+            try {
                 eropaf.downloadAttachment(caseId, fileId, object : DownloadListener {
                     override fun onProgress(doneBytes: ULong, totalBytes: ULong) {
                         val fraction = if (totalBytes == 0uL) 1f else doneBytes.toFloat() / totalBytes.toFloat()
                         setFetching(fileId, fraction)
                     }
                 })
+            } catch (e: EropafException) {
+                setFetching(fileId, null)
+                // Recorded as any failed call is: the reason on screen, or the unlock screen.
+                act { throw e }
+                return null
             }
-            val bytes = eropaf.attachmentContent(caseId, fileId)
-            setFetching(fileId, null)
-            refresh()
-            return bytes
-        } catch (e: EropafException) {
-            setFetching(fileId, null)
-            fail(e)
-            return null
         }
+        var bytes: ByteArray? = null
+        act { bytes = eropaf.attachmentContent(caseId, fileId) }
+        setFetching(fileId, null)
+        if (bytes != null) refresh()
+        return bytes
     }
 
     private fun setFetching(fileId: String, fraction: Float?) = mutableState.update { state ->
@@ -133,20 +135,10 @@ class CasePagePresenter(
         unsent = unsent,
     )
 
-    private fun act(action: () -> Unit) {
-        try {
-            action()
-            mutableState.update { it.copy(error = null, locked = false) }
-        } catch (e: EropafException) {
-            fail(e)
-        }
-    }
-
-    private fun fail(e: EropafException) = mutableState.update {
-        when (e) {
-            is EropafException.Locked -> it.copy(locked = true)
-            is EropafException.NotFound -> it.copy(gone = true, error = e.messageNl)
-            else -> it.copy(error = e.messageNl)
-        }
-    }
+    private fun act(action: () -> Unit) = mutableState.call(
+        cleared = { it.copy(error = null, locked = false) },
+        locked = { it.copy(locked = true) },
+        failed = { state, e -> state.copy(gone = state.gone || e is EropafException.NotFound, error = e.messageNl) },
+        action = action,
+    )
 }

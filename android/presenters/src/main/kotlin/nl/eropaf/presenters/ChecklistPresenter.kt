@@ -153,16 +153,12 @@ class ChecklistPresenter(private val eropaf: Eropaf, private val caseId: String)
         ChecklistItem.Decision -> Current(item, DECISION, "Wat stel je voor, gelet op alles hierboven?", emptyList(), view.decision)
     }
 
-    private fun act(action: () -> Unit) {
-        try {
-            action()
-            mutableState.update { it.copy(error = null, locked = false) }
-        } catch (e: EropafException.Locked) {
-            mutableState.update { it.copy(locked = true) }
-        } catch (e: EropafException) {
-            mutableState.update { it.copy(error = e.messageNl) }
-        }
-    }
+    private fun act(action: () -> Unit) = mutableState.call(
+        cleared = { it.copy(error = null, locked = false) },
+        locked = { it.copy(locked = true) },
+        failed = { state, e -> state.copy(error = e.messageNl) },
+        action = action,
+    )
 
     private companion object {
         const val DECISION = "Het voorgestelde besluit"

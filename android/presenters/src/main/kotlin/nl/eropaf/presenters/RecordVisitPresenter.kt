@@ -74,14 +74,10 @@ class RecordVisitPresenter(private val eropaf: Eropaf, private val caseId: Strin
         }
     }
 
-    private fun act(action: () -> Unit) {
-        try {
-            action()
-            mutableState.value = mutableState.value.copy(error = null, locked = false)
-        } catch (e: EropafException.Locked) {
-            mutableState.value = mutableState.value.copy(locked = true)
-        } catch (e: EropafException) {
-            mutableState.value = mutableState.value.copy(error = e.messageNl)
-        }
-    }
+    private fun act(action: () -> Unit) = mutableState.call(
+        cleared = { it.copy(error = null, locked = false) },
+        locked = { it.copy(locked = true) },
+        failed = { state, e -> state.copy(error = e.messageNl) },
+        action = action,
+    )
 }

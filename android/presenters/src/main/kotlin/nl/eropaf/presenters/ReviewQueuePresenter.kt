@@ -82,16 +82,12 @@ class ReviewQueuePresenter(private val eropaf: Eropaf, private val zone: ZoneId 
         refresh()
     }
 
-    private fun act(action: () -> Unit) {
-        try {
-            action()
-            mutableState.update { it.copy(error = null, locked = false) }
-        } catch (e: EropafException.Locked) {
-            mutableState.update { it.copy(locked = true) }
-        } catch (e: EropafException) {
-            mutableState.update { it.copy(error = e.messageNl) }
-        }
-    }
+    private fun act(action: () -> Unit) = mutableState.call(
+        cleared = { it.copy(error = null, locked = false) },
+        locked = { it.copy(locked = true) },
+        failed = { state, e -> state.copy(error = e.messageNl) },
+        action = action,
+    )
 
     companion object {
         /** The buttons, in Dutch. */
