@@ -16,7 +16,7 @@ public final class CaseListViewModel {
         public var unsent: Bool
     }
 
-    public struct State: Equatable {
+    public struct State: ScreenState {
         public var query = ""
         public var rows: [Row] = []
         /// "3 wijzigingen wachten op verbinding", or none when nothing waits.
@@ -50,17 +50,12 @@ public final class CaseListViewModel {
     /// none with the reason on screen (an empty name).
     @discardableResult
     public func newCase(residentName: String) -> String? {
-        do {
-            let id = try eropaf.newCase(resident: Resident(name: residentName), caseType: nil)
-            refresh()
-            return id
-        } catch EropafError.Locked {
-            state.locked = true
-            return nil
-        } catch {
-            state.error = dutchMessage(error)
-            return nil
+        var id: String?
+        act {
+            id = try eropaf.newCase(resident: Resident(name: residentName), caseType: nil)
+            try show(state.query)
         }
+        return id
     }
 
     /// Filters by resident name, ignoring case and accents; a blank query lists all.
@@ -69,27 +64,31 @@ public final class CaseListViewModel {
     }
 
     private func load(_ query: String) {
-        let trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
-        do {
-            let cases = trimmed.isEmpty ? try eropaf.cases() : try eropaf.search(query: trimmed)
-            let unsent = try eropaf.unsentWork()
-            let waitingCases = Set(unsent.caseIds)
-            var next = State()
-            next.query = query
-            next.rows = cases.map {
-                Row(id: $0.id, residentName: $0.residentName, statusLabel: $0.statusLabel,
-                    visits: Int($0.visitCount), unsent: waitingCases.contains($0.id))
+        act {
+            do {
+                try show(query)
+            } catch {
+                // The last list stays, behind the unlock screen or under the reason, with the
+                // query as typed.
+                state.query = query
+                throw error
             }
-            next.waiting = Self.waitingText(changes: unsent.changes, files: unsent.files)
-            state = next
-        } catch EropafError.Locked {
-            // The last list stays behind the unlock screen.
-            state.query = query
-            state.locked = true
-        } catch {
-            state.query = query
-            state.error = dutchMessage(error)
         }
+    }
+
+    private func show(_ query: String) throws {
+        let trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
+        let cases = trimmed.isEmpty ? try eropaf.cases() : try eropaf.search(query: trimmed)
+        let unsent = try eropaf.unsentWork()
+        let waitingCases = Set(unsent.caseIds)
+        var next = State()
+        next.query = query
+        next.rows = cases.map {
+            Row(id: $0.id, residentName: $0.residentName, statusLabel: $0.statusLabel,
+                visits: Int($0.visitCount), unsent: waitingCases.contains($0.id))
+        }
+        next.waiting = Self.waitingText(changes: unsent.changes, files: unsent.files)
+        state = next
     }
 
     /// What waits for a connection, in Dutch; none when nothing does.
@@ -100,5 +99,11 @@ public final class CaseListViewModel {
         if parts.isEmpty { return nil }
         let verb = changes + files == 1 ? "wacht" : "wachten"
         return "\(parts.joined(separator: " en ")) \(verb) op verbinding"
+    }
+
+    private func act(_ call: () throws -> Void) {
+        // Run before `state` is read: the call writes it too.
+        let outcome = Result(catching: call)
+        state = state.after(outcome)
     }
 }

@@ -41,7 +41,7 @@ public final class CasePageViewModel {
         public var fetching: Float?
     }
 
-    public struct State: Equatable {
+    public struct State: ScreenState {
         public var loaded = false
         public var residentName = ""
         public var statusLabel = ""
@@ -58,6 +58,14 @@ public final class CasePageViewModel {
         public var locked = false
 
         public init() {}
+
+        /// A call this page makes fails with NotFound only when its case is no longer here.
+        mutating func failed(_ error: Error) {
+            if case EropafError.NotFound = error {
+                gone = true
+            }
+            self.error = dutchMessage(error)
+        }
     }
 
     /// Called with the new state whenever it differs from the last, as a screen re-renders.
@@ -78,11 +86,7 @@ public final class CasePageViewModel {
 
     /// Reads the case again: on opening the page, and whenever the core says it changed.
     public func refresh() {
-        do {
-            try load()
-        } catch {
-            fail(error)
-        }
+        act { try load() }
     }
 
     /// The file's bytes, fetched from the relay first when this phone does not hold them; the
@@ -112,7 +116,8 @@ public final class CasePageViewModel {
             return bytes
         } catch {
             setFetching(fileId, nil)
-            fail(error)
+            // Recorded as any failed call is; the fetch awaits, so it cannot run inside `act`.
+            state = state.after(.failure(error))
             return nil
         }
     }
@@ -183,17 +188,9 @@ public final class CasePageViewModel {
         state = next
     }
 
-    private func fail(_ error: Error) {
-        var next = state
-        switch error {
-        case EropafError.Locked:
-            next.locked = true
-        case EropafError.NotFound:
-            next.gone = true
-            next.error = dutchMessage(error)
-        default:
-            next.error = dutchMessage(error)
-        }
-        state = next
+    private func act(_ call: () throws -> Void) {
+        // Run before `state` is read: the call writes it too.
+        let outcome = Result(catching: call)
+        state = state.after(outcome)
     }
 }

@@ -30,7 +30,7 @@ public final class ChecklistViewModel {
         }
     }
 
-    public struct State: Equatable {
+    public struct State: ScreenState {
         public var assessmentId: String?
         public var question = ""
         public var frameworkTitle = ""
@@ -196,18 +196,10 @@ public final class ChecklistViewModel {
         }
     }
 
-    private func act(_ action: () throws -> Void) {
-        do {
-            try action()
-            var next = state
-            next.error = nil
-            next.locked = false
-            state = next
-        } catch EropafError.Locked {
-            state.locked = true
-        } catch {
-            state.error = dutchMessage(error)
-        }
+    private func act(_ call: () throws -> Void) {
+        // Run before `state` is read: the call writes it too.
+        let outcome = Result(catching: call)
+        state = state.after(outcome)
     }
 
     private func isBlank(_ text: String) -> Bool {

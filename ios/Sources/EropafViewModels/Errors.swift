@@ -1,6 +1,6 @@
-// The Dutch sentence of any error the core throws. Each case of `EropafError` carries its own
-// `messageNl`; code that catches the enum as a whole (a screen showing whatever went wrong)
-// reads it through this, and a new case added to the core fails to compile here first.
+// The Dutch sentence of any error the core throws, and how a screen's call records it. Each case
+// of `EropafError` carries its own `messageNl`; code that catches the enum as a whole reads it
+// through this, and a new case added to the core fails to compile here first.
 import Eropaf
 
 extension EropafError {
@@ -23,4 +23,39 @@ extension EropafError {
 /// something other than the core threw (the bindings failing to read an answer).
 func dutchMessage(_ error: Error) -> String {
     (error as? EropafError)?.messageNl ?? "\(error)"
+}
+
+/// What every screen's state says of its last call to the core.
+protocol ScreenState: Equatable {
+    /// A Dutch message when the last call failed.
+    var error: String? { get set }
+    /// The store is locked: the screen shows only the unlock screen.
+    var locked: Bool { get set }
+    /// Records a call that failed other than on a locked store. A screen that reads more into
+    /// an error (the case page: NotFound means its case is gone) says so here.
+    mutating func failed(_ error: Error)
+}
+
+extension ScreenState {
+    mutating func failed(_ error: Error) {
+        self.error = dutchMessage(error)
+    }
+
+    /// The state after one of the screen's calls to the core: cleared after a success, `locked`
+    /// when the store is locked, `failed` otherwise. As the Android presenters' `call`; a value
+    /// in, a value out, so that the case page on the main actor and the other view models share
+    /// it, and a view model writes `state` once and its screen re-renders once.
+    func after(_ call: Result<Void, Error>) -> Self {
+        var next = self
+        switch call {
+        case .success:
+            next.error = nil
+            next.locked = false
+        case .failure(EropafError.Locked):
+            next.locked = true
+        case let .failure(error):
+            next.failed(error)
+        }
+        return next
+    }
 }

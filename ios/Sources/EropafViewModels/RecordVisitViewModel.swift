@@ -6,7 +6,7 @@ import Foundation
 
 /// Not locked: the screen calls it and reads `state` on one thread, the main one in the app.
 public final class RecordVisitViewModel {
-    public struct State: Equatable {
+    public struct State: ScreenState {
         public var visitId: String?
         public var place: String?
         /// The note as the worker typed it.
@@ -87,16 +87,10 @@ public final class RecordVisitViewModel {
         }
     }
 
-    private func act(_ action: () throws -> Void) {
-        do {
-            try action()
-            state.error = nil
-            state.locked = false
-        } catch EropafError.Locked {
-            state.locked = true
-        } catch {
-            state.error = dutchMessage(error)
-        }
+    private func act(_ call: () throws -> Void) {
+        // Run before `state` is read: the call writes it too.
+        let outcome = Result(catching: call)
+        state = state.after(outcome)
     }
 
     private func trimmed(_ text: String) -> String {

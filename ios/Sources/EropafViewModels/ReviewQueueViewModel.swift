@@ -28,7 +28,7 @@ public final class ReviewQueueViewModel {
         public var history: [String]
     }
 
-    public struct State: Equatable {
+    public struct State: ScreenState {
         public var rows: [Row] = []
         public var open: Open?
         /// "Niets te toetsen" when the queue is empty, for the screen to say so.
@@ -119,17 +119,9 @@ public final class ReviewQueueViewModel {
         state = next
     }
 
-    private func act(_ action: () throws -> Void) {
-        do {
-            try action()
-            var next = state
-            next.error = nil
-            next.locked = false
-            state = next
-        } catch EropafError.Locked {
-            state.locked = true
-        } catch {
-            state.error = dutchMessage(error)
-        }
+    private func act(_ call: () throws -> Void) {
+        // Run before `state` is read: the call writes it too.
+        let outcome = Result(catching: call)
+        state = state.after(outcome)
     }
 }
