@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Android shell, on the JVM, in two Maven modules:
 # - shell-tests: the code that needs no Compose (app/src/main/java/nl/eropaf/app/platform: the
-#   Android Keystore wrapper, the connectivity hook, the provider that hands opened files to a
-#   viewer), compiled against Android 14's framework classes from Maven Central (Robolectric's
+#   app's session with the core, the Android Keystore wrapper, the connectivity hook, the
+#   provider that hands opened files to a viewer), compiled against Android 14's framework classes from Maven Central (Robolectric's
 #   android-all) and tested under Robolectric;
 # - ui-tests: the Compose screens (app/src/main/java/nl/eropaf/app/ui), compiled with the
 #   Compose compiler against Compose Multiplatform's desktop artifacts (Jetpack Compose itself is

@@ -30,7 +30,8 @@ pub struct SyncState {
     pub last_error: Option<String>,
 }
 
-/// Told the sync state whenever it changes (a sync started or ended).
+/// Told the sync state whenever it changes: a sync started or ended, the network came or went,
+/// work began or stopped waiting.
 #[uniffi::export(with_foreign)]
 pub trait SyncStateObserver: Send + Sync {
     fn on_state(&self, state: SyncState);
@@ -66,11 +67,15 @@ pub(crate) type OnChanged = Box<dyn Fn(&[String]) + Send + Sync>;
 pub(crate) struct Runner {
     auto: Mutex<AutoSync>,
     started: Instant,
+    /// The wall-clock time at `started`, taken once so a state read twice reads the same.
+    started_wall: SystemTime,
     /// Set when something happened the thread should look at (an event, a call).
     woken: Mutex<bool>,
     wake: Condvar,
     stop: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// What the observer was last told, so it is told again only what changed.
+    last_told: Mutex<Option<SyncState>>,
 }
 
 impl Runner {
@@ -83,10 +88,12 @@ impl Runner {
         let runner = Arc::new(Runner {
             auto: Mutex::new(AutoSync::new(timing)),
             started: Instant::now(),
+            started_wall: SystemTime::now(),
             woken: Mutex::new(true),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            last_told: Mutex::new(None),
         });
         let thread_runner = Arc::clone(&runner);
         std::thread::spawn(move || thread_runner.run(&session, observer, &*on_changed));
@@ -138,6 +145,9 @@ impl Runner {
                 if let Some((_, transport)) = &relay {
                     self.sync_if_due(&core, transport, observer.as_deref(), on_changed);
                 }
+                // The network going, or work waiting, shows without a sync (none runs
+                // offline, and none outside a team).
+                self.tell_if_changed(&core, observer.as_deref());
             }
             drop(session);
             self.sleep_until_next_check();
@@ -171,11 +181,31 @@ impl Runner {
 
     fn tell(&self, core: &Mutex<eropaf_core::Eropaf>, observer: Option<&dyn SyncStateObserver>) {
         let Some(observer) = observer else { return };
+        let state = self.state(core);
+        if let Ok(mut told) = self.last_told.lock() {
+            *told = Some(state.clone());
+        }
+        notify(|| observer.on_state(state));
+    }
+
+    fn tell_if_changed(
+        &self,
+        core: &Mutex<eropaf_core::Eropaf>,
+        observer: Option<&dyn SyncStateObserver>,
+    ) {
+        let now = self.state(core);
+        let told = self.last_told.lock().ok().and_then(|t| t.clone());
+        if told.as_ref() != Some(&now) {
+            self.tell(core, observer);
+        }
+    }
+
+    fn state(&self, core: &Mutex<eropaf_core::Eropaf>) -> SyncState {
         let state = self.auto.lock().map(|a| a.state()).unwrap_or_default();
         let unsent = core.lock().ok().and_then(|c| c.unsent().ok()).unwrap_or_default();
         let last_error = self.last_error.lock().ok().and_then(|e| e.clone());
-        let started = SystemTime::now() - self.started.elapsed();
-        let state = SyncState {
+        let started = self.started_wall;
+        SyncState {
             online: state.online,
             syncing: state.syncing,
             unsent_changes: unsent.changes,
@@ -183,8 +213,7 @@ impl Runner {
             failures: state.failures,
             last_synced_at: state.last_synced_at.map(|ms| started + Duration::from_millis(ms)),
             last_error,
-        };
-        notify(|| observer.on_state(state));
+        }
     }
 
     /// Waits until the scheduler's next check, or until woken; at most a minute, so a store

@@ -12,6 +12,8 @@ import androidx.activity.compose.setContent
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.activity.viewModels
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
 import nl.eropaf.app.platform.OpenedFilesProvider
 import nl.eropaf.app.ui.AppActions
 import nl.eropaf.app.ui.AppScaffold
@@ -32,17 +34,19 @@ class MainActivity : ComponentActivity() {
         super.onCreate(savedInstanceState)
         setContent {
             BackHandler(enabled = model.screen != Screen.Cases) { model.screen = Screen.Cases }
+            val session by model.session.state.collectAsState()
             MaterialTheme {
-                if (model.locked) {
-                    UnlockScreen(model.error, ::askForPresence)
+                if (session.locked) {
+                    UnlockScreen(session.error, ::askForPresence)
                 } else {
-                    AppScaffold(model.eropaf, model.screen, model.revision, model.error, model.syncState, actions) {
+                    val store = model.session
+                    AppScaffold(store.eropaf, model.screen, session.revision, session.error, session.syncState, actions) {
                         SyncScreen(
-                            team = model.attempt { model.eropaf.teamInfo() },
-                            progress = model.syncProgress,
-                            lastSync = model.lastSync,
-                            safetyCode = model.safetyCode ?: model.attempt { model.eropaf.joinSafetyCode() },
-                            members = model.attempt { model.eropaf.members() }.orEmpty(),
+                            team = store.attempt { store.eropaf.teamInfo() },
+                            progress = session.syncProgress,
+                            lastSync = session.lastSync,
+                            safetyCode = session.safetyCode ?: store.attempt { store.eropaf.joinSafetyCode() },
+                            members = store.attempt { store.eropaf.members() }.orEmpty(),
                             onJoin = { model.join(it) },
                             onSync = { model.sync() },
                         )
