@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use eropaf_core::sync::auto::{run_if_due, AutoSync};
 use eropaf_core::sync::http::HttpTransport;
-use eropaf_core::sync::schedule::{Event, Timing};
+use eropaf_core::sync::schedule::{Event, State, Timing};
 
 use crate::boundary::notify;
 use crate::session::Session;
@@ -75,8 +75,22 @@ pub(crate) struct Runner {
     stop: AtomicBool,
     last_error: Mutex<Option<String>>,
     /// What the observer was last told, so it is told again only what changed.
-    last_told: Mutex<Option<SyncState>>,
+    told: Mutex<Told>,
 }
+
+/// What a told state was made from, cheap to read again, and when it was told.
+#[derive(Default)]
+struct Told {
+    /// The scheduler's state and the store's count of commits that queued work for the team.
+    from: Option<(State, u64)>,
+    at: Option<Instant>,
+    /// Local work changed within a second of the last telling: tell it when that second is up.
+    due: bool,
+}
+
+/// How often at most the count of waiting work is told while the worker types: counting it
+/// reads the store, and every keystroke queues a change.
+const LOCAL_CHANGE_TELL_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Runner {
     pub(crate) fn start(
@@ -93,7 +107,7 @@ impl Runner {
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             last_error: Mutex::new(None),
-            last_told: Mutex::new(None),
+            told: Mutex::new(Told::default()),
         });
         let thread_runner = Arc::clone(&runner);
         std::thread::spawn(move || thread_runner.run(&session, observer, &*on_changed));
@@ -181,23 +195,43 @@ impl Runner {
 
     fn tell(&self, core: &Mutex<eropaf_core::Eropaf>, observer: Option<&dyn SyncStateObserver>) {
         let Some(observer) = observer else { return };
+        let from = self.told_from(core);
         let state = self.state(core);
-        if let Ok(mut told) = self.last_told.lock() {
-            *told = Some(state.clone());
+        if let Ok(mut told) = self.told.lock() {
+            *told = Told { from: Some(from), at: Some(Instant::now()), due: false };
         }
         notify(|| observer.on_state(state));
     }
 
+    /// Tells the observer when what it would be told changed: at once for the network, a sync
+    /// or a failure; at most once a second for work queued by the worker's own writes.
     fn tell_if_changed(
         &self,
         core: &Mutex<eropaf_core::Eropaf>,
         observer: Option<&dyn SyncStateObserver>,
     ) {
-        let now = self.state(core);
-        let told = self.last_told.lock().ok().and_then(|t| t.clone());
-        if told.as_ref() != Some(&now) {
-            self.tell(core, observer);
+        let from = self.told_from(core);
+        let Ok(mut told) = self.told.lock() else { return };
+        let Some((scheduler, _)) = told.from else {
+            drop(told);
+            return self.tell(core, observer);
+        };
+        if told.from == Some(from) {
+            return;
         }
+        let only_local = scheduler == from.0;
+        if only_local && told.at.is_some_and(|at| at.elapsed() < LOCAL_CHANGE_TELL_INTERVAL) {
+            told.due = true;
+            return;
+        }
+        drop(told);
+        self.tell(core, observer);
+    }
+
+    fn told_from(&self, core: &Mutex<eropaf_core::Eropaf>) -> (State, u64) {
+        let scheduler = self.auto.lock().map(|a| a.state()).unwrap_or_default();
+        let commits = core.lock().map(|c| c.outgoing_commits()).unwrap_or_default();
+        (scheduler, commits)
     }
 
     fn state(&self, core: &Mutex<eropaf_core::Eropaf>) -> SyncState {
@@ -221,7 +255,10 @@ impl Runner {
     fn sleep_until_next_check(&self) {
         let now = self.now();
         let next = self.auto.lock().ok().and_then(|a| a.next_check(now));
-        let wait = next.map_or(60_000, |at| at.saturating_sub(now)).min(60_000);
+        let mut wait = next.map_or(60_000, |at| at.saturating_sub(now)).min(60_000);
+        if self.told.lock().is_ok_and(|told| told.due) {
+            wait = wait.min(u64::try_from(LOCAL_CHANGE_TELL_INTERVAL.as_millis()).unwrap_or(1000));
+        }
         let Ok(woken) = self.woken.lock() else { return };
         let timeout = Duration::from_millis(wait);
         if let Ok((mut woken, _)) = self.wake.wait_timeout_while(woken, timeout, |w| !*w) {

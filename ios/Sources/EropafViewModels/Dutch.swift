@@ -38,7 +38,8 @@ public enum Dutch {
             ? review.verdictLabel : "\(review.verdictLabel): \(review.note)"
     }
 
-    private static func format(_ date: Date, _ pattern: String, _ timeZone: TimeZone) -> String {
+    /// A date in a fixed pattern in `timeZone`; the sync status line uses it too.
+    static func format(_ date: Date, _ pattern: String, _ timeZone: TimeZone) -> String {
         let formatter = DateFormatter()
         // A fixed pattern, not the phone's locale: the digits and order the screens promise.
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -17,7 +17,7 @@ public enum SyncStatus {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = timeZone
             let pattern = calendar.isDate(at, inSameDayAs: now) ? "HH:mm" : "d-M HH:mm"
-            lines.append("Laatst gesynchroniseerd \(format(at, pattern, timeZone))")
+            lines.append("Laatst gesynchroniseerd \(Dutch.format(at, pattern, timeZone))")
         } else {
             lines.append("Nog niet gesynchroniseerd")
         }
@@ -29,14 +29,5 @@ public enum SyncStatus {
             lines.append("Synchroniseren lukte niet\(times): \(error)")
         }
         return lines
-    }
-
-    private static func format(_ date: Date, _ pattern: String, _ timeZone: TimeZone) -> String {
-        let formatter = DateFormatter()
-        // A fixed pattern, not the phone's locale: the digits and order the line promises.
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = timeZone
-        formatter.dateFormat = pattern
-        return formatter.string(from: date)
     }
 }

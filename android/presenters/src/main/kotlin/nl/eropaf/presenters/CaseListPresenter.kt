@@ -6,9 +6,9 @@ package nl.eropaf.presenters
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
 import nl.eropaf.core.CaseSummary
 import nl.eropaf.core.Eropaf
-import nl.eropaf.core.EropafException
 import nl.eropaf.core.model.Resident
 
 class CaseListPresenter(private val eropaf: Eropaf) {
@@ -44,39 +44,39 @@ class CaseListPresenter(private val eropaf: Eropaf) {
      * none with the reason on screen (an empty name).
      */
     fun newCase(residentName: String): String? {
-        return try {
-            eropaf.newCase(Resident(name = residentName), null).also { refresh() }
-        } catch (e: EropafException.Locked) {
-            mutableState.value = mutableState.value.copy(locked = true)
-            null
-        } catch (e: EropafException) {
-            mutableState.value = mutableState.value.copy(error = e.messageNl)
-            null
-        }
+        var id: String? = null
+        act { id = eropaf.newCase(Resident(name = residentName), null) }
+        if (id != null) refresh()
+        return id
     }
 
     /** Filters by resident name, ignoring case and accents; a blank query lists all. */
     fun search(query: String) = load(query)
 
+    /** The typed query stays on screen whatever the list's read brings. */
     private fun load(query: String) {
-        mutableState.value = try {
+        mutableState.update { it.copy(query = query) }
+        act {
             val cases: List<CaseSummary> =
                 if (query.isBlank()) eropaf.cases() else eropaf.search(query.trim())
             val unsent = eropaf.unsentWork()
             val waitingCases = unsent.caseIds.toSet()
-            State(
+            mutableState.value = State(
                 query = query,
                 rows = cases.map {
                     Row(it.id, it.residentName, it.statusLabel, it.visitCount.toInt(), it.id in waitingCases)
                 },
                 waiting = waitingText(unsent.changes, unsent.files),
             )
-        } catch (e: EropafException.Locked) {
-            mutableState.value.copy(query = query, locked = true)
-        } catch (e: EropafException) {
-            mutableState.value.copy(query = query, error = e.messageNl)
         }
     }
+
+    private fun act(action: () -> Unit) = mutableState.call(
+        cleared = { it.copy(error = null, locked = false) },
+        locked = { it.copy(locked = true) },
+        failed = { state, e -> state.copy(error = e.messageNl) },
+        action = action,
+    )
 
     companion object {
         /** What waits for a connection, in Dutch; none when nothing does. */

@@ -132,7 +132,7 @@ class ChecklistPresenter(private val eropaf: Eropaf, private val caseId: String)
                 maatwerk = view.maatwerk,
                 budget = view.budgetCents?.let(::formatEuroAmount),
                 reviewLabel = status.label,
-                reviews = status.reviews.map { r -> if (r.note.isBlank()) r.verdictLabel else "${r.verdictLabel}: ${r.note}" },
+                reviews = status.reviews.map(Dutch::review),
                 canSubmit = view.progress.complete && status.stage == ReviewStage.DRAFT,
             )
         }

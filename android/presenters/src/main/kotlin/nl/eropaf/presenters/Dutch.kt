@@ -8,6 +8,7 @@ import java.time.ZoneId
 import java.time.format.DateTimeFormatter
 import java.util.Locale
 import nl.eropaf.core.Observation
+import nl.eropaf.core.Review
 
 object Dutch {
     private val dateTime = DateTimeFormatter.ofPattern("d-M-yyyy HH:mm")
@@ -23,6 +24,9 @@ object Dutch {
         val labels = listOfNotNull(o.domainLabel, o.scoreLabel).joinToString(", ")
         return if (labels.isEmpty()) o.text else "$labels: ${o.text}"
     }
+
+    /** A supervisor's verdict with its note, when there is one: "Aanpassing gevraagd: Onderbouw het bedrag". */
+    fun review(r: Review): String = if (r.note.isBlank()) r.verdictLabel else "${r.verdictLabel}: ${r.note}"
 
     /** A file's size as a worker reads it: "950 bytes", "300 kB", "1,2 MB". */
     fun size(bytes: ULong): String = when {

@@ -65,7 +65,7 @@ class ReviewQueuePresenter(private val eropaf: Eropaf, private val zone: ZoneId 
     fun open(row: Row) = act {
         val view = eropaf.assessment(row.caseId, row.assessmentId)
         val status = eropaf.reviewStatus(row.caseId, row.assessmentId)
-        val history = status.reviews.map { r -> if (r.note.isBlank()) r.verdictLabel else "${r.verdictLabel}: ${r.note}" }
+        val history = status.reviews.map(Dutch::review)
         mutableState.update { it.copy(open = Open(row.caseId, row.assessmentId, row.resident, view.justification, history)) }
     }
 
